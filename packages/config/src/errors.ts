@@ -1,0 +1,90 @@
+/**
+ * Every error the toolbox throws is a `ToolboxError` with a stable `code` from `ERROR_CODES`.
+ * Scripts and tests match on `code`, never on message text; messages are for people and say
+ * what went wrong, where (config path or env var), why, and how to fix it.
+ * docs/errors.md documents each code.
+ */
+export const ERROR_CODES = {
+  /** Configuration failed validation; `issues` lists every problem at once. */
+  CONFIG_INVALID: "CONFIG_INVALID",
+  /** A config file could not be read or parsed. */
+  CONFIG_FILE_UNREADABLE: "CONFIG_FILE_UNREADABLE",
+  /** A task name breaks the `<service>.<task>[.v<N>]` rule. */
+  TASK_NAME_INVALID: "TASK_NAME_INVALID",
+  /** A task's arguments (or result) failed its contract's schema. */
+  TASK_ARGS_INVALID: "TASK_ARGS_INVALID",
+  TASK_RESULT_INVALID: "TASK_RESULT_INVALID",
+  /** A producer was asked to send a task it has no contract for. */
+  TASK_UNKNOWN: "TASK_UNKNOWN",
+  /** A value cannot be encoded as JSON (with Kombu markers). */
+  MESSAGE_NOT_SERIALIZABLE: "MESSAGE_NOT_SERIALIZABLE",
+  /** An encoded message is larger than `limits.maxMessageBytes`. */
+  MESSAGE_TOO_LARGE: "MESSAGE_TOO_LARGE",
+  /** A received message is not a Celery protocol v2 JSON task message. */
+  MESSAGE_MALFORMED: "MESSAGE_MALFORMED",
+  /** The broker is unreachable (refused, DNS, timeout): transient, retried in the background. */
+  BROKER_UNAVAILABLE: "BROKER_UNAVAILABLE",
+  /** Wrong credentials: fatal, not retried. */
+  BROKER_AUTH_FAILED: "BROKER_AUTH_FAILED",
+  /** The vhost in the broker URL does not exist or is not permitted: fatal. */
+  BROKER_VHOST_NOT_FOUND: "BROKER_VHOST_NOT_FOUND",
+  /** TLS handshake or certificate problem: fatal. */
+  BROKER_TLS_FAILED: "BROKER_TLS_FAILED",
+  /** The circuit breaker is open: sends fail fast until the broker is back. */
+  PUBLISH_CIRCUIT_OPEN: "PUBLISH_CIRCUIT_OPEN",
+  /** The broker negatively acknowledged a publish. */
+  PUBLISH_NACKED: "PUBLISH_NACKED",
+  /** The message matched no queue (returned by the broker, mandatory flag). */
+  PUBLISH_UNROUTABLE: "PUBLISH_UNROUTABLE",
+  /** The publish was not confirmed before `producer.publishTimeoutMs`. */
+  PUBLISH_TIMEOUT: "PUBLISH_TIMEOUT",
+  /** The connection or channel closed before the broker confirmed the publish. */
+  PUBLISH_CONNECTION_LOST: "PUBLISH_CONNECTION_LOST",
+  /** The offline buffer is full (`producer.offlineBuffer`): the send is rejected, never dropped. */
+  PUBLISH_BUFFER_FULL: "PUBLISH_BUFFER_FULL",
+  /** The producer or worker is closed or closing. */
+  CLOSED: "CLOSED",
+  /** What is on the broker differs from the topology plan. */
+  TOPOLOGY_MISMATCH: "TOPOLOGY_MISMATCH",
+  /** The database is unreachable or refused the connection. */
+  DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
+  /** The result schema is missing or older than this toolbox needs: run `worker-toolbox db migrate`. */
+  DATABASE_NOT_MIGRATED: "DATABASE_NOT_MIGRATED",
+  /** Waiting for a result timed out. */
+  RESULT_TIMEOUT: "RESULT_TIMEOUT",
+  /** A throwaway test server could not be started (e.g. rabbitmq-server not installed). */
+  LOCAL_SERVER_FAILED: "LOCAL_SERVER_FAILED",
+  /** Generator: invalid answers, unsafe target, or a template problem. */
+  GENERATOR_INVALID_INPUT: "GENERATOR_INVALID_INPUT",
+  GENERATOR_TARGET_NOT_EMPTY: "GENERATOR_TARGET_NOT_EMPTY",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ToolboxErrorOptions {
+  cause?: unknown;
+  /** How to fix it, printed after the message. */
+  hint?: string;
+}
+
+export class ToolboxError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ToolboxErrorOptions = {}) {
+    super(options.hint ? `${message}\n  fix: ${options.hint}` : message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export function isToolboxError(value: unknown, code?: ErrorCode): value is ToolboxError {
+  return value instanceof ToolboxError && (code === undefined || value.code === code);
+}
+
+/** Normalise anything thrown into an Error, keeping the original as `cause`. */
+export function coerceError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === "string" ? value : JSON.stringify(value), { cause: value });
+}

@@ -1,0 +1,41 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// Packages resolve to their TypeScript sources, so no build step is needed before testing.
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const alias = {
+  "@worker-toolbox/config": src("config"),
+  "@worker-toolbox/runtime": src("runtime"),
+  "@worker-toolbox/conformance": src("conformance"),
+  "@worker-toolbox/cli": src("cli"),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts", "test/unit/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "integration",
+          include: ["packages/*/src/**/*.int.test.ts", "test/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**", "test/tmp/**"],
+          // One RabbitMQ node and one PostgreSQL cluster per run; files isolate by prefix/database.
+          globalSetup: ["test/setup/globalSetup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: true,
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
