@@ -4,6 +4,9 @@ import { defineConfig } from "vitest/config";
 // Packages resolve to their TypeScript sources, so no build step is needed before testing.
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 const alias = {
+  "@worker-toolbox/runtime/testing": fileURLToPath(
+    new URL("./packages/runtime/src/testing/index.ts", import.meta.url),
+  ),
   "@worker-toolbox/config": src("config"),
   "@worker-toolbox/runtime": src("runtime"),
   "@worker-toolbox/conformance": src("conformance"),
