@@ -2,16 +2,11 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // Packages resolve to their TypeScript sources, so no build step is needed before testing.
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
-const alias = {
-  "@worker-toolbox/runtime/testing": fileURLToPath(
-    new URL("./packages/runtime/src/testing/index.ts", import.meta.url),
-  ),
-  "@worker-toolbox/config": src("config"),
-  "@worker-toolbox/runtime": src("runtime"),
-  "@worker-toolbox/conformance": src("conformance"),
-  "@worker-toolbox/cli": src("cli"),
-};
+const source = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
+const alias = [
+  { find: /^@worker-toolbox\/runtime\/testing$/, replacement: source("runtime/src/testing/index.ts") },
+  { find: /^@worker-toolbox\/(config|runtime|conformance|cli)$/, replacement: source("$1/src/index.ts") },
+];
 
 export default defineConfig({
   resolve: { alias },
