@@ -1,0 +1,204 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/*
+ * Every server runs in its own process group, so one signal reaches the whole tree (the shell
+ * wrapper, beam.smp and its helpers; the postmaster and its backends). Groups and temp dirs are
+ * registered here and removed synchronously on 'exit'/SIGINT/SIGTERM, and by a small reaper
+ * process when this one dies without running its handlers (SIGKILL, a crashed test worker).
+ */
+const groups = new Set<number>();
+const dirs = new Set<string>();
+const stateFile = join(tmpdir(), `wt-servers-${process.pid}.state`);
+let installed = false;
+
+export function trackGroup(pgid: number): void {
+  groups.add(pgid);
+  sync();
+}
+
+export function untrackGroup(pgid: number): void {
+  groups.delete(pgid);
+  sync();
+}
+
+export function trackDir(dir: string): void {
+  dirs.add(dir);
+  sync();
+}
+
+export function untrackDir(dir: string): void {
+  dirs.delete(dir);
+  sync();
+}
+
+/** Kill every tracked group and remove every tracked dir, now. Safe to call twice. */
+export function cleanupAllSync(): void {
+  for (const pgid of groups) signalGroup(pgid, "SIGKILL");
+  groups.clear();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  dirs.clear();
+  rmSync(stateFile, { force: true });
+}
+
+function sync(): void {
+  install();
+  const lines = [...[...groups].map((g) => `group ${g}`), ...[...dirs].map((d) => `dir ${d}`)];
+  if (lines.length === 0) rmSync(stateFile, { force: true });
+  else writeFileSync(stateFile, `${lines.join("\n")}\n`);
+}
+
+const REAPER = `
+parent=$1; state=$2
+while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+[ -f "$state" ] || exit 0
+while read -r kind value; do
+  case "$kind" in
+    group) kill -9 -- "-$value" 2>/dev/null ;;
+    dir) rm -rf -- "$value" ;;
+  esac
+done < "$state"
+rm -f -- "$state"
+`;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.once("exit", cleanupAllSync);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const onSignal = () => {
+      cleanupAllSync();
+      // Only re-raise when nobody else (e.g. the test runner) handles the signal.
+      if (process.listenerCount(signal) <= 1) {
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, onSignal);
+  }
+  const reaper = spawn("sh", ["-c", REAPER, "wt-reaper", String(process.pid), stateFile], {
+    detached: true,
+    stdio: "ignore",
+  });
+  reaper.on("error", () => {});
+  reaper.unref();
+}
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Live (non-zombie) processes of a group; zombies may linger when PID 1 does not reap. */
+export function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the parenthesised command: state ppid pgrp ...
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] !== "Z" && fields[0] !== "X" && Number(fields[2]) === pgid) members.push(Number(entry));
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return members;
+}
+
+export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupMembers(pgid).length > 0) {
+    if (Date.now() > deadline) return false;
+    await delay(100);
+  }
+  return true;
+}
+
+/** Stop a group: `signal` first, SIGKILL after `graceMs`; resolves once no member is left. */
+export async function stopGroup(pgid: number, signal: NodeJS.Signals | null, graceMs: number): Promise<void> {
+  if (signal && signalGroupLeader(pgid, signal) && (await waitGroupGone(pgid, graceMs))) return;
+  signalGroup(pgid, "SIGKILL");
+  await waitGroupGone(pgid, 10_000);
+}
+
+function signalGroupLeader(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface SpawnServerOptions {
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** Start a long-running server as the leader of a new process group, output appended to a log. */
+export function spawnServer(command: string, args: string[], options: SpawnServerOptions): ChildProcess {
+  const fd = openSync(options.logFile, "a");
+  try {
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      uid: options.uid,
+      gid: options.gid,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+    });
+    child.on("error", () => {});
+    if (child.pid !== undefined) trackGroup(child.pid);
+    child.unref();
+    return child;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface CommandResult {
+  code: number | null;
+  output: string;
+}
+
+/** Run a short command, collecting stdout+stderr; never rejects (spawn errors become code null). */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number; cwd?: string } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    let output = "";
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      uid: options.uid,
+      gid: options.gid,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: options.timeoutMs ?? 60_000,
+      killSignal: "SIGKILL",
+    });
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on("error", (error) => resolve({ code: null, output: `${output}${error.message}` }));
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

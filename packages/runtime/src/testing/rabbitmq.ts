@@ -1,0 +1,261 @@
+import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import amqp from "amqplib";
+import { serverFailed } from "./failure.js";
+import { getFreePorts } from "./ports.js";
+import {
+  delay,
+  runCommand,
+  spawnServer,
+  stopGroup,
+  trackDir,
+  untrackDir,
+  untrackGroup,
+} from "./processes.js";
+
+export interface StartRabbitMQOptions {
+  /** Directory holding `rabbitmq-server` and `rabbitmqctl`; found automatically when omitted. */
+  binDir?: string;
+  /** Erlang node name; default `wt-<random>@localhost`. */
+  nodeName?: string;
+  /** How long one start may take before it fails; default 90 s. */
+  startTimeoutMs?: number;
+}
+
+export interface RabbitMQServer {
+  /** `amqp://guest:guest@127.0.0.1:<port>/` */
+  readonly url: string;
+  /** `http://guest:guest@127.0.0.1:<port>/` (management plugin) */
+  readonly managementUrl: string;
+  readonly nodeName: string;
+  /** Temp dir with config, data (mnesia), logs and the private HOME. */
+  readonly dir: string;
+  readonly ports: { amqp: number; management: number; dist: number; epmd: number };
+  readonly running: boolean;
+  /** Start the same node again (same data, same ports) after stop() or kill(). */
+  start(): Promise<void>;
+  /** Graceful shutdown; keeps the data unless `removeData`. */
+  stop(options?: { removeData?: boolean }): Promise<void>;
+  restart(): Promise<void>;
+  /** SIGKILL the node: a crash, for fault-injection tests. */
+  kill(): Promise<void>;
+  /** Stop everything and remove the temp dir. */
+  dispose(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  "install RabbitMQ: `apt-get install rabbitmq-server` (or run scripts/bootstrap.sh), " +
+  "or point AMQP_URL at a running broker";
+
+export function findRabbitMQBinDir(binDir?: string): string | undefined {
+  const candidates = [
+    binDir,
+    "/usr/lib/rabbitmq/bin",
+    // /usr/sbin/rabbitmq-server on Debian is a wrapper that switches to the rabbitmq user: skip it.
+    ...(process.env.PATH ?? "").split(delimiter).filter((dir) => dir !== "/usr/sbin"),
+  ];
+  return candidates.find((dir) => dir && existsSync(join(dir, "rabbitmq-server")));
+}
+
+function findEpmd(): string | undefined {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/lib/erlang/bin"];
+  const dir = dirs.find((d) => d && existsSync(join(d, "epmd")));
+  return dir ? join(dir, "epmd") : undefined;
+}
+
+/** Environment for the node and for rabbitmqctl, free of any RABBITMQ_* / ERL_* the caller had. */
+function nodeEnv(dir: string, nodeName: string, ports: RabbitMQServer["ports"]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(RABBITMQ_|ERL_)/.test(key)) env[key] = value;
+  }
+  return {
+    ...env,
+    // The Erlang cookie lives in $HOME: a private one keeps this node apart from any other.
+    HOME: join(dir, "home"),
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_NODE_IP_ADDRESS: "127.0.0.1",
+    RABBITMQ_NODE_PORT: String(ports.amqp),
+    RABBITMQ_DIST_PORT: String(ports.dist),
+    RABBITMQ_CONFIG_FILE: join(dir, "rabbitmq.conf"),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, "advanced.config"),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, "enabled_plugins"),
+    RABBITMQ_MNESIA_BASE: join(dir, "mnesia"),
+    RABBITMQ_LOG_BASE: join(dir, "log"),
+    RABBITMQ_PID_FILE: join(dir, "rabbitmq.pid"),
+    // A private epmd, so nothing is left registered with (or started as) the shared one.
+    ERL_EPMD_PORT: String(ports.epmd),
+    ERL_EPMD_ADDRESS: "127.0.0.1",
+  };
+}
+
+function writeConfig(dir: string, ports: RabbitMQServer["ports"]): void {
+  for (const sub of ["home", "mnesia", "log"]) mkdirSync(join(dir, sub), { recursive: true });
+  writeFileSync(
+    join(dir, "rabbitmq.conf"),
+    [
+      `listeners.tcp.1 = 127.0.0.1:${ports.amqp}`,
+      "management.tcp.ip = 127.0.0.1",
+      `management.tcp.port = ${ports.management}`,
+      // guest may connect over 127.0.0.1 (a loopback-only throwaway node).
+      "loopback_users = none",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(join(dir, "advanced.config"), "[].\n");
+  writeFileSync(join(dir, "enabled_plugins"), "[rabbitmq_management].\n");
+}
+
+/** Start a throwaway RabbitMQ node on loopback with everything in a temp dir. */
+export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise<RabbitMQServer> {
+  const binDir = findRabbitMQBinDir(options.binDir);
+  if (!binDir) {
+    throw serverFailed("cannot start a test RabbitMQ: `rabbitmq-server` was not found", {
+      hint: INSTALL_HINT,
+    });
+  }
+  const epmdBin = findEpmd();
+  if (!epmdBin) {
+    throw serverFailed("cannot start a test RabbitMQ: Erlang's `epmd` was not found", { hint: INSTALL_HINT });
+  }
+  const [amqpPort, managementPort, distPort, epmdPort] = (await getFreePorts(4)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ports = { amqp: amqpPort, management: managementPort, dist: distPort, epmd: epmdPort };
+  const nodeName = options.nodeName ?? `wt-${randomBytes(4).toString("hex")}@localhost`;
+  const dir = mkdtempSync(join(tmpdir(), "wt-rabbitmq-"));
+  trackDir(dir);
+  writeConfig(dir, ports);
+  const env = nodeEnv(dir, nodeName, ports);
+  const serverLog = join(dir, "server.out");
+  const nodeLog = join(dir, "log", `${nodeName}.log`);
+  const startTimeoutMs = options.startTimeoutMs ?? 90_000;
+  const url = `amqp://guest:guest@127.0.0.1:${ports.amqp}/`;
+  const ctl = (args: string[], timeoutMs = 30_000) =>
+    runCommand(join(binDir, "rabbitmqctl"), ["-n", nodeName, ...args], { env, timeoutMs });
+
+  let epmd: ChildProcess | undefined;
+  let node: ChildProcess | undefined;
+  let disposed = false;
+
+  const startOnce = async (): Promise<void> => {
+    if (disposed) throw serverFailed(`RabbitMQ node ${nodeName} was disposed; start a new one`);
+    if (node) return;
+    if (!epmd) {
+      epmd = spawnServer(epmdBin, ["-port", String(ports.epmd), "-address", "127.0.0.1"], {
+        env,
+        logFile: join(dir, "epmd.out"),
+      });
+    }
+    const child = spawnServer(join(binDir, "rabbitmq-server"), [], { env, logFile: serverLog, cwd: dir });
+    node = child;
+    let exited: string | undefined;
+    child.once("exit", (code, signal) => {
+      exited = `exited with ${signal ?? `code ${code}`}`;
+    });
+    const logs = [serverLog, nodeLog];
+    const deadline = Date.now() + startTimeoutMs;
+    let lastOutput = "";
+    // await_startup fails fast while the node is not yet registered with epmd: poll it.
+    for (;;) {
+      if (exited) {
+        node = undefined;
+        await stopGroup(child.pid!, null, 0);
+        untrackGroup(child.pid!);
+        throw serverFailed(`test RabbitMQ node ${nodeName} ${exited} while starting (dir ${dir})`, { logs });
+      }
+      if (Date.now() > deadline) {
+        await stopNode("SIGKILL");
+        throw serverFailed(
+          `test RabbitMQ node ${nodeName} did not start within ${startTimeoutMs} ms (dir ${dir})\n${lastOutput}`,
+          { logs, hint: "raise startTimeoutMs on a slow machine, or look at the log below" },
+        );
+      }
+      const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+      const result = await ctl(["await_startup", "--timeout", String(remaining)], (remaining + 10) * 1000);
+      lastOutput = result.output.trim();
+      if (result.code === 0) break;
+      await delay(250);
+    }
+    // The node is booted; make sure the AMQP listener really accepts guest.
+    for (;;) {
+      try {
+        const connection = await amqp.connect(url);
+        await connection.close();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          await stopNode("SIGKILL");
+          throw serverFailed(`test RabbitMQ node ${nodeName} booted but refuses AMQP on ${ports.amqp}`, {
+            logs,
+            cause: error,
+          });
+        }
+        await delay(200);
+      }
+    }
+  };
+
+  // SIGTERM to the wrapper script makes it stop the node gracefully (rabbitmq-server's own trap).
+  const stopNode = async (signal: NodeJS.Signals | null): Promise<void> => {
+    const child = node;
+    node = undefined;
+    if (!child?.pid) return;
+    await stopGroup(child.pid, signal, 60_000);
+    untrackGroup(child.pid);
+  };
+
+  const stopEpmd = async (): Promise<void> => {
+    const child = epmd;
+    epmd = undefined;
+    if (!child?.pid) return;
+    await stopGroup(child.pid, "SIGTERM", 2_000);
+    untrackGroup(child.pid);
+  };
+
+  const server: RabbitMQServer = {
+    url,
+    managementUrl: `http://guest:guest@127.0.0.1:${ports.management}/`,
+    nodeName,
+    dir,
+    ports,
+    get running() {
+      return node !== undefined;
+    },
+    start: startOnce,
+    async stop(stopOptions = {}) {
+      await stopNode("SIGTERM");
+      if (stopOptions.removeData) rmSync(join(dir, "mnesia"), { recursive: true, force: true });
+    },
+    async restart() {
+      await stopNode("SIGTERM");
+      await startOnce();
+    },
+    async kill() {
+      await stopNode("SIGKILL");
+    },
+    async dispose() {
+      disposed = true;
+      // The data is thrown away, so a graceful (~6 s) shutdown buys nothing.
+      await stopNode("SIGKILL");
+      await stopEpmd();
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      untrackDir(dir);
+    },
+  };
+
+  try {
+    await startOnce();
+  } catch (error) {
+    // The error already carries the log tails, so the dir can go.
+    await server.dispose();
+    throw error;
+  }
+  return server;
+}
