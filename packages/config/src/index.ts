@@ -1,1 +1,48 @@
-export * from "./errors.js";
+export { retryDelayMs } from "./backoff.js";
+export {
+  ContractViolation,
+  contractRegistry,
+  type DefineTaskOptions,
+  defineTask,
+  type ParsedArgs,
+  type ParsedKwargs,
+  type TaskExample,
+  type ValidationIssue,
+  validateCall,
+  validateResult,
+} from "./contracts.js";
+export {
+  coerceError,
+  ERROR_CODES,
+  type ErrorCode,
+  isToolboxError,
+  ToolboxError,
+  type ToolboxErrorOptions,
+} from "./errors.js";
+export { type ConfigField, configFields, envVarName, fieldByPath } from "./fields.js";
+export {
+  ConfigError,
+  type ConfigIssue,
+  DEVELOPMENT_PRESET,
+  type DeepPartial,
+  type LoadConfigOptions,
+  loadConfig,
+  type Mode,
+  parseConfig,
+} from "./loadConfig.js";
+export { maskSecrets, maskUrl } from "./mask.js";
+export {
+  DELAY_HEADER,
+  entityNames,
+  formatDelay,
+  type ParsedTaskName,
+  PLATFORM_DEAD_LETTER_KEY,
+  parseTaskName,
+  RESERVED_SERVICE_NAMES,
+  SERVICE_NAME_PATTERN,
+  serviceBindingKey,
+  taskNameProblem,
+} from "./names.js";
+export { pickDelayRung, planTopology } from "./planTopology.js";
+export { configSchema, retryPolicySchema } from "./schema.js";
+export type * from "./types.js";

@@ -1,0 +1,180 @@
+import { z } from "zod";
+import { ToolboxError } from "./errors.js";
+import { type ParsedTaskName, parseTaskName } from "./names.js";
+import type { RetryPolicy } from "./schema.js";
+
+/**
+ * A task contract: the name and the zod schemas of a task's positional arguments, keyword arguments and
+ * result. Producers and workers import the same contract, so a bad call fails where it is made, before
+ * anything is published (the "stub task" of the design history), and TypeScript infers every type.
+ * Pass ids and versions of objects, not whole objects: arguments travel through the broker and the
+ * result table.
+ */
+type ArgsSchema = z.ZodType<unknown[]>;
+type KwargsSchema = z.ZodType<Record<string, unknown>>;
+
+export interface TaskExample<A extends ArgsSchema, K extends KwargsSchema> {
+  args?: z.input<A>;
+  kwargs?: z.input<K>;
+}
+
+export interface TaskContract<
+  N extends string = string,
+  A extends ArgsSchema = ArgsSchema,
+  K extends KwargsSchema = KwargsSchema,
+  R extends z.ZodType = z.ZodType,
+> extends ParsedTaskName {
+  readonly name: N;
+  readonly args: A;
+  readonly kwargs: K;
+  readonly result: R;
+  readonly description: string | undefined;
+  /** Sample calls; validated at definition, used by the conformance suite's round trips. */
+  readonly examples: readonly TaskExample<A, K>[];
+  /** Skip execution when a SUCCESS result for the task id already exists (duplicates after a crash). */
+  readonly idempotent: boolean;
+  /** Overrides of the configured retry policy for this task. */
+  readonly retry: Partial<RetryPolicy>;
+  /** Celery's [hard, soft] time limits, in milliseconds. */
+  readonly timeLimitMs: { hard: number | null; soft: number | null };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a contract of any shape, for registries and lists.
+export type AnyTaskContract = TaskContract<string, any, any, any>;
+export type TaskArgs<C extends AnyTaskContract> = z.input<C["args"]>;
+export type TaskKwargs<C extends AnyTaskContract> = z.input<C["kwargs"]>;
+export type TaskResult<C extends AnyTaskContract> = z.output<C["result"]>;
+/** What a handler receives after validation. */
+export type ParsedArgs<C extends AnyTaskContract> = z.output<C["args"]>;
+export type ParsedKwargs<C extends AnyTaskContract> = z.output<C["kwargs"]>;
+
+export interface DefineTaskOptions<
+  N extends string,
+  A extends ArgsSchema,
+  K extends KwargsSchema,
+  R extends z.ZodType,
+> {
+  name: N;
+  /** Positional arguments as a zod tuple; omit for none. */
+  args?: A;
+  /** Keyword arguments as a zod object; omit for none. */
+  kwargs?: K;
+  result: R;
+  description?: string;
+  examples?: TaskExample<A, K>[];
+  idempotent?: boolean;
+  retry?: Partial<RetryPolicy>;
+  timeLimitMs?: { hard?: number; soft?: number };
+}
+
+export function defineTask<
+  N extends string,
+  R extends z.ZodType,
+  A extends ArgsSchema = z.ZodTuple<[], null>,
+  K extends KwargsSchema = z.ZodObject<Record<string, never>, z.core.$strict>,
+>(options: DefineTaskOptions<N, A, K, R>): TaskContract<N, A, K, R> {
+  const parsed = parseTaskName(options.name);
+  const contract: TaskContract<N, A, K, R> = {
+    ...parsed,
+    name: options.name,
+    args: options.args ?? (z.tuple([]) as unknown as A),
+    kwargs: options.kwargs ?? (z.strictObject({}) as unknown as K),
+    result: options.result,
+    description: options.description,
+    examples: options.examples ?? [],
+    idempotent: options.idempotent ?? false,
+    retry: options.retry ?? {},
+    timeLimitMs: { hard: options.timeLimitMs?.hard ?? null, soft: options.timeLimitMs?.soft ?? null },
+  };
+  contract.examples.forEach((example, index) => {
+    try {
+      validateCall(contract, example.args ?? [], example.kwargs ?? {});
+    } catch (error) {
+      throw new ToolboxError(
+        "TASK_ARGS_INVALID",
+        `Example ${index} of task ${options.name} fails its own contract.`,
+        {
+          cause: error,
+          hint: (error as Error).message,
+        },
+      );
+    }
+  });
+  return Object.freeze(contract);
+}
+
+export interface ValidationIssue {
+  /** `args[0]`, `kwargs.outputType`, `result.rows[2].id`. */
+  path: string;
+  message: string;
+}
+
+/** A call or a result that breaks its contract, with every failing path. */
+export class ContractViolation extends ToolboxError {
+  readonly task: string;
+  readonly issues: readonly ValidationIssue[];
+  constructor(code: "TASK_ARGS_INVALID" | "TASK_RESULT_INVALID", task: string, issues: ValidationIssue[]) {
+    const what = code === "TASK_ARGS_INVALID" ? "arguments" : "result";
+    super(
+      code,
+      `Task ${task}: ${what} break the contract:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n")}`,
+      {
+        hint:
+          code === "TASK_ARGS_INVALID"
+            ? "call the task with values matching its contract's args/kwargs schemas"
+            : "return a value matching the contract's result schema",
+      },
+    );
+    this.task = task;
+    this.issues = issues;
+  }
+}
+
+function issuesOf(root: "args" | "kwargs" | "result", error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    path:
+      root +
+      issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("") +
+      (issue.code === "unrecognized_keys" ? `.${issue.keys.join(",")}` : ""),
+    message: issue.message.replace(/^Invalid input: /, ""),
+  }));
+}
+
+/** Validate a call; returns the parsed (defaulted, transformed) values or throws ContractViolation. */
+export function validateCall<C extends AnyTaskContract>(
+  contract: C,
+  args: unknown,
+  kwargs: unknown,
+): { args: ParsedArgs<C>; kwargs: ParsedKwargs<C> } {
+  const parsedArgs = contract.args.safeParse(args);
+  const parsedKwargs = contract.kwargs.safeParse(kwargs ?? {});
+  const issues = [
+    ...(parsedArgs.success ? [] : issuesOf("args", parsedArgs.error)),
+    ...(parsedKwargs.success ? [] : issuesOf("kwargs", parsedKwargs.error)),
+  ];
+  if (issues.length > 0) throw new ContractViolation("TASK_ARGS_INVALID", contract.name, issues);
+  return { args: parsedArgs.data, kwargs: parsedKwargs.data };
+}
+
+export function validateResult<C extends AnyTaskContract>(contract: C, value: unknown): TaskResult<C> {
+  const parsed = contract.result.safeParse(value);
+  if (!parsed.success)
+    throw new ContractViolation("TASK_RESULT_INVALID", contract.name, issuesOf("result", parsed.error));
+  return parsed.data;
+}
+
+/** A name → contract map that refuses duplicates. */
+export function contractRegistry(
+  contracts: readonly AnyTaskContract[],
+): ReadonlyMap<string, AnyTaskContract> {
+  const map = new Map<string, AnyTaskContract>();
+  for (const contract of contracts) {
+    if (map.has(contract.name) && map.get(contract.name) !== contract) {
+      throw new ToolboxError("CONFIG_INVALID", `Two different contracts are named ${contract.name}.`, {
+        hint: "a new incompatible signature is a new version: name it with a .v<N> suffix",
+      });
+    }
+    map.set(contract.name, contract);
+  }
+  return map;
+}

@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./loadConfig.js";
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("fills the development preset when nothing is set", () => {
+    const config = loadConfig({ env: {}, file: false });
+    expect(config.mode).toBe("development");
+    expect(config.environment.prefix).toBe("dev");
+    expect(config.broker.url).toMatch(/^amqp:\/\/guest:guest@127\.0\.0\.1:5672/);
+    expect(config.worker.prefetch).toBe(20);
+    expect(config.queue.type).toBe("quorum");
+  });
+
+  it("in production lists every missing variable in one error, with the env var and an example", () => {
+    const error = configError(() => loadConfig({ env: { WT_MODE: "production" }, file: false }));
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.issues.map((issue) => issue.envVar).sort()).toEqual([
+      "AMQP_URL",
+      "DATABASE_URL",
+      "WT_ENVIRONMENT_PREFIX",
+    ]);
+    expect(error.message).toContain("required in production mode");
+    expect(error.message).toContain("example: AMQP_URL=amqps://");
+  });
+
+  it("NODE_ENV=production selects production mode", () => {
+    const error = configError(() => loadConfig({ env: { NODE_ENV: "production" }, file: false }));
+    expect(error.issues).toHaveLength(3);
+  });
+
+  it("coerces env values by field type and names the variable of a bad one", () => {
+    const config = loadConfig({
+      env: {
+        WT_WORKER_PREFETCH: "50",
+        WT_BROKER_TLS_REJECT_UNAUTHORIZED: "false",
+        WT_QUEUE_DELAY_RUNGS_MS: "1000,5000",
+      },
+      file: false,
+    });
+    expect(config.worker.prefetch).toBe(50);
+    expect(config.broker.tls.rejectUnauthorized).toBe(false);
+    expect(config.queue.delayRungsMs).toEqual([1000, 5000]);
+
+    const error = configError(() =>
+      loadConfig({ env: { WT_WORKER_PREFETCH: "lots", WT_QUEUE_TYPE: "stream" }, file: false }),
+    );
+    expect(error.issues.map((issue) => issue.envVar).sort()).toEqual(["WT_QUEUE_TYPE", "WT_WORKER_PREFETCH"]);
+    expect(error.message).toContain('got "lots"');
+    expect(error.message).toContain("[from env WT_WORKER_PREFETCH]");
+  });
+
+  it("reports an unknown WT_ variable with a suggestion (typo guard)", () => {
+    const error = configError(() => loadConfig({ env: { WT_WORKER_PREFECH: "5" }, file: false }));
+    expect(error.issues[0]?.message).toContain("did you mean WT_WORKER_PREFETCH?");
+  });
+
+  it("never prints a password", () => {
+    const error = configError(() =>
+      loadConfig({
+        env: { AMQP_URL: "http://admin:hunter2@broker:5672/", DATABASE_URL: "mysql://u:hunter2@db/x" },
+        file: false,
+      }),
+    );
+    expect(error.message).not.toContain("hunter2");
+    expect(error.message).toContain("admin:***@");
+    expect(error.issues).toHaveLength(2);
+  });
+
+  it("applies defaults < preset < file < env < overrides", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wt-config-"));
+    const file = join(dir, "config.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ worker: { prefetch: 7, concurrency: 3 }, environment: { prefix: "filed" } }),
+    );
+    const config = loadConfig({
+      env: { WT_CONFIG_FILE: file, WT_WORKER_CONCURRENCY: "4" },
+      overrides: { environment: { prefix: "override" } },
+    });
+    expect(config.worker.prefetch).toBe(7);
+    expect(config.worker.concurrency).toBe(4);
+    expect(config.environment.prefix).toBe("override");
+  });
+
+  it("rejects unknown keys in a config file and says which file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wt-config-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify({ worker: { prefech: 7 } }));
+    const error = configError(() => loadConfig({ env: {}, file }));
+    expect(error.issues[0]).toMatchObject({ path: "worker.prefech", source: `file ${file}` });
+    expect(error.issues[0]?.message).toContain("did you mean prefetch?");
+  });
+
+  it("an unreadable config file is its own error code", () => {
+    expect(() => loadConfig({ env: {}, file: "/nonexistent/wt.json" })).toThrow(
+      expect.objectContaining({ code: "CONFIG_FILE_UNREADABLE" }),
+    );
+  });
+
+  it("rejects an unknown mode and validates as production", () => {
+    const error = configError(() => loadConfig({ env: { WT_MODE: "prod" }, file: false }));
+    expect(error.issues.map((issue) => issue.path)).toContain("mode");
+    expect(error.issues.map((issue) => issue.path)).toContain("broker.url");
+  });
+});

@@ -1,0 +1,172 @@
+import { ToolboxError } from "./errors.js";
+import {
+  DELAY_HEADER,
+  entityNames,
+  formatDelay,
+  PLATFORM_DEAD_LETTER_KEY,
+  RESERVED_SERVICE_NAMES,
+  SERVICE_NAME_PATTERN,
+  serviceBindingKey,
+} from "./names.js";
+import type { ToolboxConfig } from "./schema.js";
+
+/**
+ * The topology a config implies, as plain data: printed by `worker-toolbox topology plan`, asserted by
+ * `applyTopology`, checked by `verifyTopology`, snapshot-tested here.
+ *
+ *   producer ──► <prefix>.tasks (topic) ──<service>.#──► <prefix>.<service> ──(reject/limit)──► <prefix>.dead
+ *                       │                                                                        │ <service>
+ *                       └──────────#──────────► <prefix>.platform (tracker)        <prefix>.<service>.dead
+ *   worker retry ──► <prefix>.delay (headers, x-wt-delay=<rung>) ──► <prefix>.delay.<rung> (TTL)
+ *                       ──(expired: dead-lettered with the task name as routing key)──► <prefix>.tasks
+ *
+ * A retry or a future `eta` waits in a delay rung and then re-enters the topic exchange, so the platform
+ * queue sees every retry too. Dead letters carry their reason in headers set by the worker.
+ */
+export interface PlannedExchange {
+  name: string;
+  type: "topic" | "headers" | "direct";
+  durable: true;
+  purpose: string;
+}
+
+export interface PlannedQueue {
+  name: string;
+  durable: true;
+  /** Exact queue arguments; a queue declared with other arguments is drift. */
+  arguments: Record<string, string | number>;
+  purpose: string;
+}
+
+export interface PlannedBinding {
+  exchange: string;
+  queue: string;
+  routingKey: string;
+  /** Binding arguments (headers exchange only). */
+  arguments: Record<string, string>;
+}
+
+export interface TopologyPlan {
+  prefix: string;
+  exchanges: PlannedExchange[];
+  queues: PlannedQueue[];
+  bindings: PlannedBinding[];
+}
+
+/**
+ * Plan the topology for `services` (defaults to the config's own service). The platform queue, the delay
+ * rungs and the shared exchanges are always part of the plan: every producer declares them, so a task
+ * published before any worker ever ran is still tracked.
+ */
+export function planTopology(
+  config: ToolboxConfig,
+  services: readonly string[] = serviceList(config),
+): TopologyPlan {
+  const prefix = config.environment.prefix;
+  const names = entityNames(prefix);
+  for (const service of services) assertServiceName(service);
+
+  const typeArgs = (deadLetterKey?: string): Record<string, string | number> => {
+    const args: Record<string, string | number> = { "x-queue-type": config.queue.type };
+    if (deadLetterKey !== undefined) {
+      args["x-dead-letter-exchange"] = names.deadLetterExchange;
+      args["x-dead-letter-routing-key"] = deadLetterKey;
+    }
+    if (config.queue.type === "quorum" && deadLetterKey !== undefined) {
+      args["x-delivery-limit"] = config.queue.deliveryLimit;
+    }
+    return args;
+  };
+
+  const exchanges: PlannedExchange[] = [
+    { name: names.exchange, type: "topic", durable: true, purpose: "every task, routing key = task name" },
+    {
+      name: names.delayExchange,
+      type: "headers",
+      durable: true,
+      purpose: "routes retries and future etas to a delay rung",
+    },
+    {
+      name: names.deadLetterExchange,
+      type: "direct",
+      durable: true,
+      purpose: "dead letters, routing key = service",
+    },
+  ];
+
+  const queues: PlannedQueue[] = [];
+  const bindings: PlannedBinding[] = [];
+  const bind = (exchange: string, queue: string, routingKey: string, args: Record<string, string> = {}) =>
+    bindings.push({ exchange, queue, routingKey, arguments: args });
+
+  for (const service of [...new Set(services)].sort()) {
+    const queue = names.serviceQueue(service);
+    queues.push({ name: queue, durable: true, arguments: typeArgs(service), purpose: `tasks of ${service}` });
+    bind(names.exchange, queue, serviceBindingKey(service));
+    const dead = names.serviceDeadLetterQueue(service);
+    queues.push({ name: dead, durable: true, arguments: typeArgs(), purpose: `dead letters of ${service}` });
+    bind(names.deadLetterExchange, dead, service);
+  }
+
+  queues.push({
+    name: names.platformQueue,
+    durable: true,
+    arguments: typeArgs(PLATFORM_DEAD_LETTER_KEY),
+    purpose: "a copy of every task, for the tracker",
+  });
+  bind(names.exchange, names.platformQueue, "#");
+  queues.push({
+    name: names.platformDeadLetterQueue,
+    durable: true,
+    arguments: typeArgs(),
+    purpose: "tracking messages the tracker could never store",
+  });
+  bind(names.deadLetterExchange, names.platformDeadLetterQueue, PLATFORM_DEAD_LETTER_KEY);
+
+  for (const delayMs of [...new Set(config.queue.delayRungsMs)].sort((a, b) => a - b)) {
+    const name = names.delayQueue(delayMs);
+    const args: Record<string, string | number> = {
+      "x-queue-type": config.queue.type,
+      "x-message-ttl": delayMs,
+      // No routing-key override: an expired message keeps its task name and re-enters the topic exchange.
+      "x-dead-letter-exchange": names.exchange,
+    };
+    if (config.queue.type === "quorum") {
+      // Quorum queues dead-letter at most once unless told otherwise; a retry must not vanish.
+      args["x-dead-letter-strategy"] = "at-least-once";
+      args["x-overflow"] = "reject-publish";
+    }
+    queues.push({
+      name,
+      durable: true,
+      arguments: args,
+      purpose: `retries and etas due in up to ${formatDelay(delayMs)}`,
+    });
+    bind(names.delayExchange, name, "", { "x-match": "all", [DELAY_HEADER]: formatDelay(delayMs) });
+  }
+
+  return { prefix, exchanges, queues, bindings };
+}
+
+function serviceList(config: ToolboxConfig): string[] {
+  return config.service ? [config.service] : [];
+}
+
+function assertServiceName(service: string): void {
+  if (!SERVICE_NAME_PATTERN.test(service) || RESERVED_SERVICE_NAMES.includes(service as never)) {
+    throw new ToolboxError("CONFIG_INVALID", `Service name "${service}" cannot be planned.`, {
+      hint: `use lower kebab-case, not one of ${RESERVED_SERVICE_NAMES.join(", ")}`,
+    });
+  }
+}
+
+/**
+ * The delay rung for a message due in `delayMs`: the largest rung not longer than the delay, so a message
+ * never comes back early; the worker re-delays what is still not due (at most the smallest rung late).
+ */
+export function pickDelayRung(config: ToolboxConfig, delayMs: number): number {
+  const rungs = [...config.queue.delayRungsMs].sort((a, b) => a - b);
+  let chosen = rungs[0]!;
+  for (const rung of rungs) if (rung <= delayMs) chosen = rung;
+  return chosen;
+}

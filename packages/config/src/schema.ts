@@ -1,0 +1,293 @@
+import { z } from "zod";
+import { SERVICE_NAME_PATTERN } from "./names.js";
+
+/**
+ * The one source of configuration truth. Types come from `z.infer`, defaults from `.default()`,
+ * docs/config.md and docs/config.schema.json are generated from the descriptions and examples here,
+ * and environment variable names are derived from the paths (see `envVarName`).
+ *
+ * Three fields have no default on purpose: `environment.prefix`, `broker.url` and `database.url`.
+ * Outside production mode `loadConfig` fills them from the development preset; in production a missing
+ * one is a hard error.
+ */
+
+/** Attach the description and an example that docs and error messages show. */
+function doc<T extends z.ZodType>(schema: T, description: string, example: unknown): T {
+  return schema.meta({ description, examples: [example] }) as T;
+}
+
+const amqpUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "amqp:" || url.protocol === "amqps:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an amqp:// or amqps:// URL with a host" },
+);
+
+const postgresUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be a postgres:// or postgresql:// URL with a host" },
+);
+
+const httpUrl = z.string().refine(
+  (value) => {
+    try {
+      return ["http:", "https:"].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an http:// or https:// URL" },
+);
+
+const positiveInt = () => z.number().int().positive();
+
+// Groups holding required fields use `.prefault({} as never)`: an absent group is parsed as `{}`, so the
+// error names each missing field (`broker.url`) instead of the whole group.
+
+export const retryPolicySchema = z.strictObject({
+  maxAttempts: doc(
+    positiveInt().max(100).default(5),
+    "How many times a task runs in total before it is dead-lettered (1 = never retried).",
+    5,
+  ),
+  backoffBaseMs: doc(
+    positiveInt().default(1_000),
+    "Delay before the first retry; each further retry doubles it (exponential backoff).",
+    1000,
+  ),
+  backoffMaxMs: doc(positiveInt().default(600_000), "Upper bound of the retry delay.", 600000),
+  jitter: doc(
+    z.enum(["full", "equal", "none"]).default("full"),
+    "Randomisation of the delay: full = uniform in [0, delay], equal = [delay/2, delay], none = exact.",
+    "full",
+  ),
+});
+
+export const configSchema = z.strictObject({
+  mode: doc(
+    z.enum(["development", "production", "test"]).default("development"),
+    "development fills in local defaults for the prefix and both URLs; production has no defaults for " +
+      "them and fails hard when one is missing; test is development with short timeouts. " +
+      "Falls back to production when NODE_ENV=production.",
+    "production",
+  ),
+  service: doc(
+    z
+      .string()
+      .regex(SERVICE_NAME_PATTERN, "must be lower kebab-case letters and digits, starting with a letter")
+      .optional(),
+    "The service this process belongs to. Its queue is `<prefix>.<service>`, bound with `<service>.#`. " +
+      "Required for workers; producers and the tracker may leave it out.",
+    "export",
+  ),
+  environment: z
+    .strictObject({
+      prefix: doc(
+        z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{0,31}$/, "must be 1-32 lower-case letters, digits or hyphens")
+          .refine((value) => !["amq"].includes(value), "`amq` is reserved by RabbitMQ"),
+        "Environment prefix of every exchange and queue name, isolating environments on a shared broker.",
+        "staging",
+      ),
+    })
+    .prefault({} as never),
+  broker: z
+    .strictObject({
+      url: doc(
+        amqpUrl,
+        "RabbitMQ URL including credentials and vhost. Use amqps:// for TLS.",
+        "amqps://worker:secret@rabbitmq.internal:5671/tasks",
+      ),
+      managementUrl: doc(
+        httpUrl.optional(),
+        "RabbitMQ management API, used to verify bindings and to monitor queues. Defaults to the broker " +
+          "host on port 15672 with the broker's credentials; set it when the API lives elsewhere.",
+        "https://worker:secret@rabbitmq.internal:15671/",
+      ),
+      tls: z
+        .strictObject({
+          caFile: doc(
+            z.string().optional(),
+            "PEM file of the CA that signed the broker certificate.",
+            "/etc/ssl/ca.pem",
+          ),
+          certFile: doc(
+            z.string().optional(),
+            "PEM client certificate for mutual TLS.",
+            "/etc/ssl/client.pem",
+          ),
+          keyFile: doc(
+            z.string().optional(),
+            "PEM private key of the client certificate.",
+            "/etc/ssl/client.key",
+          ),
+          passphrase: doc(z.string().optional(), "Passphrase of the client key.", "s3cret"),
+          rejectUnauthorized: doc(
+            z.boolean().default(true),
+            "Reject broker certificates that do not verify. Only turn off for local experiments.",
+            true,
+          ),
+          servername: doc(
+            z.string().optional(),
+            "Server name (SNI) to verify, when it differs from the host.",
+            "rabbitmq.internal",
+          ),
+        })
+        .prefault({}),
+      heartbeatSeconds: doc(
+        z.number().int().min(0).max(600).default(30),
+        "AMQP heartbeat interval; a dead connection is noticed after about twice this.",
+        30,
+      ),
+      connectTimeoutMs: doc(
+        positiveInt().default(10_000),
+        "How long one connection attempt may take.",
+        10000,
+      ),
+      reconnectInitialDelayMs: doc(
+        positiveInt().default(500),
+        "First reconnect delay (exponential backoff with jitter).",
+        500,
+      ),
+      reconnectMaxDelayMs: doc(positiveInt().default(30_000), "Largest reconnect delay.", 30000),
+    })
+    .prefault({} as never),
+  database: z
+    .strictObject({
+      url: doc(
+        postgresUrl,
+        "PostgreSQL URL of the result backend. Workers should use the least-privilege worker role " +
+          "(`worker-toolbox db grants`).",
+        "postgres://worker:secret@db.internal:5432/tasks",
+      ),
+      schema: doc(
+        z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a plain lower-case SQL identifier")
+          .default("public"),
+        "Schema holding the result and tracking tables.",
+        "public",
+      ),
+      poolSize: doc(positiveInt().max(100).default(5), "Connections per process in the pool.", 5),
+    })
+    .prefault({} as never),
+  queue: z
+    .strictObject({
+      type: doc(
+        z.enum(["quorum", "classic"]).default("quorum"),
+        "Queue type. quorum is replicated, survives node loss and enforces the delivery limit on the broker; " +
+          "classic is lighter. Changing it on an existing queue is drift: migrate by draining and re-creating.",
+        "quorum",
+      ),
+      deliveryLimit: doc(
+        positiveInt().max(1000).default(10),
+        "Quorum queues: after this many redeliveries (crashes mid-task) the broker dead-letters the message, " +
+          "so a message that kills its worker cannot loop forever.",
+        10,
+      ),
+      delayRungsMs: doc(
+        z
+          .array(positiveInt())
+          .min(1)
+          .default(
+            [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3600].map((seconds) => seconds * 1_000),
+          ),
+        "Delay rungs: one broker-side delay queue (queue TTL) per value, shared by all services. A retry or a " +
+          "future eta waits in the largest rung not longer than the time left, then re-enters the exchange; " +
+          "the worker sends it round again until it is due. Needs no broker plugin; due times are exact to " +
+          "the smallest rung.",
+        [1000, 2000, 4000, 8000],
+      ),
+    })
+    .prefault({}),
+  worker: z
+    .strictObject({
+      prefetch: doc(
+        positiveInt().max(10_000).default(20),
+        "Unacknowledged messages the broker sends ahead.",
+        20,
+      ),
+      concurrency: doc(positiveInt().max(1_000).default(8), "Handlers running at once in one process.", 8),
+      shutdownGraceMs: doc(
+        positiveInt().default(30_000),
+        "On SIGTERM, how long running tasks may finish before they are aborted and returned to the queue.",
+        30000,
+      ),
+      resultBatchSize: doc(
+        positiveInt().max(1_000).default(100),
+        "Results written per database round trip; a message is acknowledged only after its row is committed.",
+        100,
+      ),
+      resultBatchWaitMs: doc(
+        z.number().int().min(0).max(1_000).default(2),
+        "How long to wait for more results before writing a partial batch.",
+        2,
+      ),
+      healthPort: doc(
+        z.number().int().min(0).max(65_535).optional(),
+        "Port of the HTTP endpoint with /healthz, /readyz and /metrics. Off when unset; 0 picks a free port.",
+        9464,
+      ),
+    })
+    .prefault({}),
+  retry: retryPolicySchema.prefault({}),
+  producer: z
+    .strictObject({
+      publishTimeoutMs: doc(
+        positiveInt().default(10_000),
+        "Deadline for the broker to confirm a publish; past it send() rejects with PUBLISH_TIMEOUT.",
+        10000,
+      ),
+      offlineBufferSize: doc(
+        z.number().int().min(0).max(100_000).default(0),
+        "Sends held while reconnecting (0 = none: sends fail fast while the broker is down). When full, " +
+          "further sends reject with PUBLISH_BUFFER_FULL; nothing is dropped silently.",
+        1000,
+      ),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxMessageBytes: doc(
+        positiveInt()
+          .max(128 * 1024 * 1024)
+          .default(1024 * 1024),
+        "Largest encoded task message; bigger ones are rejected before publishing. Pass ids, not objects.",
+        1048576,
+      ),
+    })
+    .prefault({}),
+  tracker: z
+    .strictObject({
+      batchSize: doc(positiveInt().max(10_000).default(500), "Tracking rows written per transaction.", 500),
+      prefetch: doc(
+        positiveInt().max(65_535).default(2_000),
+        "Platform-queue messages the tracker takes ahead.",
+        2000,
+      ),
+    })
+    .prefault({}),
+  logLevel: doc(
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    "pino log level.",
+    "info",
+  ),
+});
+
+export type ToolboxConfig = z.infer<typeof configSchema>;
+export type ToolboxConfigInput = z.input<typeof configSchema>;
+export type QueueType = ToolboxConfig["queue"]["type"];
+export type RetryPolicy = z.infer<typeof retryPolicySchema>;
