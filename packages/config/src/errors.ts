@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   MESSAGE_TOO_LARGE: "MESSAGE_TOO_LARGE",
   /** A received message is not a Celery protocol v2 JSON task message. */
   MESSAGE_MALFORMED: "MESSAGE_MALFORMED",
+  /** A task message to send has an invalid field (priority outside 0-255, countdown with eta, a reserved header). */
+  MESSAGE_INVALID: "MESSAGE_INVALID",
   /** The broker is unreachable (refused, DNS, timeout): transient, retried in the background. */
   BROKER_UNAVAILABLE: "BROKER_UNAVAILABLE",
   /** Wrong credentials: fatal, not retried. */
