@@ -1,0 +1,230 @@
+/**
+ * A pickle protocol 2 *writer* for JSON-like values, so TypeScript workers can fill Celery's
+ * `celery_taskmeta.result` column (a SQLAlchemy PickleType) in a form `AsyncResult.get()` reads.
+ * Only writing is needed: Celery unpickles, we never do. Opcodes and layouts follow CPython's
+ * Lib/pickle.py; the subset is the one verified against Celery in research/anchors-mission.md §4.1.
+ */
+import { ToolboxError } from "@worker-toolbox/config";
+
+/** Values the encoder accepts: JSON plus bigint (Python int of any size). */
+export type PickleValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | readonly PickleValue[]
+  | { readonly [key: string]: PickleValue | undefined };
+
+const OP = {
+  PROTO: 0x80,
+  STOP: 0x2e, // .
+  NONE: 0x4e, // N
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  BININT: 0x4a, // J: signed 32-bit little-endian
+  BININT1: 0x4b, // K: unsigned 8-bit
+  BININT2: 0x4d, // M: unsigned 16-bit little-endian
+  LONG1: 0x8a, // two's complement little-endian, 1-byte length
+  LONG4: 0x8b, // same, 4-byte length
+  BINFLOAT: 0x47, // G: IEEE 754 double, big-endian
+  BINUNICODE: 0x58, // X: 4-byte length + UTF-8 (surrogatepass)
+  EMPTY_LIST: 0x5d, // ]
+  EMPTY_DICT: 0x7d, // }
+  MARK: 0x28, // (
+  APPENDS: 0x65, // e
+  SETITEMS: 0x75, // u
+} as const;
+
+class ByteWriter {
+  private chunks: Buffer[] = [];
+  byte(b: number): void {
+    this.chunks.push(Buffer.of(b));
+  }
+  bytes(b: Buffer | Uint8Array): void {
+    this.chunks.push(Buffer.from(b));
+  }
+  uint32(n: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    this.chunks.push(b);
+  }
+  done(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** Encode `value` as a pickle (protocol 2) that Python's `pickle.loads` turns into the same value. */
+export function encodePickle(value: unknown): Buffer {
+  const w = new ByteWriter();
+  w.byte(OP.PROTO);
+  w.byte(2);
+  writeValue(w, value, "$");
+  w.byte(OP.STOP);
+  return w.done();
+}
+
+function writeValue(w: ByteWriter, value: unknown, path: string): void {
+  if (value === null || value === undefined) return w.byte(OP.NONE);
+  switch (typeof value) {
+    case "boolean":
+      return w.byte(value ? OP.NEWTRUE : OP.NEWFALSE);
+    case "bigint":
+      return writeInt(w, value);
+    case "number":
+      if (!Number.isFinite(value)) throw notSerializable(path, `${value} is not a JSON number`);
+      // -0 stays a float so Python sees -0.0; other safe integers become Python ints.
+      if (Number.isSafeInteger(value) && !Object.is(value, -0)) return writeInt(w, BigInt(value));
+      return writeFloat(w, value);
+    case "string":
+      return writeString(w, value);
+    case "object":
+      if (Array.isArray(value)) return writeList(w, value, path);
+      if (isPlainObject(value)) return writeDict(w, value, path);
+      throw notSerializable(
+        path,
+        `${describe(value)} is not a plain object; convert it first (e.g. a Date to an ISO string)`,
+      );
+    default:
+      throw notSerializable(path, `a ${typeof value} cannot be pickled`);
+  }
+}
+
+function writeInt(w: ByteWriter, n: bigint): void {
+  if (n >= 0n && n < 0x100n) {
+    w.byte(OP.BININT1);
+    return w.byte(Number(n));
+  }
+  if (n >= 0n && n < 0x10000n) {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(Number(n));
+    w.byte(OP.BININT2);
+    return w.bytes(b);
+  }
+  if (n >= -0x80000000n && n < 0x80000000n) {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(Number(n));
+    w.byte(OP.BININT);
+    return w.bytes(b);
+  }
+  const bytes = twosComplementLE(n);
+  if (bytes.length < 256) {
+    w.byte(OP.LONG1);
+    w.byte(bytes.length);
+  } else {
+    w.byte(OP.LONG4);
+    w.uint32(bytes.length);
+  }
+  w.bytes(bytes);
+}
+
+/** Minimal two's complement little-endian bytes, as Python's `int.to_bytes(..., signed=True)`. */
+function twosComplementLE(n: bigint): Uint8Array {
+  const out: number[] = [];
+  let rest = n;
+  for (;;) {
+    const low = Number(rest & 0xffn);
+    out.push(low);
+    rest >>= 8n; // arithmetic shift: negative numbers converge to -1
+    const signBit = (low & 0x80) !== 0;
+    if ((rest === 0n && !signBit) || (rest === -1n && signBit)) return Uint8Array.from(out);
+  }
+}
+
+function writeFloat(w: ByteWriter, x: number): void {
+  const b = Buffer.alloc(8);
+  b.writeDoubleBE(x);
+  w.byte(OP.BINFLOAT);
+  w.bytes(b);
+}
+
+function writeString(w: ByteWriter, s: string): void {
+  const bytes = utf8SurrogatePass(s);
+  w.byte(OP.BINUNICODE);
+  w.uint32(bytes.length);
+  w.bytes(bytes);
+}
+
+/**
+ * UTF-8 that keeps lone surrogates as 3-byte sequences, matching the 'surrogatepass' error
+ * handler pickle decodes BINUNICODE with (Buffer.from would replace them with U+FFFD).
+ */
+function utf8SurrogatePass(s: string): Buffer {
+  if (s.isWellFormed()) return Buffer.from(s, "utf8");
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const unit = s.charCodeAt(i);
+    const cp = s.codePointAt(i)!;
+    if (cp > 0xffff) {
+      out.push(...Buffer.from(String.fromCodePoint(cp), "utf8"));
+      i++;
+    } else if (unit >= 0xd800 && unit <= 0xdfff) {
+      out.push(0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f));
+    } else {
+      out.push(...Buffer.from(String.fromCharCode(unit), "utf8"));
+    }
+  }
+  return Buffer.from(out);
+}
+
+function writeList(w: ByteWriter, items: readonly unknown[], path: string): void {
+  w.byte(OP.EMPTY_LIST);
+  if (items.length === 0) return;
+  w.byte(OP.MARK);
+  // Like JSON.stringify, holes and undefined become None so both encodings agree.
+  for (let i = 0; i < items.length; i++) writeValue(w, items[i], `${path}[${i}]`);
+  w.byte(OP.APPENDS);
+}
+
+function writeDict(w: ByteWriter, obj: Record<string, unknown>, path: string): void {
+  w.byte(OP.EMPTY_DICT);
+  // Like JSON.stringify, properties whose value is undefined are left out.
+  const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return;
+  w.byte(OP.MARK);
+  for (const [key, v] of entries) {
+    writeString(w, key);
+    writeValue(w, v, `${path}.${key}`);
+  }
+  w.byte(OP.SETITEMS);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function describe(value: object): string {
+  return value.constructor?.name ? `a ${value.constructor.name}` : "an object";
+}
+
+function notSerializable(path: string, why: string): ToolboxError {
+  return new ToolboxError("MESSAGE_NOT_SERIALIZABLE", `Cannot store the value at ${path}: ${why}.`, {
+    hint: "Task results, progress meta and errors must be JSON-like: null, booleans, numbers, bigints, strings, arrays and plain objects.",
+  });
+}
+
+/** Celery's serialized form of an exception (celery/backends/base.py `prepare_exception`). */
+export interface CeleryExceptionDict {
+  exc_type: string;
+  exc_message: string[];
+  exc_module: string;
+}
+
+export function celeryExceptionDict(
+  excType: string,
+  message: string,
+  module = "builtins",
+): CeleryExceptionDict {
+  return { exc_type: excType, exc_message: [message], exc_module: module };
+}
+
+/**
+ * The pickled exception dict Celery expects in `result` for FAILURE/RETRY/REVOKED rows.
+ * `AsyncResult.get()` re-raises `module.excType(message)`; Celery only rebuilds real exception
+ * classes, so pass e.g. ("ValueError", msg, "builtins") for errors Python code should catch.
+ */
+export function celeryExceptionPickle(excType: string, message: string, module = "builtins"): Buffer {
+  return encodePickle(celeryExceptionDict(excType, message, module));
+}
