@@ -1,5 +1,5 @@
 import { ToolboxError } from "@worker-toolbox/config";
-import { isPlainObject } from "./pickle.js";
+import { hasLoneSurrogate, isPlainObject } from "./pickle.js";
 
 /**
  * JSON text for a jsonb column, following the same rules as the pickle encoder so `result` and
@@ -37,7 +37,7 @@ export function toJsonText(value: unknown, path = "$"): string {
 function jsonString(s: string, path: string): string {
   if (s.includes("\u0000"))
     throw unstorable(path, "PostgreSQL jsonb cannot store the NUL character (\\u0000)");
-  if (!s.isWellFormed()) throw unstorable(path, "the string contains a lone UTF-16 surrogate");
+  if (hasLoneSurrogate(s)) throw unstorable(path, "the string contains a lone UTF-16 surrogate");
   return JSON.stringify(s);
 }
 

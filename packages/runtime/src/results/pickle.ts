@@ -38,16 +38,19 @@ const OP = {
 
 class ByteWriter {
   private chunks: Buffer[] = [];
-  byte(b: number): void {
+  byte(b: number): this {
     this.chunks.push(Buffer.of(b));
+    return this;
   }
-  bytes(b: Buffer | Uint8Array): void {
+  bytes(b: Buffer | Uint8Array): this {
     this.chunks.push(Buffer.from(b));
+    return this;
   }
-  uint32(n: number): void {
+  uint32(n: number): this {
     const b = Buffer.alloc(4);
     b.writeUInt32LE(n);
     this.chunks.push(b);
+    return this;
   }
   done(): Buffer {
     return Buffer.concat(this.chunks);
@@ -64,7 +67,7 @@ export function encodePickle(value: unknown): Buffer {
   return w.done();
 }
 
-function writeValue(w: ByteWriter, value: unknown, path: string): void {
+function writeValue(w: ByteWriter, value: unknown, path: string): ByteWriter {
   if (value === null || value === undefined) return w.byte(OP.NONE);
   switch (typeof value) {
     case "boolean":
@@ -90,7 +93,7 @@ function writeValue(w: ByteWriter, value: unknown, path: string): void {
   }
 }
 
-function writeInt(w: ByteWriter, n: bigint): void {
+function writeInt(w: ByteWriter, n: bigint): ByteWriter {
   if (n >= 0n && n < 0x100n) {
     w.byte(OP.BININT1);
     return w.byte(Number(n));
@@ -115,7 +118,7 @@ function writeInt(w: ByteWriter, n: bigint): void {
     w.byte(OP.LONG4);
     w.uint32(bytes.length);
   }
-  w.bytes(bytes);
+  return w.bytes(bytes);
 }
 
 /** Minimal two's complement little-endian bytes, as Python's `int.to_bytes(..., signed=True)`. */
@@ -131,18 +134,18 @@ function twosComplementLE(n: bigint): Uint8Array {
   }
 }
 
-function writeFloat(w: ByteWriter, x: number): void {
+function writeFloat(w: ByteWriter, x: number): ByteWriter {
   const b = Buffer.alloc(8);
   b.writeDoubleBE(x);
   w.byte(OP.BINFLOAT);
-  w.bytes(b);
+  return w.bytes(b);
 }
 
-function writeString(w: ByteWriter, s: string): void {
+function writeString(w: ByteWriter, s: string): ByteWriter {
   const bytes = utf8SurrogatePass(s);
   w.byte(OP.BINUNICODE);
   w.uint32(bytes.length);
-  w.bytes(bytes);
+  return w.bytes(bytes);
 }
 
 /**
@@ -150,7 +153,7 @@ function writeString(w: ByteWriter, s: string): void {
  * handler pickle decodes BINUNICODE with (Buffer.from would replace them with U+FFFD).
  */
 function utf8SurrogatePass(s: string): Buffer {
-  if (s.isWellFormed()) return Buffer.from(s, "utf8");
+  if (!hasLoneSurrogate(s)) return Buffer.from(s, "utf8");
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const unit = s.charCodeAt(i);
@@ -167,26 +170,34 @@ function utf8SurrogatePass(s: string): Buffer {
   return Buffer.from(out);
 }
 
-function writeList(w: ByteWriter, items: readonly unknown[], path: string): void {
+// Without the u flag the regex sees UTF-16 code units, which is what makes a surrogate "lone".
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** String.prototype.isWellFormed, which the project's TypeScript lib target does not declare yet. */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
+function writeList(w: ByteWriter, items: readonly unknown[], path: string): ByteWriter {
   w.byte(OP.EMPTY_LIST);
-  if (items.length === 0) return;
+  if (items.length === 0) return w;
   w.byte(OP.MARK);
   // Like JSON.stringify, holes and undefined become None so both encodings agree.
   for (let i = 0; i < items.length; i++) writeValue(w, items[i], `${path}[${i}]`);
-  w.byte(OP.APPENDS);
+  return w.byte(OP.APPENDS);
 }
 
-function writeDict(w: ByteWriter, obj: Record<string, unknown>, path: string): void {
+function writeDict(w: ByteWriter, obj: Record<string, unknown>, path: string): ByteWriter {
   w.byte(OP.EMPTY_DICT);
   // Like JSON.stringify, properties whose value is undefined are left out.
   const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
-  if (entries.length === 0) return;
+  if (entries.length === 0) return w;
   w.byte(OP.MARK);
   for (const [key, v] of entries) {
     writeString(w, key);
     writeValue(w, v, `${path}.${key}`);
   }
-  w.byte(OP.SETITEMS);
+  return w.byte(OP.SETITEMS);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
