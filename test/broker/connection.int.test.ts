@@ -1,0 +1,99 @@
+import { randomUUID } from "node:crypto";
+import { parseConfig } from "@worker-toolbox/config";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { BrokerConnection, type BrokerState } from "../../packages/runtime/src/broker/connection.js";
+
+const amqpUrl = process.env.AMQP_URL!;
+const managementUrl = process.env.RABBITMQ_MANAGEMENT_URL!;
+const logger = pino({ level: "silent" });
+const open: BrokerConnection[] = [];
+
+function connection(url: string, setup?: () => Promise<void>, name = `test-${randomUUID()}`) {
+  const config = parseConfig({
+    environment: { prefix: "t" },
+    broker: { url, connectTimeoutMs: 2_000, reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 200 },
+  });
+  const conn = new BrokerConnection({ config, logger, name, ...(setup ? { setup } : {}) });
+  open.push(conn);
+  return conn;
+}
+
+function withUrl(change: (url: URL) => void): string {
+  const url = new URL(amqpUrl);
+  change(url);
+  return url.toString();
+}
+
+async function closeConnectionsNamed(name: string): Promise<number> {
+  const api = new URL(managementUrl);
+  const auth = `Basic ${Buffer.from(`${decodeURIComponent(api.username)}:${decodeURIComponent(api.password)}`).toString("base64")}`;
+  api.username = "";
+  api.password = "";
+  const list = (await (
+    await fetch(new URL("api/connections", api), { headers: { authorization: auth } })
+  ).json()) as {
+    name: string;
+    client_properties?: { connection_name?: string };
+  }[];
+  const mine = list.filter((c) => c.client_properties?.connection_name === name);
+  for (const c of mine) {
+    await fetch(new URL(`api/connections/${encodeURIComponent(c.name)}`, api), {
+      method: "DELETE",
+      headers: { authorization: auth },
+    });
+  }
+  return mine.length;
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((conn) => conn.close()));
+});
+
+describe("BrokerConnection", () => {
+  it("connects and runs setup", async () => {
+    let setups = 0;
+    const conn = connection(amqpUrl, async () => {
+      setups++;
+    });
+    const model = await conn.ready();
+    const channel = await model.createChannel();
+    await channel.close();
+    expect(conn.state).toBe("connected");
+    expect(setups).toBe(1);
+  });
+
+  it("reconnects after the broker drops the connection and re-runs setup", async () => {
+    let setups = 0;
+    const name = `test-${randomUUID()}`;
+    const conn = connection(amqpUrl, async () => void setups++, name);
+    await conn.ready();
+    const states: BrokerState[] = [];
+    conn.on("state", (state) => states.push(state));
+    // The management API lists a connection a moment after it opens.
+    await expect.poll(() => closeConnectionsNamed(name), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => states.join(","), { timeout: 10_000 }).toBe("recovering,connected");
+    expect(setups).toBe(2);
+  });
+
+  it("wrong password: a fatal BROKER_AUTH_FAILED at once, password masked", async () => {
+    const conn = connection(withUrl((url) => (url.password = "definitely-wrong")));
+    const started = Date.now();
+    const error = await conn.ready(10_000).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "BROKER_AUTH_FAILED" });
+    expect(String((error as Error).message)).not.toContain("definitely-wrong");
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(conn.state).toBe("failed");
+  });
+
+  it("unknown vhost: a fatal BROKER_VHOST_NOT_FOUND", async () => {
+    const conn = connection(withUrl((url) => (url.pathname = "/no-such-vhost")));
+    await expect(conn.ready(10_000)).rejects.toMatchObject({ code: "BROKER_VHOST_NOT_FOUND" });
+  });
+
+  it("broker down: keeps retrying, ready() rejects with BROKER_UNAVAILABLE at its deadline", async () => {
+    const conn = connection(withUrl((url) => (url.port = "1")));
+    await expect(conn.ready(800)).rejects.toMatchObject({ code: "BROKER_UNAVAILABLE" });
+    expect(conn.state).toBe("connecting");
+  });
+});
