@@ -1,0 +1,13 @@
+export {
+  CELERY_HEADERS,
+  type NewTaskMessageInit,
+  newTaskMessage,
+  retryMessage,
+  type TaskMessage,
+} from "./celeryMessage.js";
+export { decodeTaskMessage, type IncomingProperties } from "./decodeTaskMessage.js";
+export { type EncodeOptions, encodeTaskMessage, type PublishProperties } from "./encodeTaskMessage.js";
+export { formatIsoDateTime, parseIsoDateTime } from "./isoDateTime.js";
+export { decodeJson, encodeJson } from "./kombuJson.js";
+export { argsRepr, kwargsRepr, pythonRepr } from "./repr.js";
+export { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";

@@ -1,0 +1,229 @@
+/**
+ * JSON as Kombu's serializer writes and reads it (kombu/utils/json.py, Kombu >= 5.3): values JSON has
+ * no type for travel as `{"__type__": T, "__value__": V}`. Output text matches Python's `json.dumps`
+ * defaults (`", "` and `": "` separators, non-ASCII escaped), so a body we write is byte-identical to
+ * the one Celery writes for the same arguments.
+ *
+ *   Date ↔ datetime · CeleryDate ↔ date · CeleryTime ↔ time · CeleryDecimal ↔ decimal
+ *   Uint8Array/Buffer → bytes (valid UTF-8) or base64 → Buffer · uuid → string (canonical, lowercase)
+ */
+import { ToolboxError } from "@worker-toolbox/config";
+import { formatIsoDateTime, isPythonYear, parseIsoDateTime } from "./isoDateTime.js";
+import { pythonFloatRepr } from "./repr.js";
+import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
+
+/** Python's json module gives up near 1000 levels; we stop earlier, and before our stack would. */
+export const MAX_JSON_DEPTH = 500;
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+export const childPath = (path: string, key: string | number): string =>
+  typeof key === "number"
+    ? `${path}[${key}]`
+    : IDENTIFIER.test(key)
+      ? `${path}.${key}`
+      : `${path}[${JSON.stringify(key)}]`;
+
+function notSerializable(path: string, why: string, hint?: string): ToolboxError {
+  return new ToolboxError("MESSAGE_NOT_SERIALIZABLE", `Cannot encode ${path} as Celery JSON: ${why}.`, {
+    hint:
+      hint ??
+      "pass plain JSON values (objects, arrays, strings, finite numbers, booleans, null) or Date, Buffer, CeleryDate, CeleryTime, CeleryDecimal",
+  });
+}
+
+// Python's ensure_ascii: everything outside printable ASCII, plus quote and backslash, is escaped.
+const SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\b": "\\b",
+  "\f": "\\f",
+};
+function quote(text: string): string {
+  return `"${text.replace(/[^ -~]|["\\]/g, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
+}
+
+const marker = (type: string, value: string) => `{"__type__": ${quote(type)}, "__value__": ${quote(value)}}`;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Encodes a value; `path` names the root in error messages (e.g. `args`). */
+export function encodeJson(value: unknown, path = "$"): string {
+  const ancestors = new Set<object>();
+  const encode = (v: unknown, at: string): string => {
+    switch (typeof v) {
+      case "string":
+        return quote(v);
+      case "boolean":
+        return v ? "true" : "false";
+      case "number":
+        if (!Number.isFinite(v)) throw notSerializable(at, `${v} is not a JSON number`);
+        // Whole numbers as digits (Python reads an int); others as Python's float repr, so a body
+        // re-dumped by Python is byte-identical. -0 as "-0.0" keeps its sign in both languages.
+        return Number.isInteger(v) && Math.abs(v) < 1e21 && !Object.is(v, -0)
+          ? String(v)
+          : pythonFloatRepr(v);
+      case "bigint":
+        throw notSerializable(
+          at,
+          "a BigInt has no JSON form here",
+          "pass it as a string, or as a number if it is below 2^53",
+        );
+      case "undefined":
+        throw notSerializable(at, "undefined is not a JSON value", "use null");
+      case "function":
+      case "symbol":
+        throw notSerializable(at, `a ${typeof v} is not data`);
+    }
+    if (v === null) return "null";
+    const obj = v as object;
+    if (obj instanceof Date) {
+      if (Number.isNaN(obj.getTime())) throw notSerializable(at, "the Date is invalid");
+      if (!isPythonYear(obj)) throw notSerializable(at, "Python datetimes hold years 1 to 9999 only");
+      return marker("datetime", formatIsoDateTime(obj));
+    }
+    if (obj instanceof CeleryDate) return marker("date", obj.value);
+    if (obj instanceof CeleryTime) return marker("time", obj.value);
+    if (obj instanceof CeleryDecimal) return marker("decimal", obj.value);
+    if (obj instanceof Uint8Array) {
+      // Kombu writes bytes as text when they are valid UTF-8, base64 otherwise.
+      const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
+      try {
+        return marker("bytes", utf8.decode(bytes));
+      } catch {
+        return marker("base64", bytes.toString("base64"));
+      }
+    }
+    if (ancestors.has(obj)) throw notSerializable(at, "the value contains itself (a cycle)");
+    if (ancestors.size >= MAX_JSON_DEPTH)
+      throw notSerializable(at, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+    ancestors.add(obj);
+    let out: string;
+    if (Array.isArray(obj)) {
+      const items: string[] = [];
+      for (let i = 0; i < obj.length; i++) items.push(encode(obj[i], childPath(at, i)));
+      out = `[${items.join(", ")}]`;
+    } else if (isPlainObject(obj)) {
+      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+      if (keys.length === 2 && keys.includes("__type__") && keys.includes("__value__")) {
+        throw notSerializable(
+          at,
+          "an object with exactly the keys __type__ and __value__ would be read as a Kombu type marker",
+        );
+      }
+      out = `{${keys.map((k) => `${quote(k)}: ${encode(obj[k], childPath(at, k))}`).join(", ")}}`;
+    } else {
+      const name = obj.constructor?.name ?? "object";
+      throw notSerializable(at, `a ${name} instance is not a plain object, array or supported value`);
+    }
+    ancestors.delete(obj);
+    return out;
+  };
+  return encode(value, path);
+}
+
+function malformed(path: string, why: string): ToolboxError {
+  return new ToolboxError("MESSAGE_MALFORMED", `Malformed JSON at ${path}: ${why}.`);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function decodeMarker(type: unknown, value: unknown, at: string): unknown {
+  const text = typeof value === "string" ? value : undefined;
+  const wrap = <T>(make: (s: string) => T): T => {
+    if (text === undefined) throw malformed(at, `the ${String(type)} marker's __value__ is not a string`);
+    try {
+      return make(text);
+    } catch (error) {
+      throw malformed(at, error instanceof Error ? error.message : String(error));
+    }
+  };
+  switch (type) {
+    case "datetime":
+      return wrap((s) => {
+        const date = parseIsoDateTime(s);
+        if (!date) throw new Error(`${JSON.stringify(s)} is not an ISO-8601 datetime`);
+        return date;
+      });
+    case "date":
+      return wrap((s) => new CeleryDate(s));
+    case "time":
+      return wrap((s) => new CeleryTime(s));
+    case "decimal":
+      return wrap((s) => new CeleryDecimal(s));
+    case "bytes":
+      return wrap((s) => {
+        if (LONE_SURROGATE.test(s))
+          throw new Error("bytes text holds a lone surrogate (not encodable as UTF-8)");
+        return Buffer.from(s, "utf8");
+      });
+    case "base64":
+      return wrap((s) => {
+        if (!BASE64.test(s)) throw new Error("base64 text is not valid base64");
+        return Buffer.from(s, "base64");
+      });
+    case "uuid": {
+      // Kombu writes {"hex": "<32 hex digits>", "version": N}; TypeScript gets the canonical string.
+      const hex = value && typeof value === "object" ? (value as { hex?: unknown }).hex : undefined;
+      const digits =
+        typeof hex === "string"
+          ? hex
+              .replace(/^urn:uuid:/, "")
+              .replace(/[{}-]/g, "")
+              .toLowerCase()
+          : "";
+      if (!/^[0-9a-f]{32}$/.test(digits))
+        throw malformed(at, "the uuid marker's __value__.hex is not 32 hex digits");
+      return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20)}`;
+    }
+    default:
+      // Kombu raises "Unsupported type" here too, so a Celery worker would reject the message as well.
+      throw malformed(at, `unsupported Kombu type marker ${JSON.stringify(type)}`);
+  }
+}
+
+/** Decodes Kombu JSON text; throws ToolboxError MESSAGE_MALFORMED (with the JSON path) when it cannot. */
+export function decodeJson(text: string, path = "$"): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw malformed(path, `not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  // Bottom-up like Python's object_hook: inner markers are decoded before the object holding them.
+  const revive = (v: unknown, at: string, depth: number): unknown => {
+    if (v === null || typeof v !== "object") return v;
+    if (depth >= MAX_JSON_DEPTH) throw malformed(at, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+    const obj = v as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    for (const key of keys) {
+      const child = obj[key];
+      const next = revive(child, childPath(at, Array.isArray(obj) ? Number(key) : key), depth + 1);
+      // defineProperty, not assignment: a "__proto__" key must stay a plain property.
+      if (next !== child)
+        Object.defineProperty(obj, key, {
+          value: next,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+    }
+    if (
+      !Array.isArray(obj) &&
+      keys.length === 2 &&
+      Object.hasOwn(obj, "__type__") &&
+      Object.hasOwn(obj, "__value__")
+    ) {
+      return decodeMarker(obj.__type__, obj.__value__, at);
+    }
+    return obj;
+  };
+  return revive(parsed, path, 0);
+}

@@ -1,0 +1,165 @@
+/**
+ * Python-style `repr` for the `argsrepr`/`kwargsrepr` headers, following Celery's `saferepr`
+ * (celery/utils/saferepr.py): a token stream with a character budget (1024), `...` once the budget is
+ * spent (then the open brackets are closed), containers nested 3 deep shown as `[...]`, strings always
+ * in single quotes with only `'` escaped. Values are rendered as a Python worker sees them after
+ * decoding the JSON body: arrays → lists, objects → dicts, whole numbers → ints, Date → datetime.
+ * Only people read these headers (logs, Flower), but matching Celery keeps mixed fleets uniform.
+ */
+import { formatIsoDateTime } from "./isoDateTime.js";
+import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
+
+export const REPR_MAX_LENGTH = 1024;
+const MAX_LEVELS = 3;
+
+type Token =
+  | { kind: "open"; text: string; close: string }
+  | { kind: "close"; text: string }
+  | { kind: "sep"; text: string }
+  | { kind: "quoted"; text: string }
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "other"; text: string };
+
+const codePoints = (s: string) =>
+  Array.from(s.length > 4 * REPR_MAX_LENGTH ? s.slice(0, 4 * REPR_MAX_LENGTH) : s);
+const pyLen = (s: string) => (/[\ud800-\udfff]/.test(s) ? Array.from(s).length : s.length);
+
+/** celery.utils.text.truncate: cut at maxlen, back to the last space, then "...". */
+function truncate(s: string, maxlen: number): string {
+  if (maxlen <= 0 || pyLen(s) < maxlen) return s;
+  const head = codePoints(s).slice(0, maxlen).join("");
+  const space = head.lastIndexOf(" ");
+  return (space === -1 ? head : head.slice(0, space)) + "...";
+}
+
+/** Python's float repr: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  const [mantissa = "0", expText = "0"] = Math.abs(x).toExponential().split("e");
+  const exp = Number(expText);
+  const digits = mantissa.replace(".", "");
+  const sign = x < 0 || Object.is(x, -0) ? "-" : "";
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+  const whole = digits.slice(0, exp + 1).padEnd(exp + 1, "0");
+  return `${sign}${whole}.${digits.slice(exp + 1) || "0"}`;
+}
+
+function timezoneRepr(offsetMinutes: number): string {
+  if (offsetMinutes === 0) return "datetime.timezone.utc";
+  const total = offsetMinutes * 60;
+  const days = Math.floor(total / 86_400);
+  const parts = [days ? `days=${days}` : "", `seconds=${total - days * 86_400}`].filter(Boolean);
+  return `datetime.timezone(datetime.timedelta(${parts.join(", ")}))`;
+}
+
+function valueRepr(value: Date | CeleryDate | CeleryTime | CeleryDecimal): string {
+  if (value instanceof CeleryDecimal) return `Decimal('${value.value}')`;
+  if (value instanceof CeleryDate) {
+    const [y, m, d] = value.value.split("-").map(Number);
+    return `datetime.date(${y}, ${m}, ${d})`;
+  }
+  // Python drops trailing zero microseconds, then zero seconds.
+  const trim = (parts: number[], keep: number) => {
+    while (parts.length > keep && parts[parts.length - 1] === 0) parts.pop();
+    return parts.join(", ");
+  };
+  if (value instanceof CeleryTime) {
+    const [, h, mi, s, us, sign, oh, om] =
+      /^(\d+):(\d+):(\d+)(?:\.(\d+))?(?:([+-])(\d+):(\d+))?$/.exec(value.value) ?? [];
+    const tz = sign
+      ? `, tzinfo=${timezoneRepr((sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om)))}`
+      : "";
+    return `datetime.time(${trim([Number(h), Number(mi), Number(s), Number(us ?? 0)], 2)}${tz})`;
+  }
+  const [date, time] = formatIsoDateTime(value).slice(0, -6).split("T") as [string, string];
+  const [y, mo, d] = date.split("-").map(Number) as [number, number, number];
+  const [h, mi, s] = time.slice(0, 8).split(":").map(Number) as [number, number, number];
+  const us = Number(time.slice(9) || "0");
+  return `datetime.datetime(${trim([y, mo, d, h, mi, s, us], 5)}, tzinfo=datetime.timezone.utc)`;
+}
+
+/** Yields the tokens of `value` at nesting `level`, maintaining `open` (closers not yet yielded). */
+function* tokens(value: unknown, level: number, open: string[], tuple = false): Generator<Token> {
+  if (value === null || value === undefined) return yield { kind: "other", text: "None" };
+  if (typeof value === "boolean") return yield { kind: "other", text: value ? "True" : "False" };
+  if (typeof value === "number") {
+    // Matches encodeJson: a whole number below 1e21 is written as digits, which Python reads as an int.
+    const int = Number.isInteger(value) && Math.abs(value) < 1e21 && !Object.is(value, -0);
+    return yield { kind: "other", text: int ? BigInt(value).toString() : pythonFloatRepr(value) };
+  }
+  if (typeof value === "string") return yield { kind: "quoted", text: value };
+  if (value instanceof Uint8Array) return yield { kind: "bytes", bytes: value };
+  if (
+    value instanceof Date ||
+    value instanceof CeleryDate ||
+    value instanceof CeleryTime ||
+    value instanceof CeleryDecimal
+  ) {
+    return yield { kind: "other", text: valueRepr(value) };
+  }
+  if (typeof value !== "object") return yield { kind: "other", text: String(value) };
+  const isArray = Array.isArray(value);
+  const entries = isArray ? (value as unknown[]) : Object.entries(value).filter(([, v]) => v !== undefined);
+  const start = tuple ? "(" : isArray ? "[" : "{";
+  const close = tuple ? (entries.length === 1 ? ",)" : ")") : isArray ? "]" : "}";
+  if (level >= MAX_LEVELS) return yield { kind: "other", text: `${start}...${close}` };
+  open.push(close);
+  yield { kind: "open", text: start, close };
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0) yield { kind: "sep", text: ", " };
+    if (isArray) {
+      yield* tokens(entries[i], level + 1, open);
+    } else {
+      const [key, v] = entries[i] as [string, unknown];
+      yield { kind: "quoted", text: key };
+      yield { kind: "sep", text: ": " };
+      yield* tokens(v, level + 1, open);
+    }
+  }
+  open.pop();
+  yield { kind: "close", text: close };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+function bytesRepr(bytes: Uint8Array, maxlen: number): string {
+  const cut = bytes.length > maxlen;
+  const chunk = cut ? bytes.subarray(0, maxlen) : bytes;
+  let text: string;
+  try {
+    text = utf8.decode(chunk);
+  } catch {
+    text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("hex");
+  }
+  return `b'${text}${cut ? "..." : ""}'`;
+}
+
+/** `saferepr(value, maxlen)`; `tuple` renders a top-level array as a Python tuple (how Celery sees args). */
+export function pythonRepr(value: unknown, options: { maxLength?: number; tuple?: boolean } = {}): string {
+  let budget = options.maxLength ?? REPR_MAX_LENGTH;
+  const open: string[] = [];
+  let out = "";
+  for (const token of tokens(value, 0, open, options.tuple)) {
+    if (budget <= 0) return `${out}, ...${open.reverse().join("")}`;
+    const text =
+      token.kind === "quoted"
+        ? `'${truncate(token.text, budget).replace(/'/g, "\\'")}'`
+        : token.kind === "bytes"
+          ? bytesRepr(token.bytes, budget)
+          : token.kind === "other"
+            ? truncate(token.text, budget)
+            : token.text;
+    out += text;
+    budget -= pyLen(text);
+  }
+  return out;
+}
+
+/** The `argsrepr` header: args as the tuple Celery's `apply_async(args=(...))` would show. */
+export const argsRepr = (args: readonly unknown[]): string => pythonRepr(args, { tuple: true });
+/** The `kwargsrepr` header. */
+export const kwargsRepr = (kwargs: Record<string, unknown>): string => pythonRepr(kwargs);
