@@ -1,0 +1,123 @@
+import { isToolboxError } from "@worker-toolbox/config";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertMigrated, migrate, migrationStatus } from "../../packages/runtime/src/results/index.js";
+import { MIGRATIONS } from "../../packages/runtime/src/results/migrations.js";
+import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+
+let fresh: FreshDatabase;
+beforeAll(async () => {
+  fresh = await freshDatabase("migrate");
+});
+afterAll(async () => {
+  await fresh?.close();
+});
+
+async function tablesIn(schema: string): Promise<string[]> {
+  const { rows } = await fresh.pool.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'S') ORDER BY 1`,
+    [schema],
+  );
+  return rows.map((r) => r.name);
+}
+
+describe("migrate", () => {
+  it("creates nothing until asked, and reports version 0", async () => {
+    const status = await migrationStatus(fresh.pool, { schema: "untouched" });
+    expect(status).toMatchObject({ current: 0, latest: MIGRATIONS.length, upToDate: false });
+    expect(await tablesIn("untouched")).toEqual([]);
+    const error = await assertMigrated(fresh.pool, "untouched").catch((e: unknown) => e);
+    expect(isToolboxError(error, "DATABASE_NOT_MIGRATED")).toBe(true);
+    expect(String(error)).toMatch(/worker-toolbox db migrate/);
+  });
+
+  it("applies every migration once; a second run is a no-op", async () => {
+    const first = await migrate(fresh.pool, { schema: "once" });
+    expect(first.applied.map((m) => m.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    const second = await migrate(fresh.pool, { schema: "once" });
+    expect(second).toEqual({ schema: "once", applied: [], current: first.latest, latest: first.latest });
+    expect(await tablesIn("once")).toEqual([
+      "celery_taskmeta",
+      "celery_tasksetmeta",
+      "task_id_sequence",
+      "taskset_id_sequence",
+      "worker_toolbox_migrations",
+      "worker_toolbox_tasks",
+    ]);
+    const status = await assertMigrated(fresh.pool, "once");
+    expect(status).toMatchObject({ upToDate: true, pending: [], unknown: [], modified: [] });
+  });
+
+  it("matches Celery's column types and leaves celery_taskmeta.id without a server default", async () => {
+    await migrate(fresh.pool, { schema: "shape" });
+    const { rows } = await fresh.pool.query<{ column_name: string; data_type: string; column_default: null }>(
+      `SELECT column_name, data_type, column_default FROM information_schema.columns
+        WHERE table_schema = 'shape' AND table_name = 'celery_taskmeta' ORDER BY ordinal_position`,
+    );
+    expect(rows.slice(0, 12).map((r) => [r.column_name, r.data_type])).toEqual([
+      ["id", "integer"],
+      ["task_id", "character varying"],
+      ["status", "character varying"],
+      ["result", "bytea"],
+      ["date_done", "timestamp without time zone"],
+      ["traceback", "text"],
+      ["name", "character varying"],
+      ["args", "bytea"],
+      ["kwargs", "bytea"],
+      ["worker", "character varying"],
+      ["retries", "integer"],
+      ["queue", "character varying"],
+    ]);
+    expect(rows.find((r) => r.column_name === "id")?.column_default).toBeNull();
+  });
+
+  it("two migrators racing on a fresh schema both succeed and apply each migration once", async () => {
+    const pools = [0, 1].map(() => new pg.Pool({ connectionString: fresh.db.url, max: 1 }));
+    try {
+      const results = await Promise.all(pools.map((pool) => migrate(pool, { schema: "race" })));
+      const applied = results.flatMap((r) => r.applied.map((m) => m.version)).sort();
+      expect(applied).toEqual(MIGRATIONS.map((m) => m.version));
+      const ledger = await fresh.pool.query("SELECT version FROM race.worker_toolbox_migrations");
+      expect(ledger.rowCount).toBe(MIGRATIONS.length);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it("applies a later migration on top and flags an edited one", async () => {
+    const base = [...MIGRATIONS];
+    await migrate(fresh.pool, { schema: "grow", migrations: base });
+    const next = { version: base.length + 1, name: "add probe", sql: "CREATE TABLE probe (x int);" };
+    const grown = await migrate(fresh.pool, { schema: "grow", migrations: [...base, next] });
+    expect(grown.applied).toEqual([{ version: next.version, name: "add probe" }]);
+    expect(await tablesIn("grow")).toContain("probe");
+    const edited = base.map((m) => (m.version === 1 ? { ...m, sql: `${m.sql}\n-- edited` } : m));
+    const status = await migrationStatus(fresh.pool, { schema: "grow", migrations: edited });
+    expect(status.modified).toEqual([1]);
+    expect(status.unknown).toEqual([next.version]);
+  });
+
+  it("rolls back a failing migration completely, leaving no ledger row", async () => {
+    const bad = { version: 1, name: "broken", sql: "CREATE TABLE half (x int); SELECT no_such_function();" };
+    await expect(migrate(fresh.pool, { schema: "broken", migrations: [bad] })).rejects.toMatchObject({
+      code: "42883",
+    });
+    expect(await tablesIn("broken")).toEqual([]);
+  });
+
+  it("reports DATABASE_UNAVAILABLE naming host:port and database, never the password", async () => {
+    const pool = new pg.Pool({
+      connectionString: "postgres://someone:s3cret-pw@127.0.0.1:1/results_db",
+      connectionTimeoutMillis: 2000,
+    });
+    try {
+      const error = await migrate(pool, { schema: "x" }).catch((e: unknown) => e);
+      expect(isToolboxError(error, "DATABASE_UNAVAILABLE")).toBe(true);
+      expect((error as Error).message).toContain("127.0.0.1:1/results_db");
+      expect((error as Error).message).not.toContain("s3cret-pw");
+    } finally {
+      await pool.end();
+    }
+  });
+});
