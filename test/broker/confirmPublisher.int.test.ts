@@ -1,0 +1,76 @@
+import { randomUUID } from "node:crypto";
+import { parseConfig } from "@worker-toolbox/config";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfirmPublisher } from "../../packages/runtime/src/broker/confirmPublisher.js";
+import { BrokerConnection } from "../../packages/runtime/src/broker/connection.js";
+
+const logger = pino({ level: "silent" });
+const exchange = `cp-${randomUUID()}`;
+const queue = `${exchange}.q`;
+const publisher = new ConfirmPublisher({ logger, deadlineMs: 5_000, name: "test" });
+const connection = new BrokerConnection({
+  config: parseConfig({ environment: { prefix: "t" }, broker: { url: process.env.AMQP_URL! } }),
+  logger,
+  name: "confirm-publisher-test",
+  setup: async (conn) => {
+    const channel = await conn.createChannel();
+    await channel.assertExchange(exchange, "topic", { durable: false, autoDelete: false });
+    await channel.assertQueue(queue, { durable: false });
+    await channel.bindQueue(queue, exchange, "routed.#");
+    await channel.close();
+    await publisher.attach(conn);
+  },
+});
+
+beforeAll(async () => {
+  await connection.ready();
+});
+
+afterAll(async () => {
+  const conn = await connection.ready();
+  const channel = await conn.createChannel();
+  await channel.deleteQueue(queue);
+  await channel.deleteExchange(exchange);
+  await channel.close();
+  await publisher.close();
+  await connection.close();
+});
+
+const message = (routingKey: string, exchangeName = exchange) => ({
+  exchange: exchangeName,
+  routingKey,
+  content: Buffer.from("{}"),
+  properties: { persistent: true },
+});
+
+describe("ConfirmPublisher", () => {
+  it("resolves when the broker confirms, and the message is in the queue", async () => {
+    await Promise.all(Array.from({ length: 100 }, () => publisher.publish(message("routed.a"))));
+    const conn = await connection.ready();
+    const channel = await conn.createChannel();
+    expect((await channel.checkQueue(queue)).messageCount).toBe(100);
+    await channel.purgeQueue(queue);
+    await channel.close();
+  });
+
+  it("rejects an unroutable message with PUBLISH_UNROUTABLE", async () => {
+    await expect(publisher.publish(message("nobody.listens"))).rejects.toMatchObject({
+      code: "PUBLISH_UNROUTABLE",
+    });
+    // Routed publishes in the same batch are unaffected.
+    await expect(publisher.publish(message("routed.b"))).resolves.toBeUndefined();
+  });
+
+  it("rejects publishes in flight when the channel dies, then reopens the channel", async () => {
+    const inFlight = publisher.publish(message("routed.a"));
+    const missing = publisher.publish(message("routed.a", `${exchange}-missing`));
+    await expect(missing).rejects.toMatchObject({ code: "PUBLISH_CONNECTION_LOST" });
+    // The first one was either confirmed before the channel died or rejected: never left hanging.
+    await inFlight.catch((error: unknown) =>
+      expect(error).toMatchObject({ code: "PUBLISH_CONNECTION_LOST" }),
+    );
+    await expect.poll(() => publisher.ready).toBe(true);
+    await expect(publisher.publish(message("routed.c"))).resolves.toBeUndefined();
+  });
+});
