@@ -58,6 +58,8 @@ export function entityNames(prefix: string) {
     exchange: `${prefix}.tasks`,
     /** Headers exchange that routes a delayed message to its delay rung. */
     delayExchange: `${prefix}.delay`,
+    /** Fanout exchange for control messages to every worker (revoke); each worker binds a private queue. */
+    controlExchange: `${prefix}.control`,
     /** Direct exchange for dead letters, routing key = service name. */
     deadLetterExchange: `${prefix}.dead`,
     platformQueue: `${prefix}.platform`,

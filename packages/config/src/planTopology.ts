@@ -20,12 +20,13 @@ import type { ToolboxConfig } from "./schema.js";
  *   worker retry ──► <prefix>.delay (headers, x-wt-delay=<rung>) ──► <prefix>.delay.<rung> (TTL)
  *                       ──(expired: dead-lettered with the task name as routing key)──► <prefix>.tasks
  *
+ * `<prefix>.control` (fanout) broadcasts revocations; each worker binds its own exclusive queue to it.
  * A retry or a future `eta` waits in a delay rung and then re-enters the topic exchange, so the platform
  * queue sees every retry too. Dead letters carry their reason in headers set by the worker.
  */
 export interface PlannedExchange {
   name: string;
-  type: "topic" | "headers" | "direct";
+  type: "topic" | "headers" | "direct" | "fanout";
   durable: true;
   purpose: string;
 }
