@@ -1,0 +1,244 @@
+import { maskUrl, ToolboxError } from "@worker-toolbox/config";
+
+/**
+ * A small client for the RabbitMQ management HTTP API: what AMQP cannot tell (bindings, queue depth and
+ * consumers, vhosts). Used by `verifyTopology`, the monitor and the doctor. Credentials come from the URL
+ * and travel in a Basic auth header (fetch refuses URLs with credentials); every error masks them.
+ */
+export interface ManagementClientOptions {
+  /** `http://user:pass@host:15672/` (a path prefix such as `/rabbitmq/` is kept). */
+  url: string;
+  /** Per-request deadline; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+export interface QueueInfo {
+  name: string;
+  vhost: string;
+  type: string;
+  durable: boolean;
+  arguments: Record<string, unknown>;
+  /** Ready + unacknowledged; undefined until the broker has sampled the queue once. */
+  messages: number | undefined;
+  messagesReady: number | undefined;
+  messagesUnacknowledged: number | undefined;
+  consumers: number;
+}
+
+export interface ExchangeInfo {
+  name: string;
+  vhost: string;
+  type: string;
+  durable: boolean;
+  arguments: Record<string, unknown>;
+}
+
+export interface BindingInfo {
+  source: string;
+  destination: string;
+  destinationType: "queue" | "exchange";
+  routingKey: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface ManagementClient {
+  /** The URL with the password masked, for messages. */
+  readonly displayUrl: string;
+  /** Fails with BROKER_UNAVAILABLE / BROKER_AUTH_FAILED when the API cannot be used. */
+  overview(): Promise<{ rabbitmqVersion: string; managementVersion: string }>;
+  listQueues(vhost?: string): Promise<QueueInfo[]>;
+  /** undefined when the queue does not exist. */
+  getQueue(vhost: string, name: string): Promise<QueueInfo | undefined>;
+  listExchanges(vhost?: string): Promise<ExchangeInfo[]>;
+  /** Bindings from `exchange` to `queue` (empty when there are none or either side is missing). */
+  bindingsBetween(vhost: string, exchange: string, queue: string): Promise<BindingInfo[]>;
+  listBindings(vhost?: string): Promise<BindingInfo[]>;
+  createVhost(vhost: string, options?: { grantTo?: string }): Promise<void>;
+  /** Deleting a vhost that does not exist is not an error. */
+  deleteVhost(vhost: string): Promise<void>;
+}
+
+export function createManagementClient(options: ManagementClientOptions): ManagementClient {
+  const parsed = new URL(options.url);
+  const displayUrl = maskUrl(options.url);
+  const user = decodeURIComponent(parsed.username || "guest");
+  const auth = Buffer.from(`${user}:${decodeURIComponent(parsed.password || "guest")}`).toString("base64");
+  parsed.username = "";
+  parsed.password = "";
+  if (!parsed.pathname.endsWith("/")) parsed.pathname += "/";
+  const base = parsed.toString();
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const v = (vhost: string) => encodeURIComponent(vhost);
+
+  async function call(method: string, path: string, body?: unknown): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, base), {
+        method,
+        headers: {
+          authorization: `Basic ${auth}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
+      throw new ToolboxError(
+        "BROKER_UNAVAILABLE",
+        `cannot reach the RabbitMQ management API at ${displayUrl} (${reason})`,
+        {
+          cause,
+          hint: "enable the rabbitmq_management plugin, or set WT_BROKER_MANAGEMENT_URL to where the API lives",
+        },
+      );
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new ToolboxError(
+        "BROKER_AUTH_FAILED",
+        `the RabbitMQ management API at ${displayUrl} refused user "${user}" (${response.status})`,
+        { hint: "the user needs the `monitoring` (or `management`) tag; check the credentials in the URL" },
+      );
+    }
+    return response;
+  }
+
+  async function json<T>(path: string, allow404 = false): Promise<T | undefined> {
+    const response = await call("GET", path);
+    if (allow404 && response.status === 404) return undefined;
+    if (!response.ok) throw httpError("GET", path, response.status, await response.text());
+    return (await response.json()) as T;
+  }
+
+  function httpError(method: string, path: string, status: number, text: string): ToolboxError {
+    return new ToolboxError(
+      "BROKER_UNAVAILABLE",
+      `management API ${method} /${path} on ${displayUrl} answered ${status}: ${maskUrl(text.slice(0, 300))}`,
+    );
+  }
+
+  return {
+    displayUrl,
+    async overview() {
+      const data = (await json<RawOverview>("api/overview"))!;
+      return {
+        rabbitmqVersion: data.rabbitmq_version ?? "",
+        managementVersion: data.management_version ?? "",
+      };
+    },
+    async listQueues(vhost) {
+      const path = vhost === undefined ? "api/queues" : `api/queues/${v(vhost)}`;
+      return ((await json<RawQueue[]>(path)) ?? []).map(toQueue);
+    },
+    async getQueue(vhost, name) {
+      const raw = await json<RawQueue>(`api/queues/${v(vhost)}/${encodeURIComponent(name)}`, true);
+      return raw && toQueue(raw);
+    },
+    async listExchanges(vhost) {
+      const path = vhost === undefined ? "api/exchanges" : `api/exchanges/${v(vhost)}`;
+      return ((await json<RawExchange[]>(path)) ?? []).map((raw) => ({
+        name: raw.name,
+        vhost: raw.vhost,
+        type: raw.type,
+        durable: raw.durable,
+        arguments: raw.arguments ?? {},
+      }));
+    },
+    async bindingsBetween(vhost, exchange, queue) {
+      const path = `api/bindings/${v(vhost)}/e/${encodeURIComponent(exchange)}/q/${encodeURIComponent(queue)}`;
+      return ((await json<RawBinding[]>(path, true)) ?? []).map(toBinding);
+    },
+    async listBindings(vhost) {
+      const path = vhost === undefined ? "api/bindings" : `api/bindings/${v(vhost)}`;
+      return ((await json<RawBinding[]>(path)) ?? []).map(toBinding);
+    },
+    async createVhost(vhost, options = {}) {
+      const path = `api/vhosts/${v(vhost)}`;
+      const response = await call("PUT", path, {});
+      if (!response.ok) throw httpError("PUT", path, response.status, await response.text());
+      const grantee = options.grantTo ?? user;
+      const permissions = `api/permissions/${v(vhost)}/${encodeURIComponent(grantee)}`;
+      const granted = await call("PUT", permissions, { configure: ".*", write: ".*", read: ".*" });
+      if (!granted.ok) throw httpError("PUT", permissions, granted.status, await granted.text());
+    },
+    async deleteVhost(vhost) {
+      const path = `api/vhosts/${v(vhost)}`;
+      const response = await call("DELETE", path);
+      if (!response.ok && response.status !== 404)
+        throw httpError("DELETE", path, response.status, await response.text());
+    },
+  };
+}
+
+/**
+ * The management URL to use: the configured one, else the broker host on port 15672 (https and 15671
+ * for amqps) with the broker's credentials.
+ */
+export function deriveManagementUrl(amqpUrl: string, configured?: string): string {
+  if (configured) return configured;
+  const broker = new URL(amqpUrl);
+  const tls = broker.protocol === "amqps:";
+  const url = new URL(`${tls ? "https" : "http"}://${broker.host || "localhost"}/`);
+  url.hostname = broker.hostname;
+  url.port = tls ? "15671" : "15672";
+  url.username = broker.username || "guest";
+  url.password = broker.password || "guest";
+  return url.toString();
+}
+
+interface RawOverview {
+  rabbitmq_version?: string;
+  management_version?: string;
+}
+
+interface RawQueue {
+  name: string;
+  vhost: string;
+  type?: string;
+  durable: boolean;
+  arguments?: Record<string, unknown>;
+  messages?: number;
+  messages_ready?: number;
+  messages_unacknowledged?: number;
+  consumers?: number;
+}
+
+interface RawExchange {
+  name: string;
+  vhost: string;
+  type: string;
+  durable: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+interface RawBinding {
+  source: string;
+  destination: string;
+  destination_type: "queue" | "exchange";
+  routing_key: string;
+  arguments?: Record<string, unknown>;
+}
+
+function toQueue(raw: RawQueue): QueueInfo {
+  return {
+    name: raw.name,
+    vhost: raw.vhost,
+    type: raw.type ?? "classic",
+    durable: raw.durable,
+    arguments: raw.arguments ?? {},
+    messages: raw.messages,
+    messagesReady: raw.messages_ready,
+    messagesUnacknowledged: raw.messages_unacknowledged,
+    consumers: raw.consumers ?? 0,
+  };
+}
+
+function toBinding(raw: RawBinding): BindingInfo {
+  return {
+    source: raw.source,
+    destination: raw.destination,
+    destinationType: raw.destination_type,
+    routingKey: raw.routing_key,
+    arguments: raw.arguments ?? {},
+  };
+}

@@ -1,0 +1,44 @@
+import type { TopologyPlan } from "@worker-toolbox/config";
+import type { Channel } from "amqplib";
+import { bindingName, parseInequivalentArg, plannedArguments, TopologyMismatchError } from "./mismatch.js";
+
+/** What `applyTopology` declared, in order (names only; the plan has the details). */
+export interface AppliedTopology {
+  exchanges: string[];
+  queues: string[];
+  bindings: string[];
+}
+
+/**
+ * Assert every exchange, queue and binding of the plan: the only code that declares topology. Asserting
+ * what already exists with the same type and arguments changes nothing, so this is idempotent and every
+ * producer may run it on start.
+ *
+ * A queue or exchange that exists with other arguments makes the broker close `channel` with a 406; that
+ * surfaces as a `TopologyMismatchError` naming the entity and argument. The caller's channel is then closed
+ * (AMQP gives no way around that), so pass a channel you can give up, or use `verifyTopology` first.
+ */
+export async function applyTopology(channel: Channel, plan: TopologyPlan): Promise<AppliedTopology> {
+  const applied: AppliedTopology = { exchanges: [], queues: [], bindings: [] };
+  try {
+    for (const exchange of plan.exchanges) {
+      await channel.assertExchange(exchange.name, exchange.type, { durable: exchange.durable });
+      applied.exchanges.push(exchange.name);
+    }
+    for (const queue of plan.queues) {
+      await channel.assertQueue(queue.name, { durable: queue.durable, arguments: queue.arguments });
+      applied.queues.push(queue.name);
+    }
+    for (const binding of plan.bindings) {
+      await channel.bindQueue(binding.queue, binding.exchange, binding.routingKey, binding.arguments);
+      applied.bindings.push(bindingName(binding));
+    }
+  } catch (error) {
+    const message = (error as Error).message ?? "";
+    const planned = plannedArguments(plan, message);
+    const mismatch = parseInequivalentArg(message, planned);
+    if (mismatch) throw Object.assign(new TopologyMismatchError([mismatch], plan), { cause: error });
+    throw error;
+  }
+  return applied;
+}
