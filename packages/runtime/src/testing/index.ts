@@ -1,1 +1,22 @@
-export {};
+/**
+ * Throwaway RabbitMQ and PostgreSQL servers for tests (`@worker-toolbox/runtime/testing`).
+ * Used by this repo's vitest global setup, by generated worker services and by the conformance
+ * suite. Every server lives in a temp dir on loopback and is killed when the process exits.
+ */
+export { createTestDatabase, type TestDatabase } from "./database.js";
+export { maskUrl } from "./failure.js";
+export { type LocalServers, type StartLocalServersOptions, startLocalServers } from "./localServers.js";
+export { createTestNamespace, type DeletedNamespace, deleteNamespace } from "./namespace.js";
+export { getFreePort } from "./ports.js";
+export {
+  findPostgresBinDir,
+  type PostgresServer,
+  type StartPostgresOptions,
+  startPostgres,
+} from "./postgres.js";
+export {
+  findRabbitMQBinDir,
+  type RabbitMQServer,
+  type StartRabbitMQOptions,
+  startRabbitMQ,
+} from "./rabbitmq.js";

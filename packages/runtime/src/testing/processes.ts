@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -56,7 +56,7 @@ while kill -0 "$parent" 2>/dev/null; do sleep 1; done
 [ -f "$state" ] || exit 0
 while read -r kind value; do
   case "$kind" in
-    group) kill -9 -- "-$value" 2>/dev/null ;;
+    group) kill -9 "-$value" 2>/dev/null ;;
     dir) rm -rf -- "$value" ;;
   esac
 done < "$state"
@@ -123,7 +123,14 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
 
 /** Stop a group: `signal` first, SIGKILL after `graceMs`; resolves once no member is left. */
 export async function stopGroup(pgid: number, signal: NodeJS.Signals | null, graceMs: number): Promise<void> {
-  if (signal && signalGroupLeader(pgid, signal) && (await waitGroupGone(pgid, graceMs))) return;
+  if (
+    signal &&
+    signal !== "SIGKILL" &&
+    signalGroupLeader(pgid, signal) &&
+    (await waitGroupGone(pgid, graceMs))
+  ) {
+    return;
+  }
   signalGroup(pgid, "SIGKILL");
   await waitGroupGone(pgid, 10_000);
 }

@@ -51,8 +51,8 @@ const INSTALL_HINT =
   "or point AMQP_URL at a running broker";
 
 export function findRabbitMQBinDir(binDir?: string): string | undefined {
+  if (binDir) return existsSync(join(binDir, "rabbitmq-server")) ? binDir : undefined;
   const candidates = [
-    binDir,
     "/usr/lib/rabbitmq/bin",
     // /usr/sbin/rabbitmq-server on Debian is a wrapper that switches to the rabbitmq user: skip it.
     ...(process.env.PATH ?? "").split(delimiter).filter((dir) => dir !== "/usr/sbin"),

@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+export interface TestDatabase {
+  /** The admin URL with this database's name. */
+  readonly url: string;
+  readonly name: string;
+  /** Terminate its connections and drop it. Safe to call twice. */
+  drop(): Promise<void>;
+}
+
+async function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Create a fresh, empty database on the server `adminUrl` points at (a role with CREATEDB). */
+export async function createTestDatabase(adminUrl: string, label = "test"): Promise<TestDatabase> {
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .slice(0, 30);
+  const name = `wt_${slug}_${randomBytes(4).toString("hex")}`;
+  const ident = `"${name}"`;
+  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${ident}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      if (dropped) return;
+      await withAdmin(adminUrl, async (client) => {
+        // A pool a test forgot to end would otherwise make DROP DATABASE fail.
+        await client.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+          [name],
+        );
+        await client.query(`DROP DATABASE IF EXISTS ${ident}`);
+      });
+      dropped = true;
+    },
+  };
+}

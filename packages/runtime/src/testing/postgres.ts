@@ -1,0 +1,211 @@
+import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import pg from "pg";
+import { serverFailed } from "./failure.js";
+import { getFreePort } from "./ports.js";
+import {
+  delay,
+  runCommand,
+  spawnServer,
+  stopGroup,
+  trackDir,
+  untrackDir,
+  untrackGroup,
+} from "./processes.js";
+
+export interface StartPostgresOptions {
+  /** Directory holding `initdb` and `postgres`; default: the newest /usr/lib/postgresql/<v>/bin. */
+  binDir?: string;
+  /** How long one start may take before it fails; default 60 s. */
+  startTimeoutMs?: number;
+}
+
+export interface PostgresServer {
+  /** `postgres://postgres:<generated password>@127.0.0.1:<port>/postgres` (superuser). */
+  readonly url: string;
+  readonly port: number;
+  /** Temp dir with the cluster (`data/`), the socket and the log. */
+  readonly dir: string;
+  readonly running: boolean;
+  start(): Promise<void>;
+  /** Fast shutdown (SIGINT); keeps the data unless `removeData` (then start() cannot follow). */
+  stop(options?: { removeData?: boolean }): Promise<void>;
+  restart(): Promise<void>;
+  /** SIGKILL the postmaster and its backends: a crash, for fault-injection tests. */
+  kill(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  "install PostgreSQL: `apt-get install postgresql`, or point DATABASE_URL at a running server";
+
+export function findPostgresBinDir(binDir?: string): string | undefined {
+  if (binDir) return existsSync(join(binDir, "initdb")) ? binDir : undefined;
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+(\.\d+)?$/.test(v) && existsSync(join(root, v, "bin", "initdb")))
+        .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
+    : [];
+  if (versions[0]) return join(root, versions[0], "bin");
+  return (process.env.PATH ?? "").split(delimiter).find((dir) => dir && existsSync(join(dir, "initdb")));
+}
+
+/** PostgreSQL refuses to run as root: as root, run it as the `postgres` OS user instead. */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("postgres:"));
+  const [, , uid, gid] = line?.split(":") ?? [];
+  if (!uid || !gid) {
+    throw serverFailed("cannot start a test PostgreSQL as root: there is no `postgres` OS user", {
+      hint: "install the postgresql package (it creates the user) or run the tests as a non-root user",
+    });
+  }
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Initialise a throwaway cluster in a temp dir and start it on 127.0.0.1 and a free port. */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+  const binDir = findPostgresBinDir(options.binDir);
+  if (!binDir) {
+    throw serverFailed("cannot start a test PostgreSQL: `initdb` was not found", { hint: INSTALL_HINT });
+  }
+  const user = serverUser();
+  const port = await getFreePort();
+  const password = randomBytes(12).toString("hex");
+  const dir = mkdtempSync(join(tmpdir(), "wt-postgres-"));
+  trackDir(dir);
+  const data = join(dir, "data");
+  const log = join(dir, "postgres.log");
+  const pwfile = join(dir, "pwfile");
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  writeFileSync(log, "");
+  if (user) for (const path of [dir, pwfile, log]) chownSync(path, user.uid, user.gid);
+  const env = { ...process.env, LC_ALL: "C", PGTZ: "UTC" };
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+
+  // Password auth over TCP (tests use least-privilege roles); trust only on the private socket.
+  const init = await runCommand(
+    join(binDir, "initdb"),
+    ["-D", data, "-U", "postgres", `--pwfile=${pwfile}`, "--auth-local=trust"].concat([
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
+    ]),
+    { env, timeoutMs: startTimeoutMs, ...user },
+  );
+  rmSync(pwfile, { force: true });
+  if (init.code !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    untrackDir(dir);
+    throw serverFailed(`initdb failed (code ${init.code}) in ${data}:\n${init.output.trim().slice(-2000)}`);
+  }
+
+  let postmaster: ChildProcess | undefined;
+  let disposed = false;
+
+  const startOnce = async (): Promise<void> => {
+    if (disposed) throw serverFailed(`test PostgreSQL in ${dir} was disposed; start a new one`);
+    if (postmaster) return;
+    const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"];
+    // No fsync: the OS does not crash under a test. synchronous_commit stays on, so a commit
+    // survives kill() as it would survive a real server crash (fault-injection tests rely on it).
+    for (const setting of ["fsync=off", "full_page_writes=off", "max_connections=200"]) {
+      args.push("-c", setting);
+    }
+    const child = spawnServer(join(binDir, "postgres"), args, { env, logFile: log, cwd: dir, ...user });
+    postmaster = child;
+    let exited: string | undefined;
+    child.once("exit", (code, signal) => {
+      exited = `exited with ${signal ?? `code ${code}`}`;
+    });
+    const deadline = Date.now() + startTimeoutMs;
+    for (;;) {
+      if (exited) {
+        postmaster = undefined;
+        untrackGroup(child.pid!);
+        throw serverFailed(`test PostgreSQL on port ${port} ${exited} while starting (dir ${dir})`, {
+          logs: [log],
+        });
+      }
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+      client.on("error", () => {});
+      try {
+        await client.connect();
+        await client.query("select 1");
+        await client.end();
+        return;
+      } catch (error) {
+        await client.end().catch(() => {});
+        if (Date.now() > deadline) {
+          await stopPostmaster("SIGKILL");
+          throw serverFailed(`test PostgreSQL on port ${port} did not accept connections in time`, {
+            logs: [log],
+            cause: error,
+          });
+        }
+        await delay(100);
+      }
+    }
+  };
+
+  // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
+  const stopPostmaster = async (signal: NodeJS.Signals | null): Promise<void> => {
+    const child = postmaster;
+    postmaster = undefined;
+    if (!child?.pid) return;
+    await stopGroup(child.pid, signal, 30_000);
+    untrackGroup(child.pid);
+  };
+
+  const server: PostgresServer = {
+    url,
+    port,
+    dir,
+    get running() {
+      return postmaster !== undefined;
+    },
+    start: startOnce,
+    async stop(stopOptions = {}) {
+      await stopPostmaster("SIGINT");
+      if (stopOptions.removeData) rmSync(data, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopPostmaster("SIGINT");
+      await startOnce();
+    },
+    async kill() {
+      await stopPostmaster("SIGKILL");
+    },
+    async dispose() {
+      disposed = true;
+      await stopPostmaster("SIGKILL");
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      untrackDir(dir);
+    },
+  };
+
+  try {
+    await startOnce();
+  } catch (error) {
+    await server.dispose();
+    throw error;
+  }
+  return server;
+}
