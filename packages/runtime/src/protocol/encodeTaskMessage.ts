@@ -42,6 +42,9 @@ function invalid(
 }
 
 const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+// amqplib writes whole numbers as 64-bit integers and fails past 2^53: such numbers cannot be headers.
+const isHeaderNumber = (n: unknown): n is number =>
+  typeof n === "number" && Number.isFinite(n) && (!Number.isInteger(n) || Number.isSafeInteger(n));
 
 function checkDate(msg: TaskMessage, field: "eta" | "expires"): string | null {
   const date = msg[field];
@@ -57,7 +60,7 @@ function checkDate(msg: TaskMessage, field: "eta" | "expires"): string | null {
 function checkHeaderValue(msg: TaskMessage, path: string, value: unknown, depth = 0): void {
   if (value === null || typeof value === "string" || typeof value === "boolean" || Buffer.isBuffer(value))
     return;
-  if (typeof value === "number" && Number.isFinite(value)) return;
+  if (isHeaderNumber(value)) return;
   if (depth < 20 && Array.isArray(value)) {
     for (const [i, v] of value.entries()) checkHeaderValue(msg, `${path}[${i}]`, v, depth + 1);
     return;
@@ -76,7 +79,7 @@ function checkHeaderValue(msg: TaskMessage, path: string, value: unknown, depth 
     msg,
     path,
     "is not an AMQP header value",
-    "use strings, finite numbers, booleans, null, arrays or plain objects (no '!' key)",
+    "use strings, numbers (whole ones within ±2^53), booleans, null, arrays or plain objects (no '!' key)",
   );
 }
 
@@ -98,7 +101,7 @@ function checkFields(msg: TaskMessage): void {
   }
   for (const which of ["hard", "soft"] as const) {
     const limit = msg.timeLimit?.[which];
-    if (limit !== null && !(typeof limit === "number" && Number.isFinite(limit) && limit >= 0)) {
+    if (limit !== null && !(isHeaderNumber(limit) && limit >= 0)) {
       throw invalid(msg, `timeLimit.${which}`, "must be a non-negative number of seconds or null");
     }
   }
