@@ -3,6 +3,7 @@
  * platform's tracking table, migrations, least-privilege grants and pruning.
  */
 export { describeDatabase, maskDatabaseUrl } from "./dbErrors.js";
+export { type GrantsOptions, grantsSql, scramVerifier } from "./grants.js";
 export {
   assertMigrated,
   type MigrateOptions,
@@ -20,3 +21,22 @@ export {
   encodePickle,
   type PickleValue,
 } from "./pickle.js";
+export { type PruneCounts, type PruneOptions, pruneResults } from "./prune.js";
+export {
+  familyStatus,
+  getFamily,
+  getTask,
+  type StoredResult,
+  type TaskFamily,
+  type TaskView,
+  type WaitOptions,
+  waitForResult,
+} from "./readResults.js";
+export { createResultStore, type ResultStore, type ResultStoreOptions } from "./resultStore.js";
+export type { TaskErrorInfo, TaskOutcome, TaskRef, TaskState, WriteSummary } from "./resultTypes.js";
+export {
+  type TrackingInput,
+  type TrackingRecord,
+  type TrackingSummary,
+  upsertTracking,
+} from "./trackingStore.js";

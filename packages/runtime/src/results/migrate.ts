@@ -49,7 +49,7 @@ export function checksum(sql: string): string {
 export async function migrate(pool: Pool, options: MigrateOptions): Promise<MigrateResult> {
   const { schema } = options;
   const migrations = [...(options.migrations ?? MIGRATIONS)].sort((a, b) => a.version - b.version);
-  const t = resultTables(schema);
+  resultTables(schema); // validate the name before connecting
   const applied: MigrateResult["applied"] = [];
   await withDbErrors(pool, schema, "migrate the result backend", async () => {
     const client = await pool.connect();

@@ -1,0 +1,101 @@
+import { toJsonText } from "./jsonText.js";
+import { celeryExceptionPickle, encodePickle } from "./pickle.js";
+import type { TaskErrorInfo, TaskOutcome } from "./resultTypes.js";
+
+/** One `celery_taskmeta` row as bind parameters (JSON columns as text, cast in SQL). */
+export interface EncodedOutcome {
+  taskId: string;
+  status: string;
+  result: Buffer;
+  traceback: string | null;
+  name: string | null;
+  args: Buffer | null;
+  kwargs: Buffer | null;
+  retries: number | null;
+  queue: string | null;
+  resultJson: string | null;
+  meta: string | null;
+  error: string | null;
+  parentId: string | null;
+  rootId: string | null;
+}
+
+/**
+ * Encode an outcome the way Celery's database backend would store it (celery/backends/base.py
+ * `encode_result`): results and progress meta pickled as-is, errors as the exception dict,
+ * STARTED as `{pid, hostname}`, REVOKED as celery.exceptions.TaskRevokedError. Throws
+ * MESSAGE_NOT_SERIALIZABLE before any SQL runs if a value cannot be stored.
+ */
+export function encodeOutcome(outcome: TaskOutcome, workerName: string): EncodedOutcome {
+  const base = {
+    taskId: outcome.taskId,
+    status: outcome.state,
+    name: outcome.name ?? null,
+    // Celery's result_extended stores args/kwargs as serializer (JSON) bytes.
+    args: outcome.args === undefined ? null : Buffer.from(toJsonText(outcome.args, "$.args")),
+    kwargs: outcome.kwargs === undefined ? null : Buffer.from(toJsonText(outcome.kwargs, "$.kwargs")),
+    retries: outcome.retries ?? null,
+    queue: outcome.queue ?? null,
+    parentId: outcome.parentId ?? null,
+    rootId: outcome.rootId ?? null,
+    traceback: null,
+    resultJson: null,
+    meta: null,
+    error: null,
+  };
+  switch (outcome.state) {
+    case "STARTED":
+      return { ...base, result: encodePickle({ pid: process.pid, hostname: workerName }) };
+    case "PROGRESS":
+      return { ...base, result: encodePickle(outcome.meta), meta: toJsonText(outcome.meta, "$.meta") };
+    case "SUCCESS":
+      return {
+        ...base,
+        result: encodePickle(outcome.result),
+        resultJson: toJsonText(outcome.result, "$.result"),
+      };
+    case "RETRY":
+    case "FAILURE": {
+      const { error } = outcome;
+      const eta = outcome.state === "RETRY" ? outcome.eta?.toISOString() : undefined;
+      return {
+        ...base,
+        result: celeryExceptionPickle(error.type, error.message, error.module ?? "builtins"),
+        traceback: error.stack ?? null,
+        error: errorJson(error, eta),
+      };
+    }
+    case "REVOKED": {
+      const error = { type: "TaskRevokedError", message: outcome.reason, module: "celery.exceptions" };
+      return {
+        ...base,
+        result: celeryExceptionPickle(error.type, error.message, error.module),
+        error: errorJson(error),
+      };
+    }
+  }
+}
+
+function errorJson(error: TaskErrorInfo, eta?: string): string {
+  return toJsonText(
+    { type: error.type, message: error.message, module: error.module ?? "builtins", stack: error.stack, eta },
+    "$.error",
+  );
+}
+
+const FINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
+
+/**
+ * One outcome per task id, because one INSERT ... ON CONFLICT cannot touch a row twice. Mirrors
+ * the SQL precedence: the first final outcome wins; otherwise the latest non-final one.
+ */
+export function latestPerTask(outcomes: readonly TaskOutcome[]): TaskOutcome[] {
+  const byId = new Map<string, TaskOutcome>();
+  for (const outcome of outcomes) {
+    const held = byId.get(outcome.taskId);
+    if (held && FINAL.has(held.state)) continue;
+    if (held && !FINAL.has(outcome.state) && (outcome.retries ?? 0) < (held.retries ?? 0)) continue;
+    byId.set(outcome.taskId, outcome);
+  }
+  return [...byId.values()];
+}

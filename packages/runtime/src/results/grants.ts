@@ -1,0 +1,78 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
+import { quoteIdent, quoteLiteral, resultTables } from "./sqlNames.js";
+
+export interface GrantsOptions {
+  schema: string;
+  /** Role workers connect as: may only read/insert/update results and draw result ids. */
+  workerRole: string;
+  /** Role the tracker connects as: may only read/insert/update the tracking table. */
+  trackerRole: string;
+  /**
+   * Set these roles' passwords. They go into the SQL as SCRAM-SHA-256 verifiers, never as plain
+   * text, so the generated SQL can be logged or committed without leaking them.
+   */
+  passwords?: { worker?: string; tracker?: string };
+}
+
+/**
+ * SQL that creates the two least-privilege roles if missing and (re)sets exactly their rights
+ * on the result schema: everything they had there is revoked first, so running it again, or
+ * after a migration adds tables, always converges on the same grants (as Cadasta re-applied
+ * its `worker` grants after every migration). Run it as the schema owner or a superuser.
+ */
+export function grantsSql(options: GrantsOptions): string {
+  const t = resultTables(options.schema);
+  const lines: string[] = [
+    `-- worker-toolbox: least-privilege roles for schema ${t.schema}`,
+    ...roleSql(options.workerRole, options.passwords?.worker),
+    ...roleSql(options.trackerRole, options.passwords?.tracker),
+  ];
+  for (const role of [options.workerRole, options.trackerRole]) {
+    const r = quoteIdent(role);
+    lines.push(
+      `REVOKE ALL ON ALL TABLES IN SCHEMA ${t.schema} FROM ${r};`,
+      `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${t.schema} FROM ${r};`,
+      `REVOKE ALL ON SCHEMA ${t.schema} FROM ${r};`,
+      `GRANT USAGE ON SCHEMA ${t.schema} TO ${r};`,
+    );
+  }
+  const worker = quoteIdent(options.workerRole);
+  const tracker = quoteIdent(options.trackerRole);
+  lines.push(
+    `GRANT SELECT, INSERT, UPDATE ON ${t.results} TO ${worker};`,
+    `GRANT USAGE ON SEQUENCE ${t.schema}.task_id_sequence TO ${worker};`,
+    `GRANT SELECT, INSERT, UPDATE ON ${t.tracking} TO ${tracker};`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function roleSql(role: string, password: string | undefined): string[] {
+  const r = quoteIdent(role);
+  // CREATE ROLE has no IF NOT EXISTS; the DO block makes it idempotent. The password is set
+  // outside the block so no verifier ends up inside a dollar-quoted string.
+  const lines = [
+    `DO $do$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN
+    CREATE ROLE ${r} LOGIN;
+  END IF;
+END $do$;`,
+    `ALTER ROLE ${r} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;`,
+  ];
+  if (password !== undefined)
+    lines.push(`ALTER ROLE ${r} WITH PASSWORD ${quoteLiteral(scramVerifier(password))};`);
+  return lines;
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677, the format of
+ * pg_authid.rolpassword). PostgreSQL accepts it in ALTER ROLE ... PASSWORD as already hashed.
+ * Non-ASCII passwords are NFKC-normalised, which matches SASLprep for ordinary text.
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  const normalised = /^[\x20-\x7e]*$/.test(password) ? password : password.normalize("NFKC");
+  const salted = pbkdf2Sync(normalised, salt, iterations, 32, "sha256");
+  const clientKey = createHmac("sha256", salted).update("Client Key").digest();
+  const storedKey = createHash("sha256").update(clientKey).digest();
+  const serverKey = createHmac("sha256", salted).update("Server Key").digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
+}

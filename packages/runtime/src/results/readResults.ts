@@ -1,0 +1,233 @@
+import { ToolboxError } from "@worker-toolbox/config";
+import type { Pool, QueryResult, QueryResultRow } from "pg";
+import { translateDbError, withDbErrors } from "./dbErrors.js";
+import type { TaskState } from "./resultTypes.js";
+import { FINAL_STATES, RESULT_CHANNEL, resultTables } from "./sqlNames.js";
+import { type TrackingRecord, trackingColumns, trackingFromRow } from "./trackingStore.js";
+
+/** Anything that can run a query: a Pool or a checked-out client. */
+export interface Queryable {
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface StoredResult {
+  status: TaskState;
+  /** `result_json`: the SUCCESS value. null for rows Celery (Python) wrote: those only have the pickle. */
+  value: unknown;
+  /** Last progress meta. */
+  meta: unknown;
+  error: { type: string; message: string; module: string; stack?: string; eta?: string } | null;
+  traceback: string | null;
+  dateDone: Date | null;
+  startedAt: Date | null;
+  updatedAt: Date | null;
+  worker: string | null;
+  retries: number | null;
+  name: string | null;
+  parentId: string | null;
+  rootId: string | null;
+}
+
+export interface TaskView {
+  taskId: string;
+  /** The result row's status, or PENDING when no worker has reported yet. */
+  status: TaskState;
+  name: string | null;
+  tracking: TrackingRecord | null;
+  result: StoredResult | null;
+}
+
+export interface TaskFamily {
+  rootId: string;
+  /** FAILURE if any member failed or was revoked; else STARTED while any is unfinished; else SUCCESS. */
+  status: TaskState;
+  tasks: TaskView[];
+}
+
+// date_done is naive UTC (Celery's convention); AT TIME ZONE turns it into an absolute instant.
+const RESULT_COLUMNS = `task_id, status, result_json, meta, error, traceback,
+  date_done AT TIME ZONE 'UTC' AS date_done, started_at, updated_at, worker, retries, name, parent_id, root_id`;
+
+interface ResultRow {
+  task_id: string;
+  status: TaskState;
+  result_json: unknown;
+  meta: unknown;
+  error: StoredResult["error"];
+  traceback: string | null;
+  date_done: Date | null;
+  started_at: Date | null;
+  updated_at: Date | null;
+  worker: string | null;
+  retries: number | null;
+  name: string | null;
+  parent_id: string | null;
+  root_id: string | null;
+}
+
+function resultFromRow(r: ResultRow): StoredResult {
+  return {
+    status: r.status,
+    value: r.result_json,
+    meta: r.meta,
+    error: r.error,
+    traceback: r.traceback,
+    dateDone: r.date_done,
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+    worker: r.worker,
+    retries: r.retries,
+    name: r.name,
+    parentId: r.parent_id,
+    rootId: r.root_id,
+  };
+}
+
+function view(taskId: string, tracking: TrackingRecord | null, result: StoredResult | null): TaskView {
+  return {
+    taskId,
+    status: result?.status ?? "PENDING",
+    name: tracking?.name ?? result?.name ?? null,
+    tracking,
+    result,
+  };
+}
+
+async function readTask(db: Queryable, schema: string, taskId: string): Promise<TaskView> {
+  const t = resultTables(schema);
+  const [results, tracking] = await Promise.all([
+    db.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1`, [taskId]),
+    db.query(`SELECT ${trackingColumns} FROM ${t.tracking} WHERE task_id = $1`, [taskId]),
+  ]);
+  const r = results.rows[0];
+  const k = tracking.rows[0];
+  return view(taskId, k ? trackingFromRow(k) : null, r ? resultFromRow(r) : null);
+}
+
+/** Tracking record, result and status of one task; status PENDING when nothing is stored. */
+export function getTask(pool: Pool, schema: string, taskId: string): Promise<TaskView> {
+  return withDbErrors(pool, schema, `read task ${taskId}`, () => readTask(pool, schema, taskId));
+}
+
+/** Every task sharing `rootId` (the root included) and the family's overall status. */
+export async function getFamily(pool: Pool, schema: string, rootId: string): Promise<TaskFamily> {
+  const t = resultTables(schema);
+  const [results, tracking] = await withDbErrors(pool, schema, `read the task family of ${rootId}`, () =>
+    Promise.all([
+      pool.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE root_id = $1 OR task_id = $1`, [
+        rootId,
+      ]),
+      pool.query(
+        `SELECT ${trackingColumns} FROM ${t.tracking} WHERE root_id = $1 OR task_id = $1 ORDER BY created_at`,
+        [rootId],
+      ),
+    ]),
+  );
+  const byId = new Map<string, { tracking: TrackingRecord | null; result: StoredResult | null }>();
+  for (const row of tracking.rows) byId.set(row.task_id, { tracking: trackingFromRow(row), result: null });
+  for (const row of results.rows) {
+    const entry = byId.get(row.task_id) ?? { tracking: null, result: null };
+    entry.result = resultFromRow(row);
+    byId.set(row.task_id, entry);
+  }
+  // Celery's chord bookkeeping task is not part of the user's work (as in Cadasta's overall_status).
+  const tasks = [...byId]
+    .map(([id, e]) => view(id, e.tracking, e.result))
+    .filter((task) => task.name !== "celery.chord_unlock");
+  return { rootId, status: familyStatus(tasks.map((task) => task.status)), tasks };
+}
+
+export function familyStatus(statuses: readonly TaskState[]): TaskState {
+  if (statuses.length === 0) return "PENDING";
+  if (statuses.some((s) => s === "FAILURE" || s === "REVOKED")) return "FAILURE";
+  if (statuses.some((s) => s !== "SUCCESS")) return "STARTED";
+  return "SUCCESS";
+}
+
+const isFinal = (status: string | undefined) => (FINAL_STATES as readonly string[]).includes(status ?? "");
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolve with the task once it reaches a final state (SUCCESS/FAILURE/REVOKED); reject with
+ * RESULT_TIMEOUT after `timeoutMs`. Uses LISTEN on the results trigger's channel, reading the
+ * row once right after LISTEN (so a result stored just before is not missed) and again only
+ * when a notification for this task arrives: no polling. Holds one pool connection meanwhile.
+ */
+export async function waitForResult(
+  pool: Pool,
+  schema: string,
+  taskId: string,
+  options: WaitOptions,
+): Promise<TaskView> {
+  const client = await withDbErrors(pool, schema, `wait for task ${taskId}`, () => pool.connect());
+  let broken: Error | undefined;
+  let lastStatus: TaskState = "PENDING";
+  let onNotification: (msg: { channel: string; payload?: string }) => void = () => {};
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on("error", onError);
+  try {
+    return await new Promise<TaskView>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        fn();
+      };
+      const check = () =>
+        readTask(client, schema, taskId).then(
+          (task) => {
+            lastStatus = task.status;
+            if (isFinal(task.status)) settle(() => resolve(task));
+          },
+          (error: unknown) =>
+            settle(() => reject(translateDbError(error, pool, schema, `wait for task ${taskId}`))),
+        );
+      const timer = setTimeout(
+        () =>
+          settle(() =>
+            reject(
+              new ToolboxError(
+                "RESULT_TIMEOUT",
+                `Task ${taskId} did not finish within ${options.timeoutMs} ms (last status ${lastStatus}, schema "${schema}").`,
+                {
+                  hint: "Wait longer, or check that a worker consumes this task's queue (`worker-toolbox doctor`).",
+                },
+              ),
+            ),
+          ),
+        options.timeoutMs,
+      );
+      const onAbort = () => settle(() => reject(options.signal?.reason ?? new Error("aborted")));
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      if (options.signal?.aborted) return onAbort();
+      onNotification = (msg) => {
+        if (msg.channel !== RESULT_CHANNEL || !msg.payload) return;
+        const note = JSON.parse(msg.payload) as { schema: string; task_id: string; status: string };
+        if (note.schema === schema && note.task_id === taskId) {
+          lastStatus = note.status as TaskState;
+          if (isFinal(note.status)) void check();
+        }
+      };
+      client.on("notification", onNotification);
+      client
+        .query(`LISTEN ${RESULT_CHANNEL}`)
+        .then(check, (error: unknown) =>
+          settle(() => reject(translateDbError(error, pool, schema, `wait for task ${taskId}`))),
+        );
+    });
+  } finally {
+    client.removeListener("notification", onNotification);
+    if (!broken) await client.query(`UNLISTEN ${RESULT_CHANNEL}`).catch((e: Error) => (broken = e));
+    client.removeListener("error", onError);
+    // A broken connection is destroyed instead of going back to the pool.
+    client.release(broken ?? false);
+  }
+}

@@ -1,0 +1,129 @@
+import type { Pool } from "pg";
+import { withDbErrors } from "./dbErrors.js";
+import { type EncodedOutcome, encodeOutcome, latestPerTask } from "./encodeOutcome.js";
+import type { TaskErrorInfo, TaskOutcome, TaskRef, WriteSummary } from "./resultTypes.js";
+import { resultTables } from "./sqlNames.js";
+
+export interface ResultStoreOptions {
+  /** A pool connected as the worker role (SELECT/INSERT/UPDATE on celery_taskmeta is enough). */
+  pool: Pool;
+  schema: string;
+  /** Stored in the `worker` column, e.g. `celery@host` style `<service>@<hostname>`. */
+  workerName: string;
+}
+
+export interface ResultStore {
+  markStarted(task: TaskRef): Promise<boolean>;
+  markProgress(task: TaskRef, meta: unknown): Promise<boolean>;
+  markRetry(task: TaskRef, error: TaskErrorInfo, eta?: Date): Promise<boolean>;
+  markSuccess(task: TaskRef, result: unknown): Promise<boolean>;
+  markFailure(task: TaskRef, error: TaskErrorInfo): Promise<boolean>;
+  markRevoked(task: TaskRef, reason: string): Promise<boolean>;
+  /**
+   * Store many outcomes in one statement (one transaction). Resolves only after COMMIT, so a
+   * caller may ack the messages behind these outcomes once it resolves.
+   */
+  writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary>;
+  /** For `idempotent: true` tasks: skip work whose success is already stored. */
+  hasSucceeded(taskId: string): Promise<boolean>;
+}
+
+/**
+ * The upsert. Precedence lives in the WHERE of DO UPDATE, so it holds across workers and
+ * duplicate deliveries: a final row (SUCCESS/FAILURE/REVOKED) is never changed, and a
+ * non-final write from an older attempt (lower retries) does not replace a newer one.
+ * `id` comes from nextval() here because Celery's table has no server default (Celery's
+ * SQLAlchemy model calls the sequence client-side); a conflict just burns a sequence value.
+ */
+function upsertSql(schema: string): string {
+  const t = resultTables(schema);
+  return `
+INSERT INTO ${t.results} AS t
+  (id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue,
+   result_json, meta, error, started_at, updated_at, parent_id, root_id)
+SELECT nextval(${t.taskIdSequence}), u.task_id, u.status, u.result, now() AT TIME ZONE 'UTC', u.traceback,
+       u.name, u.args, u.kwargs, $15, u.retries, u.queue, u.result_json::jsonb, u.meta::jsonb, u.error::jsonb,
+       CASE WHEN u.status = 'STARTED' THEN now() END, now(), u.parent_id, u.root_id
+  FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bytea[], $7::bytea[],
+              $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+    AS u(task_id, status, result, traceback, name, args, kwargs, retries, queue, result_json, meta, error,
+         parent_id, root_id)
+ON CONFLICT (task_id) DO UPDATE SET
+  status = EXCLUDED.status,
+  result = EXCLUDED.result,
+  date_done = EXCLUDED.date_done,
+  traceback = EXCLUDED.traceback,
+  name = COALESCE(EXCLUDED.name, t.name),
+  args = COALESCE(EXCLUDED.args, t.args),
+  kwargs = COALESCE(EXCLUDED.kwargs, t.kwargs),
+  worker = EXCLUDED.worker,
+  retries = COALESCE(EXCLUDED.retries, t.retries),
+  queue = COALESCE(EXCLUDED.queue, t.queue),
+  result_json = EXCLUDED.result_json,
+  meta = COALESCE(EXCLUDED.meta, t.meta),
+  error = EXCLUDED.error,
+  started_at = COALESCE(t.started_at, EXCLUDED.started_at),
+  updated_at = EXCLUDED.updated_at,
+  parent_id = COALESCE(EXCLUDED.parent_id, t.parent_id),
+  root_id = COALESCE(EXCLUDED.root_id, t.root_id)
+WHERE COALESCE(t.status, 'PENDING') NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
+  AND (EXCLUDED.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+       OR COALESCE(EXCLUDED.retries, 0) >= COALESCE(t.retries, 0))
+RETURNING task_id`;
+}
+
+function columns(rows: readonly EncodedOutcome[]): unknown[] {
+  const col = <K extends keyof EncodedOutcome>(key: K) => rows.map((r) => r[key]);
+  return [
+    col("taskId"),
+    col("status"),
+    col("result"),
+    col("traceback"),
+    col("name"),
+    col("args"),
+    col("kwargs"),
+    col("retries"),
+    col("queue"),
+    col("resultJson"),
+    col("meta"),
+    col("error"),
+    col("parentId"),
+    col("rootId"),
+  ];
+}
+
+export function createResultStore(options: ResultStoreOptions): ResultStore {
+  const { pool, schema, workerName } = options;
+  const sql = upsertSql(schema);
+  const t = resultTables(schema);
+
+  async function writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary> {
+    if (outcomes.length === 0) return { written: [], unchanged: [] };
+    // Encode everything first: a value that cannot be stored fails here, before any SQL.
+    const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName));
+    const result = await withDbErrors(pool, schema, `store ${rows.length} task result(s)`, () =>
+      pool.query<{ task_id: string }>(sql, [...columns(rows), workerName]),
+    );
+    const written = new Set(result.rows.map((r) => r.task_id));
+    const ids = [...new Set(outcomes.map((o) => o.taskId))];
+    return { written: ids.filter((id) => written.has(id)), unchanged: ids.filter((id) => !written.has(id)) };
+  }
+
+  const one = async (outcome: TaskOutcome) => (await writeMany([outcome])).written.length === 1;
+
+  return {
+    writeMany,
+    markStarted: (task) => one({ ...task, state: "STARTED" }),
+    markProgress: (task, meta) => one({ ...task, state: "PROGRESS", meta }),
+    markRetry: (task, error, eta) => one({ ...task, state: "RETRY", error, ...(eta ? { eta } : {}) }),
+    markSuccess: (task, result) => one({ ...task, state: "SUCCESS", result }),
+    markFailure: (task, error) => one({ ...task, state: "FAILURE", error }),
+    markRevoked: (task, reason) => one({ ...task, state: "REVOKED", reason }),
+    async hasSucceeded(taskId) {
+      const { rowCount } = await withDbErrors(pool, schema, "check for a stored success", () =>
+        pool.query(`SELECT 1 FROM ${t.results} WHERE task_id = $1 AND status = 'SUCCESS'`, [taskId]),
+      );
+      return rowCount === 1;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Terms used by the result backend:
+ * - result row: one row of `celery_taskmeta` per task id, written by workers (or Celery itself);
+ *   `result` holds the pickle Celery reads, `result_json` / `meta` / `error` the same for TS readers.
+ * - tracking row: one row of `worker_toolbox_tasks` per task id ever scheduled, written by the
+ *   tracker from the platform queue. It may arrive after the result row: no foreign key.
+ * - final state: SUCCESS, FAILURE or REVOKED. A final row is never changed again.
+ * - family: all tasks sharing a root id (a task, the tasks it scheduled, theirs, ...).
+ */
+
+/** Celery's task states plus PROGRESS, the conventional custom state for progress meta. */
+export type TaskState =
+  | "PENDING"
+  | "RECEIVED"
+  | "STARTED"
+  | "PROGRESS"
+  | "RETRY"
+  | "SUCCESS"
+  | "FAILURE"
+  | "REVOKED";
+
+/** What the worker knows about the task an outcome belongs to; everything but the id is optional. */
+export interface TaskRef {
+  taskId: string;
+  /** Task name, e.g. `export.project.v2`. */
+  name?: string;
+  args?: readonly unknown[];
+  kwargs?: Readonly<Record<string, unknown>>;
+  /** How many times this task was retried before this attempt (Celery's `retries` header). */
+  retries?: number;
+  queue?: string;
+  parentId?: string | null;
+  rootId?: string | null;
+}
+
+/** An error as stored: `type`/`module` name the Python exception class Celery re-raises. */
+export interface TaskErrorInfo {
+  /** e.g. `ValueError`. Unknown names are fine: Celery synthesises an exception class. */
+  type: string;
+  message: string;
+  /** Python module of `type`; default `builtins`. */
+  module?: string;
+  /** Stack trace text, stored as Celery's `traceback`. */
+  stack?: string;
+}
+
+export type TaskOutcome = TaskRef &
+  (
+    | { state: "STARTED" }
+    | { state: "PROGRESS"; meta: unknown }
+    | { state: "RETRY"; error: TaskErrorInfo; eta?: Date }
+    | { state: "SUCCESS"; result: unknown }
+    | { state: "FAILURE"; error: TaskErrorInfo }
+    | { state: "REVOKED"; reason: string }
+  );
+
+export interface WriteSummary {
+  /** Task ids whose row was inserted or changed. */
+  written: string[];
+  /** Task ids left as they were: already final, or a stale attempt (lower `retries`). */
+  unchanged: string[];
+}

@@ -1,0 +1,127 @@
+import type { Pool } from "pg";
+import { withDbErrors } from "./dbErrors.js";
+import { toJsonText } from "./jsonText.js";
+import { resultTables } from "./sqlNames.js";
+
+/** One scheduled task, as the tracker records it from the platform queue. */
+export interface TrackingInput {
+  taskId: string;
+  name: string;
+  args?: readonly unknown[];
+  kwargs?: Readonly<Record<string, unknown>>;
+  parentId?: string | null;
+  rootId?: string | null;
+  eta?: Date | null;
+  expires?: Date | null;
+  /** A retry republishes the same id with retries + 1. */
+  retries?: number;
+  queue?: string | null;
+  /** Extra metadata (e.g. requested_by); merged into what is stored. */
+  tracking?: Readonly<Record<string, unknown>>;
+}
+
+export interface TrackingRecord {
+  taskId: string;
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  parentId: string | null;
+  rootId: string | null;
+  eta: Date | null;
+  expires: Date | null;
+  retries: number;
+  queue: string | null;
+  tracking: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const trackingColumns =
+  "task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, created_at, updated_at";
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw pg row
+export function trackingFromRow(r: any): TrackingRecord {
+  return {
+    taskId: r.task_id,
+    name: r.name,
+    args: r.args,
+    kwargs: r.kwargs,
+    parentId: r.parent_id,
+    rootId: r.root_id,
+    eta: r.eta,
+    expires: r.expires,
+    retries: r.retries,
+    queue: r.queue,
+    tracking: r.tracking,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface TrackingSummary {
+  inserted: number;
+  /** Rows seen again with the same or a higher retries count. */
+  updated: number;
+  /** Stale copies (lower retries than stored), left as they were. */
+  unchanged: number;
+}
+
+/**
+ * Batch upsert keyed on task_id. The first copy of a task creates the row; a copy with the same
+ * or higher `retries` (a retry, or a redelivery) raises `retries`, refreshes eta/expires and
+ * `updated_at` and merges `tracking`; an older copy arriving late changes nothing. Name, args
+ * and creation time are kept from the first copy.
+ */
+export async function upsertTracking(
+  pool: Pool,
+  schema: string,
+  rows: readonly TrackingInput[],
+): Promise<TrackingSummary> {
+  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
+  const t = resultTables(schema);
+  // One row per task id (ON CONFLICT cannot touch a row twice): keep the highest retries.
+  const byId = new Map<string, TrackingInput>();
+  for (const row of rows) {
+    const held = byId.get(row.taskId);
+    if (!held || (row.retries ?? 0) >= (held.retries ?? 0)) byId.set(row.taskId, row);
+  }
+  const unique = [...byId.values()];
+  const col = <T>(f: (r: TrackingInput) => T) => unique.map(f);
+  const { rows: out } = await withDbErrors(pool, schema, `record ${unique.length} tracking row(s)`, () =>
+    pool.query<{ inserted: boolean }>(
+      `INSERT INTO ${t.tracking} AS k
+         (task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking)
+       SELECT u.task_id, u.name, u.args::jsonb, u.kwargs::jsonb, u.parent_id, u.root_id, u.eta, u.expires,
+              u.retries, u.queue, u.tracking::jsonb
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::timestamptz[], $8::timestamptz[], $9::int[], $10::text[], $11::text[])
+           AS u(task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking)
+       ON CONFLICT (task_id) DO UPDATE SET
+         retries = EXCLUDED.retries,
+         eta = EXCLUDED.eta,
+         expires = EXCLUDED.expires,
+         queue = COALESCE(EXCLUDED.queue, k.queue),
+         parent_id = COALESCE(k.parent_id, EXCLUDED.parent_id),
+         root_id = COALESCE(k.root_id, EXCLUDED.root_id),
+         tracking = k.tracking || EXCLUDED.tracking,
+         updated_at = now()
+       WHERE EXCLUDED.retries >= k.retries
+       RETURNING (xmax = 0) AS inserted`,
+      [
+        col((r) => r.taskId),
+        col((r) => r.name),
+        col((r) => toJsonText(r.args ?? [], "$.args")),
+        col((r) => toJsonText(r.kwargs ?? {}, "$.kwargs")),
+        col((r) => r.parentId ?? null),
+        col((r) => r.rootId ?? null),
+        col((r) => r.eta ?? null),
+        col((r) => r.expires ?? null),
+        col((r) => r.retries ?? 0),
+        col((r) => r.queue ?? null),
+        col((r) => toJsonText(r.tracking ?? {}, "$.tracking")),
+      ],
+    ),
+  );
+  const inserted = out.filter((r) => r.inserted).length;
+  return { inserted, updated: out.length - inserted, unchanged: rows.length - out.length };
+}

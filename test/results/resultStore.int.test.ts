@@ -1,0 +1,215 @@
+import { isToolboxError } from "@worker-toolbox/config";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createResultStore,
+  getFamily,
+  getTask,
+  migrate,
+  type ResultStore,
+  upsertTracking,
+  waitForResult,
+} from "../../packages/runtime/src/results/index.js";
+import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+
+const schema = "results";
+let fresh: FreshDatabase;
+let store: ResultStore;
+let n = 0;
+const id = (label: string) => `${label}-${++n}`;
+
+beforeAll(async () => {
+  fresh = await freshDatabase("results");
+  await migrate(fresh.pool, { schema });
+  store = createResultStore({ pool: fresh.pool, schema, workerName: "export@host-1" });
+});
+afterAll(async () => {
+  await fresh?.close();
+});
+
+async function row(taskId: string) {
+  const { rows } = await fresh.pool.query(
+    `SELECT id, status, result, result_json, meta, error, traceback, worker, retries, name,
+            convert_from(args, 'UTF8') AS args, date_done, started_at,
+            abs(extract(epoch FROM (date_done - (now() AT TIME ZONE 'UTC')))) AS utc_skew_s
+       FROM results.celery_taskmeta WHERE task_id = $1`,
+    [taskId],
+  );
+  return rows[0];
+}
+
+describe("result store", () => {
+  it("stores a success: pickle + JSON, naive-UTC date_done, id from task_id_sequence", async () => {
+    const taskId = id("ok");
+    const task = { taskId, name: "export.project", args: [1, "a"], kwargs: { fmt: "xls" }, retries: 0 };
+    expect(await store.markStarted(task)).toBe(true);
+    expect(await store.markSuccess(task, { links: [{ url: "https://x" }], n: 3 })).toBe(true);
+    const r = await row(taskId);
+    expect(r).toMatchObject({
+      status: "SUCCESS",
+      result_json: { links: [{ url: "https://x" }], n: 3 },
+      worker: "export@host-1",
+      name: "export.project",
+      args: '[1,"a"]',
+    });
+    expect(Buffer.isBuffer(r.result) && r.result[0] === 0x80).toBe(true); // pickle PROTO opcode
+    expect(Number(r.utc_skew_s)).toBeLessThan(60);
+    expect(r.started_at).toBeInstanceOf(Date);
+    const seq = await fresh.pool.query("SELECT last_value FROM results.task_id_sequence");
+    expect(Number(r.id)).toBeLessThanOrEqual(Number(seq.rows[0].last_value));
+    expect(await store.hasSucceeded(taskId)).toBe(true);
+    expect(await store.hasSucceeded(id("never"))).toBe(false);
+  });
+
+  it("never lets a late STARTED/PROGRESS/RETRY overwrite a final state", async () => {
+    const taskId = id("final");
+    await store.markSuccess({ taskId }, 42);
+    expect(await store.markStarted({ taskId })).toBe(false);
+    expect(await store.markProgress({ taskId }, { done: 1 })).toBe(false);
+    expect(await store.markRetry({ taskId }, { type: "IOError", message: "x" })).toBe(false);
+    expect(await store.markFailure({ taskId }, { type: "ValueError", message: "dup" })).toBe(false);
+    expect(await row(taskId)).toMatchObject({ status: "SUCCESS", result_json: 42, error: null });
+  });
+
+  it("keeps a newer attempt over a stale one and keeps the last progress meta", async () => {
+    const taskId = id("retry");
+    await store.markRetry({ taskId, retries: 0 }, { type: "TimeoutError", message: "slow", stack: "at x" });
+    await store.markStarted({ taskId, retries: 1 });
+    expect(await store.markStarted({ taskId, retries: 0 })).toBe(false); // late copy of attempt 0
+    await store.markProgress({ taskId, retries: 1 }, { step: 2, of: 3 });
+    expect(await row(taskId)).toMatchObject({ status: "PROGRESS", retries: 1, meta: { step: 2, of: 3 } });
+    await store.markFailure(
+      { taskId, retries: 1 },
+      { type: "ValueError", message: "bad", module: "builtins", stack: "Error: bad\n  at y" },
+    );
+    expect(await row(taskId)).toMatchObject({
+      status: "FAILURE",
+      traceback: "Error: bad\n  at y",
+      meta: { step: 2, of: 3 },
+      error: { type: "ValueError", message: "bad", module: "builtins", stack: "Error: bad\n  at y" },
+    });
+  });
+
+  it("writeMany stores a batch in one statement, one outcome per task, and reports what changed", async () => {
+    const done = id("done");
+    await store.markSuccess({ taskId: done }, "first");
+    const ids = Array.from({ length: 200 }, () => id("batch"));
+    const summary = await store.writeMany([
+      ...ids.map((taskId, i) => ({ taskId, state: "SUCCESS" as const, result: { i } })),
+      { taskId: ids[0]!, state: "STARTED" }, // same batch, earlier state: ignored
+      { taskId: done, state: "FAILURE", error: { type: "ValueError", message: "late" } },
+    ]);
+    expect(summary.written).toEqual(ids);
+    expect(summary.unchanged).toEqual([done]);
+    const { rows } = await fresh.pool.query(
+      "SELECT count(*)::int AS n FROM results.celery_taskmeta WHERE task_id = ANY($1) AND status = 'SUCCESS'",
+      [ids],
+    );
+    expect(rows[0].n).toBe(200);
+    expect((await row(ids[0]!)).result_json).toEqual({ i: 0 });
+    expect((await row(done)).result_json).toBe("first");
+  });
+
+  it("refuses an unstorable value before touching the database", async () => {
+    const ok = id("ok");
+    const error = await store
+      .writeMany([
+        { taskId: ok, state: "SUCCESS", result: 1 },
+        { taskId: id("bad"), state: "SUCCESS", result: { at: new Date() } },
+      ])
+      .catch((e: unknown) => e);
+    expect(isToolboxError(error, "MESSAGE_NOT_SERIALIZABLE")).toBe(true);
+    expect(await row(ok)).toBeUndefined();
+  });
+
+  it("stores REVOKED as Celery's TaskRevokedError", async () => {
+    const taskId = id("revoked");
+    await store.markRevoked({ taskId }, "expired");
+    expect(await row(taskId)).toMatchObject({
+      status: "REVOKED",
+      error: { type: "TaskRevokedError", message: "expired", module: "celery.exceptions" },
+    });
+  });
+});
+
+describe("reading results", () => {
+  it("getTask joins tracking and result; unknown ids are PENDING", async () => {
+    const taskId = id("read");
+    await upsertTracking(fresh.pool, schema, [
+      { taskId, name: "export.project", args: [7], tracking: { requested_by: "u1" } },
+    ]);
+    expect(await getTask(fresh.pool, schema, taskId)).toMatchObject({
+      status: "PENDING",
+      name: "export.project",
+      tracking: { args: [7], tracking: { requested_by: "u1" }, retries: 0 },
+      result: null,
+    });
+    await store.markSuccess({ taskId }, { ok: true });
+    const task = await getTask(fresh.pool, schema, taskId);
+    expect(task).toMatchObject({ status: "SUCCESS", result: { value: { ok: true } } });
+    // date_done is naive UTC in the table; the reader turns it into the right instant.
+    expect(Math.abs(task.result!.dateDone!.getTime() - Date.now())).toBeLessThan(60_000);
+    expect((await getTask(fresh.pool, schema, id("unknown"))).status).toBe("PENDING");
+  });
+
+  it("getFamily: any FAILURE -> FAILURE, else any unfinished -> STARTED, else SUCCESS", async () => {
+    const root = id("root");
+    const [a, b] = [id("child"), id("child")];
+    await upsertTracking(fresh.pool, schema, [
+      { taskId: root, name: "export.project" },
+      { taskId: a, name: "export.xls", parentId: root, rootId: root },
+      { taskId: b, name: "export.shp", parentId: root, rootId: root },
+      { taskId: id("unlock"), name: "celery.chord_unlock", rootId: root },
+    ]);
+    await store.markSuccess({ taskId: root }, null);
+    await store.markSuccess({ taskId: a, rootId: root }, 1);
+    let family = await getFamily(fresh.pool, schema, root);
+    expect(family.status).toBe("STARTED"); // b is still PENDING
+    expect(family.tasks.map((t) => t.taskId).sort()).toEqual([root, a, b].sort());
+    await store.markSuccess({ taskId: b, rootId: root }, 2);
+    family = await getFamily(fresh.pool, schema, root);
+    expect(family.status).toBe("SUCCESS");
+    // A result whose tracking row has not arrived yet still counts.
+    await store.markFailure({ taskId: id("late"), rootId: root }, { type: "ValueError", message: "x" });
+    expect((await getFamily(fresh.pool, schema, root)).status).toBe("FAILURE");
+    expect((await getFamily(fresh.pool, schema, id("nobody"))).status).toBe("PENDING");
+  });
+
+  it("waitForResult wakes on the NOTIFY of a later write", async () => {
+    const taskId = id("wait");
+    const started = Date.now();
+    const waiting = waitForResult(fresh.pool, schema, taskId, { timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    await store.markStarted({ taskId }); // not final: keeps waiting
+    await new Promise((r) => setTimeout(r, 200));
+    await store.markSuccess({ taskId }, "done");
+    const task = await waiting;
+    expect(task).toMatchObject({ status: "SUCCESS", result: { value: "done" } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(fresh.pool.totalCount - fresh.pool.idleCount).toBe(0); // connection given back
+  });
+
+  it("waitForResult returns at once for a result stored before it started listening", async () => {
+    const taskId = id("before");
+    await store.markFailure({ taskId }, { type: "ValueError", message: "early" });
+    expect(await waitForResult(fresh.pool, schema, taskId, { timeoutMs: 5_000 })).toMatchObject({
+      status: "FAILURE",
+    });
+  });
+
+  it("waitForResult rejects with RESULT_TIMEOUT", async () => {
+    const taskId = id("slow");
+    await store.markStarted({ taskId });
+    const error = await waitForResult(fresh.pool, schema, taskId, { timeoutMs: 300 }).catch(
+      (e: unknown) => e,
+    );
+    expect(isToolboxError(error, "RESULT_TIMEOUT")).toBe(true);
+    expect((error as Error).message).toMatch(/last status STARTED/);
+  });
+
+  it("reports DATABASE_NOT_MIGRATED when the tables are missing", async () => {
+    const bare = createResultStore({ pool: fresh.pool, schema: "not_there", workerName: "w" });
+    const error = await bare.markStarted({ taskId: "x" }).catch((e: unknown) => e);
+    expect(isToolboxError(error, "DATABASE_NOT_MIGRATED")).toBe(true);
+    expect((error as Error).message).toMatch(/worker-toolbox db migrate/);
+  });
+});
