@@ -1,0 +1,128 @@
+import { type PostgresServer, startPostgres } from "@worker-toolbox/runtime/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createResultStore,
+  grantsSql,
+  migrate,
+  pruneResults,
+  upsertTracking,
+} from "../../packages/runtime/src/results/index.js";
+import { testServers } from "../support/servers.js";
+import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+
+const schema = "grants";
+const workerPassword = "w0rker pa'ss";
+const trackerPassword = "tr4cker";
+let own: PostgresServer | undefined;
+let fresh: FreshDatabase;
+
+/** A development server with `trust` auth would accept any password and prove nothing. */
+async function passwordAuthUrl(): Promise<string> {
+  const url = testServers().databaseUrl;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "SELECT bool_or(auth_method = 'trust') AS trust FROM pg_hba_file_rules WHERE type LIKE 'host%'",
+    );
+    if (!rows[0]?.trust) return url;
+  } finally {
+    await client.end();
+  }
+  own = await startPostgres();
+  return own.url;
+}
+
+function urlAs(role: string, password: string): string {
+  const url = new URL(fresh.db.url);
+  url.username = role;
+  url.password = password;
+  return url.toString();
+}
+
+async function sqlState(promise: Promise<unknown>): Promise<string | undefined> {
+  return promise.then(
+    () => undefined,
+    (e: { code?: string }) => e.code,
+  );
+}
+
+beforeAll(async () => {
+  fresh = await freshDatabase("grants", await passwordAuthUrl());
+  await migrate(fresh.pool, { schema });
+  const sql = grantsSql({
+    schema,
+    workerRole: `wt_worker_${fresh.db.name}`,
+    trackerRole: `wt_tracker_${fresh.db.name}`,
+    passwords: { worker: workerPassword, tracker: trackerPassword },
+  });
+  await fresh.pool.query(sql);
+  await fresh.pool.query(sql); // idempotent: a second run converges on the same rights
+});
+
+afterAll(async () => {
+  if (fresh) {
+    for (const role of [`wt_worker_${fresh.db.name}`, `wt_tracker_${fresh.db.name}`]) {
+      await fresh.pool.query(`DROP OWNED BY "${role}"`).catch(() => {});
+    }
+    await fresh.close();
+    const admin = new pg.Client({ connectionString: own?.url ?? testServers().databaseUrl });
+    await admin.connect();
+    for (const role of [`wt_worker_${fresh.db.name}`, `wt_tracker_${fresh.db.name}`]) {
+      await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+    }
+    await admin.end();
+  }
+  await own?.dispose();
+});
+
+describe("grantsSql", () => {
+  it("never puts a plain-text password into the SQL", () => {
+    const sql = grantsSql({ schema, workerRole: "w", trackerRole: "t", passwords: { worker: "hunter2" } });
+    expect(sql).not.toContain("hunter2");
+    expect(sql).toMatch(/PASSWORD 'SCRAM-SHA-256\$4096:/);
+  });
+
+  it("worker role (password auth) may write results and use the sequence, nothing else", async () => {
+    const role = `wt_worker_${fresh.db.name}`;
+    const wrong = new pg.Pool({ connectionString: urlAs(role, "wrong"), max: 1 });
+    expect(await sqlState(wrong.query("SELECT 1"))).toBe("28P01"); // password really is checked
+    await wrong.end();
+
+    const pool = new pg.Pool({ connectionString: urlAs(role, workerPassword), max: 2 });
+    try {
+      const store = createResultStore({ pool, schema, workerName: "w@h" });
+      expect(await store.markStarted({ taskId: "g-1" })).toBe(true);
+      expect(await store.markSuccess({ taskId: "g-1" }, { ok: 1 })).toBe(true);
+      expect(await store.hasSucceeded("g-1")).toBe(true);
+      await pool.query("SELECT nextval('grants.task_id_sequence')");
+
+      expect(await sqlState(pool.query("SELECT * FROM grants.worker_toolbox_tasks"))).toBe("42501");
+      expect(await sqlState(pool.query("DELETE FROM grants.celery_taskmeta"))).toBe("42501");
+      expect(await sqlState(pool.query("TRUNCATE grants.celery_taskmeta"))).toBe("42501");
+      expect(await sqlState(pool.query("SELECT * FROM grants.celery_tasksetmeta"))).toBe("42501");
+      expect(await sqlState(pool.query("CREATE TABLE grants.evil (x int)"))).toBe("42501");
+      expect(await sqlState(pool.query("ALTER TABLE grants.celery_taskmeta ADD COLUMN x int"))).toBe("42501");
+      expect(await sqlState(pool.query("DROP TABLE grants.celery_taskmeta"))).toBe("42501");
+      expect(await sqlState(pool.query("CREATE TABLE public.evil (x int)"))).toBe("42501");
+      expect(await sqlState(pruneResults(pool, schema, { olderThanMs: 0 }))).toBe("42501");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("tracker role may upsert tracking rows but cannot touch results", async () => {
+    const pool = new pg.Pool({ connectionString: urlAs(`wt_tracker_${fresh.db.name}`, trackerPassword), max: 2 });
+    try {
+      expect(await upsertTracking(pool, schema, [{ taskId: "g-1", name: "svc.task" }])).toMatchObject({
+        inserted: 1,
+      });
+      expect(await sqlState(pool.query("SELECT * FROM grants.celery_taskmeta"))).toBe("42501");
+      expect(await sqlState(pool.query("DELETE FROM grants.worker_toolbox_tasks"))).toBe("42501");
+      expect(await sqlState(pool.query("SELECT nextval('grants.task_id_sequence')"))).toBe("42501");
+    } finally {
+      await pool.end();
+    }
+  });
+});
