@@ -113,7 +113,10 @@ describe("grantsSql", () => {
   });
 
   it("tracker role may upsert tracking rows but cannot touch results", async () => {
-    const pool = new pg.Pool({ connectionString: urlAs(`wt_tracker_${fresh.db.name}`, trackerPassword), max: 2 });
+    const pool = new pg.Pool({
+      connectionString: urlAs(`wt_tracker_${fresh.db.name}`, trackerPassword),
+      max: 2,
+    });
     try {
       expect(await upsertTracking(pool, schema, [{ taskId: "g-1", name: "svc.task" }])).toMatchObject({
         inserted: 1,

@@ -34,10 +34,16 @@ async function age(taskId: string, days: number) {
 describe("upsertTracking", () => {
   it("is idempotent on task_id and records the highest retries", async () => {
     const row = { taskId: "t-1", name: "svc.task", args: [1], tracking: { requested_by: "u1" } };
-    expect(await upsertTracking(fresh.pool, schema, [row, row])).toEqual({ inserted: 1, updated: 0, unchanged: 1 });
+    expect(await upsertTracking(fresh.pool, schema, [row, row])).toEqual({
+      inserted: 1,
+      updated: 0,
+      unchanged: 1,
+    });
     const first = (await getTask(fresh.pool, schema, "t-1")).tracking!;
     await new Promise((r) => setTimeout(r, 20));
-    expect(await upsertTracking(fresh.pool, schema, [{ ...row, retries: 2, tracking: { attempt: 3 } }])).toEqual({
+    expect(
+      await upsertTracking(fresh.pool, schema, [{ ...row, retries: 2, tracking: { attempt: 3 } }]),
+    ).toEqual({
       inserted: 0,
       updated: 1,
       unchanged: 0,
