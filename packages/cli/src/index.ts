@@ -1,1 +1,4 @@
-export {};
+export { buildCli, HELP_WIDTH, runCli } from "./cli.js";
+export { commandGroups } from "./commands/index.js";
+export type { CliIo, CommandContext, GlobalOptions } from "./context.js";
+export { commandPaths, helpText } from "./helpText.js";

@@ -1,0 +1,40 @@
+import { readFileSync } from "node:fs";
+import type { ToolboxConfig } from "@worker-toolbox/config";
+import amqp, { type ChannelModel } from "amqplib";
+import { classifyBrokerError } from "./runtime.js";
+
+/**
+ * One connection attempt for a CLI command: a command should fail fast with a clear reason
+ * (refused, credentials, vhost, TLS) rather than reconnect in the background like a service does.
+ */
+export async function connectOnce(config: ToolboxConfig): Promise<ChannelModel> {
+  try {
+    const connection = await amqp.connect(config.broker.url, socketOptions(config));
+    // Without a listener a connection 'error' would crash the process; the command sees the failed call.
+    connection.on("error", () => {});
+    return connection;
+  } catch (error) {
+    throw classifyBrokerError(error, config.broker.url);
+  }
+}
+
+/** Timeout, a connection name for the management UI, and the TLS files of `broker.tls`. */
+export function socketOptions(config: ToolboxConfig): Record<string, unknown> {
+  const tls = config.broker.tls;
+  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
+  const options: Record<string, unknown> = {
+    timeout: config.broker.connectTimeoutMs,
+    clientProperties: { connection_name: "worker-toolbox cli" },
+  };
+  if (config.broker.url.startsWith("amqps:")) {
+    Object.assign(options, {
+      ca: tls.caFile ? [read(tls.caFile)] : undefined,
+      cert: read(tls.certFile),
+      key: read(tls.keyFile),
+      passphrase: tls.passphrase,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      servername: tls.servername ?? new URL(config.broker.url).hostname,
+    });
+  }
+  return options;
+}

@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { isToolboxError } from "@worker-toolbox/config";
+import yargs, { type Argv } from "yargs";
+import { commandGroups } from "./commands/index.js";
+import { type CliIo, createContext } from "./context.js";
+
+/** A mistake in how the command was called (unknown flag, missing command): exit 2. */
+class UsageError extends Error {}
+
+const VERSION = (() => {
+  try {
+    // src/ and dist/ both sit one level below the package root.
+    return (
+      JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+    ).version;
+  } catch {
+    return "unknown";
+  }
+})();
+
+/** Help text is wrapped at a fixed width so docs/cli.md does not depend on the terminal. */
+export const HELP_WIDTH = 100;
+
+/**
+ * Build the yargs app. `state.exitCode` collects the exit code commands set; usage errors throw
+ * `UsageError` out of `parseAsync` instead of exiting the process, so tests can run commands in-process.
+ */
+export function buildCli(io: CliIo, state: { exitCode: number } = { exitCode: 0 }): Argv {
+  const ctx = createContext(io, state);
+  let app = yargs()
+    .scriptName("worker-toolbox")
+    .usage("$0 <command>\n\nScaffold, wire, inspect and operate Celery-compatible worker services.")
+    .option("config", {
+      type: "string",
+      describe: "JSON config file (same as WT_CONFIG_FILE)",
+      requiresArg: true,
+    })
+    .option("env-prefix", {
+      type: "string",
+      describe: "Environment prefix of every broker name (WT_ENVIRONMENT_PREFIX)",
+      requiresArg: true,
+    })
+    .option("service", {
+      type: "string",
+      array: true,
+      describe: "Service name (WT_SERVICE); repeat to plan several services",
+      requiresArg: true,
+    })
+    .option("amqp-url", { type: "string", describe: "RabbitMQ URL (AMQP_URL)", requiresArg: true })
+    .option("database-url", { type: "string", describe: "PostgreSQL URL (DATABASE_URL)", requiresArg: true })
+    .group(["config", "env-prefix", "service", "amqp-url", "database-url"], "Global options:");
+  for (const group of commandGroups) app = app.command(group(ctx));
+  return app
+    .demandCommand(1, "name a command (see --help)")
+    .strict()
+    .help()
+    .alias("help", "h")
+    .version(VERSION)
+    .wrap(HELP_WIDTH)
+    .exitProcess(false)
+    .fail((message, error) => {
+      // Errors thrown by handlers come through here too: pass them on untouched.
+      if (error) throw error;
+      throw new UsageError(message);
+    });
+}
+
+const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+};
+
+/**
+ * Run one command line and return its exit code: 0 ok, 1 a check failed (or the broker/database could
+ * not be used), 2 usage or config error. Never calls process.exit.
+ */
+export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  const fullIo: CliIo = { ...processIo, ...io };
+  const state = { exitCode: 0 };
+  const app = buildCli(fullIo, state);
+  try {
+    await app.parseAsync([...argv], {}, (_error, _argv, output) => {
+      // --help and --version text arrives here instead of on the console.
+      if (output) fullIo.stdout(`${output}\n`);
+    });
+    return state.exitCode;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      fullIo.stderr(`${error.message}\nRun \`worker-toolbox ${commandPath(argv)}--help\` for usage.\n`);
+      return 2;
+    }
+    if (isToolboxError(error)) {
+      fullIo.stderr(`error ${error.code}: ${error.message}\n`);
+      return error.code === "CONFIG_INVALID" || error.code === "CONFIG_FILE_UNREADABLE" ? 2 : 1;
+    }
+    fullIo.stderr(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+/** The command words before the first flag, for the "run --help" hint. */
+function commandPath(argv: readonly string[]): string {
+  const words: string[] = [];
+  for (const word of argv) {
+    if (word.startsWith("-")) break;
+    words.push(word);
+  }
+  return words.map((word) => `${word} `).join("");
+}

@@ -1,0 +1,13 @@
+import type { CommandModule } from "yargs";
+import type { CommandContext } from "../context.js";
+import { configCommands } from "./config.js";
+import { topologyCommands } from "./topology.js";
+
+/**
+ * Every command group of `worker-toolbox`, in help order. Adding a group is one line here: a function that
+ * takes the command context and returns a yargs command module (see ./config.ts for the shape).
+ */
+export const commandGroups: ReadonlyArray<(ctx: CommandContext) => CommandModule> = [
+  configCommands,
+  topologyCommands,
+];

@@ -1,0 +1,117 @@
+import { planTopology, type ToolboxConfig, type TopologyPlan } from "@worker-toolbox/config";
+import type { Argv, CommandModule } from "yargs";
+import { connectOnce, socketOptions } from "../broker.js";
+import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
+import { branches, json } from "../output.js";
+import { applyTopology, deriveManagementUrl, describeMismatch, verifyTopology } from "../runtime.js";
+
+type TopologyArgs = GlobalOptions & { json?: boolean };
+
+/** `worker-toolbox topology …`: print, declare and verify the RabbitMQ topology. */
+export function topologyCommands(ctx: CommandContext): CommandModule {
+  const json = (inner: Argv) =>
+    inner.option("json", { type: "boolean", default: false, describe: "Print JSON instead of text" });
+  return {
+    command: "topology",
+    describe: "Print, declare and verify the RabbitMQ exchanges, queues and bindings",
+    builder: (yargs: Argv) =>
+      yargs
+        .command({
+          command: "plan",
+          describe: "Print the topology the config implies (no broker needed)",
+          builder: (inner: Argv) =>
+            json(inner).example("$0 topology plan --service export --service billing", "plan two services"),
+          handler: (argv) => plan(ctx, argv as TopologyArgs),
+        })
+        .command({
+          command: "apply",
+          describe: "Declare the planned exchanges, queues and bindings (idempotent)",
+          builder: (inner: Argv) => inner.example("$0 topology apply --service export", "declare it"),
+          handler: (argv) => apply(ctx, argv as TopologyArgs),
+        })
+        .command({
+          command: "verify",
+          describe:
+            "Check, without changing anything, that the broker matches the plan; exit 1 naming each difference",
+          builder: (inner: Argv) => json(inner).example("$0 topology verify --service export", "check it"),
+          handler: (argv) => verify(ctx, argv as TopologyArgs),
+        })
+        .demandCommand(1, "name a topology command (see --help)"),
+    handler: () => {},
+  };
+}
+
+function load(ctx: CommandContext, argv: TopologyArgs): { config: ToolboxConfig; plan: TopologyPlan } {
+  const config = ctx.loadConfig(argv);
+  return { config, plan: planTopology(config, servicesFrom(argv, config)) };
+}
+
+function plan(ctx: CommandContext, argv: TopologyArgs): void {
+  const { plan } = load(ctx, argv);
+  if (argv.json) {
+    ctx.print(json(plan));
+    return;
+  }
+  ctx.print(renderPlan(plan));
+}
+
+/** Exchanges with their bindings as a tree, then each queue with its arguments. */
+export function renderPlan(plan: TopologyPlan): string {
+  const lines = [`Topology of environment "${plan.prefix}"`, "", "Exchanges and bindings:"];
+  for (const exchange of plan.exchanges) {
+    lines.push(`  ${exchange.name} (${exchange.type}) — ${exchange.purpose}`);
+    const bound = plan.bindings.filter((binding) => binding.exchange === exchange.name);
+    for (const [branch, binding] of branches(bound)) {
+      const headers = Object.entries(binding.arguments).map(([key, value]) => `${key}=${value}`);
+      const key = headers.length > 0 ? `{${headers.join(", ")}}` : binding.routingKey || '""';
+      lines.push(`    ${branch}${key} → ${binding.queue}`);
+    }
+  }
+  lines.push("", "Queues:");
+  for (const queue of plan.queues) {
+    lines.push(`  ${queue.name} — ${queue.purpose}`);
+    const args = Object.entries(queue.arguments).map(([key, value]) => `${key}=${value}`);
+    lines.push(`      ${args.join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+async function apply(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
+  const { config, plan } = load(ctx, argv);
+  const connection = await connectOnce(config);
+  try {
+    const channel = await connection.createChannel();
+    channel.on("error", () => {}); // A 406 rejects the pending declare, which carries the details.
+    const applied = await applyTopology(channel, plan);
+    await channel.close().catch(() => {});
+    ctx.print(`Declared the topology of "${plan.prefix}" (asserting what exists changes nothing):`);
+    for (const name of applied.exchanges) ctx.print(`  exchange ${name}`);
+    for (const name of applied.queues) ctx.print(`  queue    ${name}`);
+    for (const name of applied.bindings) ctx.print(`  binding  ${name}`);
+  } finally {
+    await connection.close().catch(() => {});
+  }
+}
+
+async function verify(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
+  const { config, plan } = load(ctx, argv);
+  const result = await verifyTopology({
+    amqpUrl: config.broker.url,
+    managementUrl: deriveManagementUrl(config.broker.url, config.broker.managementUrl),
+    plan,
+    socketOptions: socketOptions(config),
+  });
+  if (argv.json) ctx.print(json({ prefix: plan.prefix, ...result }));
+  else {
+    const counts = `${plan.exchanges.length} exchanges, ${plan.queues.length} queues, ${plan.bindings.length} bindings`;
+    const bindings = result.bindingsChecked === "skipped" ? "; bindings NOT checked" : "";
+    if (result.ok) ctx.print(`The broker matches the topology of "${plan.prefix}" (${counts}${bindings}).`);
+    else {
+      ctx.print(`The broker differs from the topology of "${plan.prefix}" (${result.mismatches.length}):`);
+      for (const mismatch of result.mismatches) ctx.print(`  - ${describeMismatch(mismatch)}`);
+    }
+  }
+  if (result.bindingsChecked === "skipped")
+    ctx.warn(`warning: bindings were not checked: ${result.skippedReason}`);
+  if (!result.ok) ctx.fail(1);
+}

@@ -1,0 +1,68 @@
+import {
+  type DeepPartial,
+  loadConfig,
+  type ToolboxConfig,
+  type ToolboxConfigInput,
+} from "@worker-toolbox/config";
+
+/** Where a command writes and what it reads: the real process, or strings in a test. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+/** Options every command accepts (registered once in cli.ts). */
+export interface GlobalOptions {
+  config?: string;
+  envPrefix?: string;
+  service?: string[];
+  amqpUrl?: string;
+  databaseUrl?: string;
+}
+
+/** Handed to every command group: output, exit code and config loading with the global flags applied. */
+export interface CommandContext {
+  io: CliIo;
+  /** Print a line (a trailing newline is added). */
+  print(text?: string): void;
+  /** Print a line to stderr. */
+  warn(text: string): void;
+  /** 0 ok, 1 a check failed, 2 usage or config error; the highest value set wins. */
+  fail(code: 1 | 2): void;
+  /** Resolve the config: defaults < preset < file < env < flags. Throws ConfigError. */
+  loadConfig(argv: GlobalOptions): ToolboxConfig;
+}
+
+export function createContext(io: CliIo, state: { exitCode: number }): CommandContext {
+  return {
+    io,
+    print: (text = "") => io.stdout(`${text}\n`),
+    warn: (text) => io.stderr(`${text}\n`),
+    fail: (code) => {
+      state.exitCode = Math.max(state.exitCode, code);
+    },
+    loadConfig: (argv) =>
+      loadConfig({
+        env: io.env,
+        ...(argv.config ? { file: argv.config } : {}),
+        overrides: overridesFrom(argv),
+      }),
+  };
+}
+
+function overridesFrom(argv: GlobalOptions): DeepPartial<ToolboxConfigInput> {
+  const overrides: DeepPartial<ToolboxConfigInput> = {};
+  if (argv.envPrefix) overrides.environment = { prefix: argv.envPrefix };
+  // Several --service flags plan several services; the config's own service is the first.
+  if (argv.service?.[0]) overrides.service = argv.service[0];
+  if (argv.amqpUrl) overrides.broker = { url: argv.amqpUrl };
+  if (argv.databaseUrl) overrides.database = { url: argv.databaseUrl };
+  return overrides;
+}
+
+/** The services named with --service, else the config's own service. */
+export function servicesFrom(argv: GlobalOptions, config: ToolboxConfig): string[] {
+  if (argv.service && argv.service.length > 0) return argv.service;
+  return config.service ? [config.service] : [];
+}

@@ -1,0 +1,137 @@
+import { commandPaths, runCli } from "@worker-toolbox/cli";
+import { describe, expect, it } from "vitest";
+
+/** Run one command line in-process with its own environment; capture everything it prints. */
+async function run(argv: string[], env: Record<string, string | undefined> = {}) {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(argv, {
+    env,
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+describe("worker-toolbox config check", () => {
+  it("lists every missing variable in one message and exits 2 in production mode", async () => {
+    const result = await run(["config", "check"], { WT_MODE: "production" });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(
+      "error CONFIG_INVALID: Invalid configuration (mode production): 3 problems",
+    );
+    for (const variable of ["WT_ENVIRONMENT_PREFIX", "AMQP_URL", "DATABASE_URL"]) {
+      expect(result.stderr).toMatch(new RegExp(`\\(${variable}\\): missing; required in production mode`));
+    }
+  });
+
+  it("prints the resolved config with the passwords masked", async () => {
+    const env = {
+      WT_MODE: "production",
+      WT_ENVIRONMENT_PREFIX: "staging",
+      AMQP_URL: "amqp://worker:hunter2@rabbit:5672/tasks",
+      DATABASE_URL: "postgres://worker:pgsecret@db:5432/tasks",
+      WT_BROKER_TLS_PASSPHRASE: "keypass",
+    };
+    const text = await run(["config", "check", "--service", "export"], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^broker\.url +amqp:\/\/worker:\*\*\*@rabbit:5672\/tasks +AMQP_URL$/m);
+    expect(text.stdout).toMatch(/^service +export +WT_SERVICE$/m);
+    expect(text.stdout).toMatch(/^broker\.tls\.passphrase +\*\*\* +WT_BROKER_TLS_PASSPHRASE$/m);
+
+    const json = await run(["config", "check", "--json"], env);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout);
+    expect(parsed.database.url).toBe("postgres://worker:***@db:5432/tasks");
+    expect(parsed.environment.prefix).toBe("staging");
+    for (const secret of ["hunter2", "pgsecret", "keypass"]) {
+      expect(text.stdout + json.stdout).not.toContain(secret);
+    }
+  });
+
+  it("lets flags override the environment", async () => {
+    const result = await run(
+      ["config", "check", "--json", "--env-prefix", "qa", "--amqp-url", "amqp://h:5672/"],
+      {
+        WT_ENVIRONMENT_PREFIX: "staging",
+      },
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      environment: { prefix: "qa" },
+      broker: { url: "amqp://h:5672/" },
+    });
+  });
+
+  it("reports an unreadable config file as a config error (exit 2)", async () => {
+    const result = await run(["config", "check", "--config", "/nonexistent/wt.json"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "error CONFIG_FILE_UNREADABLE: Cannot read config file /nonexistent/wt.json",
+    );
+  });
+});
+
+describe("worker-toolbox topology plan", () => {
+  it("prints the plan as a tree and as JSON without a broker", async () => {
+    const text = await run(["topology", "plan", "--env-prefix", "staging", "--service", "export"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("staging.tasks (topic)");
+    expect(text.stdout).toContain("└─ # → staging.platform");
+    const json = await run([
+      "topology",
+      "plan",
+      "--json",
+      "--env-prefix",
+      "staging",
+      "--service",
+      "export",
+      "--service",
+      "billing",
+    ]);
+    const plan = JSON.parse(json.stdout);
+    expect(plan.queues.map((queue: { name: string }) => queue.name)).toEqual(
+      expect.arrayContaining(["staging.billing", "staging.export", "staging.platform"]),
+    );
+  });
+
+  it("rejects a reserved service name with exit 2", async () => {
+    const result = await run(["topology", "plan", "--service", "platform"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Service name "platform" cannot be planned');
+  });
+});
+
+describe("worker-toolbox usage", () => {
+  it("has --help on every command", async () => {
+    const paths = await commandPaths();
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        ["config", "check"],
+        ["topology", "plan"],
+        ["topology", "apply"],
+        ["topology", "verify"],
+      ]),
+    );
+    for (const path of [[], ...paths]) {
+      const result = await run([...path, "--help"]);
+      expect(result.code, path.join(" ")).toBe(0);
+      expect(result.stdout).toContain(`worker-toolbox ${path.join(" ")}`.trim());
+      expect(result.stdout).toContain("--help");
+    }
+  });
+
+  it("exits 2 on an unknown flag, an unknown command and a missing command", async () => {
+    const flag = await run(["config", "check", "--bogus-flag"]);
+    expect(flag).toMatchObject({ code: 2, stdout: "" });
+    expect(flag.stderr).toMatch(/Unknown arguments?: bogus-flag/);
+    expect((await run(["frobnicate"])).code).toBe(2);
+    const missing = await run(["topology"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("name a topology command");
+  });
+});
