@@ -1,0 +1,1 @@
+export { createTracker, type Tracker, type TrackerOptions, type TrackerStats } from "./createTracker.js";

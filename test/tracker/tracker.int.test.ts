@@ -1,0 +1,141 @@
+import { parseConfig } from "@worker-toolbox/config";
+import {
+  createTestDatabase,
+  createTestNamespace,
+  deleteNamespace,
+  type TestDatabase,
+} from "@worker-toolbox/runtime/testing";
+import amqp from "amqplib";
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  encodeTaskMessage,
+  newTaskMessage,
+  retryMessage,
+} from "../../packages/runtime/src/protocol/index.js";
+import { migrate } from "../../packages/runtime/src/results/migrate.js";
+import { createTracker, type Tracker } from "../../packages/runtime/src/tracker/index.js";
+import { testServers } from "../support/servers.js";
+
+const servers = testServers();
+const prefix = createTestNamespace("trk");
+let database: TestDatabase;
+let pool: pg.Pool;
+let tracker: Tracker;
+let connection: amqp.ChannelModel;
+let channel: amqp.ConfirmChannel;
+
+const config = () =>
+  parseConfig({
+    environment: { prefix },
+    broker: { url: servers.amqpUrl },
+    database: { url: database.url },
+    queue: { type: "classic" },
+    tracker: { batchSize: 200 },
+  });
+
+async function publish(message: ReturnType<typeof newTaskMessage>) {
+  const { content, properties } = encodeTaskMessage(message);
+  channel.publish(`${prefix}.tasks`, message.task, content, properties);
+  await channel.waitForConfirms();
+}
+
+async function rows(sql: string, params: unknown[] = []) {
+  return (await pool.query(sql, params)).rows;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase(servers.databaseUrl, "tracker");
+  pool = new pg.Pool({ connectionString: database.url });
+  await migrate(pool, { schema: "public" });
+  tracker = createTracker({ config: config(), logger: pino({ level: "silent" }) });
+  await tracker.start(); // declares the topology, so publishing below is routed
+  connection = await amqp.connect(servers.amqpUrl);
+  channel = await connection.createConfirmChannel();
+});
+
+afterAll(async () => {
+  await tracker?.close();
+  await connection?.close();
+  await pool?.end();
+  await database?.drop();
+  if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix);
+});
+
+describe("tracker", () => {
+  it("records every published task with its ids, arguments and tracking metadata", async () => {
+    const messages = Array.from({ length: 500 }, (_, i) =>
+      newTaskMessage({
+        task: "export.project",
+        args: ["org", i],
+        kwargs: { n: i },
+        extraHeaders: { requested_by: `user:${i}` },
+      }),
+    );
+    for (const message of messages) {
+      const { content, properties } = encodeTaskMessage(message);
+      channel.publish(`${prefix}.tasks`, message.task, content, properties);
+    }
+    await channel.waitForConfirms();
+    await expect
+      .poll(async () => (await rows("select count(*)::int as n from worker_toolbox_tasks"))[0].n, {
+        timeout: 15_000,
+      })
+      .toBe(500);
+    const [row] = await rows("select * from worker_toolbox_tasks where task_id = $1", [messages[7]!.id]);
+    expect(row).toMatchObject({
+      name: "export.project",
+      args: ["org", 7],
+      kwargs: { n: 7 },
+      root_id: messages[7]!.id,
+      retries: 0,
+      queue: `${prefix}.export`,
+      tracking: { requested_by: "user:7" },
+    });
+  });
+
+  it("a retry of the same task id updates retries instead of adding a row", async () => {
+    const first = newTaskMessage({ task: "export.project", args: ["a"] });
+    await publish(first);
+    await publish(retryMessage(first, { eta: new Date(Date.now() + 60_000) }));
+    await expect
+      .poll(
+        async () =>
+          (await rows("select retries from worker_toolbox_tasks where task_id = $1", [first.id]))[0]?.retries,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(1);
+    expect(await rows("select 1 from worker_toolbox_tasks where task_id = $1", [first.id])).toHaveLength(1);
+  });
+
+  it("dead-letters a message that is not a Celery task message, with the reason, and keeps going", async () => {
+    channel.publish(`${prefix}.tasks`, "export.garbage", Buffer.from("not json"), {
+      contentType: "application/json",
+    });
+    await channel.waitForConfirms();
+    const good = newTaskMessage({ task: "export.after_garbage" });
+    await publish(good);
+    const box: { message?: amqp.GetMessage } = {};
+    await expect
+      .poll(
+        async () =>
+          (box.message ||= (await channel.get(`${prefix}.platform.dead`, { noAck: true })) || undefined),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBeTruthy();
+    const message = box.message!;
+    expect(message.content.toString()).toBe("not json");
+    expect(message.properties.headers?.["x-wt-reason"]).toBe("MESSAGE_MALFORMED");
+    expect(message.properties.headers?.["x-wt-original-routing-key"]).toBe("export.garbage");
+    await expect
+      .poll(
+        async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [good.id])).length,
+      )
+      .toBe(1);
+  });
+});
