@@ -1,0 +1,339 @@
+import { EventEmitter } from "node:events";
+import {
+  type AnyTaskContract,
+  contractRegistry,
+  entityNames,
+  maskUrl,
+  planTopology,
+  ToolboxError,
+  type TopologyPlan,
+} from "@worker-toolbox/config";
+import type { ChannelModel } from "amqplib";
+import { type Logger, pino } from "pino";
+import { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { BrokerConnection, type BrokerState } from "../broker/connection.js";
+import { applyTopology } from "../topology/applyTopology.js";
+import { OfflineBuffer } from "./offlineBuffer.js";
+import { type PreparedSend, prepareSend } from "./prepareSend.js";
+import type {
+  Producer,
+  ProducerEvents,
+  ProducerOptions,
+  ProducerState,
+  SendOptions,
+  SendReceipt,
+} from "./types.js";
+
+/**
+ * How long a new producer's sends wait for the first connection before the breaker opens. A producer
+ * whose broker answers gets through its handshake well within this; setup (declaring the topology) may
+ * take longer and is waited for, since a broker that runs our setup is clearly reachable.
+ */
+const START_GRACE_MS = 500;
+
+/** Create a producer and start connecting in the background; it never throws for an unreachable broker. */
+export function createProducer(options: ProducerOptions): Producer {
+  return new TaskProducer(options);
+}
+
+/**
+ * Why there is no separate circuit-breaker library here: the breaker's three jobs are already done by
+ * the connection. "Open" is the connection not being `connected` (lost, or never made), which amqplib
+ * tells us exactly and at once — no error-rate window is needed to guess it. The half-open "probe" is the
+ * connection's own background reconnect, paced by cockatiel's exponential backoff with jitter; its first
+ * success (topology asserted, confirm channel open) closes the breaker. A second breaker (opossum, or
+ * cockatiel's circuitBreaker) would count publish failures to infer the same state, lagging behind the
+ * connection's and adding its own half-open probes against a broker we already know is down.
+ */
+class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
+  state: ProducerState = "connecting";
+  lastError: ToolboxError | undefined;
+
+  private readonly contracts: ReadonlyMap<string, AnyTaskContract>;
+  private readonly plan: TopologyPlan;
+  private readonly exchange: string;
+  private readonly maxBytes: number;
+  private readonly deadlineMs: number;
+  private readonly logger: Logger;
+  private readonly publisher: ConfirmPublisher;
+  private readonly connection: BrokerConnection;
+  private readonly buffer: OfflineBuffer;
+  private readonly bufferSize: number;
+  private readonly starting: Promise<void>;
+  private startTimer: NodeJS.Timeout | undefined;
+  private endStart: () => void = () => {};
+  private closing: Promise<void> | undefined;
+  private setupStarted = false;
+  private graceOver = false;
+
+  constructor(options: ProducerOptions) {
+    super();
+    const { config } = options;
+    this.contracts = contractRegistry(options.contracts);
+    const services = [...new Set(options.contracts.map((contract) => contract.service))];
+    this.plan = planTopology(config, services);
+    this.exchange = entityNames(config.environment.prefix).exchange;
+    this.maxBytes = config.limits.maxMessageBytes;
+    this.deadlineMs = config.producer.publishTimeoutMs;
+    this.bufferSize = config.producer.offlineBufferSize;
+    this.buffer = new OfflineBuffer(this.bufferSize);
+    const name = options.name ?? `producer:${process.pid}`;
+    this.logger = (options.logger ?? pino({ level: config.logLevel })).child({ component: "producer" });
+    this.publisher = new ConfirmPublisher({ logger: this.logger, deadlineMs: this.deadlineMs, name });
+    this.connection = new BrokerConnection({
+      config,
+      logger: this.logger,
+      name,
+      setup: (connection) => this.setup(connection),
+    });
+    this.connection.on("state", (state, error) => this.onConnectionState(state, error));
+    this.starting = new Promise<void>((resolve) => {
+      this.endStart = resolve;
+    });
+    this.startTimer = setTimeout(
+      () => {
+        this.graceOver = true;
+        if (this.state === "connecting" && !this.setupStarted) {
+          this.setState(
+            "unavailable",
+            new ToolboxError(
+              "BROKER_UNAVAILABLE",
+              `No connection to RabbitMQ at ${maskUrl(config.broker.url)} yet; retrying in the background.`,
+              { hint: "check that the broker is running and that AMQP_URL names the right host and port" },
+            ),
+          );
+        }
+      },
+      Math.min(START_GRACE_MS, config.broker.connectTimeoutMs),
+    );
+    this.startTimer.unref();
+    this.connection.start();
+  }
+
+  get available(): boolean {
+    return this.state === "available" && this.publisher.ready;
+  }
+
+  send<C extends AnyTaskContract>(
+    contract: C,
+    args: unknown,
+    kwargs?: unknown,
+    options: SendOptions = {},
+  ): Promise<SendReceipt> {
+    const known = this.contracts.get(contract.name);
+    if (known !== contract) return Promise.reject(unknownTask(contract.name, known !== undefined));
+    return this.dispatch(contract, args, kwargs, options);
+  }
+
+  sendByName(
+    name: string,
+    args: readonly unknown[],
+    kwargs?: Record<string, unknown>,
+    options: SendOptions = {},
+  ): Promise<SendReceipt> {
+    const contract = this.contracts.get(name);
+    if (!contract) return Promise.reject(unknownTask(name, false));
+    return this.dispatch(contract, args, kwargs, options);
+  }
+
+  async ready(timeoutMs = this.deadlineMs): Promise<void> {
+    if (this.available) return;
+    if (this.state === "failed" || this.state === "closed") throw this.refusal();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off("state", onState);
+        reject(
+          this.lastError ?? new ToolboxError("BROKER_UNAVAILABLE", `Not available after ${timeoutMs} ms.`),
+        );
+      }, timeoutMs);
+      const onState = (state: ProducerState) => {
+        if (state === "available") resolve();
+        else if (state === "failed" || state === "closed") reject(this.refusal());
+        else return;
+        clearTimeout(timer);
+        this.off("state", onState);
+      };
+      this.on("state", onState);
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearTimeout(this.startTimer);
+      const closed = new ToolboxError("CLOSED", "The producer is closed; the send was not published.");
+      this.buffer.rejectAll(closed);
+      this.endStart();
+      await this.publisher.close(this.deadlineMs);
+      await this.connection.close();
+      this.setState("closed", undefined);
+    })();
+    return this.closing;
+  }
+
+  private dispatch(
+    contract: AnyTaskContract,
+    args: unknown,
+    kwargs: unknown,
+    options: SendOptions,
+  ): Promise<SendReceipt> {
+    if (this.closing) return Promise.reject(this.refusal());
+    let prepared: PreparedSend;
+    try {
+      prepared = prepareSend(contract, args, kwargs, options, {
+        exchange: this.exchange,
+        maxBytes: this.maxBytes,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.publish(prepared, Date.now() + this.deadlineMs);
+  }
+
+  private async publish(prepared: PreparedSend, deadline: number): Promise<SendReceipt> {
+    if (this.state === "connecting") await this.waitForStart(prepared.request.routingKey, deadline);
+    if (this.closing || this.state === "failed" || this.state === "closed") throw this.refusal();
+    if (this.state !== "available") {
+      if (this.bufferSize === 0) throw this.circuitOpen(prepared.request.routingKey);
+      deadline = await this.buffer.hold(prepared.request.routingKey, deadline);
+      if (this.closing) throw this.refusal();
+    }
+    await this.publisher.publish(prepared.request, Math.max(1, deadline - Date.now()));
+    return prepared.receipt;
+  }
+
+  /** A send made while the first connection is being set up waits for it, within its own deadline. */
+  private async waitForStart(routingKey: string, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ToolboxError(
+              "PUBLISH_TIMEOUT",
+              `${routingKey} waited for the producer's first connection until its publish deadline; it was not sent.`,
+              {
+                hint: "the broker accepted the connection but setting it up (declaring the topology) took too long",
+              },
+            ),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    try {
+      await Promise.race([this.starting, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs after every (re)connect, before the connection counts as connected. */
+  private async setup(connection: ChannelModel): Promise<void> {
+    this.setupStarted = true;
+    try {
+      // A throwaway channel: a 406 from a drifted entity closes the channel it happened on.
+      const channel = await connection.createChannel();
+      channel.on("error", () => {});
+      try {
+        await applyTopology(channel, this.plan);
+      } catch (error) {
+        throw topologyError(error);
+      }
+      await channel.close().catch(() => undefined);
+      await this.publisher.attach(connection);
+    } catch (error) {
+      this.setupStarted = false;
+      // Past the start grace, a start that got as far as setup and then failed opens the breaker.
+      if (this.state === "connecting" && this.graceOver) {
+        this.setState("unavailable", error instanceof ToolboxError ? error : undefined);
+      }
+      throw error;
+    }
+  }
+
+  private onConnectionState(state: BrokerState, error: ToolboxError | undefined): void {
+    switch (state) {
+      case "connected":
+        this.setState("available", undefined);
+        this.buffer.flush();
+        break;
+      case "recovering":
+        this.setState("unavailable", error);
+        break;
+      case "failed":
+        this.setState("failed", error);
+        this.buffer.rejectAll(this.refusal());
+        break;
+      case "closed":
+        this.setState("closed", undefined);
+        break;
+      case "connecting":
+        break;
+    }
+  }
+
+  private setState(state: ProducerState, error: ToolboxError | undefined): void {
+    if (this.state === "closed" || (this.state === "failed" && state !== "closed")) return;
+    const changed = state !== this.state;
+    this.state = state;
+    this.lastError = error;
+    if (state !== "connecting") {
+      clearTimeout(this.startTimer);
+      this.endStart();
+    }
+    if (changed) {
+      if (state === "available") this.logger.info("producer available");
+      else if (state === "unavailable") this.logger.warn({ err: error?.message }, "producer unavailable");
+      else if (state === "failed")
+        this.logger.error({ code: error?.code, err: error?.message }, "producer failed");
+      this.emit("state", state, error);
+    }
+  }
+
+  private refusal(): ToolboxError {
+    if (this.state === "failed" && this.lastError) return this.lastError;
+    return new ToolboxError("CLOSED", "The producer is closed; the send was not published.", {
+      hint: "create a new producer, or send before calling close()",
+    });
+  }
+
+  private circuitOpen(routingKey: string): ToolboxError {
+    const why = this.lastError ? ` (${this.lastError.message.split("\n")[0]})` : "";
+    return new ToolboxError(
+      "PUBLISH_CIRCUIT_OPEN",
+      `The broker is unavailable${why}: ${routingKey} was not sent. The producer reconnects in the background.`,
+      {
+        cause: this.lastError,
+        hint: "retry later or check producer.available; set producer.offlineBufferSize to hold sends while reconnecting",
+      },
+    );
+  }
+}
+
+function unknownTask(name: string, otherContractSameName: boolean): ToolboxError {
+  return new ToolboxError(
+    "TASK_UNKNOWN",
+    otherContractSameName
+      ? `Task ${name}: this producer was created with a different contract object of the same name.`
+      : `Task ${name} has no contract in this producer.`,
+    { hint: "pass the task's contract (defineTask) in createProducer({ contracts })" },
+  );
+}
+
+/** A drifted entity is fatal (retrying re-declares the same mismatch); a refused declare is, too. */
+function topologyError(error: unknown): unknown {
+  if (error instanceof ToolboxError) return error;
+  const message = (error as Error | undefined)?.message ?? String(error);
+  if (/PRECONDITION_FAILED|\b406\b/.test(message)) {
+    return new ToolboxError("TOPOLOGY_MISMATCH", `Declaring the topology failed: ${message}`, {
+      cause: error,
+      hint: "run `worker-toolbox topology verify` to see the difference",
+    });
+  }
+  if (/ACCESS_REFUSED|\b403\b/.test(message)) {
+    return new ToolboxError("BROKER_AUTH_FAILED", `The broker refused to declare the topology: ${message}`, {
+      cause: error,
+      hint: "give the broker user configure/write permission on the environment's names (or declare it with `worker-toolbox topology apply`)",
+    });
+  }
+  return error;
+}

@@ -1,0 +1,95 @@
+import type { EventEmitter } from "node:events";
+import type {
+  AnyTaskContract,
+  TaskArgs,
+  TaskKwargs,
+  ToolboxConfig,
+  ToolboxError,
+} from "@worker-toolbox/config";
+import type { Logger } from "pino";
+
+/**
+ * The producer's view of the broker, which is also its circuit breaker:
+ *
+ *   connecting ──(connected, topology asserted)──► available ◄──(reconnected)── unavailable
+ *       │                                              │                            ▲
+ *       └──(no connection within the start grace)──────┼────(connection lost)───────┘
+ *                                                      │
+ *   any ──(wrong credentials, unknown vhost, TLS, topology drift)──► failed      close() ──► closed
+ *
+ * `available` = breaker closed: sends are published. `unavailable` = breaker open: sends fail fast
+ * (PUBLISH_CIRCUIT_OPEN) or wait in the bounded offline buffer. `connecting` = the first connection
+ * attempt of a new producer: sends wait for it (at most the start grace) instead of failing.
+ */
+export type ProducerState = "connecting" | "available" | "unavailable" | "failed" | "closed";
+
+export interface ProducerOptions {
+  config: ToolboxConfig;
+  /** Every task this producer may send; the topology of their services is declared on connect. */
+  contracts: readonly AnyTaskContract[];
+  logger?: Logger;
+  /** Connection name shown in the RabbitMQ management UI; default `producer:<pid>`. */
+  name?: string;
+}
+
+/** Plain values only: they travel as an AMQP header table. */
+export type TrackingMetadata = Record<string, string | number | boolean | null>;
+
+export interface SendOptions {
+  /** Run no earlier than this many ms from now. Do not combine with `eta`. */
+  countdownMs?: number;
+  eta?: Date;
+  /** Drop the task unrun after this moment (a Date) or this many ms from now. */
+  expires?: Date | number;
+  /** AMQP priority 0-255. */
+  priority?: number;
+  /** An explicit task id (a UUID), for idempotent resends after an unknown outcome. */
+  id?: string;
+  /** Who or what asked for the task (`{ requestedBy: "user:42" }`); sent in the `x-wt-tracking` header. */
+  tracking?: TrackingMetadata;
+  /** The task sending this one; sets `parent_id` and `root_id` (a worker's `ctx.send` passes it). */
+  parent?: { id: string; rootId: string };
+  /** W3C trace context, passed through as the `traceparent` / `tracestate` headers. */
+  traceparent?: string;
+  tracestate?: string;
+  /** Tell workers not to store a result. */
+  ignoreResult?: boolean;
+}
+
+/** What a confirmed send returns. */
+export interface SendReceipt {
+  id: string;
+  name: string;
+  rootId: string;
+}
+
+export type ProducerEvents = { state: [state: ProducerState, error: ToolboxError | undefined] };
+
+export interface Producer extends EventEmitter<ProducerEvents> {
+  /** True when a send would be published now (breaker closed). */
+  readonly available: boolean;
+  readonly state: ProducerState;
+  /** Why the producer is `unavailable` or `failed`. */
+  readonly lastError: ToolboxError | undefined;
+  /** Resolves once the broker confirmed the message; rejects with a typed `ToolboxError` otherwise. */
+  send<C extends AnyTaskContract>(
+    contract: C,
+    args: TaskArgs<C>,
+    kwargs?: TaskKwargs<C>,
+    options?: SendOptions,
+  ): Promise<SendReceipt>;
+  /** For dynamic callers: rejects with TASK_UNKNOWN when the producer has no contract of that name. */
+  sendByName(
+    name: string,
+    args: readonly unknown[],
+    kwargs?: Record<string, unknown>,
+    options?: SendOptions,
+  ): Promise<SendReceipt>;
+  /** Resolves when available; rejects on a fatal error, on close, or after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Waits for outstanding confirms up to the publish deadline, rejects the rest, closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Header carrying `SendOptions.tracking`; the tracker stores it in the tracking row. */
+export const TRACKING_HEADER = "x-wt-tracking";
