@@ -1,1 +1,19 @@
-export {};
+/**
+ * @worker-toolbox/runtime — everything that talks to RabbitMQ (amqplib) or PostgreSQL (pg).
+ * Throwaway test servers live in the separate `@worker-toolbox/runtime/testing` entry point.
+ */
+
+// Broker connection and publishing
+export { BrokerConnection, type BrokerConnectionOptions, type BrokerState, isFatalBrokerError } from "./broker/connection.js";
+export { ConfirmPublisher, type PublishRequest } from "./broker/confirmPublisher.js";
+export { classifyBrokerError, vhostOf } from "./broker/classifyError.js";
+
+// Topology
+export * from "./topology/index.js";
+
+// Celery protocol v2
+export * from "./protocol/index.js";
+
+// Result backend and tracking
+export * from "./results/index.js";
+export * from "./tracker/index.js";
