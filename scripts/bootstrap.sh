@@ -76,13 +76,20 @@ _wt_bootstrap() {
 
   if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
     echo "$say npm ci"
-    if ! (cd "$root" && npm ci --no-audit --no-fund); then
+    local npm_log
+    npm_log="$(mktemp)"
+    if (cd "$root" && npm ci --no-audit --no-fund >"$npm_log" 2>&1); then
+      tail -n 3 "$npm_log"
+    else
+      # npm prints its whole usage text after the reason: show the reason only.
+      grep -v '^npm warn' "$npm_log" | head -n 15 >&2
       # npm ci refuses a lock file that misses entries (e.g. other platforms' optional binaries);
       # an install still gets the tests running, and the warning says what to fix.
       echo "$say WARNING: npm ci failed; falling back to npm install." \
         "Fix: run \`npm install\` and commit package-lock.json" >&2
-      (cd "$root" && npm install --no-audit --no-fund) || return 1
+      (cd "$root" && npm install --no-audit --no-fund) || { rm -f "$npm_log"; return 1; }
     fi
+    rm -f "$npm_log"
   fi
 }
 

@@ -159,13 +159,13 @@ describe("clean-up when the test process dies", () => {
 
   it("kills the server and removes its dir on process.exit()", async () => {
     const { dir, pid } = await runFixture("exit");
-    expect(await gone(dir, pid, 5_000)).toEqual({ alive: false, dirExists: false });
+    expect(await gone(dir, pid, 15_000)).toEqual({ alive: false, dirExists: false });
   });
 
   it("has a reaper that cleans up after SIGKILL", async () => {
     const { dir, pid, child } = await runFixture("hang");
     expect(alive(pid)).toBe(true);
     child.kill("SIGKILL");
-    expect(await gone(dir, pid, 10_000)).toEqual({ alive: false, dirExists: false });
+    expect(await gone(dir, pid, 20_000)).toEqual({ alive: false, dirExists: false });
   });
 });
