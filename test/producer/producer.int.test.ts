@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import { entityNames } from "@worker-toolbox/config";
+import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import amqp from "amqplib";
+import { pino } from "pino";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import {
+  createProducer,
+  type Producer,
+  type ProducerState,
+  TRACKING_HEADER,
+} from "../../packages/runtime/src/producer/index.js";
+import { decodeTaskMessage } from "../../packages/runtime/src/protocol/index.js";
+import { testServers } from "../support/servers.js";
+import {
+  anyPayload,
+  closeConnectionsNamed,
+  contracts,
+  drainTaskIds,
+  messageCount,
+  placeOrder,
+  producerConfig,
+} from "./support.js";
+
+const { amqpUrl, managementUrl } = testServers();
+const logger = pino({ level: "silent" });
+const prefixes: string[] = [];
+const producers: Producer[] = [];
+
+function setup(options: { url?: string; name?: string; config?: Parameters<typeof producerConfig>[2] } = {}) {
+  const prefix = createTestNamespace("producer");
+  prefixes.push(prefix);
+  const config = producerConfig(options.url ?? amqpUrl, prefix, options.config);
+  const producer = createProducer({
+    config,
+    contracts,
+    logger,
+    ...(options.name ? { name: options.name } : {}),
+  });
+  producers.push(producer);
+  const names = entityNames(prefix);
+  return {
+    producer,
+    prefix,
+    names,
+    serviceQueue: names.serviceQueue("orders"),
+    platformQueue: names.platformQueue,
+  };
+}
+
+afterEach(async () => {
+  await Promise.all(producers.splice(0).map((producer) => producer.close()));
+});
+
+afterAll(async () => {
+  if (!managementUrl) return;
+  for (const prefix of prefixes) await deleteNamespace(managementUrl, prefix);
+});
+
+describe("producer", () => {
+  it("resolves once confirmed; the Celery message is in the service and platform queues with every option", async () => {
+    const { producer, names, serviceQueue, platformQueue } = setup();
+    await producer.ready();
+    expect(producer.available).toBe(true);
+    const parent = { id: randomUUID(), rootId: randomUUID() };
+    const receipt = await producer.send(
+      placeOrder,
+      [7],
+      { note: "rush" },
+      {
+        countdownMs: 30_000,
+        expires: 3_600_000,
+        priority: 3,
+        tracking: { requestedBy: "user:42" },
+        parent,
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      },
+    );
+    expect(receipt).toMatchObject({ name: "orders.place", rootId: parent.rootId });
+
+    const connection = await amqp.connect(amqpUrl);
+    const channel = await connection.createChannel();
+    const got = await channel.get(serviceQueue, { noAck: true });
+    await connection.close();
+    expect(got).not.toBe(false);
+    if (!got) return;
+    expect(got.fields).toMatchObject({
+      routingKey: "orders.place",
+      exchange: names.exchange,
+    });
+    const message = decodeTaskMessage(got.content, got.properties);
+    expect(message).toMatchObject({
+      id: receipt.id,
+      task: "orders.place",
+      args: [7],
+      kwargs: { note: "rush" },
+      parentId: parent.id,
+      rootId: parent.rootId,
+      priority: 3,
+    });
+    expect(message.eta!.getTime()).toBeGreaterThan(Date.now() + 20_000);
+    expect(message.expires!.getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+    expect(got.properties.headers?.[TRACKING_HEADER]).toEqual({ requestedBy: "user:42" });
+    expect(got.properties.headers?.traceparent).toBe(
+      "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    );
+    expect(got.properties.deliveryMode).toBe(2);
+    // The platform queue holds a copy of every task.
+    expect(await drainTaskIds(amqpUrl, platformQueue)).toEqual([receipt.id]);
+  });
+
+  it("sendByName sends tasks it has a contract for and refuses the rest", async () => {
+    const { producer, serviceQueue } = setup();
+    await producer.ready();
+    const receipt = await producer.sendByName("orders.place", [1]);
+    await expect(producer.sendByName("orders.refund", [1])).rejects.toMatchObject({ code: "TASK_UNKNOWN" });
+    expect(await drainTaskIds(amqpUrl, serviceQueue)).toEqual([receipt.id]);
+  });
+
+  it("bad calls reject with their code and nothing reaches the broker", async () => {
+    const { producer, serviceQueue, platformQueue } = setup({
+      config: { limits: { maxMessageBytes: 4_096 } },
+    });
+    await producer.ready();
+    const violation = await producer
+      .sendByName("orders.place", [-1], { note: 5, extra: true })
+      .catch((e: unknown) => e);
+    expect(violation).toMatchObject({ code: "TASK_ARGS_INVALID" });
+    expect((violation as { issues: { path: string }[] }).issues.map((issue) => issue.path).sort()).toEqual([
+      "args[0]",
+      "kwargs.extra",
+      "kwargs.note",
+    ]);
+    await expect(producer.sendByName("nobody.home", [])).rejects.toMatchObject({ code: "TASK_UNKNOWN" });
+    await expect(producer.send(anyPayload, [{ at: Symbol("x") }])).rejects.toMatchObject({
+      code: "MESSAGE_NOT_SERIALIZABLE",
+    });
+    await expect(producer.send(anyPayload, [new Map()])).rejects.toMatchObject({
+      code: "MESSAGE_NOT_SERIALIZABLE",
+    });
+    await expect(producer.send(anyPayload, ["x".repeat(5_000)])).rejects.toMatchObject({
+      code: "MESSAGE_TOO_LARGE",
+    });
+    await expect(producer.send(placeOrder, [1], {}, { priority: 256 })).rejects.toMatchObject({
+      code: "MESSAGE_INVALID",
+    });
+    expect(await messageCount(amqpUrl, serviceQueue)).toBe(0);
+    expect(await messageCount(amqpUrl, platformQueue)).toBe(0);
+  });
+
+  it("unroutable: with the queues deleted under it a send rejects PUBLISH_UNROUTABLE; a reconnect re-declares them", async () => {
+    // Once the topology exists the platform queue (`#`) matches every task name, so a return can only
+    // happen when queues are deleted under a running producer: that is what this test does.
+    const name = `producer-test-${randomUUID()}`;
+    const { producer, serviceQueue, platformQueue } = setup({ name });
+    await producer.ready();
+    const connection = await amqp.connect(amqpUrl);
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(serviceQueue);
+    await channel.deleteQueue(platformQueue);
+    await connection.close();
+    await expect(producer.send(placeOrder, [1])).rejects.toMatchObject({ code: "PUBLISH_UNROUTABLE" });
+
+    const states: ProducerState[] = [];
+    producer.on("state", (state) => states.push(state));
+    await expect
+      .poll(() => closeConnectionsNamed(managementUrl!, name), { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    await expect.poll(() => states.join(","), { timeout: 10_000 }).toBe("unavailable,available");
+    const receipt = await producer.send(placeOrder, [2]);
+    expect(await drainTaskIds(amqpUrl, serviceQueue)).toEqual([receipt.id]);
+  });
+
+  it("a queue declared with other arguments is drift: fatal TOPOLOGY_MISMATCH, not a reconnect loop", async () => {
+    const prefix = createTestNamespace("producer-drift");
+    prefixes.push(prefix);
+    const connection = await amqp.connect(amqpUrl);
+    const channel = await connection.createChannel();
+    await channel.assertQueue(`${prefix}.orders`, {
+      durable: true,
+      arguments: { "x-queue-type": "classic" },
+    });
+    await connection.close();
+    const producer = createProducer({ config: producerConfig(amqpUrl, prefix), contracts, logger });
+    producers.push(producer);
+    const error = await producer.ready(10_000).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "TOPOLOGY_MISMATCH" });
+    expect((error as Error).message).toContain(`${prefix}.orders`);
+    expect(producer.state).toBe("failed");
+    await expect(producer.send(placeOrder, [1])).rejects.toMatchObject({ code: "TOPOLOGY_MISMATCH" });
+  });
+
+  it("wrong password: fatal BROKER_AUTH_FAILED within the connect timeout, password masked", async () => {
+    const url = new URL(amqpUrl);
+    url.password = "hunter2-wrong";
+    const states: ProducerState[] = [];
+    const started = Date.now();
+    const { producer } = setup({ url: url.toString() });
+    producer.on("state", (state) => states.push(state));
+    await expect.poll(() => producer.state, { timeout: 3_000 }).toBe("failed");
+    expect(Date.now() - started).toBeLessThan(3_000); // producerConfig's connectTimeoutMs
+    expect(producer.available).toBe(false);
+    expect(states.at(-1)).toBe("failed");
+    expect(producer.lastError).toMatchObject({ code: "BROKER_AUTH_FAILED" });
+    const sendStarted = performance.now();
+    const error = await producer.send(placeOrder, [1]).catch((e: unknown) => e);
+    expect(performance.now() - sendStarted).toBeLessThan(50);
+    expect(error).toMatchObject({ code: "BROKER_AUTH_FAILED" });
+    expect(String((error as Error).message)).not.toContain("hunter2-wrong");
+    expect(String((error as Error).message)).toContain("***");
+  });
+
+  it("close() settles every outstanding send; the resolved ones are in the queue", async () => {
+    const { producer, serviceQueue } = setup();
+    await producer.ready();
+    const outcomes = Array.from({ length: 2_000 }, (_, i) =>
+      producer.send(placeOrder, [i]).then(
+        (receipt) => ({ ok: true as const, id: receipt.id }),
+        (error: { code?: string }) => ({ ok: false as const, code: error.code }),
+      ),
+    );
+    await producer.close();
+    const settled = await Promise.all(outcomes);
+    const resolved = settled.filter((outcome) => outcome.ok).map((outcome) => outcome.id);
+    for (const outcome of settled) if (!outcome.ok) expect(outcome.code).toBe("CLOSED");
+    const inQueue = new Set(await drainTaskIds(amqpUrl, serviceQueue));
+    expect(resolved.filter((id) => !inQueue.has(id))).toEqual([]);
+    expect(producer.state).toBe("closed");
+    await expect(producer.send(placeOrder, [1])).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});
