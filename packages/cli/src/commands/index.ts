@@ -1,7 +1,9 @@
 import type { CommandModule } from "yargs";
 import type { CommandContext } from "../context.js";
 import { configCommands } from "./config.js";
+import { dbCommands } from "./db.js";
 import { topologyCommands } from "./topology.js";
+import { trackCommand } from "./track.js";
 
 /**
  * Every command group of `worker-toolbox`, in help order. Adding a group is one line here: a function that
@@ -10,4 +12,6 @@ import { topologyCommands } from "./topology.js";
 export const commandGroups: ReadonlyArray<(ctx: CommandContext) => CommandModule> = [
   configCommands,
   topologyCommands,
+  dbCommands,
+  trackCommand,
 ];

@@ -3,6 +3,7 @@
  * platform's tracking table, migrations, least-privilege grants and pruning.
  */
 export { describeDatabase, maskDatabaseUrl } from "./dbErrors.js";
+export { createDatabasePool } from "./pool.js";
 export { type GrantsOptions, grantsSql, scramVerifier } from "./grants.js";
 export {
   assertMigrated,

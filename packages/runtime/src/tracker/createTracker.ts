@@ -8,11 +8,12 @@ import {
 } from "@worker-toolbox/config";
 import type { Channel, ConsumeMessage } from "amqplib";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
-import pg from "pg";
+import type pg from "pg";
 import { type Logger, pino } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection, type BrokerState } from "../broker/connection.js";
 import { decodeTaskMessage, type IncomingProperties, type TaskMessage } from "../protocol/index.js";
+import { createDatabasePool } from "../results/pool.js";
 import { type TrackingInput, upsertTracking } from "../results/trackingStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { deadLetterHeaders } from "./deadLetterHeaders.js";

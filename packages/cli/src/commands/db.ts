@@ -1,0 +1,230 @@
+import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import {
+  createDatabasePool,
+  describeDatabase,
+  grantsSql,
+  migrate,
+  migrationStatus,
+  pruneResults,
+} from "@worker-toolbox/runtime";
+import type pg from "pg";
+import type { Argv, CommandModule } from "yargs";
+import type { CommandContext, GlobalOptions } from "../context.js";
+import { json, table } from "../output.js";
+
+type DbArgs = GlobalOptions & { json?: boolean };
+
+/** `worker-toolbox db …`: the PostgreSQL result backend. Nothing is created unless asked. */
+export function dbCommands(ctx: CommandContext): CommandModule {
+  const withJson = (inner: Argv) =>
+    inner.option("json", { type: "boolean", default: false, describe: "Print JSON instead of text" });
+  return {
+    command: "db",
+    describe: "Migrate, inspect, secure and prune the PostgreSQL result backend",
+    builder: (yargs: Argv) =>
+      yargs
+        .command({
+          command: "migrate",
+          describe: "Apply pending migrations (advisory lock, ledger; re-running is a no-op)",
+          builder: (inner: Argv) => withJson(inner).example("$0 db migrate", "create or update the tables"),
+          handler: (argv) =>
+            withPool(ctx, argv as DbArgs, (pool, config) => runMigrate(ctx, pool, config, argv as DbArgs)),
+        })
+        .command({
+          command: "status",
+          describe: "Show the applied and latest schema version; exit 1 when migrations are pending",
+          builder: withJson,
+          handler: (argv) =>
+            withPool(ctx, argv as DbArgs, (pool, config) => runStatus(ctx, pool, config, argv as DbArgs)),
+        })
+        .command({
+          command: "grants",
+          describe:
+            "Print (or with --apply run) the SQL that creates the least-privilege worker and tracker roles",
+          builder: (inner: Argv) =>
+            inner
+              .option("worker-role", {
+                type: "string",
+                default: "worker_toolbox_worker",
+                describe: "Role workers connect as",
+              })
+              .option("tracker-role", {
+                type: "string",
+                default: "worker_toolbox_tracker",
+                describe: "Role the tracker connects as",
+              })
+              .option("worker-password", {
+                type: "string",
+                describe: "Set the worker role's password (stored as a SCRAM hash)",
+              })
+              .option("tracker-password", {
+                type: "string",
+                describe: "Set the tracker role's password (stored as a SCRAM hash)",
+              })
+              .option("apply", {
+                type: "boolean",
+                default: false,
+                describe: "Run the SQL instead of printing it",
+              })
+              .example("$0 db grants > grants.sql", "review the SQL")
+              .example('$0 db grants --apply --worker-password "$WORKER_DB_PASSWORD"', "create the roles"),
+          handler: (argv) => runGrants(ctx, argv as DbArgs & GrantsArgs),
+        })
+        .command({
+          command: "prune",
+          describe: "Delete finished results and tracking rows older than a cut-off, in bounded batches",
+          builder: (inner: Argv) =>
+            withJson(inner)
+              .option("older-than", {
+                type: "string",
+                demandOption: true,
+                describe: "Age cut-off: a number with s, m, h or d (e.g. 30d)",
+              })
+              .option("batch-size", { type: "number", default: 1000, describe: "Rows per DELETE" })
+              .example(
+                "$0 db prune --older-than 30d",
+                "keep a month of history (run daily from cron or a systemd timer)",
+              ),
+          handler: (argv) =>
+            withPool(ctx, argv as DbArgs, (pool, config) =>
+              runPrune(ctx, pool, config, argv as DbArgs & PruneArgs),
+            ),
+        })
+        .demandCommand(1, "name a db command (see --help)"),
+    handler: () => {},
+  };
+}
+
+interface GrantsArgs {
+  workerRole: string;
+  trackerRole: string;
+  workerPassword?: string;
+  trackerPassword?: string;
+  apply: boolean;
+}
+
+interface PruneArgs {
+  olderThan: string;
+  batchSize: number;
+}
+
+async function withPool(
+  ctx: CommandContext,
+  argv: DbArgs,
+  run: (pool: pg.Pool, config: ToolboxConfig) => Promise<void>,
+): Promise<void> {
+  const config = ctx.loadConfig(argv);
+  const pool = createDatabasePool(config, { max: 2 });
+  try {
+    await run(pool, config);
+  } finally {
+    await pool.end();
+  }
+}
+
+async function runMigrate(
+  ctx: CommandContext,
+  pool: pg.Pool,
+  config: ToolboxConfig,
+  argv: DbArgs,
+): Promise<void> {
+  const result = await migrate(pool, {
+    schema: config.database.schema,
+    onApplied: (migration) => {
+      if (!argv.json) ctx.print(`  applied ${String(migration.version).padStart(6, "0")} ${migration.name}`);
+    },
+  });
+  if (argv.json) ctx.print(json(result));
+  else if (result.applied.length === 0)
+    ctx.print(`Up to date: schema "${result.schema}" is at version ${result.current}.`);
+  else
+    ctx.print(
+      `Migrated schema "${result.schema}" of ${describeDatabase(pool)} to version ${result.current}.`,
+    );
+}
+
+async function runStatus(
+  ctx: CommandContext,
+  pool: pg.Pool,
+  config: ToolboxConfig,
+  argv: DbArgs,
+): Promise<void> {
+  const status = await migrationStatus(pool, { schema: config.database.schema });
+  if (argv.json) ctx.print(json(status));
+  else {
+    ctx.print(
+      table(
+        ["schema", "current", "latest", "pending"],
+        [
+          [
+            config.database.schema,
+            String(status.current),
+            String(status.latest),
+            String(status.pending.length),
+          ],
+        ],
+      ),
+    );
+    if (!status.upToDate) ctx.print("\nRun `worker-toolbox db migrate` to apply the pending migrations.");
+  }
+  if (!status.upToDate) ctx.fail(1);
+}
+
+async function runGrants(ctx: CommandContext, argv: DbArgs & GrantsArgs): Promise<void> {
+  const config = ctx.loadConfig(argv);
+  const passwords = {
+    ...(argv.workerPassword ? { worker: argv.workerPassword } : {}),
+    ...(argv.trackerPassword ? { tracker: argv.trackerPassword } : {}),
+  };
+  const sql = grantsSql({
+    schema: config.database.schema,
+    workerRole: argv.workerRole,
+    trackerRole: argv.trackerRole,
+    passwords,
+  });
+  if (!argv.apply) {
+    ctx.print(sql);
+    return;
+  }
+  await withPool(ctx, argv, async (pool) => {
+    await pool.query(sql);
+    ctx.print(
+      `Applied grants for roles ${argv.workerRole} and ${argv.trackerRole} on schema "${config.database.schema}".`,
+    );
+  });
+}
+
+async function runPrune(
+  ctx: CommandContext,
+  pool: pg.Pool,
+  config: ToolboxConfig,
+  argv: DbArgs & PruneArgs,
+): Promise<void> {
+  const olderThanMs = parseDuration(argv.olderThan);
+  const counts = await pruneResults(pool, config.database.schema, {
+    olderThanMs,
+    batchSize: argv.batchSize,
+    onProgress: (progress) => {
+      if (!argv.json)
+        ctx.warn(`  deleted ${progress.results} results, ${progress.tracking} tracking rows so far`);
+    },
+  });
+  if (argv.json) ctx.print(json({ olderThanMs, ...counts }));
+  else
+    ctx.print(
+      `Deleted ${counts.results} finished results and ${counts.tracking} tracking rows older than ${argv.olderThan}.`,
+    );
+}
+
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `30d`, `12h`, `90m`, `45s` → milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  if (!match) {
+    throw new ToolboxError("CONFIG_INVALID", `--older-than "${text}" is not a duration.`, {
+      hint: "write a whole number followed by s, m, h or d, e.g. 30d",
+    });
+  }
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}

@@ -1,0 +1,33 @@
+import { createTracker } from "@worker-toolbox/runtime";
+import { pino } from "pino";
+import type { Argv, CommandModule } from "yargs";
+import type { CommandContext, GlobalOptions } from "../context.js";
+
+/** `worker-toolbox track`: run the tracker until SIGTERM/SIGINT. */
+export function trackCommand(ctx: CommandContext): CommandModule {
+  return {
+    command: "track",
+    describe:
+      "Consume the platform queue into the tracking table until SIGTERM (the platform's tracker daemon)",
+    builder: (yargs: Argv) =>
+      yargs
+        .example("$0 track", "record every task ever scheduled")
+        .example("WT_TRACKER_BATCH_SIZE=1000 $0 track", "bigger batches"),
+    handler: async (argv) => {
+      const config = ctx.loadConfig(argv as GlobalOptions);
+      const logger = pino({ level: config.logLevel });
+      const tracker = createTracker({ config, logger });
+      await tracker.start();
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          logger.info({ signal }, "stopping tracker");
+          resolve();
+        };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      });
+      await tracker.close();
+      logger.info(tracker.stats, "tracker stopped");
+    },
+  };
+}

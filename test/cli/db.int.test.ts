@@ -1,0 +1,73 @@
+import { runCli } from "@worker-toolbox/cli";
+import { createTestDatabase, type TestDatabase } from "@worker-toolbox/runtime/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testServers } from "../support/servers.js";
+
+let database: TestDatabase;
+
+async function run(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(args, {
+    env: { DATABASE_URL: database.url },
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase(testServers().databaseUrl, "clidb");
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+describe("worker-toolbox db", () => {
+  it("status exits 1 before migrating and 0 after; migrate twice is a no-op", async () => {
+    expect((await run("db", "status")).code).toBe(1);
+    const first = await run("db", "migrate");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("applied 000001");
+    const again = await run("db", "migrate", "--json");
+    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], current: 1, latest: 1 });
+    expect((await run("db", "status")).code).toBe(0);
+  });
+
+  it("grants --apply creates a worker role that can write results but not read tracking rows", async () => {
+    const applied = await run(
+      "db",
+      "grants",
+      "--apply",
+      "--worker-role",
+      "cli_worker",
+      "--tracker-role",
+      "cli_tracker",
+    );
+    expect(applied.code).toBe(0);
+    const pool = new pg.Pool({ connectionString: database.url });
+    const client = await pool.connect();
+    try {
+      await client.query("set role cli_worker");
+      await client.query(
+        "insert into celery_taskmeta (id, task_id, status) values (nextval('task_id_sequence'), 'cli-grants-1', 'SUCCESS')",
+      );
+      await expect(client.query("select * from worker_toolbox_tasks")).rejects.toMatchObject({
+        code: "42501",
+      });
+      await expect(client.query("delete from celery_taskmeta")).rejects.toMatchObject({ code: "42501" });
+    } finally {
+      await client.query("reset role").catch(() => undefined);
+      client.release();
+      await pool.end();
+    }
+  });
+
+  it("prune rejects a malformed duration with exit 2", async () => {
+    const result = await run("db", "prune", "--older-than", "30x");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("not a duration");
+  });
+});
