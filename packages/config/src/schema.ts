@@ -75,6 +75,47 @@ export const retryPolicySchema = z.strictObject({
   ),
 });
 
+/** Alarm thresholds of one service queue (and its dead-letter queue), for `doctor` and `monitor`. */
+export const monitorThresholdsSchema = z.strictObject({
+  maxDepth: doc(
+    z.number().int().min(0).default(10_000),
+    "Alarm when a service queue holds more messages than this (ready and unacknowledged).",
+    10000,
+  ),
+  maxOldestMessageAgeMs: doc(
+    z.number().int().min(0).default(600_000),
+    "Alarm when the oldest waiting message is older than this. Measurable only when messages carry a " +
+      "timestamp (see docs/operations.md); otherwise the check is reported as skipped.",
+    600000,
+  ),
+  minConsumers: doc(
+    z.number().int().min(0).default(1),
+    "Alarm when a service queue has fewer consumers than this (0 turns the check off).",
+    1,
+  ),
+  alertOnDeadLetters: doc(
+    z.boolean().default(true),
+    "Alarm when the service's dead-letter queue is not empty.",
+    true,
+  ),
+});
+
+/** A per-service override: the same fields without defaults, so what is left out keeps `monitor.thresholds`. */
+const monitorOverrideSchema = z.strictObject({
+  maxDepth: doc(z.number().int().min(0).optional(), "Overrides `monitor.thresholds.maxDepth`.", 50000),
+  maxOldestMessageAgeMs: doc(
+    z.number().int().min(0).optional(),
+    "Overrides `monitor.thresholds.maxOldestMessageAgeMs`.",
+    3600000,
+  ),
+  minConsumers: doc(z.number().int().min(0).optional(), "Overrides `monitor.thresholds.minConsumers`.", 2),
+  alertOnDeadLetters: doc(
+    z.boolean().optional(),
+    "Overrides `monitor.thresholds.alertOnDeadLetters`.",
+    false,
+  ),
+});
+
 export const configSchema = z.strictObject({
   mode: doc(
     z.enum(["development", "production", "test"]).default("development"),
@@ -285,6 +326,32 @@ export const configSchema = z.strictObject({
     "pino log level.",
     "info",
   ),
+  monitor: z
+    .strictObject({
+      intervalSeconds: doc(
+        positiveInt().max(86_400).default(30),
+        "How often `worker-toolbox monitor` samples the queues.",
+        30,
+      ),
+      webhookUrl: doc(
+        httpUrl.optional(),
+        "Where `worker-toolbox monitor` POSTs a JSON body when an alarm is raised or resolved. Off when unset.",
+        "https://hooks.example.com/worker-toolbox",
+      ),
+      thresholds: monitorThresholdsSchema.prefault({}),
+      services: doc(
+        z
+          .record(
+            z.string().regex(SERVICE_NAME_PATTERN, "must be a service name (lower kebab-case)"),
+            monitorOverrideSchema,
+          )
+          .default({}),
+        "Per-service overrides of `monitor.thresholds`, keyed by service name; fields left out keep the default. " +
+          "Set it in the config file (WT_CONFIG_FILE): a map cannot be given as one environment variable.",
+        { export: { maxDepth: 50000, maxOldestMessageAgeMs: 3600000 } },
+      ),
+    })
+    .prefault({}),
 });
 
 export type ToolboxConfig = z.infer<typeof configSchema>;
