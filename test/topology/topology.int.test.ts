@@ -1,14 +1,14 @@
 import { isToolboxError, parseConfig, planTopology, type TopologyPlan } from "@worker-toolbox/config";
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
-import amqp, { type ChannelModel } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyTopology,
   createManagementClient,
   type ManagementClient,
   TopologyMismatchError,
   verifyTopology,
-} from "../../packages/runtime/src/topology/index.js";
+} from "@worker-toolbox/runtime";
+import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import amqp, { type ChannelModel } from "amqplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServers } from "../support/servers.js";
 
 const { amqpUrl, managementUrl } = testServers();

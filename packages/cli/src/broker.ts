@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ToolboxConfig } from "@worker-toolbox/config";
+import { classifyBrokerError } from "@worker-toolbox/runtime";
 import amqp, { type ChannelModel } from "amqplib";
-import { classifyBrokerError } from "./runtime.js";
 
 /**
  * One connection attempt for a CLI command: a command should fail fast with a clear reason

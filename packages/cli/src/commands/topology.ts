@@ -1,9 +1,14 @@
 import { planTopology, type ToolboxConfig, type TopologyPlan } from "@worker-toolbox/config";
+import {
+  applyTopology,
+  deriveManagementUrl,
+  describeMismatch,
+  verifyTopology,
+} from "@worker-toolbox/runtime";
 import type { Argv, CommandModule } from "yargs";
 import { connectOnce, socketOptions } from "../broker.js";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
 import { branches, json } from "../output.js";
-import { applyTopology, deriveManagementUrl, describeMismatch, verifyTopology } from "../runtime.js";
 
 type TopologyArgs = GlobalOptions & { json?: boolean };
 
