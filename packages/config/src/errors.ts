@@ -59,6 +59,8 @@ export const ERROR_CODES = {
   /** Generator: invalid answers, unsafe target, or a template problem. */
   GENERATOR_INVALID_INPUT: "GENERATOR_INVALID_INPUT",
   GENERATOR_TARGET_NOT_EMPTY: "GENERATOR_TARGET_NOT_EMPTY",
+  /** A conformance case failed: the service's wiring breaks a toolbox rule (the message says which, and the fix). */
+  CONFORMANCE_FAILED: "CONFORMANCE_FAILED",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
