@@ -1,0 +1,79 @@
+import type { Channel, Message } from "amqplib";
+
+/**
+ * Acknowledgements for one consumer channel, coalesced: acks requested in the same turn of the event loop
+ * (typically every message of one committed result batch) go out as a single `ack(tag, allUpTo=true)` for
+ * the part below the oldest message still in flight, and one by one above it. Delivery tags belong to
+ * their channel: once it closed, acks are dropped (the broker redelivers those messages; results are
+ * idempotent on task id).
+ */
+export class AckTracker {
+  /** Delivered and not yet settled, in delivery order (Set keeps insertion order). */
+  private readonly inflight = new Set<number>();
+  private done: number[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(readonly channel: Channel) {
+    channel.once("close", () => {
+      this.closed = true;
+      this.done = [];
+    });
+  }
+
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  get unsettled(): number {
+    return this.inflight.size;
+  }
+
+  track(message: Message): void {
+    this.inflight.add(message.fields.deliveryTag);
+  }
+
+  /** Ack once the current turn ends, together with the other acks of this turn. */
+  ack(message: Message): void {
+    const tag = message.fields.deliveryTag;
+    if (!this.inflight.delete(tag) || this.closed) return;
+    this.done.push(tag);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Return a message to the queue (shutdown) right away. */
+  requeue(message: Message): void {
+    if (!this.inflight.delete(message.fields.deliveryTag) || this.closed) return;
+    try {
+      this.channel.nack(message, false, true);
+    } catch {
+      // The channel is closing: the broker requeues it anyway.
+    }
+  }
+
+  private readonly flush = () => {
+    this.scheduled = false;
+    if (this.closed || this.done.length === 0) return;
+    const oldest = this.inflight.values().next();
+    const low = oldest.done ? Number.POSITIVE_INFINITY : oldest.value;
+    let highestBelow = -1;
+    const above: number[] = [];
+    for (const tag of this.done) {
+      if (tag < low) highestBelow = Math.max(highestBelow, tag);
+      else above.push(tag);
+    }
+    this.done = [];
+    try {
+      // Everything below `low` is settled, so one cumulative ack covers exactly our finished messages.
+      if (highestBelow >= 0) this.channel.ack(tagOnly(highestBelow), true);
+      for (const tag of above) this.channel.ack(tagOnly(tag));
+    } catch {
+      // Channel closed between the check and the write: the messages are redelivered.
+    }
+  };
+}
+
+const tagOnly = (deliveryTag: number) => ({ fields: { deliveryTag } }) as Message;

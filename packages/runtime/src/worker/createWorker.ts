@@ -1,0 +1,343 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
+import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
+import pg from "pg";
+import { type Logger, pino } from "pino";
+import { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { BrokerConnection } from "../broker/connection.js";
+import { prepareSend } from "../producer/prepareSend.js";
+import { createResultStore, type ResultStore } from "../results/resultStore.js";
+import { applyTopology } from "../topology/applyTopology.js";
+import { AckTracker } from "./acks.js";
+import { TaskRevokedError } from "./errors.js";
+import { handleDelivery, type WorkerRuntime, type WorkerStats } from "./handleDelivery.js";
+import type { TaskImplementation } from "./implementTask.js";
+import { isRowError, ResultBatcher } from "./resultBatcher.js";
+import { decodeRevoke, RevokedSet, revokeTask } from "./revocations.js";
+import { drain } from "./shutdown.js";
+import { Slots } from "./slots.js";
+
+/**
+ *   starting ──(topology declared, consumer active)──► ready ◄──(resubscribed)── recovering
+ *                                                        │                          ▲
+ *                                                        └──(connection lost, consumer cancelled)
+ *   any ──(bad credentials, unknown vhost, TLS, topology drift)──► failed
+ *   close() / SIGTERM ──► stopping ──(in-flight done or returned, results flushed)──► stopped
+ */
+export type WorkerState = "starting" | "ready" | "recovering" | "stopping" | "stopped" | "failed";
+
+export interface WorkerOptions {
+  config: ToolboxConfig;
+  /** `implementTask(contract, handler)` for every task of `config.service`. */
+  tasks: readonly TaskImplementation[];
+  logger?: Logger;
+  /** Result backend pool (the least-privilege worker role); created from config.database when omitted. */
+  pool?: pg.Pool;
+}
+
+export interface Worker
+  extends EventEmitter<{ state: [state: WorkerState, error: ToolboxError | undefined] }> {
+  readonly state: WorkerState;
+  readonly lastError: ToolboxError | undefined;
+  readonly stats: Readonly<WorkerStats & { running: number; pendingResults: number }>;
+  /** Connect, declare, subscribe. Resolves once the consumer is active; rejects on a fatal broker error. */
+  start(): Promise<void>;
+  /** Readiness: true while the consumer is active (for /readyz). */
+  ready(): boolean;
+  /** Revoke tasks on every worker of the environment and record them REVOKED. */
+  revoke(taskId: string | readonly string[], options?: { reason?: string }): Promise<void>;
+  /**
+   * Stop consuming, let running tasks finish for `graceMs` (default worker.shutdownGraceMs), then abort them
+   * and return their messages to the queue; flush results; close connections.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** Stop retrying a publish or query that failed for one of these: another try gives the same answer. */
+const FINAL_CODES = new Set(["CLOSED", "MESSAGE_INVALID", "MESSAGE_TOO_LARGE", "MESSAGE_NOT_SERIALIZABLE"]);
+
+export function createWorker(options: WorkerOptions): Worker {
+  return new TaskWorker(options);
+}
+
+class TaskWorker
+  extends EventEmitter<{ state: [state: WorkerState, error: ToolboxError | undefined] }>
+  implements Worker
+{
+  state: WorkerState = "starting";
+  lastError: ToolboxError | undefined;
+
+  private readonly config: ToolboxConfig;
+  private readonly logger: Logger;
+  private readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  private readonly store: ResultStore;
+  private readonly publisher: ConfirmPublisher;
+  private readonly connection: BrokerConnection;
+  private readonly rt: WorkerRuntime;
+  private readonly deliveries = new Set<Promise<void>>();
+  private consumer: { channel: Channel; tag: string; acks: AckTracker } | undefined;
+  private started: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  /** Set when shutdown's deadline passed: retries of writes and publishes stop. */
+  private readonly hardStop = new AbortController();
+
+  constructor(options: WorkerOptions) {
+    super();
+    const config = options.config;
+    const service = config.service;
+    if (!service) {
+      throw new ToolboxError(
+        "CONFIG_INVALID",
+        "A worker needs config.service (the service whose queue it consumes).",
+        {
+          hint: "set `service` in the config, or WT_SERVICE in the environment",
+        },
+      );
+    }
+    const registry = new Map<string, TaskImplementation>();
+    for (const impl of options.tasks) {
+      if (impl.contract.service !== service) {
+        throw new ToolboxError(
+          "CONFIG_INVALID",
+          `Task ${impl.contract.name} belongs to service ${impl.contract.service}, but this worker runs ${service}.`,
+          {
+            hint: `its messages never reach the queue ${config.environment.prefix}.${service}; run it in its own service`,
+          },
+        );
+      }
+      if (registry.has(impl.contract.name)) {
+        throw new ToolboxError("CONFIG_INVALID", `Task ${impl.contract.name} is implemented twice.`, {
+          hint: "pass each task to createWorker once",
+        });
+      }
+      registry.set(impl.contract.name, impl);
+    }
+    this.config = config;
+    const names = entityNames(config.environment.prefix);
+    const workerName = `${service}@${hostname()}:${process.pid}`;
+    this.logger = (options.logger ?? pino({ level: config.logLevel })).child({
+      component: "worker",
+      service,
+    });
+    this.ownsPool = !options.pool;
+    this.pool =
+      options.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize });
+    // An idle client's error (database restarting) must not crash the process; queries retry on their own.
+    this.pool.on("error", (error) =>
+      this.logger.warn({ err: error.message }, "idle database connection failed"),
+    );
+    this.store = createResultStore({ pool: this.pool, schema: config.database.schema, workerName });
+    const batcher = new ResultBatcher({
+      store: this.store,
+      logger: this.logger,
+      batchSize: config.worker.resultBatchSize,
+      waitMs: config.worker.resultBatchWaitMs,
+      concurrency: Math.max(1, Math.min(4, config.database.poolSize - 1)),
+    });
+    this.publisher = new ConfirmPublisher({
+      logger: this.logger,
+      deadlineMs: config.producer.publishTimeoutMs,
+      name: `worker:${service}`,
+    });
+
+    const persistPolicy = retry(
+      handleWhen(
+        (error) => !(error instanceof ToolboxError && FINAL_CODES.has(error.code)) && !isRowError(error),
+      ),
+      {
+        maxAttempts: Number.POSITIVE_INFINITY,
+        backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+      },
+    );
+    persistPolicy.onRetry(({ attempt, delay, ...reason }) => {
+      const err = "error" in reason ? (reason.error as Error).message : undefined;
+      this.logger.warn({ attempt, delayMs: Math.round(delay), err }, "publish or query failed; retrying");
+    });
+
+    this.rt = {
+      config,
+      service,
+      queue: names.serviceQueue(service),
+      workerName,
+      logger: this.logger,
+      registry,
+      batcher,
+      store: this.store,
+      publisher: this.publisher,
+      revoked: new RevokedSet(),
+      slots: new Slots(config.worker.concurrency),
+      running: new Map(),
+      exchanges: { dead: names.deadLetterExchange, delay: names.delayExchange },
+      delayQueuePrefix: `${names.delayExchange}.`,
+      stats: { succeeded: 0, retried: 0, deadLettered: 0, revoked: 0, delayed: 0, skipped: 0, requeued: 0 },
+      persist: (fn, keepTrying) => {
+        const attempt = new AbortController();
+        // Give up when the message's channel is gone (it is redelivered anyway) or shutdown's deadline passed.
+        const watch = setInterval(() => {
+          if (!keepTrying() || this.hardStop.signal.aborted) attempt.abort();
+        }, 250);
+        return persistPolicy.execute(() => fn(), attempt.signal).finally(() => clearInterval(watch));
+      },
+      send: async (parent, contract, args, kwargs, sendOptions) => {
+        const prepared = prepareSend(
+          contract,
+          args,
+          kwargs,
+          { ...sendOptions, parent: { id: parent.id, rootId: parent.rootId } },
+          { exchange: names.exchange, maxBytes: config.limits.maxMessageBytes },
+        );
+        await this.publisher.publish(prepared.request);
+        return prepared.receipt;
+      },
+    };
+
+    this.connection = new BrokerConnection({
+      config,
+      logger: this.logger,
+      name: `worker:${workerName}`,
+      setup: (conn) => this.setup(conn),
+    });
+    this.connection.on("state", (state, error) => {
+      if (state === "recovering" && this.state === "ready") this.setState("recovering", error);
+      else if (state === "failed") this.setState("failed", error);
+    });
+  }
+
+  get stats() {
+    let running = 0;
+    for (const set of this.rt.running.values()) running += set.size;
+    return { ...this.rt.stats, running, pendingResults: this.rt.batcher.pending };
+  }
+
+  ready(): boolean {
+    return this.state === "ready";
+  }
+
+  start(): Promise<void> {
+    this.started ??= new Promise<void>((resolve, reject) => {
+      const onState = (state: WorkerState, error: ToolboxError | undefined) => {
+        if (state === "ready") resolve();
+        else if (state === "failed" || state === "stopped")
+          reject(error ?? new ToolboxError("CLOSED", "The worker stopped before it was ready."));
+        else return;
+        this.off("state", onState);
+      };
+      this.on("state", onState);
+      this.connection.start();
+    });
+    return this.started;
+  }
+
+  async revoke(taskId: string | readonly string[], options: { reason?: string } = {}): Promise<void> {
+    const taskIds = typeof taskId === "string" ? [taskId] : [...taskId];
+    const reason = options.reason ?? "revoked";
+    this.applyRevoke(taskIds, reason);
+    await revokeTask({ config: this.config, publisher: this.publisher, store: this.store, taskIds, reason });
+  }
+
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.graceMs ?? this.config.worker.shutdownGraceMs);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.setState("stopping", undefined);
+    await drain({
+      graceMs,
+      logger: this.logger,
+      rt: this.rt,
+      deliveries: this.deliveries,
+      cancelConsumer: async () => {
+        const consumer = this.consumer;
+        this.consumer = undefined;
+        await consumer?.channel.cancel(consumer.tag).catch(() => undefined);
+      },
+      hardStop: () => this.hardStop.abort(),
+    });
+    await this.publisher.close(1_000);
+    await this.connection.close();
+    if (this.ownsPool) await this.pool.end().catch(() => undefined);
+    this.setState("stopped", undefined);
+  }
+
+  private setState(state: WorkerState, error: ToolboxError | undefined): void {
+    if (this.state === state) return;
+    if ((this.state === "stopped" || this.state === "stopping") && state !== "stopped") return;
+    this.state = state;
+    this.lastError = error;
+    this.logger.info({ state, err: error?.message }, "worker state");
+    this.emit("state", state, error);
+  }
+
+  /** Runs after every (re)connect: declare, open the publisher, listen for revocations, subscribe. */
+  private async setup(conn: ChannelModel): Promise<void> {
+    const names = entityNames(this.config.environment.prefix);
+    const declare = await conn.createChannel();
+    declare.on("error", () => undefined); // A 406 surfaces from applyTopology as TopologyMismatchError.
+    await applyTopology(declare, planTopology(this.config));
+    await declare.assertExchange(names.controlExchange, "fanout", { durable: true });
+    await declare.close();
+    await this.publisher.attach(conn);
+
+    const control = await conn.createChannel();
+    control.on("error", (error: Error) => this.logger.warn({ err: error.message }, "control channel error"));
+    const controlQueue = `${names.controlExchange}.${this.rt.service}.${randomBytes(6).toString("hex")}`;
+    await control.assertQueue(controlQueue, { exclusive: true, autoDelete: true, durable: false });
+    await control.bindQueue(controlQueue, names.controlExchange, "");
+    await control.consume(controlQueue, (message) => message && this.onControl(message), { noAck: true });
+
+    if (this.state === "stopping" || this.state === "stopped") return;
+    const channel = await conn.createChannel();
+    channel.on("error", (error: Error) => this.logger.warn({ err: error.message }, "consumer channel error"));
+    await channel.prefetch(this.config.worker.prefetch);
+    const acks = new AckTracker(channel);
+    const { consumerTag } = await channel.consume(this.rt.queue, (message) => {
+      if (message) this.receive(acks, message);
+      else this.onCancelled(conn);
+    });
+    this.consumer = { channel, tag: consumerTag, acks };
+    channel.once("close", () => {
+      if (this.consumer?.channel !== channel) return;
+      this.consumer = undefined;
+      // The channel died with the connection up (a channel error): recover the whole connection.
+      if (this.state === "ready") {
+        this.setState("recovering", undefined);
+        void conn.close().catch(() => undefined);
+      }
+    });
+    this.setState("ready", undefined);
+  }
+
+  private receive(acks: AckTracker, message: ConsumeMessage): void {
+    const delivery = handleDelivery(this.rt, acks, message);
+    this.deliveries.add(delivery);
+    void delivery.finally(() => this.deliveries.delete(delivery));
+  }
+
+  /** basic.cancel from the broker (queue deleted, failed over): reconnect, which re-declares and resubscribes. */
+  private onCancelled(conn: ChannelModel): void {
+    this.logger.warn("consumer cancelled by the broker; reconnecting");
+    this.consumer = undefined;
+    this.setState("recovering", undefined);
+    void conn.close().catch(() => undefined);
+  }
+
+  private onControl(message: ConsumeMessage): void {
+    const revoke = decodeRevoke(message.content);
+    if (revoke) this.applyRevoke(revoke.taskIds, revoke.reason);
+  }
+
+  private applyRevoke(taskIds: readonly string[], reason: string): void {
+    for (const id of taskIds) {
+      this.rt.revoked.add(id, reason);
+      for (const running of this.rt.running.get(id) ?? []) {
+        this.logger.info({ taskId: id, reason }, "aborting revoked task");
+        running.controller.abort(new TaskRevokedError(id, reason));
+      }
+    }
+  }
+}
