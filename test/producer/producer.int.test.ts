@@ -88,7 +88,7 @@ describe("producer", () => {
       routingKey: "orders.place",
       exchange: names.exchange,
     });
-    const message = decodeTaskMessage(got.content, got.properties);
+    const message = decodeTaskMessage(got.content, { ...got.properties });
     expect(message).toMatchObject({
       id: receipt.id,
       task: "orders.place",

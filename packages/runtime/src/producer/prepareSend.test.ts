@@ -38,7 +38,7 @@ describe("prepareSend", () => {
     );
     expect(request).toMatchObject({ exchange: "staging.tasks", routingKey: "export.project.v2" });
     expect(receipt).toMatchObject({ name: "export.project.v2", rootId: parent.rootId });
-    const message = decodeTaskMessage(request.content, request.properties);
+    const message = decodeTaskMessage(request.content, { ...request.properties });
     expect(message).toMatchObject({
       id: receipt.id,
       task: "export.project.v2",
@@ -64,16 +64,15 @@ describe("prepareSend", () => {
   });
 
   it("lists every failing path of a bad call", () => {
-    const error = (() => {
-      try {
-        prepareSend(exportProject, ["not-a-uuid", -1], { format: "pdf", extra: 1 }, {}, target);
-      } catch (e) {
-        return e;
-      }
-    })() as ContractViolation;
+    let error: unknown;
+    try {
+      prepareSend(exportProject, ["not-a-uuid", -1], { format: "pdf", extra: 1 }, {}, target);
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(ContractViolation);
-    expect(error.code).toBe("TASK_ARGS_INVALID");
-    expect(error.issues.map((issue) => issue.path)).toEqual(
+    expect((error as ContractViolation).code).toBe("TASK_ARGS_INVALID");
+    expect((error as ContractViolation).issues.map((issue) => issue.path)).toEqual(
       expect.arrayContaining(["args[0]", "args[1]", "kwargs.format", "kwargs.extra"]),
     );
   });
