@@ -1,5 +1,6 @@
 import type { CommandModule } from "yargs";
 import type { CommandContext } from "../context.js";
+import { celeryConfigCommand } from "./celeryConfig.js";
 import { configCommands } from "./config.js";
 import { dbCommands } from "./db.js";
 import { topologyCommands } from "./topology.js";
@@ -14,4 +15,5 @@ export const commandGroups: ReadonlyArray<(ctx: CommandContext) => CommandModule
   topologyCommands,
   dbCommands,
   trackCommand,
+  celeryConfigCommand,
 ];
