@@ -11,7 +11,7 @@ const { amqpUrl, managementUrl } = testServers();
 const prefix = createTestNamespace("cli-topology");
 const env = {
   AMQP_URL: amqpUrl,
-  WT_BROKER_MANAGEMENT_URL: managementUrl,
+  RABBITMQ_MANAGEMENT_URL: managementUrl,
   WT_ENVIRONMENT_PREFIX: prefix,
   WT_SERVICE: "export",
   WT_QUEUE_DELAY_RUNGS_MS: "1000,5000",
@@ -76,7 +76,7 @@ describe("worker-toolbox topology apply / verify", () => {
 
   it("warns when bindings cannot be checked because the management API is unreachable", async () => {
     const result = await run(["topology", "verify"], {
-      WT_BROKER_MANAGEMENT_URL: "http://guest:pw@127.0.0.1:1/",
+      RABBITMQ_MANAGEMENT_URL: "http://guest:pw@127.0.0.1:1/",
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("bindings NOT checked");

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import type { ToolboxConfig } from "@worker-toolbox/config";
-import { classifyBrokerError } from "@worker-toolbox/runtime";
+import { brokerSocketOptions, classifyBrokerError } from "@worker-toolbox/runtime";
 import amqp, { type ChannelModel } from "amqplib";
 
 /**
@@ -20,21 +19,5 @@ export async function connectOnce(config: ToolboxConfig): Promise<ChannelModel> 
 
 /** Timeout, a connection name for the management UI, and the TLS files of `broker.tls`. */
 export function socketOptions(config: ToolboxConfig): Record<string, unknown> {
-  const tls = config.broker.tls;
-  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
-  const options: Record<string, unknown> = {
-    timeout: config.broker.connectTimeoutMs,
-    clientProperties: { connection_name: "worker-toolbox cli" },
-  };
-  if (config.broker.url.startsWith("amqps:")) {
-    Object.assign(options, {
-      ca: tls.caFile ? [read(tls.caFile)] : undefined,
-      cert: read(tls.certFile),
-      key: read(tls.keyFile),
-      passphrase: tls.passphrase,
-      rejectUnauthorized: tls.rejectUnauthorized,
-      servername: tls.servername ?? new URL(config.broker.url).hostname,
-    });
-  }
-  return options;
+  return brokerSocketOptions(config, "worker-toolbox cli");
 }

@@ -24,9 +24,10 @@ export interface ConfigField {
   secret: boolean;
 }
 
-/** Well-known names kept for the two URLs every tool in this field reads; everything else is `WT_<PATH>`. */
+/** Well-known names for the server URLs (the ones test set-ups and most tools use); everything else is `WT_<PATH>`. */
 const ENV_ALIASES: Record<string, string> = {
   "broker.url": "AMQP_URL",
+  "broker.managementUrl": "RABBITMQ_MANAGEMENT_URL",
   "database.url": "DATABASE_URL",
 };
 

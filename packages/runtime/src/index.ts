@@ -3,17 +3,24 @@
  * Throwaway test servers live in the separate `@worker-toolbox/runtime/testing` entry point.
  */
 
-// Broker connection and publishing
-export { BrokerConnection, type BrokerConnectionOptions, type BrokerState, isFatalBrokerError } from "./broker/connection.js";
-export { ConfirmPublisher, type PublishRequest } from "./broker/confirmPublisher.js";
 export { classifyBrokerError, vhostOf } from "./broker/classifyError.js";
-
-// Topology
-export * from "./topology/index.js";
+export { ConfirmPublisher, type PublishRequest } from "./broker/confirmPublisher.js";
+// Broker connection and publishing
+export {
+  BrokerConnection,
+  type BrokerConnectionOptions,
+  type BrokerState,
+  brokerSocketOptions,
+  isFatalBrokerError,
+} from "./broker/connection.js";
+// Operations: doctor, monitor, dead letters
+export * from "./ops/index.js";
 
 // Celery protocol v2
 export * from "./protocol/index.js";
 
 // Result backend and tracking
 export * from "./results/index.js";
+// Topology
+export * from "./topology/index.js";
 export * from "./tracker/index.js";

@@ -147,7 +147,7 @@ export class BrokerConnection extends EventEmitter<Events> {
     const { config, name } = this.options;
     let connection: ChannelModel;
     try {
-      connection = await amqp.connect(connectionUrl(config), socketOptions(config, name));
+      connection = await amqp.connect(connectionUrl(config), brokerSocketOptions(config, name));
     } catch (error) {
       const classified = classifyBrokerError(error, this.url);
       if (this.state !== "connecting") this.lastError = classified;
@@ -189,7 +189,8 @@ function connectionUrl(config: ToolboxConfig): string {
   return url.toString();
 }
 
-function socketOptions(config: ToolboxConfig, name: string): Record<string, unknown> {
+/** amqplib socket options: connect timeout, a connection name for the management UI, and `broker.tls`. */
+export function brokerSocketOptions(config: ToolboxConfig, name: string): Record<string, unknown> {
   const tls = config.broker.tls;
   const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
   return {
