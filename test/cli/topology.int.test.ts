@@ -74,15 +74,17 @@ describe("worker-toolbox topology apply / verify", () => {
     expect((await run(["topology", "verify"])).code).toBe(0);
   });
 
-  it("warns when bindings cannot be checked because the management API is unreachable", async () => {
-    const result = await run(["topology", "verify"], {
-      RABBITMQ_MANAGEMENT_URL: "http://guest:pw@127.0.0.1:1/",
-    });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("bindings NOT checked");
-    expect(result.stderr).toContain(
-      "warning: bindings were not checked: cannot reach the RabbitMQ management API at http://guest:***@127.0.0.1:1/",
+  it("fails when bindings cannot be checked (no management API), unless --skip-bindings accepts it", async () => {
+    const unreachable = { RABBITMQ_MANAGEMENT_URL: "http://guest:pw@127.0.0.1:1/" };
+    const strict = await run(["topology", "verify"], unreachable);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain("bindings NOT checked");
+    expect(strict.stderr).toContain(
+      "error: bindings were not checked: cannot reach the RabbitMQ management API at http://guest:***@127.0.0.1:1/",
     );
+    const accepted = await run(["topology", "verify", "--skip-bindings"], unreachable);
+    expect(accepted.code).toBe(0);
+    expect(accepted.stderr).toContain("warning: bindings were not checked");
   });
 
   it("explains connection failures with the password masked", async () => {

@@ -10,7 +10,7 @@ import { connectOnce, socketOptions } from "../broker.js";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
 import { branches, json } from "../output.js";
 
-type TopologyArgs = GlobalOptions & { json?: boolean };
+type TopologyArgs = GlobalOptions & { json?: boolean; skipBindings?: boolean };
 
 /** `worker-toolbox topology …`: print, declare and verify the RabbitMQ topology. */
 export function topologyCommands(ctx: CommandContext): CommandModule {
@@ -38,7 +38,14 @@ export function topologyCommands(ctx: CommandContext): CommandModule {
           command: "verify",
           describe:
             "Check, without changing anything, that the broker matches the plan; exit 1 naming each difference",
-          builder: (inner: Argv) => json(inner).example("$0 topology verify --service export", "check it"),
+          builder: (inner: Argv) =>
+            json(inner)
+              .option("skip-bindings", {
+                type: "boolean",
+                default: false,
+                describe: "Accept that bindings cannot be checked (no management API) instead of failing",
+              })
+              .example("$0 topology verify --service export", "check it"),
           handler: (argv) => verify(ctx, argv as TopologyArgs),
         })
         .demandCommand(1, "name a topology command (see --help)"),
@@ -116,7 +123,18 @@ async function verify(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
       for (const mismatch of result.mismatches) ctx.print(`  - ${describeMismatch(mismatch)}`);
     }
   }
-  if (result.bindingsChecked === "skipped")
-    ctx.warn(`warning: bindings were not checked: ${result.skippedReason}`);
+  if (result.bindingsChecked === "skipped") {
+    // Unchecked bindings are the drift this command exists to catch (a missing platform binding loses
+    // tracking silently), so they fail the check unless the caller accepts it explicitly.
+    ctx.warn(
+      `${argv.skipBindings ? "warning" : "error"}: bindings were not checked: ${result.skippedReason}`,
+    );
+    if (!argv.skipBindings) {
+      ctx.warn(
+        "  enable the rabbitmq_management plugin or set RABBITMQ_MANAGEMENT_URL, or pass --skip-bindings",
+      );
+      ctx.fail(1);
+    }
+  }
   if (!result.ok) ctx.fail(1);
 }
