@@ -2,7 +2,7 @@
 # Idempotent set-up of a fresh Debian machine for the tests: RabbitMQ and PostgreSQL binaries
 # (the tests start their own throwaway servers from them), the Python packages the Celery
 # interop tests use, and node_modules. Run it, or `source` it (scripts/test.sh does).
-# Exports WT_PYTHON: a python3 that can import celery, sqlalchemy and psycopg2.
+# Exports CELERY_PYTHON (not WT_*: the config loader rejects unknown WT_ variables): a python3 that can import celery, sqlalchemy and psycopg2.
 
 _wt_bootstrap() {
   local root
@@ -72,7 +72,7 @@ _wt_bootstrap() {
       return 1
     }
   fi
-  export WT_PYTHON="$py"
+  export CELERY_PYTHON="$py"
 
   if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
     echo "$say npm ci"
