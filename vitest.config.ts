@@ -32,6 +32,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: true,
           maxWorkers: 2,
+          // Runs after the unit project; vitest requires distinct groups for different maxWorkers.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -58,9 +58,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   const logger = (options.logger ?? pino({ level: config.logLevel })).child({ component: "tracker" });
   const names = entityNames(config.environment.prefix);
   const ownsPool = !options.pool;
-  const pool =
-    options.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize });
-  pool.on("error", (error) => logger.warn({ err: error.message }, "idle database connection failed"));
+  const pool = options.pool ?? createDatabasePool(config, { logger });
   const publisher = new ConfirmPublisher({
     logger,
     deadlineMs: config.producer.publishTimeoutMs,
