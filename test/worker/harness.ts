@@ -45,8 +45,10 @@ export interface Harness {
   databaseUrl: string;
   pool: pg.Pool;
   producer: Producer;
-  /** Confirm channel for raw publishes and queue inspection. */
-  channel: ConfirmChannel;
+  /** A live confirm channel for raw publishes and queue inspection (reopened after a broker restart). */
+  channel(): Promise<ConfirmChannel>;
+  /** Messages ready in the service queue and its dead-letter queue. */
+  depths(): Promise<{ queue: number; dead: number }>;
   rows(ids?: readonly string[]): Promise<ResultRow[]>;
   row(id: string): Promise<ResultRow | undefined>;
   /** Poll until the task has a row with `status`. */
@@ -81,9 +83,27 @@ export async function createHarness(
   });
   const producer = createProducer({ config, contracts, logger: testLogger, name: `test:${label}` });
   await producer.ready(30_000);
-  const connection = await amqp.connect(servers.amqpUrl);
-  const channel = await connection.createConfirmChannel();
   const names = entityNames(prefix);
+  let live: Promise<{ connection: amqp.ChannelModel; channel: ConfirmChannel }> | undefined;
+  const open = async () => {
+    const connection = await amqp.connect(servers.amqpUrl);
+    connection.on("error", () => undefined);
+    const channel = await connection.createConfirmChannel();
+    channel.on("error", () => undefined);
+    const forget = () => {
+      live = undefined;
+    };
+    connection.once("close", forget);
+    channel.once("close", forget);
+    return { connection, channel };
+  };
+  const channel = async () => {
+    live ??= open();
+    live.catch(() => {
+      live = undefined;
+    });
+    return (await live).channel;
+  };
 
   const rows = async (ids?: readonly string[]) => {
     const { rows } = ids
@@ -105,6 +125,12 @@ export async function createHarness(
     pool,
     producer,
     channel,
+    async depths() {
+      const ch = await channel();
+      const queue = (await ch.checkQueue(names.serviceQueue(SERVICE))).messageCount;
+      const dead = (await ch.checkQueue(names.serviceDeadLetterQueue(SERVICE))).messageCount;
+      return { queue, dead };
+    },
     rows,
     row,
     async waitForStatus(id, status, timeoutMs = 20_000) {
@@ -122,21 +148,24 @@ export async function createHarness(
     async takeDeadLetters() {
       const taken: GetMessage[] = [];
       for (;;) {
-        const message = await channel.get(names.serviceDeadLetterQueue(SERVICE), { noAck: true });
+        const message = await (await channel()).get(names.serviceDeadLetterQueue(SERVICE), { noAck: true });
         if (!message) return taken;
         taken.push(message);
       }
     },
     async publishRaw(routingKey, content, properties = {}) {
+      const ch = await channel();
       await new Promise<void>((resolve, reject) =>
-        channel.publish(names.exchange, routingKey, content, { persistent: true, ...properties }, (error) =>
+        ch.publish(names.exchange, routingKey, content, { persistent: true, ...properties }, (error) =>
           error ? reject(error) : resolve(),
         ),
       );
     },
     async close() {
       await producer.close();
-      await connection.close().catch(() => undefined);
+      const opened = live;
+      live = undefined;
+      await opened?.then(({ connection }) => connection.close()).catch(() => undefined);
       if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
       await pool.end();
       await db.drop();

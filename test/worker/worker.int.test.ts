@@ -73,7 +73,7 @@ describe("worker", () => {
     const platform = entityNames(h.prefix).platformQueue;
     const copies: number[] = [];
     for (;;) {
-      const message = await h.channel.get(platform, { noAck: true });
+      const message = await (await h.channel()).get(platform, { noAck: true });
       if (!message) break;
       if (message.properties.headers?.id === id) copies.push(Number(message.properties.headers.retries));
     }
@@ -149,7 +149,7 @@ describe("worker", () => {
     // No redelivery loop: nothing more arrives, and the service queue is empty.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await h.takeDeadLetters()).toEqual([]);
-    const queue = await h.channel.checkQueue(entityNames(h.prefix).serviceQueue(SERVICE));
+    const queue = await (await h.channel()).checkQueue(entityNames(h.prefix).serviceQueue(SERVICE));
     expect(queue.messageCount).toBe(0);
   });
 
@@ -218,7 +218,7 @@ describe("worker", () => {
     await h.waitForStatus(id, "REVOKED");
     await expect.poll(() => worker.stats.running).toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
-    const queue = await h.channel.checkQueue(entityNames(h.prefix).serviceQueue(SERVICE));
+    const queue = await (await h.channel()).checkQueue(entityNames(h.prefix).serviceQueue(SERVICE));
     expect(queue.messageCount).toBe(0);
   });
 

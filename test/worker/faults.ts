@@ -1,0 +1,76 @@
+import type { ToolboxConfig } from "@worker-toolbox/config";
+import { expect } from "vitest";
+import { spawnWorker, type WorkerProcess } from "../fixtures/workers/spawnWorker.js";
+import { echo } from "../fixtures/workers/tasks.js";
+import type { Harness } from "./harness.js";
+
+/** Worker settings of the fault-injection runs: enough prefetch that kills hit many unacked messages. */
+export const FAULT_WORKER = { prefetch: 200, concurrency: 32, resultBatchSize: 100, resultBatchWaitMs: 2 };
+
+const children = new Set<WorkerProcess>();
+
+export function startWorkerProcess(config: ToolboxConfig): WorkerProcess {
+  const proc = spawnWorker(config);
+  children.add(proc);
+  void proc.exited.then(() => children.delete(proc));
+  return proc;
+}
+
+/** Kill every worker process a test left running. */
+export async function killWorkerProcesses(): Promise<void> {
+  for (const proc of children) proc.child.kill("SIGKILL");
+  await Promise.all([...children].map((proc) => proc.exited));
+}
+
+/** Send `count` echo tasks (confirmed), `parallel` at a time. */
+export async function sendEchoes(h: Harness, count: number, parallel = 500): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, i) =>
+      h.producer.send(echo, [start + i]),
+    );
+    for (const receipt of await Promise.all(batch)) ids.push(receipt.id);
+  }
+  return ids;
+}
+
+/** SUCCESS rows so far; undefined while the database is unreachable. */
+export async function successCount(h: Harness): Promise<number | undefined> {
+  try {
+    const { rows } = await h.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM celery_taskmeta WHERE status = 'SUCCESS'",
+    );
+    return Number(rows[0]?.n);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function waitForSuccesses(h: Harness, atLeast: number, timeoutMs: number): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  let last: number | undefined;
+  while (Date.now() < until) {
+    last = (await successCount(h)) ?? last;
+    if (last !== undefined && last >= atLeast) return last;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`only ${last} of ${atLeast} tasks succeeded within ${timeoutMs} ms`);
+}
+
+/** Every sent task has exactly one row, it is SUCCESS with the right result, and nothing is left anywhere. */
+export async function expectEveryTaskSucceededOnce(h: Harness, ids: readonly string[]): Promise<void> {
+  const { rows } = await h.pool.query<{ task_id: string; status: string; result_json: number; args: Buffer }>(
+    "SELECT task_id, status, result_json FROM celery_taskmeta",
+  );
+  const byId = new Map<string, { status: string }>();
+  for (const row of rows) {
+    expect(byId.has(row.task_id), `duplicate row for ${row.task_id}`).toBe(false);
+    byId.set(row.task_id, row);
+  }
+  const missing = ids.filter((id) => !byId.has(id));
+  expect(missing, "tasks without a result row").toEqual([]);
+  const notSuccess = rows.filter((row) => row.status !== "SUCCESS");
+  expect(notSuccess, "rows that are not SUCCESS").toEqual([]);
+  expect(rows).toHaveLength(ids.length);
+  expect(await h.depths()).toEqual({ queue: 0, dead: 0 });
+}
