@@ -52,6 +52,8 @@ export interface CelerySettings {
   control_exchange: string;
   event_exchange: string;
   broker_connection_retry_on_startup: true;
+  /** Celery >= 5.5: per-consumer prefetch on quorum queues (the python format patches older Celery). */
+  worker_detect_quorum_queues: true;
 }
 
 export function celerySettings(
@@ -105,6 +107,7 @@ export function celerySettings(
     control_exchange: `${config.environment.prefix}.celery`,
     event_exchange: `${config.environment.prefix}.celeryev`,
     broker_connection_retry_on_startup: true,
+    worker_detect_quorum_queues: true,
   };
 }
 
@@ -123,6 +126,21 @@ function py(value: unknown, indent = ""): string {
   if (entries.length === 0) return "{}";
   return `{\n${entries.map(([key, item]) => `${inner}${JSON.stringify(key)}: ${py(item, inner)},`).join("\n")}\n${indent}}`;
 }
+
+// Quorum queues refuse global QoS (540 NOT_IMPLEMENTED on basic.consume), which Celery before 5.5 always
+// asks RabbitMQ >= 3.3 for (celery/worker/consumer/tasks.py: qos_global = not qos_semantics_matches_spec).
+// Celery 5.5 added worker_detect_quorum_queues; for older ones the module makes kombu report per-consumer
+// QoS, the same thing 5.5 does once it sees a quorum queue.
+const QUORUM_QOS_SHIM = [
+  "",
+  "# Quorum queues refuse global QoS, which Celery < 5.5 requests; 5.5+ handles it (worker_detect_quorum_queues).",
+  "import celery as _celery  # noqa: E402",
+  "",
+  "if _celery.VERSION < (5, 5):",
+  "    from kombu.transport import pyamqp as _pyamqp",
+  "",
+  "    _pyamqp.Transport.qos_semantics_matches_spec = lambda self, connection: True",
+];
 
 /** A module for `app.config_from_object(...)`. */
 export function renderPython(
@@ -173,6 +191,7 @@ export function renderPython(
     "",
     "",
     "task_routes = (route_by_task_name,)",
+    ...(config.queue.type === "quorum" ? QUORUM_QOS_SHIM : []),
     "",
   ].join("\n");
 }
