@@ -3,6 +3,7 @@
  *   docs/config.md          the config tables, from `configFields()` (the zod schema's catalogue)
  *   docs/config.schema.json the JSON schema of a config file, from `configSchema`
  *   docs/cli.md             the `--help` output of every command, from the yargs app itself
+ *   docs/errors.md          every error code with its meaning, from the comments of ERROR_CODES
  * Markdown files keep their hand-written text; only the part between the markers is replaced.
  * test/unit/docs.test.ts fails when a committed file differs from what this produces.
  */
@@ -121,12 +122,57 @@ export async function renderCliDoc(existing = readIfExists(docPath("cli.md"))): 
   return spliceGenerated(existing, await cliReference(), CLI_FALLBACK);
 }
 
+/** Each error code with the doc comment written above it in packages/config/src/errors.ts. */
+export function errorCodeDocs(): { code: string; meaning: string }[] {
+  const source = readFileSync(`${root}packages/config/src/errors.ts`, "utf8");
+  const block = source.slice(source.indexOf("export const ERROR_CODES"), source.indexOf("} as const"));
+  const entries: { code: string; meaning: string }[] = [];
+  let comment = "";
+  for (const line of block.split("\n").slice(1)) {
+    const text = line.trim();
+    const doc = /^\/\*\*\s*(.*?)\s*\*\/$/.exec(text);
+    if (doc) comment = doc[1] ?? "";
+    else if (text.startsWith("/**")) comment = text.replace(/^\/\*\*\s*/, "");
+    else if (text.startsWith("*") && !text.startsWith("*/"))
+      comment += ` ${text.replace(/^\*\s*/, "").replace(/\*\/$/, "")}`;
+    const entry = /^([A-Z_]+):\s*"([A-Z_]+)",?$/.exec(text);
+    if (entry) {
+      entries.push({ code: entry[1]!, meaning: comment.trim() });
+      comment = "";
+    }
+  }
+  return entries;
+}
+
+const ERRORS_FALLBACK = `# Error codes
+
+Every error the toolbox throws is a \`ToolboxError\` with a stable \`code\`; match on the code, never on
+the message. Messages say what went wrong, where (the config path or environment variable), why, and
+end with a \`fix:\` line. The CLI prints \`error <CODE>: <message>\` and exits 2 for configuration
+errors and 1 for everything else.
+
+${BEGIN}
+${END}
+`;
+
+export function renderErrorsDoc(existing = readIfExists(docPath("errors.md"))): string {
+  const rows = errorCodeDocs().map(
+    ({ code, meaning }) => `| \`${code}\` | ${cell(meaning || "(undocumented)")} |`,
+  );
+  return spliceGenerated(
+    existing,
+    ["| Code | Meaning |", "| --- | --- |", ...rows].join("\n"),
+    ERRORS_FALLBACK,
+  );
+}
+
 /** Every generated file with the content it should have. */
 export async function generatedDocs(): Promise<Record<string, string>> {
   return {
     [docPath("config.md")]: renderConfigDoc(),
     [docPath("config.schema.json")]: renderConfigSchema(),
     [docPath("cli.md")]: await renderCliDoc(),
+    [docPath("errors.md")]: renderErrorsDoc(),
   };
 }
 

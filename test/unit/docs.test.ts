@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import { ERROR_CODES } from "@worker-toolbox/config";
 import { describe, expect, it } from "vitest";
-import { generatedDocs } from "../../scripts/gen-docs.js";
+import { errorCodeDocs, generatedDocs } from "../../scripts/gen-docs.js";
 
 describe("generated docs", () => {
   it("are up to date with the config schema and the CLI", async () => {
@@ -13,5 +14,11 @@ describe("generated docs", () => {
       }
       expect(actual, `${path} is stale: run npm run docs:gen`).toBe(expected);
     }
+  });
+
+  it("document every error code with a comment", () => {
+    const documented = errorCodeDocs();
+    expect(documented.map((entry) => entry.code).sort()).toEqual(Object.keys(ERROR_CODES).sort());
+    expect(documented.filter((entry) => entry.meaning === "").map((entry) => entry.code)).toEqual([]);
   });
 });

@@ -11,8 +11,9 @@ export const ERROR_CODES = {
   CONFIG_FILE_UNREADABLE: "CONFIG_FILE_UNREADABLE",
   /** A task name breaks the `<service>.<task>[.v<N>]` rule. */
   TASK_NAME_INVALID: "TASK_NAME_INVALID",
-  /** A task's arguments (or result) failed its contract's schema. */
+  /** A task's arguments failed its contract's schema; `issues` lists every failing path. */
   TASK_ARGS_INVALID: "TASK_ARGS_INVALID",
+  /** A handler returned a value that fails its contract's result schema (the task fails). */
   TASK_RESULT_INVALID: "TASK_RESULT_INVALID",
   /** A producer was asked to send a task it has no contract for. */
   TASK_UNKNOWN: "TASK_UNKNOWN",
@@ -58,6 +59,7 @@ export const ERROR_CODES = {
   LOCAL_SERVER_FAILED: "LOCAL_SERVER_FAILED",
   /** Generator: invalid answers, unsafe target, or a template problem. */
   GENERATOR_INVALID_INPUT: "GENERATOR_INVALID_INPUT",
+  /** Generator: the target directory is not empty; nothing was written (pass --force to allow it). */
   GENERATOR_TARGET_NOT_EMPTY: "GENERATOR_TARGET_NOT_EMPTY",
   /** A conformance case failed: the service's wiring breaks a toolbox rule (the message says which, and the fix). */
   CONFORMANCE_FAILED: "CONFORMANCE_FAILED",
