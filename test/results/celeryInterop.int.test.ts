@@ -7,7 +7,7 @@ import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
  * Celery (Python) reads rows the TypeScript store wrote, through its own database backend
  * (`result_backend='db+postgresql://...'`), and writes rows the TypeScript readers read.
  */
-const CANDIDATES = [process.env.WT_PYTHON, "python3", "/usr/bin/python3"].filter(Boolean) as string[];
+const CANDIDATES = [process.env.CELERY_PYTHON, "python3", "/usr/bin/python3"].filter(Boolean) as string[];
 const python = CANDIDATES.find(
   (exe) => spawnSync(exe, ["-c", "import celery, sqlalchemy, psycopg2"], { stdio: "ignore" }).status === 0,
 );
@@ -15,7 +15,7 @@ if (!python) {
   console.warn(
     `\n*** SKIPPING Celery interop tests: none of ${CANDIDATES.join(", ")} can import celery, sqlalchemy and ` +
       "psycopg2.\n*** Install them (apt-get install python3-celery python3-sqlalchemy python3-psycopg2) " +
-      "or set WT_PYTHON.\n",
+      "or set CELERY_PYTHON.\n",
   );
 }
 
