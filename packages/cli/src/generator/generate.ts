@@ -46,7 +46,8 @@ export function generate(options: GenerateOptions): GenerateResult {
   const manifest: Manifest = {
     template: { name: template.name, version: template.version },
     toolboxVersion: answers.toolboxPath ? "linked" : (answers.toolboxVersion ?? template.version),
-    answers,
+    // The pinned version lives in toolboxVersion above; `upgrade` moves it.
+    answers: withoutVersion(answers),
     managedFiles: files.filter((file) => file.managed).map((file) => file.path),
     customized: [],
   };
@@ -69,6 +70,11 @@ export function serviceFiles(
       .filter((file) => file.managed)
       .map((file) => ({ path: `${BASE_DIR}/${file.path}`, content: file.content })),
   ];
+}
+
+function withoutVersion(answers: Answers): Answers {
+  const { toolboxVersion: _pinned, ...rest } = answers;
+  return rest;
 }
 
 function refuseNonEmpty(targetDir: string, force: boolean): void {

@@ -21,15 +21,17 @@ export interface Manifest {
 }
 
 export function manifestContent(manifest: Manifest): string {
-  return `${JSON.stringify(
-    {
-      $comment:
-        "Written by worker-toolbox. `worker-toolbox upgrade` merges template updates into managedFiles using the renders kept in .worker-toolbox/base/ (commit both). List files you edit on purpose in customized.",
-      ...manifest,
-    },
-    null,
-    2,
-  )}\n`;
+  // A fixed key order, so rewriting an unchanged manifest leaves it byte-identical.
+  const ordered: Manifest = {
+    $comment:
+      "Written by worker-toolbox. `worker-toolbox upgrade` merges template updates into managedFiles using the renders kept in .worker-toolbox/base/ (commit both). List files you edit on purpose in customized.",
+    template: manifest.template,
+    toolboxVersion: manifest.toolboxVersion,
+    answers: manifest.answers,
+    managedFiles: manifest.managedFiles,
+    customized: manifest.customized,
+  };
+  return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 
 export function readManifest(serviceDir: string): Manifest {

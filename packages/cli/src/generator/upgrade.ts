@@ -103,7 +103,10 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
       files.push({ path, outcome: isNew ? "created" : "kept", drifted: false });
       continue;
     }
-    const merged = threeWayMerge(base ?? "", ours, theirs, label);
+    // The toolbox pins are bumped on every side first, so a dependency the service added next to them
+    // merges cleanly instead of conflicting with the version change on the adjacent lines.
+    const bump = (text: string) => (path === "package.json" && !linked ? setToolboxVersions(text, to) : text);
+    const merged = threeWayMerge(bump(base ?? ""), bump(ours), theirs, label);
     write(path, merged.content, ours);
     const outcome = merged.conflict
       ? "conflict"
@@ -115,20 +118,13 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
     files.push({ path, outcome, drifted });
   }
 
-  const packageJson = changes.find((change) => change.path === "package.json");
-  const currentPackage = readIfExists(join(dir, "package.json"));
-  const bumped = linked ? [] : bumpToolbox(packageJson?.content ?? currentPackage, to);
-  if (!linked && bumped.length > 0) {
-    const content = setToolboxVersions(packageJson?.content ?? currentPackage!, to);
-    if (packageJson) packageJson.content = content;
-    else changes.push({ path: "package.json", action: "overwrite", content });
-  }
+  const bumped = linked ? [] : bumpList(readIfExists(join(dir, "package.json")), to);
 
   const next: Manifest = {
     ...manifest,
     template: { name: template.name, version: template.version },
     toolboxVersion: linked ? "linked" : to,
-    answers,
+    answers: manifest.answers,
     managedFiles: rendered.map((file) => file.path),
   };
   const manifestText = manifestContent(next);
@@ -155,47 +151,22 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
   };
 }
 
-const DEPENDENCY_FIELDS = [
-  "dependencies",
-  "devDependencies",
-  "peerDependencies",
-  "optionalDependencies",
-] as const;
+// `"@worker-toolbox/runtime": "0.1.0"`; `file:` links are left alone.
+const TOOLBOX_PIN = /("@worker-toolbox\/[a-z0-9-]+"\s*:\s*")(?!file:)([^"]*)(")/g;
 
-type PackageJson = Partial<Record<(typeof DEPENDENCY_FIELDS)[number], Record<string, string>>>;
-
-/** `@worker-toolbox/*` dependencies not yet at `to`; none when package.json is unreadable (e.g. conflict markers). */
-function bumpToolbox(text: string | undefined, to: string): string[] {
-  const pkg = parsePackage(text);
-  if (!pkg) return [];
-  return DEPENDENCY_FIELDS.flatMap((field) =>
-    Object.entries(pkg[field] ?? {})
-      .filter(
-        ([name, version]) =>
-          name.startsWith("@worker-toolbox/") && !version.startsWith("file:") && version !== to,
-      )
-      .map(([name, version]) => `${name}: ${version} → ${to}`),
-  );
+/** `@worker-toolbox/*` pins not yet at `to`, as `name: old → new`. */
+function bumpList(text: string | undefined, to: string): string[] {
+  return [...(text ?? "").matchAll(TOOLBOX_PIN)]
+    .filter((match) => match[2] !== to)
+    .map((match) => `${match[1]!.slice(1).split('"')[0]}: ${match[2]} → ${to}`);
 }
 
+/** Set every `@worker-toolbox/*` pin to `to`, in place: the rest of package.json keeps its formatting. */
 function setToolboxVersions(text: string, to: string): string {
-  const pkg = parsePackage(text)!;
-  for (const field of DEPENDENCY_FIELDS) {
-    for (const [name, version] of Object.entries(pkg[field] ?? {})) {
-      if (name.startsWith("@worker-toolbox/") && !version.startsWith("file:")) pkg[field]![name] = to;
-    }
-  }
-  const indent = /^([ \t]+)"/m.exec(text)?.[1] ?? "  ";
-  return `${JSON.stringify(pkg, null, indent)}\n`;
-}
-
-function parsePackage(text: string | undefined): PackageJson | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as PackageJson;
-  } catch {
-    return undefined;
-  }
+  return text.replace(
+    TOOLBOX_PIN,
+    (_match, head: string, _version: string, tail: string) => `${head}${to}${tail}`,
+  );
 }
 
 /** The exit status for `upgrade --check`: 1 when any service is behind, drifted or would conflict. */

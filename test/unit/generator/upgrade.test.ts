@@ -1,0 +1,169 @@
+import { cpSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../../packages/cli/src/cli.js";
+import {
+  generate,
+  templatesRoot,
+  toolboxVersion,
+  upgrade,
+} from "../../../packages/cli/src/generator/index.js";
+import { ANSWERS, captureIo, readTree, tempDir } from "./support.js";
+
+const CURRENT = toolboxVersion();
+const OLD = "0.0.9";
+
+/**
+ * An older release of the template: the current one with its Dockerfile on Node 18, one managed file
+ * it later dropped (OLD-NOTES.md) and without .dockerignore (added later).
+ */
+function oldTemplate(root: string): { dir: string; version: string } {
+  cpSync(templatesRoot(), join(root, "templates"), { recursive: true });
+  const worker = join(root, "templates", "worker");
+  const dockerfile = join(worker, "Dockerfile");
+  writeFileSync(dockerfile, readFileSync(dockerfile, "utf8").replaceAll("node:20-slim", "node:18-slim"));
+  writeFileSync(join(worker, "OLD-NOTES.md"), "notes of the old template\n");
+  unlinkSync(join(worker, "_dockerignore"));
+  return { dir: worker, version: OLD };
+}
+
+/** A service generated from the old template, pinned to the old toolbox; the old template is then deleted. */
+function oldService(): string {
+  const root = tempDir();
+  const template = oldTemplate(root);
+  const dir = join(root, "svc");
+  generate({ template, answers: { ...ANSWERS, toolboxVersion: OLD }, targetDir: dir });
+  // Upgrading must not need the old template: the base renders in the service are enough.
+  rmSync(join(root, "templates"), { recursive: true });
+  return dir;
+}
+
+const edit = (dir: string, path: string, change: (text: string) => string) =>
+  writeFileSync(join(dir, path), change(readFileSync(join(dir, path), "utf8")));
+
+describe("upgrade", () => {
+  it("merges a template change into a service edit: both survive", () => {
+    const dir = oldService();
+    edit(dir, "Dockerfile", (text) => `${text}LABEL team="orders"\n`);
+    edit(dir, "src/tasks/index.ts", (text) => `${text}// owned by the service\n`);
+    const ownedBefore = readTree(dir)["src/tasks/index.ts"];
+
+    const [result] = upgrade([dir], { to: CURRENT });
+    const tree = readTree(dir);
+    expect(result!.conflicts).toEqual([]);
+    expect(tree.Dockerfile).toContain("FROM node:20-slim AS build");
+    expect(tree.Dockerfile).not.toContain("node:18");
+    expect(tree.Dockerfile).toMatch(/LABEL team="orders"\n$/);
+    expect(result!.files.find((file) => file.path === "Dockerfile")).toMatchObject({
+      outcome: "merged",
+      drifted: true,
+    });
+    expect(tree["src/tasks/index.ts"]).toBe(ownedBefore);
+  });
+
+  it("adds new managed files, removes dropped ones, bumps the toolbox and rewrites base and manifest", () => {
+    const dir = oldService();
+    const [result] = upgrade([dir], { to: CURRENT });
+    const tree = readTree(dir);
+    expect(result!.files.find((file) => file.path === ".dockerignore")?.outcome).toBe("created");
+    expect(result!.files.find((file) => file.path === "OLD-NOTES.md")?.outcome).toBe("removed");
+    expect(tree["OLD-NOTES.md"]).toBeUndefined();
+    expect(tree[".worker-toolbox/base/OLD-NOTES.md"]).toBeUndefined();
+    expect(tree[".worker-toolbox/base/Dockerfile"]).toBe(tree.Dockerfile);
+    const pkg = JSON.parse(tree["package.json"]!);
+    expect(pkg.dependencies["@worker-toolbox/runtime"]).toBe(CURRENT);
+    expect(pkg.devDependencies["@worker-toolbox/conformance"]).toBe(CURRENT);
+    expect(result!.bumped).toContain(`@worker-toolbox/runtime: ${OLD} → ${CURRENT}`);
+    const manifest = JSON.parse(tree[".worker-toolbox.json"]!);
+    expect(manifest).toMatchObject({ template: { version: CURRENT }, toolboxVersion: CURRENT });
+    expect(manifest.managedFiles).toContain(".dockerignore");
+    expect(manifest.managedFiles).not.toContain("OLD-NOTES.md");
+  });
+
+  it("keeps a user's own dependency edits in package.json while bumping the toolbox", () => {
+    const dir = oldService();
+    edit(dir, "package.json", (text) =>
+      text.replace('"pino": "^10.0.0",', '"csv-stringify": "^6.5.0",\n    "pino": "^10.0.0",'),
+    );
+    upgrade([dir], { to: CURRENT });
+    const pkg = JSON.parse(readTree(dir)["package.json"]!);
+    expect(pkg.dependencies).toMatchObject({ "csv-stringify": "^6.5.0", "@worker-toolbox/config": CURRENT });
+  });
+
+  it("reports a conflicting edit per file and leaves git-style markers, never overwriting it", () => {
+    const dir = oldService();
+    edit(dir, "Dockerfile", (text) =>
+      text.replace("FROM node:18-slim AS build", "FROM node:18-alpine AS build"),
+    );
+    const [result] = upgrade([dir], { to: CURRENT });
+    expect(result!.conflicts).toEqual(["Dockerfile"]);
+    const dockerfile = readTree(dir).Dockerfile!;
+    expect(dockerfile).toContain(
+      `<<<<<<< yours\nFROM node:18-alpine AS build\n=======\nFROM node:20-slim AS build\n>>>>>>> template ${CURRENT}\n`,
+    );
+  });
+
+  it("a file the service deleted stays deleted", () => {
+    const dir = oldService();
+    unlinkSync(join(dir, "deploy/order-export.service"));
+    const [result] = upgrade([dir], { to: CURRENT });
+    expect(result!.files.find((file) => file.path === "deploy/order-export.service")?.outcome).toBe("kept");
+    expect(readTree(dir)["deploy/order-export.service"]).toBeUndefined();
+  });
+
+  it("--check writes nothing and exits 1 while behind, 0 once upgraded (drift declared in customized)", async () => {
+    const dir = oldService();
+    edit(dir, "Dockerfile", (text) => `${text}LABEL team="orders"\n`);
+    const before = readTree(dir);
+    const check = async () => {
+      const { io, cli } = captureIo();
+      const code = await runCli(["upgrade", dir, "--check", "--json"], cli);
+      return { code, report: JSON.parse(io.out)[0], err: io.err };
+    };
+
+    const behind = await check();
+    expect(behind.code, behind.err).toBe(1);
+    expect(behind.report).toMatchObject({ behind: true, status: "behind, drifted", drifted: ["Dockerfile"] });
+    expect(readTree(dir)).toEqual(before);
+
+    const { io, cli } = captureIo();
+    expect(await runCli(["upgrade", dir, "--to", CURRENT], cli), io.err).toBe(0);
+    expect(io.out).toMatch(/service\s+dir\s+from\s+to\s+status/);
+    expect(io.out).toMatch(new RegExp(`order-export\\s+\\S+\\s+${OLD}\\s+${CURRENT}\\s+upgraded`));
+
+    // Up to date, but the Dockerfile edit is drift until it is declared.
+    const drifted = await check();
+    expect(drifted.code).toBe(1);
+    expect(drifted.report).toMatchObject({ behind: false, status: "drifted", drifted: ["Dockerfile"] });
+
+    edit(dir, ".worker-toolbox.json", (text) => {
+      const manifest = JSON.parse(text);
+      manifest.customized = ["Dockerfile"];
+      return JSON.stringify(manifest, null, 2);
+    });
+    const current = await check();
+    expect(current.code, JSON.stringify(current.report)).toBe(0);
+    expect(current.report.status).toBe("current");
+  });
+
+  it("a freshly generated service is current; upgrade leaves it byte-identical", async () => {
+    const dir = join(tempDir(), "svc");
+    generate({ answers: ANSWERS, targetDir: dir });
+    const before = readTree(dir);
+    const { io, cli } = captureIo();
+    expect(await runCli(["upgrade", dir, "--check"], cli), io.out + io.err).toBe(0);
+    const [result] = upgrade([dir]);
+    expect(result!.changes).toEqual([]);
+    expect(readTree(dir)).toEqual(before);
+  });
+
+  it("exits 2 for a directory that is not a generated service, and for a bad --to", async () => {
+    const { io, cli } = captureIo();
+    expect(await runCli(["upgrade", tempDir()], cli)).toBe(2);
+    expect(io.err).toMatch(/has no \.worker-toolbox\.json/);
+    const dir = join(tempDir(), "svc");
+    generate({ answers: ANSWERS, targetDir: dir });
+    expect(await runCli(["upgrade", dir, "--to", "latest"], cli)).toBe(2);
+    expect(io.err).toMatch(/--to "latest": it must be an exact version/);
+  });
+});
