@@ -6,4 +6,5 @@ export {
   type ManagementClient,
   type ManagementClientOptions,
   type QueueInfo,
+  type QueueRates,
 } from "./client.js";

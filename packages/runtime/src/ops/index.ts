@@ -1,0 +1,36 @@
+/**
+ * Operations as library functions: the doctor's checks, the queue monitor and dead-letter inspection,
+ * replay and purge. The CLI commands `doctor`, `monitor` and `dlq` are thin wrappers around these.
+ */
+export { type Alarm, type AlarmKind, evaluateAlarms, formatAge } from "./alarms.js";
+export { type DeadLetterInfo, describeDeadLetter } from "./deadLetterInfo.js";
+export {
+  type DeadLetterListing,
+  type DeadLetterQueueRef,
+  deadLetterQueueName,
+  listDeadLetters,
+  purgeDeadLetters,
+  type ReplayOptions,
+  type ReplayProgress,
+  type ReplayResult,
+  type ReplaySelection,
+  replayDeadLetters,
+} from "./deadLetterQueue.js";
+export {
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+  runDoctor,
+} from "./doctor.js";
+export { deadLetteredAtMs, publishedAtMs } from "./messageTime.js";
+export { createMonitor, type Monitor, type MonitorOptions, type MonitorTick } from "./monitor.js";
+export { replayHeaders, replayRequest } from "./replayMessage.js";
+export {
+  type QueueSample,
+  type QueueSnapshot,
+  type SampleQueuesOptions,
+  sampleQueues,
+} from "./sampleQueues.js";
+export { discoverServices, type OpsTarget, opsTargets, type Thresholds, thresholdsFor } from "./targets.js";
+export { type AlarmWebhookBody, postAlarmWebhook } from "./webhook.js";

@@ -1,0 +1,179 @@
+import type { ToolboxConfig } from "@worker-toolbox/config";
+import type { ChannelModel } from "amqplib";
+import type { Logger } from "pino";
+import { vhostOf } from "../broker/classifyError.js";
+import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
+import { type Alarm, evaluateAlarms } from "./alarms.js";
+import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
+import { opsTargets } from "./targets.js";
+import { postAlarmWebhook } from "./webhook.js";
+
+/**
+ * `worker-toolbox monitor`: sample the queues at an interval, log each sample, and raise alarms when a
+ * threshold from `monitor.thresholds` / `monitor.services` is crossed.
+ *
+ * Every active alarm is logged at error level on every sample (so log-based alerting can count lines);
+ * the webhook is only called when the set of alarms changes (raised or resolved), so it does not page
+ * every 30 seconds. A sample that fails (broker gone) is itself an alarm, `broker-unavailable`.
+ */
+export interface MonitorOptions {
+  config: ToolboxConfig;
+  services: readonly string[];
+  logger: Logger;
+  /** A connection for passive declares and peeks; the monitor never closes it. */
+  getConnection: () => Promise<ChannelModel>;
+  /** Default config.monitor.webhookUrl. */
+  webhookUrl?: string | undefined;
+  /** Default config.monitor.intervalSeconds. */
+  intervalMs?: number;
+  /** Test seam: a management client (default derived from the broker URL). `false` forces AMQP only. */
+  management?: ManagementClient | false;
+}
+
+export interface MonitorTick {
+  snapshot: QueueSnapshot | undefined;
+  alarms: Alarm[];
+  raised: Alarm[];
+  resolved: Alarm[];
+}
+
+export interface Monitor {
+  /** Take one sample, log it, evaluate and notify. */
+  tick(): Promise<MonitorTick>;
+  /** Tick every interval until `signal` aborts. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export function createMonitor(options: MonitorOptions): Monitor {
+  const { config, logger } = options;
+  const targets = opsTargets(config, options.services);
+  const webhookUrl = options.webhookUrl ?? config.monitor.webhookUrl;
+  const intervalMs = options.intervalMs ?? config.monitor.intervalSeconds * 1_000;
+  const client =
+    options.management === false
+      ? undefined
+      : (options.management ??
+        createManagementClient({ url: deriveManagementUrl(config.broker.url, config.broker.managementUrl) }));
+  const vhost = vhostOf(config.broker.url);
+  let active = new Map<string, Alarm>();
+  let lastSource: QueueSnapshot["source"] | undefined;
+
+  async function sample(): Promise<{ snapshot?: QueueSnapshot; alarms: Alarm[] }> {
+    try {
+      const connection = await options.getConnection();
+      const snapshot = await sampleQueues({
+        connection,
+        targets,
+        management: client ? { client, vhost } : { unavailable: "management API turned off" },
+        queueType: config.queue.type,
+      });
+      return { snapshot, alarms: evaluateAlarms(snapshot, targets) };
+    } catch (error) {
+      const message = `cannot sample the queues: ${(error as Error).message.split("\n")[0]}`;
+      return {
+        alarms: [
+          {
+            key: "broker-unavailable",
+            kind: "broker-unavailable",
+            service: "",
+            queue: "",
+            value: null,
+            threshold: null,
+            message,
+          },
+        ],
+      };
+    }
+  }
+
+  async function tick(): Promise<MonitorTick> {
+    const { snapshot, alarms } = await sample();
+    if (snapshot) {
+      if (snapshot.source !== lastSource) {
+        if (snapshot.source === "amqp") {
+          logger.warn(
+            { reason: snapshot.fallbackReason },
+            "management API unavailable: sampling over AMQP (ready depth and consumers only, no rates)",
+          );
+        }
+        lastSource = snapshot.source;
+      }
+      for (const queue of snapshot.queues) {
+        logger.info(
+          {
+            event: "queue.sample",
+            service: queue.service,
+            queue: queue.queue,
+            role: queue.role,
+            exists: queue.exists,
+            depth: queue.depth,
+            consumers: queue.consumers,
+            ...(queue.rates ? { rates: queue.rates } : {}),
+            ...(queue.oldestAgeMs !== undefined ? { oldestAgeMs: queue.oldestAgeMs } : {}),
+            source: snapshot.source,
+          },
+          "queue sample",
+        );
+      }
+    }
+    const next = new Map(alarms.map((alarm) => [alarm.key, alarm]));
+    const raised = alarms.filter((alarm) => !active.has(alarm.key));
+    const resolved = [...active.values()].filter((alarm) => !next.has(alarm.key));
+    for (const alarm of alarms) {
+      logger.error(
+        {
+          event: "alarm",
+          alarm: alarm.kind,
+          service: alarm.service,
+          queue: alarm.queue,
+          value: alarm.value,
+          threshold: alarm.threshold,
+          new: raised.includes(alarm),
+        },
+        alarm.message,
+      );
+    }
+    for (const alarm of resolved) {
+      logger.info(
+        { event: "alarm.resolved", alarm: alarm.kind, queue: alarm.queue },
+        `resolved: ${alarm.message}`,
+      );
+    }
+    active = next;
+    if (webhookUrl && (raised.length > 0 || resolved.length > 0)) {
+      await postAlarmWebhook(
+        webhookUrl,
+        {
+          source: "worker-toolbox",
+          environment: config.environment.prefix,
+          at: snapshot?.at ?? new Date().toISOString(),
+          raised,
+          resolved,
+          active: alarms,
+        },
+        logger,
+      );
+    }
+    return { snapshot, alarms, raised, resolved };
+  }
+
+  return {
+    tick,
+    async run(signal) {
+      while (!signal.aborted) {
+        await tick();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, intervalMs);
+          signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Options } from "amqplib";
+import type { PublishRequest } from "../broker/confirmPublisher.js";
+import { describeDeadLetter } from "./deadLetterInfo.js";
+import type { MessageLike } from "./messageTime.js";
+
+/**
+ * The publish that replays a dead letter: its original body to the task exchange with its original
+ * routing key (the task name), as a fresh first attempt. Everything the failed run added is stripped so
+ * the replayed task is indistinguishable from a new send of the same task id: the worker's `x-wt-*`
+ * reason headers, the broker's `x-death`/`x-first-death-*`/`x-last-death-*` and delivery counters, and
+ * the Celery `retries` count goes back to 0. No `expiration` (it may have passed while the message sat in
+ * the dead-letter queue) and a fresh `timestamp`, so queue-age alarms measure time since the replay.
+ */
+export interface ReplayableMessage extends MessageLike {
+  content: Buffer;
+  properties: MessageLike["properties"] & Partial<Omit<Options.Publish, "headers">>;
+}
+
+const STRIPPED = [
+  /^x-wt-/,
+  /^x-death$/,
+  /^x-first-death-/,
+  /^x-last-death-/,
+  /^x-delivery-count$/,
+  /^x-acquired-count$/,
+  /^timestamp_in_ms$/,
+];
+
+export function replayHeaders(headers: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (!STRIPPED.some((pattern) => pattern.test(key))) out[key] = value;
+  }
+  // Only Celery task messages have a retry count to reset (they always carry `task`).
+  if (typeof out.task === "string") out.retries = 0;
+  return out;
+}
+
+/**
+ * `exchange` is `<prefix>.tasks` for service dead letters; the platform's dead letters go straight back
+ * to the platform queue (exchange "", routing key = queue), since a trip through the task exchange would
+ * run the task a second time. Returns undefined when the message names no routing key at all.
+ */
+export function replayRequest(
+  message: ReplayableMessage,
+  target: { exchange: string; routingKey?: string },
+  now = Date.now(),
+): PublishRequest | undefined {
+  const routingKey = target.routingKey ?? describeDeadLetter(message).originalRoutingKey;
+  if (!routingKey) return undefined;
+  const p = message.properties;
+  const properties: Options.Publish = {
+    deliveryMode: 2,
+    timestamp: Math.floor(now / 1_000),
+    headers: replayHeaders(p.headers),
+  };
+  if (p.contentType !== undefined) properties.contentType = p.contentType;
+  if (p.contentEncoding !== undefined) properties.contentEncoding = p.contentEncoding;
+  if (p.correlationId !== undefined) properties.correlationId = p.correlationId;
+  if (p.priority !== undefined) properties.priority = p.priority;
+  if (p.replyTo !== undefined) properties.replyTo = p.replyTo;
+  if (p.type !== undefined) properties.type = p.type;
+  if (p.appId !== undefined) properties.appId = p.appId;
+  return { exchange: target.exchange, routingKey, content: message.content, properties };
+}
