@@ -23,6 +23,20 @@ export interface QueueInfo {
   messagesReady: number | undefined;
   messagesUnacknowledged: number | undefined;
   consumers: number;
+  /**
+   * Timestamp property (seconds) of the message at the head of the queue: classic queues only, and only
+   * when messages carry a `timestamp`; undefined otherwise.
+   */
+  headMessageTimestamp: number | undefined;
+  /** Messages per second over the broker's last sample window; undefined before any traffic. */
+  rates: QueueRates;
+}
+
+export interface QueueRates {
+  publish: number | undefined;
+  /** Deliveries to consumers plus basic.get. */
+  deliver: number | undefined;
+  ack: number | undefined;
 }
 
 export interface ExchangeInfo {
@@ -201,6 +215,8 @@ interface RawQueue {
   messages_ready?: number;
   messages_unacknowledged?: number;
   consumers?: number;
+  head_message_timestamp?: number | null;
+  message_stats?: Record<string, unknown>;
 }
 
 interface RawExchange {
@@ -230,6 +246,12 @@ function toQueue(raw: RawQueue): QueueInfo {
     messagesReady: raw.messages_ready,
     messagesUnacknowledged: raw.messages_unacknowledged,
     consumers: raw.consumers ?? 0,
+    headMessageTimestamp: raw.head_message_timestamp ?? undefined,
+    rates: {
+      publish: rateOf(raw.message_stats, "publish"),
+      deliver: rateOf(raw.message_stats, "deliver_get"),
+      ack: rateOf(raw.message_stats, "ack"),
+    },
   };
 }
 
@@ -241,4 +263,9 @@ function toBinding(raw: RawBinding): BindingInfo {
     routingKey: raw.routing_key,
     arguments: raw.arguments ?? {},
   };
+}
+
+function rateOf(stats: Record<string, unknown> | undefined, key: string): number | undefined {
+  const rate = (stats?.[`${key}_details`] as { rate?: unknown } | undefined)?.rate;
+  return typeof rate === "number" ? rate : undefined;
 }
