@@ -4,6 +4,9 @@ import { addCommands } from "./add.js";
 import { celeryConfigCommand } from "./celeryConfig.js";
 import { configCommands } from "./config.js";
 import { dbCommands } from "./db.js";
+import { dlqCommands } from "./dlq.js";
+import { doctorCommand } from "./doctor.js";
+import { monitorCommand } from "./monitor.js";
 import { newCommand } from "./new.js";
 import { topologyCommands } from "./topology.js";
 import { trackCommand } from "./track.js";
@@ -21,5 +24,8 @@ export const commandGroups: ReadonlyArray<(ctx: CommandContext) => CommandModule
   topologyCommands,
   dbCommands,
   trackCommand,
+  doctorCommand,
+  monitorCommand,
+  dlqCommands,
   celeryConfigCommand,
 ];

@@ -1,6 +1,7 @@
 import { isToolboxError, maskUrl, planTopology, type ToolboxConfig } from "@worker-toolbox/config";
 import amqp, { type ChannelModel } from "amqplib";
 import { classifyBrokerError, vhostOf } from "../broker/classifyError.js";
+import { brokerSocketOptions } from "../broker/connection.js";
 import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
 import { migrationStatus } from "../results/migrate.js";
 import { createDatabasePool } from "../results/pool.js";
@@ -38,7 +39,7 @@ export interface DoctorOptions {
   config: ToolboxConfig;
   /** Services to check; default config.service, else every service found on the broker. */
   services?: readonly string[];
-  /** Socket options for the AMQP connection (TLS files, timeout). */
+  /** Socket options for the AMQP connection; default `brokerSocketOptions(config)` (TLS files, timeout). */
   socketOptions?: Record<string, unknown>;
   /** Check the result database (default true). */
   database?: boolean;
@@ -53,7 +54,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   let connection: ChannelModel | undefined;
   try {
-    connection = await amqp.connect(config.broker.url, options.socketOptions);
+    connection = await amqp.connect(
+      config.broker.url,
+      options.socketOptions ?? brokerSocketOptions(config, "worker-toolbox doctor"),
+    );
     connection.on("error", () => {});
     add({
       id: "broker",
@@ -78,7 +82,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
           id: "management-api",
           status: "warn",
           detail: `${management.unavailable}; bindings, rates and queue ages cannot be checked`,
-          hint: "enable the rabbitmq_management plugin, or set WT_BROKER_MANAGEMENT_URL",
+          hint: "enable the rabbitmq_management plugin, or set RABBITMQ_MANAGEMENT_URL",
         },
   );
 

@@ -1,0 +1,81 @@
+import { isToolboxError } from "@worker-toolbox/config";
+import { type DoctorCheck, type DoctorReport, runDoctor } from "@worker-toolbox/runtime";
+import type { Argv, CommandModule } from "yargs";
+import { socketOptions } from "../broker.js";
+import type { CommandContext, GlobalOptions } from "../context.js";
+import { json, table } from "../output.js";
+
+type DoctorArgs = GlobalOptions & { json: boolean; database: boolean };
+
+/** `worker-toolbox doctor`: one table of everything that must hold for the services to work. */
+export function doctorCommand(ctx: CommandContext): CommandModule {
+  return {
+    command: "doctor",
+    describe:
+      "Check config, broker, database migrations, topology drift, consumers, dead letters, queue depth and age; " +
+      "exit 1 when a check fails",
+    builder: (yargs: Argv) =>
+      yargs
+        .option("json", { type: "boolean", default: false, describe: "Print JSON instead of a table" })
+        .option("database", {
+          type: "boolean",
+          default: true,
+          describe: "Check the result database (--no-database for producer-only setups)",
+        })
+        .example("$0 doctor --service export --service billing", "check two services")
+        .example("$0 doctor --json", "every service found on the broker, as JSON"),
+    handler: (argv) => doctor(ctx, argv as unknown as DoctorArgs),
+  };
+}
+
+async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
+  let report: DoctorReport;
+  try {
+    const config = ctx.loadConfig(argv);
+    report = await runDoctor({
+      config,
+      ...(argv.service && argv.service.length > 0 ? { services: argv.service } : {}),
+      socketOptions: socketOptions(config),
+      database: argv.database,
+    });
+  } catch (error) {
+    if (!isToolboxError(error, "CONFIG_INVALID") && !isToolboxError(error, "CONFIG_FILE_UNREADABLE"))
+      throw error;
+    // An invalid config is still reported as the first check, then exit 2 (usage/config error).
+    report = {
+      ok: false,
+      prefix: argv.envPrefix ?? "",
+      services: argv.service ?? [],
+      checks: [{ id: "config", status: "fail", detail: error.message }],
+    };
+    print(ctx, report, argv.json);
+    ctx.fail(2);
+    return;
+  }
+  print(ctx, report, argv.json);
+  if (!report.ok) ctx.fail(1);
+}
+
+const LABEL: Record<DoctorCheck["status"], string> = { ok: "ok", warn: "WARN", fail: "FAIL", skip: "skip" };
+
+function print(ctx: CommandContext, report: DoctorReport, asJson: boolean): void {
+  if (asJson) {
+    ctx.print(json(report));
+    return;
+  }
+  const services = report.services.length > 0 ? report.services.join(", ") : "none";
+  ctx.print(`worker-toolbox doctor — environment "${report.prefix}", services: ${services}\n`);
+  ctx.print(
+    table(
+      ["status", "check", "detail"],
+      report.checks.map((c) => [LABEL[c.status], c.id, c.detail]),
+    ),
+  );
+  const hints = report.checks.filter((check) => check.hint && check.status !== "ok");
+  if (hints.length > 0) {
+    ctx.print("\nHow to fix:");
+    for (const check of hints) ctx.print(`  ${check.id}: ${check.hint}`);
+  }
+  const failed = report.checks.filter((check) => check.status === "fail").length;
+  ctx.print(failed === 0 ? "\nHealthy." : `\n${failed} check(s) failed.`);
+}
