@@ -7,7 +7,7 @@ const codec = createRequire(import.meta.url)("amqplib/lib/codec.js") as {
 };
 
 export function throughAmqp(headers: Record<string, unknown>): Record<string, unknown> {
-  const buffer = Buffer.alloc(1 << 20);
+  const buffer = Buffer.allocUnsafe(1 << 20);
   const size = codec.encodeTable(buffer, headers, 0);
   return codec.decodeFields(buffer.subarray(4, size));
 }

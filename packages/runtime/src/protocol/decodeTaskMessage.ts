@@ -16,7 +16,6 @@ export interface IncomingProperties {
   headers?: Record<string, unknown> | undefined;
   correlationId?: string | undefined;
   priority?: number | undefined;
-  [other: string]: unknown;
 }
 
 function malformed(why: string, hint?: string): ToolboxError {

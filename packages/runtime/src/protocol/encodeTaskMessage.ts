@@ -42,9 +42,10 @@ function invalid(
 }
 
 const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-// amqplib writes whole numbers as 64-bit integers and fails past 2^53: such numbers cannot be headers.
+// amqplib guesses a header number's AMQP type: whole numbers (and anything of magnitude >= 2^50) go out
+// as 64-bit integers and fail or lose precision past 2^53, so only numbers it sends intact are allowed.
 const isHeaderNumber = (n: unknown): n is number =>
-  typeof n === "number" && Number.isFinite(n) && (!Number.isInteger(n) || Number.isSafeInteger(n));
+  typeof n === "number" && (Number.isSafeInteger(n) || (Number.isFinite(n) && Math.abs(n) < 2 ** 50));
 
 function checkDate(msg: TaskMessage, field: "eta" | "expires"): string | null {
   const date = msg[field];
@@ -79,7 +80,7 @@ function checkHeaderValue(msg: TaskMessage, path: string, value: unknown, depth 
     msg,
     path,
     "is not an AMQP header value",
-    "use strings, numbers (whole ones within ±2^53), booleans, null, arrays or plain objects (no '!' key)",
+    "use strings, numbers (whole ones within ±2^53, others within ±2^50), booleans, null, arrays or plain objects (no '!' key)",
   );
 }
 

@@ -23,7 +23,7 @@ describe("encodeJson", () => {
     expect(encodeJson([1, 1.5, 1e-7, 1e16, 1e21, -0])).toBe(
       "[1, 1.5, 1e-07, 10000000000000000, 1e+21, -0.0]",
     );
-  });
+  }, 60_000);
 
   it("wraps dates, decimals and bytes in Kombu markers", () => {
     expect(encodeJson(new Date("2026-01-15T03:03:41.415Z"))).toBe(
@@ -124,7 +124,7 @@ describe("round trip", () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
 
   it("never throws anything but MESSAGE_MALFORMED on arbitrary text", () => {
     fc.assert(
@@ -133,5 +133,5 @@ describe("round trip", () => {
         expect(code === undefined || code === "MESSAGE_MALFORMED").toBe(true);
       }),
     );
-  });
+  }, 60_000);
 });

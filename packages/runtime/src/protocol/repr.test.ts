@@ -21,7 +21,9 @@ describe("argsRepr / kwargsRepr", () => {
     );
     expect(pythonRepr(new CeleryDate("2026-01-05"))).toBe("datetime.date(2026, 1, 5)");
     expect(pythonRepr(new CeleryTime("03:00:00"))).toBe("datetime.time(3, 0)");
-    expect(pythonRepr(new CeleryTime("03:00:07.000010+00:00"))).toBe("datetime.time(3, 0, 7, 10, tzinfo=datetime.timezone.utc)");
+    expect(pythonRepr(new CeleryTime("03:00:07.000010+00:00"))).toBe(
+      "datetime.time(3, 0, 7, 10, tzinfo=datetime.timezone.utc)",
+    );
     expect(pythonRepr(new CeleryTime("03:00:00-01:30"))).toBe(
       "datetime.time(3, 0, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=81000)))",
     );

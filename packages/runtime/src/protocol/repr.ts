@@ -90,7 +90,7 @@ function* tokens(value: unknown, level: number, open: string[], tuple = false): 
   if (typeof value === "number") {
     // Matches encodeJson: a whole number below 1e21 is written as digits, which Python reads as an int.
     const int = Number.isInteger(value) && Math.abs(value) < 1e21 && !Object.is(value, -0);
-    return yield { kind: "other", text: int ? BigInt(value).toString() : pythonFloatRepr(value) };
+    return yield { kind: "other", text: int ? String(value) : pythonFloatRepr(value) };
   }
   if (typeof value === "string") return yield { kind: "quoted", text: value };
   if (value instanceof Uint8Array) return yield { kind: "bytes", bytes: value };

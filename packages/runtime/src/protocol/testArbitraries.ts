@@ -29,13 +29,18 @@ export const celeryTime = fc
     return new CeleryTime(`${pad(h)}:${pad(m)}:${pad(s)}${fraction}${tz === "-00:00" ? "+00:00" : tz}`);
   });
 
-/** Decimals in the canonical form Python's str(Decimal) writes for plain numbers. */
+/** Decimals written any way Python's Decimal() accepts (the wrapper canonicalises like str(Decimal)). */
 export const celeryDecimal = fc
-  .tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.nat(8))
-  .map(([negative, digits, scale]) => {
+  .tuple(
+    fc.constantFrom("", "-", "+"),
+    fc.bigInt({ min: 0n, max: 10n ** 30n }),
+    fc.nat(8),
+    fc.option(fc.integer({ min: -30, max: 30 })),
+  )
+  .map(([sign, digits, scale, exponent]) => {
     const text = digits.toString().padStart(scale + 1, "0");
     const body = scale === 0 ? text : `${text.slice(0, -scale)}.${text.slice(-scale)}`;
-    return new CeleryDecimal(`${negative ? "-" : ""}${body}`);
+    return new CeleryDecimal(`${sign}${body}${exponent === null ? "" : `e${exponent}`}`);
   });
 
 const text = fc.oneof(

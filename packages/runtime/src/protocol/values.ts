@@ -3,9 +3,10 @@
  * (`{"__type__": "date"|"time"|"decimal", "__value__": "..."}`). Each wrapper holds the exact text
  * Python's `isoformat()`/`str()` writes, so nothing is lost in a round trip (a decimal never becomes a float).
  */
+import { ToolboxError } from "@worker-toolbox/config";
 
-function invalid(kind: string, value: string, expected: string): TypeError {
-  return new TypeError(`${kind}: ${JSON.stringify(value)} is not ${expected}`);
+function invalid(kind: string, value: string, expected: string): ToolboxError {
+  return new ToolboxError("MESSAGE_INVALID", `${kind}: ${JSON.stringify(value)} is not ${expected}.`);
 }
 
 /** A Python `datetime.date`, e.g. `2024-05-01`. */
@@ -49,14 +50,40 @@ export class CeleryTime {
   }
 }
 
-// What `str(decimal.Decimal(...))` can produce, including its special values.
-const DECIMAL = /^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|Infinity|Inf|NaN\d*|sNaN\d*)$/;
+const DECIMAL = /^([+-]?)(?:(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?|(inf|infinity)|(s?nan)(\d*))$/i;
 
-/** A Python `decimal.Decimal`, kept as its exact text (`"1.10"` stays `"1.10"`). */
+/** Python's `str(Decimal(text))`: the "to-scientific-string" rule of the decimal spec. */
+function pythonDecimalText(text: string): string | undefined {
+  const m = DECIMAL.exec(text);
+  if (!m) return undefined;
+  const [, sign = "", whole = "", fraction = "", exponent = "0", infinity, nan, payload = ""] = m;
+  const minus = sign === "-" ? "-" : "";
+  if (infinity) return `${minus}Infinity`;
+  if (nan) return `${minus}${nan.toLowerCase() === "snan" ? "sNaN" : "NaN"}${payload.replace(/^0+/, "")}`;
+  if (whole === "" && fraction === "") return undefined;
+  const digits = `${whole}${fraction}`.replace(/^0+(?=\d)/, "");
+  const exp = Number(exponent) - fraction.length;
+  const leftDigits = exp + digits.length;
+  const dot = exp <= 0 && leftDigits > -6 ? leftDigits : 1;
+  const body =
+    dot <= 0
+      ? `0.${"0".repeat(-dot)}${digits}`
+      : dot >= digits.length
+        ? digits + "0".repeat(dot - digits.length)
+        : `${digits.slice(0, dot)}.${digits.slice(dot)}`;
+  const e = leftDigits === dot ? "" : `E${leftDigits - dot >= 0 ? "+" : "-"}${Math.abs(leftDigits - dot)}`;
+  return `${minus}${body}${e}`;
+}
+
+/**
+ * A Python `decimal.Decimal`, kept as text and never as a float. `value` is the text Python's
+ * `str()` gives (what Kombu sends): `"1.10"` stays `"1.10"`, `"0.0000003"` becomes `"3E-7"`.
+ */
 export class CeleryDecimal {
   readonly value: string;
-  constructor(value: string) {
-    if (!DECIMAL.test(value)) throw invalid("CeleryDecimal", value, "a decimal number such as 1.10");
+  constructor(text: string) {
+    const value = pythonDecimalText(text);
+    if (value === undefined) throw invalid("CeleryDecimal", text, "a decimal number such as 1.10");
     this.value = value;
   }
   toString(): string {
