@@ -24,3 +24,7 @@ export * from "./results/index.js";
 // Topology
 export * from "./topology/index.js";
 export * from "./tracker/index.js";
+
+// Producer and worker
+export * from "./producer/index.js";
+export * from "./worker/index.js";
