@@ -1,32 +1,29 @@
 import { createServer } from "node:http";
+import type { Worker } from "@worker-toolbox/runtime";
 import type { Logger } from "pino";
 
-/** What the health endpoint needs from the worker. */
-export interface HealthSource {
-  readonly state: string;
-  ready(): boolean | Promise<boolean>;
-}
-
 /**
- * `/healthz` answers 200 while the process is up and not shutting down (liveness); `/readyz` answers 200
- * only while the worker is connected and consuming (readiness), so load balancers and orchestrators
- * stop counting on it during reconnects and shutdown.
+ * `/healthz` answers 200 while the process is alive, draining included (liveness); `/readyz` answers 200
+ * only while the worker consumes (readiness), so orchestrators stop counting on it during reconnects and
+ * shutdown. Both answer with the worker's state as JSON.
  */
-export async function startHealthServer(worker: HealthSource, port: number, logger: Logger) {
+export async function startHealthServer(
+  worker: Pick<Worker, "state" | "ready">,
+  port: number,
+  logger: Logger,
+) {
   const server = createServer((request, response) => {
-    void (async () => {
-      const url = request.url ?? "/";
-      let ok: boolean;
-      if (url === "/healthz") ok = worker.state !== "closing" && worker.state !== "closed";
-      else if (url === "/readyz") ok = await worker.ready();
-      else {
-        response.writeHead(404).end();
-        return;
-      }
-      response
-        .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ ok, state: worker.state }));
-    })().catch(() => response.writeHead(500).end());
+    const path = (request.url ?? "/").split("?")[0];
+    let ok: boolean;
+    if (path === "/healthz") ok = worker.state !== "failed" && worker.state !== "stopped";
+    else if (path === "/readyz") ok = worker.ready();
+    else {
+      response.writeHead(404).end();
+      return;
+    }
+    response
+      .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
+      .end(JSON.stringify({ ok, state: worker.state }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

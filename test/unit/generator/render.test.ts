@@ -58,6 +58,8 @@ describe("rendering the worker template", () => {
     );
     const linked = pkg({ ...ANSWERS, toolboxPath: "/src/worker toolbox" });
     expect(linked.dependencies["@worker-toolbox/config"]).toBe("file:/src/worker toolbox/packages/config");
+    // One vitest for the service and the linked conformance package (see render.ts).
+    expect(linked.devDependencies.vitest).toBe("file:/src/worker toolbox/node_modules/vitest");
     expect(linked.devDependencies["@worker-toolbox/conformance"]).toBe(
       "file:/src/worker toolbox/packages/conformance",
     );

@@ -16,13 +16,14 @@ export interface RenderedFile {
 /** Toolbox packages a generated service depends on. */
 export const TOOLBOX_PACKAGES = ["config", "runtime", "conformance", "cli"] as const;
 
+const VITEST_RANGE = "^4.0.0";
+const toPosix = (path: string) => path.split("\\").join("/");
+
 /** Everything a template can refer to: the answers plus values computed from them. */
 export function renderContext(template: Template, answers: Answers) {
   const version = answers.toolboxVersion ?? template.version;
   const dependency = (pkg: string) =>
-    answers.toolboxPath
-      ? `file:${posix.join(answers.toolboxPath.split("\\").join("/"), "packages", pkg)}`
-      : version;
+    answers.toolboxPath ? `file:${posix.join(toPosix(answers.toolboxPath), "packages", pkg)}` : version;
   return {
     ...answers,
     taskName: `${answers.service}.${answers.task}`,
@@ -31,6 +32,11 @@ export function renderContext(template: Template, answers: Answers) {
       version,
       linked: answers.toolboxPath !== undefined,
       ...Object.fromEntries(TOOLBOX_PACKAGES.map((pkg) => [pkg, dependency(pkg)])),
+      // Linked to a checkout, the service must share the checkout's vitest: the conformance package
+      // resolves `vitest` from its real path, and two vitest copies in one run do not see each other's tests.
+      vitest: answers.toolboxPath
+        ? `file:${posix.join(toPosix(answers.toolboxPath), "node_modules", "vitest")}`
+        : VITEST_RANGE,
     },
     envExample: envExample(answers.service),
   };
