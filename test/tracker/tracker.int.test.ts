@@ -70,7 +70,11 @@ describe("tracker", () => {
         task: "export.project",
         args: ["org", i],
         kwargs: { n: i },
-        extraHeaders: { requested_by: `user:${i}` },
+        extraHeaders: {
+          "x-wt-tracking": { requestedBy: `user:${i}` },
+          traceparent: "00-abc-def-01",
+          plain: "py",
+        },
       }),
     );
     for (const message of messages) {
@@ -91,7 +95,7 @@ describe("tracker", () => {
       root_id: messages[7]!.id,
       retries: 0,
       queue: `${prefix}.export`,
-      tracking: { requested_by: "user:7" },
+      tracking: { requestedBy: "user:7", plain: "py" },
     });
   });
 

@@ -12,11 +12,14 @@ import type pg from "pg";
 import { type Logger, pino } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection, type BrokerState } from "../broker/connection.js";
+import { TRACKING_HEADER } from "../producer/types.js";
 import { decodeTaskMessage, type IncomingProperties, type TaskMessage } from "../protocol/index.js";
 import { createDatabasePool } from "../results/pool.js";
 import { type TrackingInput, upsertTracking } from "../results/trackingStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { deadLetterHeaders } from "./deadLetterHeaders.js";
+
+const TRACE_HEADERS = new Set(["traceparent", "tracestate"]);
 
 /**
  * The platform side of the platform queue: consumes the copy of every task message and records it in the
@@ -124,9 +127,18 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   function toTrackingRow(task: TaskMessage): TrackingInput {
     const service = taskNameProblem(task.task) ? null : task.task.split(".")[0]!;
-    const tracking = Object.fromEntries(
-      Object.entries(task.extraHeaders).filter(([key]) => !key.startsWith("x-")),
-    );
+    // Who asked for the task travels in the producer's tracking header; a Python producer may add plain
+    // headers of its own. Broker and toolbox bookkeeping headers (x-death, x-wt-*) are not metadata.
+    const headers = task.extraHeaders;
+    const fromProducer = headers[TRACKING_HEADER];
+    const tracking = {
+      ...Object.fromEntries(
+        Object.entries(headers).filter(([key]) => !key.startsWith("x-") && !TRACE_HEADERS.has(key)),
+      ),
+      ...(fromProducer && typeof fromProducer === "object" && !Array.isArray(fromProducer)
+        ? fromProducer
+        : {}),
+    };
     return {
       taskId: task.id,
       name: task.task,
