@@ -71,6 +71,10 @@ function print(ctx: CommandContext, report: DoctorReport, asJson: boolean): void
       report.checks.map((c) => [LABEL[c.status], c.id, c.detail]),
     ),
   );
+  for (const check of report.checks.filter((c) => c.items && c.status !== "ok")) {
+    ctx.print(`\n${check.id}:`);
+    for (const item of check.items ?? []) ctx.print(`  - ${item}`);
+  }
   const hints = report.checks.filter((check) => check.hint && check.status !== "ok");
   if (hints.length > 0) {
     ctx.print("\nHow to fix:");

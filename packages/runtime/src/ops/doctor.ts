@@ -5,7 +5,7 @@ import { brokerSocketOptions } from "../broker/connection.js";
 import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
 import { migrationStatus } from "../results/migrate.js";
 import { createDatabasePool } from "../results/pool.js";
-import type { TopologyMismatch } from "../topology/mismatch.js";
+import { describeMismatch, type TopologyMismatch } from "../topology/mismatch.js";
 import { verifyTopology } from "../topology/verifyTopology.js";
 import { type Alarm, evaluateAlarms, formatAge } from "./alarms.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
@@ -25,6 +25,8 @@ export interface DoctorCheck {
   status: CheckStatus;
   detail: string;
   hint?: string;
+  /** Every finding when the detail summarises several (topology differences). */
+  items?: string[];
 }
 
 export interface DoctorReport {
@@ -200,6 +202,7 @@ async function checkTopology(
       id: "topology",
       status: "fail",
       detail: summariseMismatches(result.mismatches),
+      items: result.mismatches.map(describeMismatch),
       hint: "missing entities: `worker-toolbox topology apply`; different arguments need a migration (docs/topology.md)",
     };
   }

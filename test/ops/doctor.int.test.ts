@@ -1,0 +1,160 @@
+import { migrate } from "@worker-toolbox/runtime";
+import {
+  createTestDatabase,
+  createTestNamespace,
+  deleteNamespace,
+  type TestDatabase,
+} from "@worker-toolbox/runtime/testing";
+import type { ChannelModel, ConfirmChannel } from "amqplib";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testServers } from "../support/servers.js";
+import { cli, eventually, openChannel } from "./support.js";
+
+const { amqpUrl, databaseUrl, managementUrl } = testServers();
+const prefix = createTestNamespace("ops-doctor");
+let db: TestDatabase;
+let connection: ChannelModel;
+let channel: ConfirmChannel;
+let env: Record<string, string | undefined>;
+
+interface Report {
+  ok: boolean;
+  services: string[];
+  checks: { id: string; status: string; detail: string; hint?: string; items?: string[] }[];
+}
+
+const doctor = async (...args: string[]) => {
+  const result = await cli(["doctor", "--json", ...args], env);
+  return { ...result, report: JSON.parse(result.stdout) as Report };
+};
+const check = (report: Report, id: string) => report.checks.find((c) => c.id === id);
+
+beforeAll(async () => {
+  db = await createTestDatabase(databaseUrl, "ops-doctor");
+  env = {
+    AMQP_URL: amqpUrl,
+    RABBITMQ_MANAGEMENT_URL: managementUrl,
+    DATABASE_URL: db.url,
+    WT_ENVIRONMENT_PREFIX: prefix,
+    WT_QUEUE_DELAY_RUNGS_MS: "1000",
+  };
+  ({ connection, channel } = await openChannel(amqpUrl));
+});
+
+afterAll(async () => {
+  await connection?.close().catch(() => {});
+  await deleteNamespace(managementUrl!, prefix);
+  await db?.drop();
+});
+
+describe("worker-toolbox doctor", () => {
+  it("finds an unmigrated database, a drifted queue and a queue without consumers", async () => {
+    // Drift: billing's queue was declared by hand as a classic queue before the topology existed.
+    await channel.assertQueue(`${prefix}.billing`, {
+      durable: true,
+      arguments: { "x-queue-type": "classic" },
+    });
+    expect((await cli(["topology", "apply", "--service", "export"], env)).code).toBe(0);
+
+    const { code, report } = await doctor("--service", "export", "--service", "billing");
+    expect(code).toBe(1);
+    expect(report.ok).toBe(false);
+    expect(check(report, "config")?.status).toBe("ok");
+    expect(check(report, "broker")).toMatchObject({ status: "ok" });
+    expect(check(report, "database")).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining('schema "public" is at version 0, this toolbox needs'),
+      hint: expect.stringContaining("worker-toolbox db migrate"),
+    });
+    const topology = check(report, "topology");
+    expect(topology?.status).toBe("fail");
+    expect(topology?.detail).toMatch(/^6 difference\(s\): /);
+    expect(topology?.items).toContainEqual(
+      `queue ${prefix}.billing: argument x-queue-type is 'classic' on the broker but the plan says 'quorum'` +
+        " — delete and re-create the queue after draining it, or set WT_QUEUE_TYPE=classic",
+    );
+    expect(topology?.items).toContainEqual(
+      expect.stringContaining(`queue ${prefix}.billing.dead is missing`),
+    );
+    expect(check(report, `consumers:${prefix}.export`)).toMatchObject({
+      status: "fail",
+      detail: `${prefix}.export has 0 consumer(s) (fewer than 1): nothing runs its tasks`,
+      hint: "start a worker of service export",
+    });
+    expect(check(report, `dead-letters:${prefix}.export.dead`)).toMatchObject({ status: "ok" });
+    // Quorum queues on RabbitMQ < 4.3: the age is not peeked at (it would count toward the delivery limit).
+    expect(check(report, `age:${prefix}.export`)?.status).toMatch(/ok|skip/);
+
+    // The table form says the same for people.
+    const text = await cli(["doctor", "--service", "export"], env);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/FAIL\s+database\s+schema "public" is at version 0/);
+    expect(text.stdout).toContain("How to fix:");
+  });
+
+  it("exits 0 once everything is fixed, and then flags dead letters", async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    await migrate(pool, { schema: "public" });
+    await pool.end();
+    // Consumers for the service queue and the platform queue (the tracker's).
+    const consumer = await connection.createChannel();
+    await consumer.consume(`${prefix}.export`, () => {});
+    await consumer.consume(`${prefix}.platform`, () => {});
+
+    const healthy = await eventually(
+      async () => {
+        const result = await doctor("--service", "export");
+        return result.code === 0 ? result : undefined;
+      },
+      20_000,
+      "doctor to pass (management stats refresh every few seconds)",
+    );
+    expect(healthy.report.ok).toBe(true);
+    expect(check(healthy.report, "database")?.detail).toMatch(/^schema "public" migrated to version \d+$/);
+    expect(check(healthy.report, "topology")?.status).toBe("ok");
+    expect(check(healthy.report, `consumers:${prefix}.export`)?.detail).toBe("1 consumer(s) (minimum 1)");
+
+    channel.publish(`${prefix}.dead`, "export", Buffer.from("[[], {}, {}]"), {
+      headers: { task: "export.x", id: "dead-1" },
+    });
+    await channel.waitForConfirms();
+    const flagged = await eventually(
+      async () => {
+        const result = await doctor("--service", "export");
+        return result.code === 1 ? result : undefined;
+      },
+      20_000,
+      "doctor to see the dead letter",
+    );
+    expect(check(flagged.report, `dead-letters:${prefix}.export.dead`)).toMatchObject({
+      status: "fail",
+      detail: `${prefix}.export.dead holds 1 dead letter(s) (worker-toolbox dlq list export)`,
+    });
+    await consumer.close();
+  });
+
+  it("finds the services on the broker when none is named", async () => {
+    const { report } = await doctor();
+    expect(report.services).toEqual(["export"]);
+  });
+
+  it("reports an unreachable broker with the reason, and an invalid config with exit 2", async () => {
+    const down = await doctor("--amqp-url", "amqp://guest:topsecret@127.0.0.1:1/", "--service", "export");
+    expect(down.code).toBe(1);
+    expect(check(down.report, "broker")).toMatchObject({
+      status: "fail",
+      detail:
+        "BROKER_UNAVAILABLE: cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1/ (connection refused)",
+    });
+    expect(check(down.report, "topology")?.status).toBe("skip");
+    expect(down.stdout).not.toContain("topsecret");
+
+    const invalid = await cli(["doctor", "--json", "--env-prefix", "Not Valid"], env);
+    expect(invalid.code).toBe(2);
+    const report = JSON.parse(invalid.stdout) as Report;
+    expect(report.checks).toEqual([
+      { id: "config", status: "fail", detail: expect.stringContaining("environment.prefix") },
+    ]);
+  });
+});
