@@ -106,7 +106,12 @@ export function decodeTaskMessage(content: Buffer, properties: IncomingPropertie
     );
   }
   if (headers.task === undefined) {
-    const body = parseBody(content);
+    let body: unknown;
+    try {
+      body = parseBody(content);
+    } catch {
+      // Not JSON either: the missing header is the first thing wrong.
+    }
     if (isRecord(body) && "task" in body && "id" in body) {
       throw malformed(
         "it is protocol v1 (task and id in the body)",
