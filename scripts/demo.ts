@@ -24,7 +24,12 @@ import {
   migrate,
   waitForResult,
 } from "@worker-toolbox/runtime";
-import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
+import {
+  createTestDatabase,
+  createTestNamespace,
+  deleteNamespace,
+  startLocalServers,
+} from "@worker-toolbox/runtime/testing";
 import { pino } from "pino";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -58,6 +63,8 @@ console.log(`  PostgreSQL ${servers.databaseUrl.replace(/:[^:@/]+@/, ":***@")}`)
 const workdir = mkdtempSync(join(tmpdir(), "worker-toolbox-demo-"));
 const serviceDir = join(workdir, service);
 const prefix = createTestNamespace("demo");
+// A database of its own, so the demo never touches tables in a DATABASE_URL you pointed it at.
+const database = await createTestDatabase(servers.databaseUrl, "demo");
 let worker: ChildProcess | undefined;
 
 try {
@@ -89,7 +96,7 @@ try {
   const adminConfig = parseConfig({
     environment: { prefix },
     broker: { url: servers.amqpUrl },
-    database: { url: servers.databaseUrl },
+    database: { url: database.url },
   });
   const admin = createDatabasePool(adminConfig);
   const migrated = await migrate(admin, { schema: "public" });
@@ -103,7 +110,7 @@ try {
       passwords: { worker: workerPassword },
     }),
   );
-  const workerDbUrl = new URL(servers.databaseUrl);
+  const workerDbUrl = new URL(database.url);
   workerDbUrl.username = "demo_worker";
   workerDbUrl.password = workerPassword;
 
@@ -118,11 +125,14 @@ try {
       AMQP_URL: servers.amqpUrl,
       DATABASE_URL: workerDbUrl.toString(),
       WT_ENVIRONMENT_PREFIX: prefix,
-      WT_QUEUE_TYPE: "classic",
       WT_LOG_LEVEL: "info",
     },
   });
   const workerExit = exitOf(worker);
+  const workerDied = workerExit.then((exitCode) => {
+    throw new Error(`the worker exited early with code ${exitCode}; its log is above`);
+  });
+  workerDied.catch(() => undefined);
 
   step("Sending tasks with a producer that uses the service's own contract");
   const { renderTask } = (await import(pathToFileURL(join(serviceDir, "dist/tasks/render.js")).href)) as {
@@ -148,7 +158,7 @@ try {
 
   step("Results (waiting on LISTEN/NOTIFY, no polling)");
   for (const receipt of receipts) {
-    await waitForResult(admin, "public", receipt.id, { timeoutMs: 30_000 });
+    await Promise.race([waitForResult(admin, "public", receipt.id, { timeoutMs: 30_000 }), workerDied]);
     const view = await getTask(admin, "public", receipt.id);
     console.log(`  ${receipt.id}  ${view.status.padEnd(8)} ${JSON.stringify(view.result?.value ?? null)}`);
   }
@@ -171,6 +181,7 @@ try {
 } finally {
   worker?.kill("SIGKILL");
   if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
+  await database.drop().catch(() => undefined);
   await servers.stop();
   if (!keep) rmSync(workdir, { recursive: true, force: true });
 }
