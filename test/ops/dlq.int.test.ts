@@ -1,0 +1,151 @@
+import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import type { ChannelModel, ConfirmChannel } from "amqplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testServers } from "../support/servers.js";
+import { cli, drain, eventually, openChannel, publishDeadLetters, readyCount } from "./support.js";
+
+const { amqpUrl, managementUrl } = testServers();
+const prefix = createTestNamespace("ops-dlq");
+const env = {
+  AMQP_URL: amqpUrl,
+  RABBITMQ_MANAGEMENT_URL: managementUrl,
+  WT_ENVIRONMENT_PREFIX: prefix,
+  WT_QUEUE_DELAY_RUNGS_MS: "1000",
+  // The broker dead-letters a message returned more than once.
+  WT_QUEUE_DELIVERY_LIMIT: "1",
+};
+const dead = `${prefix}.export.dead`;
+let connection: ChannelModel;
+let channel: ConfirmChannel;
+let renderIds: string[];
+let pdfIds: string[];
+
+beforeAll(async () => {
+  ({ connection, channel } = await openChannel(amqpUrl));
+  expect((await cli(["topology", "apply", "--service", "export"], env)).code).toBe(0);
+  renderIds = await publishDeadLetters(channel, prefix, "export", "export.render", 3);
+  pdfIds = await publishDeadLetters(channel, prefix, "export", "export.pdf", 2, "permanent-error");
+  // A genuine broker dead letter: returned to the quorum queue until its delivery limit is passed.
+  channel.publish(`${prefix}.tasks`, "export.crash", Buffer.from("[[], {}, {}]"), {
+    correlationId: "crash-1",
+    headers: { task: "export.crash", id: "crash-1", retries: 0 },
+  });
+  await channel.waitForConfirms();
+  const consumer = await connection.createChannel();
+  await eventually(
+    async () => {
+      const message = await consumer.get(`${prefix}.export`, { noAck: false });
+      if (message) consumer.nack(message, false, true);
+      return (await readyCount(channel, dead)) === 6 ? true : undefined;
+    },
+    20_000,
+    "the broker to dead-letter the crashing message",
+  );
+  await consumer.close();
+  await drain(channel, `${prefix}.platform`);
+});
+
+afterAll(async () => {
+  await connection?.close().catch(() => {});
+  await deleteNamespace(managementUrl!, prefix);
+});
+
+describe("worker-toolbox dlq", () => {
+  it("lists worker and broker dead letters without consuming them", async () => {
+    const result = await cli(["dlq", "list", "export", "--json"], env);
+    expect(result.code).toBe(0);
+    const listing = JSON.parse(result.stdout) as {
+      queue: string;
+      total: number;
+      messages: Record<string, unknown>[];
+    };
+    expect(listing).toMatchObject({ queue: dead, total: 6 });
+    expect(listing.messages).toHaveLength(6);
+    expect(listing.messages[0]).toMatchObject({
+      taskId: renderIds[0],
+      task: "export.render",
+      origin: "worker",
+      reason: "retries-exhausted",
+      errorClass: "TimeoutError",
+      attempts: 5,
+      originalRoutingKey: "export.render",
+    });
+    expect(listing.messages[0]?.ageMs as number).toBeGreaterThanOrEqual(120_000);
+    expect(listing.messages.find((m) => m.taskId === "crash-1")).toMatchObject({
+      task: "export.crash",
+      origin: "broker",
+      reason: "delivery_limit",
+      originalRoutingKey: "export.crash",
+    });
+    expect(await readyCount(channel, dead)).toBe(6);
+
+    const text = await cli(["dlq", "list", "export", "--limit", "2"], env);
+    expect(text.stdout).toContain(`2 of 6 dead letter(s) in ${dead}, head first:`);
+    expect(text.stdout).toMatch(
+      /export\.render\s+\S+\s+retries-exhausted\s+5\s+2m\d*s?\s+TimeoutError: downstream timed out/,
+    );
+    expect(await readyCount(channel, dead)).toBe(6);
+  });
+
+  it("dry-runs a replay without changing anything", async () => {
+    const result = await cli(
+      ["dlq", "replay", "export", "--task", "export.render", "--dry-run", "--json"],
+      env,
+    );
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      dryRun: true,
+      total: 6,
+      examined: 6,
+      matched: 3,
+      replayed: 0,
+    });
+    expect(await readyCount(channel, dead)).toBe(6);
+    expect(await readyCount(channel, `${prefix}.export`)).toBe(0);
+  });
+
+  it("replays by task name and by id as fresh first attempts; the rest stays", async () => {
+    const byTask = await cli(["dlq", "replay", "export", "--task", "export.render"], env);
+    expect(byTask).toMatchObject({ code: 0, stderr: "" });
+    expect(byTask.stdout).toContain(`Replayed 3 of 3 matching dead letter(s) from ${dead} (examined 6 of 6`);
+    const byId = await cli(["dlq", "replay", "export", "--id", "crash-1", "--json"], env);
+    expect(JSON.parse(byId.stdout)).toMatchObject({ matched: 1, replayed: 1, failed: [] });
+
+    const replayed = await drain(channel, `${prefix}.export`);
+    expect(replayed.map((m) => m.id).sort()).toEqual([...renderIds, "crash-1"].sort());
+    for (const { headers } of replayed) {
+      expect(headers.retries).toBe(0);
+      expect(
+        Object.keys(headers).filter((key) => key.startsWith("x-wt-") || key.startsWith("x-death")),
+      ).toEqual([]);
+    }
+    // The platform queue saw the replays too (they went through the task exchange).
+    expect((await drain(channel, `${prefix}.platform`)).length).toBe(4);
+    const left = await cli(["dlq", "list", "export", "--json"], env);
+    expect(
+      (JSON.parse(left.stdout) as { messages: { taskId: string }[] }).messages.map((m) => m.taskId),
+    ).toEqual(pdfIds);
+  });
+
+  it("needs exactly one selection for replay, and --yes for purge (exit 2)", async () => {
+    expect((await cli(["dlq", "replay", "export"], env)).code).toBe(2);
+    expect((await cli(["dlq", "replay", "export", "--all", "--task", "export.pdf"], env)).code).toBe(2);
+    const refused = await cli(["dlq", "purge", "export"], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("Refusing to purge the dead letters of export without --yes");
+    expect(await readyCount(channel, dead)).toBe(2);
+
+    const purged = await cli(["dlq", "purge", "export", "--yes"], env);
+    expect(purged).toMatchObject({ code: 0, stdout: "Purged 2 dead letter(s) of export.\n" });
+    expect(await readyCount(channel, dead)).toBe(0);
+    expect((await cli(["dlq", "list", "export"], env)).stdout).toBe(`${dead} is empty.\n`);
+  });
+
+  it("names a missing dead-letter queue", async () => {
+    const result = await cli(["dlq", "list", "nosuch"], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `error TOPOLOGY_MISMATCH: The dead-letter queue ${prefix}.nosuch.dead does not exist.`,
+    );
+  });
+});
