@@ -1,0 +1,534 @@
+import { randomBytes } from "node:crypto";
+import {
+  type AnyTaskContract,
+  configSchema,
+  entityNames,
+  isToolboxError,
+  loadConfig,
+  maskUrl,
+  parseConfig,
+  planTopology,
+  type ToolboxConfig,
+  type TopologyPlan,
+} from "@worker-toolbox/config";
+import {
+  createDatabasePool,
+  createManagementClient,
+  createProducer,
+  createWorker,
+  deriveManagementUrl,
+  grantsSql,
+  type ManagementClient,
+  migrate,
+  type Producer,
+  type TaskView,
+  type VerifyTopologyResult,
+  verifyTopology,
+  vhostOf,
+  type Worker,
+  waitForResult,
+} from "@worker-toolbox/runtime";
+import {
+  createTestDatabase,
+  createTestNamespace,
+  deleteNamespace,
+  type LocalServers,
+  startLocalServers,
+  type TestDatabase,
+} from "@worker-toolbox/runtime/testing";
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Message } from "amqplib";
+import type { Pool } from "pg";
+import { ConformanceFailure, firstLine } from "./failure.js";
+import { SyntheticTasks } from "./synthetic.js";
+import type { ConformanceOptions, ConformanceServers, StartedWorker } from "./types.js";
+
+/** An extra delay rung added to the run config so retries come back in a tenth of a second. */
+export const FAST_RUNG_MS = 100;
+
+export type StartOutcome = { ok: true } | { ok: false; error: Error };
+
+/**
+ * One run of the suite: servers, a namespace (environment prefix), a database migrated by the suite, two
+ * least-privilege roles from `grantsSql`, the service's worker started under the worker role, and the
+ * suite's own broker connection to look around. Everything is created on first use and removed by close().
+ */
+export class ConformanceRun {
+  readonly synthetic: SyntheticTasks;
+  readonly resultTimeoutMs: number;
+  readonly startTimeoutMs: number;
+  config!: ToolboxConfig;
+  plan!: TopologyPlan;
+  prefix!: string;
+  workerRole!: string;
+  databaseName!: string;
+  management: ManagementClient | undefined;
+  vhost = "/";
+
+  private servers: ConformanceServers | undefined;
+  private local: LocalServers | undefined;
+  private database: TestDatabase | undefined;
+  private trackerRole: string | undefined;
+  private adminPool: Pool | undefined;
+  private connection: ChannelModel | undefined;
+  private confirmChannel: ConfirmChannel | undefined;
+  private worker: StartedWorker | undefined;
+  private ownWorker: Worker | undefined;
+  private lateWorker: Promise<StartedWorker | undefined> | undefined;
+  private workerClosed = false;
+  private heldVerdict: boolean | undefined;
+  private producerInstance: Producer | undefined;
+  private readonly deadLetters = new Map<string, Message>();
+  private prepared: Promise<void> | undefined;
+  private started: Promise<StartOutcome> | undefined;
+  private verified: Promise<VerifyTopologyResult> | undefined;
+  private producing: Promise<Producer> | undefined;
+
+  constructor(
+    private readonly options: ConformanceOptions,
+    readonly service: string,
+  ) {
+    this.synthetic = new SyntheticTasks(service);
+    this.resultTimeoutMs = options.timeouts?.resultMs ?? 10_000;
+    this.startTimeoutMs = options.timeouts?.startMs ?? 20_000;
+  }
+
+  /** The service's own tasks that belong to it (strays are reported by the contracts cases). */
+  get serviceContracts(): AnyTaskContract[] {
+    const byName = new Map<string, AnyTaskContract>();
+    for (const task of this.options.tasks)
+      if (task.contract.service === this.service) byName.set(task.contract.name, task.contract);
+    return [...byName.values()];
+  }
+
+  get names() {
+    return entityNames(this.prefix);
+  }
+
+  get serviceQueue(): string {
+    return this.names.serviceQueue(this.service);
+  }
+
+  prepare(): Promise<void> {
+    this.prepared ??= this.doPrepare();
+    return this.prepared;
+  }
+
+  private async doPrepare(): Promise<void> {
+    const servers = await this.resolveServers();
+    this.servers = servers;
+    this.prefix = createTestNamespace(`conf-${this.service}`);
+    this.vhost = vhostOf(servers.amqpUrl);
+    const base = this.baseConfig();
+    const managementUrl =
+      servers.managementUrl ?? base.broker.managementUrl ?? deriveManagementUrl(servers.amqpUrl);
+    this.management = createManagementClient({ url: managementUrl });
+    await this.management.overview().catch(() => {
+      this.management = undefined;
+    });
+
+    this.database = await createTestDatabase(servers.databaseUrl, `conf_${this.service}`);
+    this.databaseName = this.database.name;
+    const schema = base.database.schema;
+    this.adminPool = createDatabasePool(withDatabaseUrl(base, this.database.url), { max: 4 });
+    await migrate(this.adminPool, { schema });
+    const suffix = randomBytes(4).toString("hex");
+    this.workerRole = `wt_conf_${suffix}_worker`;
+    this.trackerRole = `wt_conf_${suffix}_tracker`;
+    const password = randomBytes(12).toString("hex");
+    await this.adminPool.query(writerAuditSql(schema));
+    await this.adminPool.query(
+      grantsSql({
+        schema,
+        workerRole: this.workerRole,
+        trackerRole: this.trackerRole,
+        passwords: { worker: password },
+      }),
+    );
+    // Privileges apply whatever the server's auth method, so the role is enforced even on trust auth.
+    const workerUrl = new URL(this.database.url);
+    workerUrl.username = this.workerRole;
+    workerUrl.password = password;
+
+    const rungs = [...new Set([FAST_RUNG_MS, ...base.queue.delayRungsMs])].sort((a, b) => a - b);
+    const { healthPort, ...worker } = base.worker;
+    this.config = configSchema.parse({
+      ...base,
+      service: this.service,
+      // Quiet unless the developer asks for logs (WT_LOG_LEVEL); failure cases log errors on purpose.
+      logLevel: process.env.WT_LOG_LEVEL ? base.logLevel : "silent",
+      environment: { ...base.environment, prefix: this.prefix },
+      broker: { ...base.broker, url: servers.amqpUrl, managementUrl },
+      database: { ...base.database, url: workerUrl.toString() },
+      queue: { ...base.queue, delayRungsMs: rungs },
+      worker: { ...worker, ...(healthPort === undefined ? {} : { healthPort: 0 }) },
+    });
+    this.plan = planTopology(this.config);
+
+    this.connection = await amqp.connect(servers.amqpUrl).catch((error: unknown) => {
+      throw new ConformanceFailure(
+        `Cannot connect to RabbitMQ at ${maskUrl(servers.amqpUrl)}: ${firstLine(error)}`,
+        "start RabbitMQ or point AMQP_URL at it",
+      );
+    });
+    this.connection.on("error", () => undefined);
+  }
+
+  /** The service's config as it would load in this test process (no production requirements). */
+  private baseConfig(): ToolboxConfig {
+    if (this.options.config) return this.options.config;
+    try {
+      return loadConfig({ overrides: { service: this.service } });
+    } catch {
+      // The production case reports config problems; the run only needs a valid shape.
+      return parseConfig({ mode: "test", service: this.service });
+    }
+  }
+
+  private async resolveServers(): Promise<ConformanceServers> {
+    const given = this.options.servers;
+    if (given) return typeof given === "function" ? await given() : given;
+    this.local = await startLocalServers();
+    const managementUrl = this.local.managementUrl ?? process.env.WT_BROKER_MANAGEMENT_URL;
+    return {
+      amqpUrl: this.local.amqpUrl,
+      databaseUrl: this.local.databaseUrl,
+      ...(managementUrl ? { managementUrl } : {}),
+    };
+  }
+
+  /** Start the service's worker once; the outcome is shared by every case that needs it. */
+  startWorker(): Promise<StartOutcome> {
+    this.started ??= this.prepare().then(() => this.doStart());
+    return this.started;
+  }
+
+  private async doStart(): Promise<StartOutcome> {
+    const tasks = [...this.options.tasks, ...this.synthetic.implementations];
+    const input = { config: this.config, tasks };
+    let starting: Promise<StartedWorker>;
+    if (this.options.startWorker) {
+      starting = Promise.resolve().then(() => this.options.startWorker!(input));
+    } else {
+      starting = Promise.resolve().then(async () => {
+        this.ownWorker = createWorker(input);
+        await this.ownWorker.start();
+        return this.ownWorker;
+      });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the worker did not report ready within ${this.startTimeoutMs} ms (startWorker never resolved)`,
+            ),
+          ),
+        this.startTimeoutMs,
+      );
+    });
+    try {
+      this.worker = await Promise.race([starting, timeout]);
+      return { ok: true };
+    } catch (error) {
+      // A start that resolves after the timeout still has to be closed at the end.
+      this.lateWorker = starting.catch(() => undefined);
+      await this.ownWorker?.close({ graceMs: 0 }).catch(() => undefined);
+      this.workerClosed = this.ownWorker !== undefined;
+      return { ok: false, error: error as Error };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The state of the worker the suite started itself (default startWorker), for diagnostics. */
+  get workerState(): string | undefined {
+    return this.ownWorker?.state;
+  }
+
+  /** Close the worker; resolves when close() did (the shutdown case times it). */
+  async closeWorker(): Promise<void> {
+    if (this.workerClosed || !this.worker) return;
+    this.workerClosed = true;
+    await this.worker.close();
+  }
+
+  verify(): Promise<VerifyTopologyResult> {
+    this.verified ??= this.prepare().then(() =>
+      verifyTopology({
+        plan: this.plan,
+        amqpUrl: this.servers!.amqpUrl,
+        managementUrl: this.config.broker.managementUrl ?? false,
+        vhost: this.vhost,
+      }),
+    );
+    return this.verified;
+  }
+
+  /** Exchanges and bindings of this run's namespace, from the management API. */
+  async routingSnapshot() {
+    const client = this.requireManagement("check routing");
+    const inRun = (name: string) => name.startsWith(`${this.prefix}.`);
+    const [exchanges, bindings] = await Promise.all([
+      client.listExchanges(this.vhost),
+      client.listBindings(this.vhost),
+    ]);
+    return {
+      exchanges: exchanges.filter((item) => inRun(item.name)),
+      bindings: bindings.filter((item) => inRun(item.source)),
+    };
+  }
+
+  requireManagement(what: string): ManagementClient {
+    if (this.management) return this.management;
+    throw new ConformanceFailure(
+      `Cannot ${what}: the RabbitMQ management API is not reachable (AMQP cannot list bindings).`,
+      "enable the rabbitmq_management plugin and set RABBITMQ_MANAGEMENT_URL or WT_BROKER_MANAGEMENT_URL",
+    );
+  }
+
+  /** A producer for the service's and the synthetic contracts, created on first use (it declares topology). */
+  producer(): Promise<Producer> {
+    this.producing ??= (async () => {
+      this.producerInstance = createProducer({
+        config: this.config,
+        contracts: [...this.serviceContracts, ...this.synthetic.contracts],
+        name: `conformance:${this.service}`,
+      });
+      await this.producerInstance.ready(this.startTimeoutMs);
+      return this.producerInstance;
+    })();
+    return this.producing;
+  }
+
+  /** Wait for a final row (SUCCESS, FAILURE, REVOKED); undefined on timeout. */
+  async finalRow(taskId: string, timeoutMs = this.resultTimeoutMs): Promise<TaskView | undefined> {
+    try {
+      return await waitForResult(this.adminPool!, this.config.database.schema, taskId, { timeoutMs });
+    } catch (error) {
+      if (isToolboxError(error, "RESULT_TIMEOUT")) return undefined;
+      throw error;
+    }
+  }
+
+  /** Why a sent task has no final row: where its message is, what the worker is doing. */
+  async explainMissingRow(taskId: string): Promise<string> {
+    const row = await this.finalRow(taskId, 1);
+    const status = row?.status ?? (await this.currentStatus(taskId));
+    const queue = await this.queueState(this.serviceQueue);
+    const state = this.workerState ? ` (worker state: ${this.workerState})` : "";
+    let where: string;
+    if (!queue) where = `the service queue ${this.serviceQueue} does not exist`;
+    else if (queue.consumers === 0)
+      where = `nothing consumes ${this.serviceQueue}${state}: the worker is not subscribed to its queue`;
+    else if (queue.ready > 0)
+      where = `${queue.ready} message(s) still wait in ${this.serviceQueue}: the worker has not taken them`;
+    else {
+      const held = await this.holdsUnacked();
+      const schema = this.config.database.schema;
+      where =
+        held === true
+          ? `the worker holds the message unacknowledged and cannot store its outcome: check that it writes ` +
+            `to config.database.url and schema "${schema}", migrated (\`worker-toolbox db migrate\`), with the worker role's grants`
+          : held === false
+            ? `the worker acknowledged the message without storing a final row: it acks before the outcome is ` +
+              "stored (or stores it somewhere else), so a crash loses the task and nobody sees its result"
+            : `the worker took the message from ${this.serviceQueue} but stored no final row${state}: it acknowledged ` +
+              "the message without storing the result, or it cannot write the result backend";
+    }
+    return `no final result row for task ${taskId} within ${this.resultTimeoutMs} ms (last status ${status}); ${where}`;
+  }
+
+  /**
+   * Does the worker hold messages unacknowledged? Exact for the suite's own worker; otherwise read from the
+   * management API, whose queue counters are sampled (every 5 s by default), so it is polled a little and
+   * the answer is kept for the run: a worker either holds what it cannot store or drops it.
+   */
+  private async holdsUnacked(): Promise<boolean | undefined> {
+    if (this.ownWorker) {
+      const stats = this.ownWorker.stats;
+      return stats.pendingResults > 0 || stats.running > 0 ? true : undefined;
+    }
+    if (this.heldVerdict !== undefined || !this.management) return this.heldVerdict;
+    const deadline = Date.now() + 6_000;
+    while (Date.now() < deadline) {
+      const info = await this.management.getQueue(this.vhost, this.serviceQueue).catch(() => undefined);
+      if ((info?.messagesUnacknowledged ?? 0) > 0) {
+        this.heldVerdict = true;
+        return true;
+      }
+      await sleep(500);
+    }
+    this.heldVerdict = false;
+    return false;
+  }
+
+  private async currentStatus(taskId: string): Promise<string> {
+    const { rows } = await this.adminPool!.query<{ status: string }>(
+      `SELECT status FROM "${this.config.database.schema}".celery_taskmeta WHERE task_id = $1`,
+      [taskId],
+    );
+    return rows[0]?.status ?? "PENDING (no row)";
+  }
+
+  /** Ready messages and consumers of a queue over AMQP (exact, unlike the management API's samples). */
+  async queueState(queue: string): Promise<{ ready: number; consumers: number } | undefined> {
+    const channel = await this.connection!.createChannel();
+    channel.on("error", () => undefined);
+    try {
+      const { messageCount, consumerCount } = await channel.checkQueue(queue);
+      return { ready: messageCount, consumers: consumerCount };
+    } catch {
+      return undefined;
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  /** The database roles that wrote result rows, with how many writes each (see `writerAuditSql`). */
+  async resultWriters(): Promise<Map<string, number>> {
+    const { rows } = await this.adminPool!.query<{ writer: string; writes: string }>(
+      `SELECT writer, count(*) AS writes FROM ${quoteIdent(this.config.database.schema)}.${AUDIT_TABLE} GROUP BY writer`,
+    );
+    return new Map(rows.map((row) => [row.writer, Number(row.writes)]));
+  }
+
+  /** Publish raw bytes to the task exchange and wait for the broker's confirm. */
+  async publishRaw(routingKey: string, content: Buffer, properties: amqp.Options.Publish): Promise<void> {
+    if (!this.confirmChannel) {
+      this.confirmChannel = await this.connection!.createConfirmChannel();
+      this.confirmChannel.on("error", () => undefined);
+    }
+    this.confirmChannel.publish(this.names.exchange, routingKey, content, properties);
+    await this.confirmChannel.waitForConfirms();
+  }
+
+  /** The dead letter of `taskId` in the service's dead-letter queue, waiting up to `timeoutMs`. */
+  async deadLetter(taskId: string, timeoutMs = this.resultTimeoutMs): Promise<Message | undefined> {
+    const queue = this.names.serviceDeadLetterQueue(this.service);
+    const deadline = Date.now() + timeoutMs;
+    let channel: Channel | undefined;
+    try {
+      channel = await this.connection!.createChannel();
+      channel.on("error", () => undefined);
+      for (;;) {
+        const found = this.deadLetters.get(taskId);
+        if (found) return found;
+        const message = await channel.get(queue, { noAck: true });
+        if (message) {
+          const id = message.properties.headers?.id ?? message.properties.correlationId;
+          this.deadLetters.set(String(id), message);
+          continue;
+        }
+        if (Date.now() >= deadline) return undefined;
+        await sleep(50);
+      }
+    } catch {
+      return this.deadLetters.get(taskId); // The queue does not exist: nothing was dead-lettered there.
+    } finally {
+      await channel?.close().catch(() => undefined);
+    }
+  }
+
+  /** Remove everything the run created; collects every cleanup failure into one error. */
+  async close(): Promise<void> {
+    const problems: string[] = [];
+    const step = async (what: string, fn: () => Promise<unknown> | undefined) => {
+      try {
+        await fn();
+      } catch (error) {
+        problems.push(`${what}: ${firstLine(error)}`);
+      }
+    };
+    this.synthetic.releaseAll();
+    await step("close the worker", () => withDeadline(this.closeWorker(), 30_000, "worker.close()"));
+    await step("close a worker that started late", async () => {
+      const late = await this.lateWorker;
+      await late?.close();
+    });
+    await step("close the producer", () => this.producerInstance?.close());
+    await step("close the suite's broker connection", () => this.connection?.close());
+    await step("close the database pool", () => this.adminPool?.end());
+    await step("drop the database", () => this.database?.drop());
+    await step("drop the roles", () => this.dropRoles());
+    if (this.prefix && this.servers) {
+      const managementUrl = this.config?.broker.managementUrl;
+      await step("delete the namespace", () =>
+        this.management && managementUrl
+          ? deleteNamespace(managementUrl, this.prefix, { vhost: this.vhost })
+          : this.deletePlannedEntities(),
+      );
+    }
+    await step("stop the local servers", () => this.local?.stop());
+    if (problems.length > 0)
+      throw new Error(`The conformance run did not clean up:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+
+  private async dropRoles(): Promise<void> {
+    if (!this.workerRole || !this.servers) return;
+    const pool = createDatabasePool(withDatabaseUrl(this.config, this.servers.databaseUrl), { max: 1 });
+    try {
+      for (const role of [this.workerRole, this.trackerRole])
+        if (role) await pool.query(`DROP ROLE IF EXISTS "${role}"`);
+    } finally {
+      await pool.end();
+    }
+  }
+
+  /** Without the management API: delete the planned entities over AMQP. */
+  private async deletePlannedEntities(): Promise<void> {
+    if (!this.plan || !this.servers) return;
+    const connection = await amqp.connect(this.servers.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      for (const queue of this.plan.queues) await channel.deleteQueue(queue.name);
+      for (const exchange of [...this.plan.exchanges.map((e) => e.name), this.names.controlExchange])
+        await channel.deleteExchange(exchange);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  }
+}
+
+const AUDIT_TABLE = "wt_conformance_writers";
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * Record which role writes each result row, in the run's own database only: a trigger that runs as its
+ * owner (SECURITY DEFINER, so the worker role needs no extra grant) and stores `session_user`, the role
+ * the worker logged in as. Proves results are written under the least-privilege role, not a superuser.
+ */
+function writerAuditSql(schema: string): string {
+  const s = quoteIdent(schema);
+  return `
+CREATE TABLE ${s}.${AUDIT_TABLE} (task_id text NOT NULL, writer name NOT NULL, at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION ${s}.wt_conformance_record_writer() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+BEGIN
+  INSERT INTO ${s}.${AUDIT_TABLE} (task_id, writer) VALUES (NEW.task_id, session_user);
+  RETURN NEW;
+END $fn$;
+CREATE TRIGGER wt_conformance_writer AFTER INSERT OR UPDATE ON ${s}.celery_taskmeta
+  FOR EACH ROW EXECUTE FUNCTION ${s}.wt_conformance_record_writer();`;
+}
+
+function withDatabaseUrl(config: ToolboxConfig, url: string): ToolboxConfig {
+  return { ...config, database: { ...config.database, url } };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,161 @@
+import { createManagementClient } from "@worker-toolbox/runtime";
+import pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
+import { testServers } from "../support/servers.js";
+import { type CaseResult, type FixtureRun, runFixtures } from "./runFixtures.js";
+
+/**
+ * The conformance suite tested the way a service runs it: inside a vitest run (a child process), against
+ * a good fixture service and deliberately broken ones (test/fixtures/services/*). Each broken fixture
+ * must fail exactly its intended cases, with a message that names the problem and the fix; cases that
+ * need a worker that could not start are skipped, so one root cause gives one or two failures, not twenty.
+ */
+const TASKS = ["reports.render.v1", "reports.email", "reports.cleanup"];
+
+const START = "starts the worker with the run config and reports ready";
+const EXCHANGE = "declares the task exchange <prefix>.tasks as a durable topic exchange";
+const SERVICE_QUEUE =
+  "declares the service queue <prefix>.reports with the planned type and arguments, bound with reports.#";
+const PLATFORM = "declares the platform queue <prefix>.platform bound with # (a copy of every task)";
+const COVERAGE = "has a handler for every contract and a contract for every handler";
+const ROUTES = TASKS.map((task) => `routes ${task} to exactly {reports, platform}`);
+const ROUND_TRIPS = TASKS.map((task) => `runs ${task} end to end: send → worker → SUCCESS row`);
+const ROLE = "writes results as the least-privilege worker role (worker-toolbox db grants)";
+const RETRIES = "retries a task that throws with growing delays, 3 attempts in all";
+const DEAD_LETTER =
+  "dead-letters it after the last attempt with reason retries-exhausted and stores a FAILURE row";
+const POISON = "dead-letters a poison message (invalid JSON) with reason malformed and keeps running";
+const EXPIRED = "does not run an expired task and records it REVOKED";
+const DRAIN =
+  "drains in-flight work on close() (SIGTERM): the running task finishes and its row is stored, or its message returns to the queue";
+
+let run: FixtureRun;
+
+beforeAll(async () => {
+  run = await runFixtures(testServers());
+}, 600_000);
+
+function cases(fixture: string): CaseResult[] {
+  const found = run.fixtures.get(fixture);
+  if (!found) throw new Error(`fixture ${fixture} did not run:\n${run.output.slice(-4_000)}`);
+  return found;
+}
+
+const titles = (fixture: string, status: CaseResult["status"]) =>
+  cases(fixture)
+    .filter((item) => item.status === status)
+    .map((item) => item.title)
+    .sort();
+
+const messageOf = (fixture: string, title: string) =>
+  cases(fixture).find((item) => item.title === title)?.message ?? `(no case titled ${title})`;
+
+/** Cases that need a started worker: everything after the start case except the topology groups. */
+const runtimeCases = (fixture: string, except: string[]) =>
+  cases(fixture)
+    .filter((item) => ["topology", "routing", "round trip", "failures", "shutdown"].includes(item.group))
+    .map((item) => item.title)
+    .filter((title) => !except.includes(title))
+    .sort();
+
+describe("the conformance suite", () => {
+  it("passes every case for a correctly wired service with three tasks", () => {
+    expect(titles("good", "failed")).toEqual([]);
+    expect(titles("good", "skipped")).toEqual([]);
+    // config 2, contracts 1 + 3 names + 3 samples, topology 6, routing 3, round trip 4, failures 4, shutdown 1.
+    expect(titles("good", "passed")).toHaveLength(27);
+    expect(titles("good", "passed")).toEqual(
+      expect.arrayContaining([...ROUTES, ...ROUND_TRIPS, ROLE, RETRIES, DEAD_LETTER, POISON, EXPIRED, DRAIN]),
+    );
+  });
+
+  it("fails the platform topology case and every routing case when the platform binding is missing", () => {
+    expect(titles("no-platform-binding", "failed")).toEqual([PLATFORM, ...ROUTES].sort());
+    expect(titles("no-platform-binding", "skipped")).toEqual([]);
+    expect(messageOf("no-platform-binding", PLATFORM)).toMatch(
+      /binding t-conf-reports-\w+\.tasks -> t-conf-reports-\w+\.platform \[#\] is missing/,
+    );
+    const routing = messageOf("no-platform-binding", ROUTES[0]!);
+    expect(routing).toContain("reaches {reports} instead of {reports, platform}");
+    expect(routing).toContain("does not reach the platform queue");
+    expect(routing).toContain("the platform never records the task");
+  });
+
+  it("fails the start and task-exchange cases when the exchange exists with the wrong type, skipping what needs a worker", () => {
+    expect(titles("wrong-exchange-type", "failed")).toEqual([START, EXCHANGE].sort());
+    expect(titles("wrong-exchange-type", "skipped")).toEqual(
+      runtimeCases("wrong-exchange-type", [START, EXCHANGE]),
+    );
+    expect(messageOf("wrong-exchange-type", EXCHANGE)).toMatch(
+      /exchange t-conf-reports-\w+\.tasks is a 'direct' exchange on the broker but the plan says 'topic'/,
+    );
+    expect(messageOf("wrong-exchange-type", START)).toContain("The reports worker did not start");
+  });
+
+  it("fails the start and service-queue cases when the queue was declared with other arguments, naming each argument", () => {
+    expect(titles("queue-arguments", "failed")).toEqual([START, SERVICE_QUEUE].sort());
+    // The exchanges are declared before the queue the broker refuses, so their case still passes.
+    expect(titles("queue-arguments", "passed")).toContain(EXCHANGE);
+    expect(titles("queue-arguments", "skipped")).toEqual(
+      runtimeCases("queue-arguments", [START, SERVICE_QUEUE, EXCHANGE]),
+    );
+    const message = messageOf("queue-arguments", SERVICE_QUEUE);
+    expect(message).toContain("argument x-queue-type is absent on the broker but the plan says 'quorum'");
+    expect(message).toContain("argument x-dead-letter-exchange is absent on the broker");
+    expect(message).toContain("delete and re-create the queue after draining it");
+  });
+
+  it("fails every case that needs a stored outcome when the result backend is not migrated", () => {
+    expect(titles("no-result-backend", "failed")).toEqual(
+      [...ROUND_TRIPS, ROLE, DEAD_LETTER, POISON, EXPIRED].sort(),
+    );
+    expect(messageOf("no-result-backend", ROUND_TRIPS[0]!)).toContain(
+      "the worker holds the message unacknowledged and cannot store its outcome",
+    );
+    expect(messageOf("no-result-backend", ROLE)).toContain("The worker wrote no result rows at all");
+  });
+
+  it("fails only the coverage case for a contract without a handler", () => {
+    expect(titles("contract-without-handler", "failed")).toEqual([COVERAGE]);
+    expect(messageOf("contract-without-handler", COVERAGE)).toContain(
+      "contract reports.archive has no handler: producers can send it, and it would be dead-lettered",
+    );
+    expect(messageOf("contract-without-handler", COVERAGE)).toContain("fix: bind every published contract");
+  });
+
+  it("fails the round trips, failure path and shutdown for a worker that acks before storing", () => {
+    expect(titles("acks-early", "failed")).toEqual(
+      [...ROUND_TRIPS, ROLE, RETRIES, DEAD_LETTER, POISON, EXPIRED, DRAIN].sort(),
+    );
+    expect(titles("acks-early", "skipped")).toEqual([]);
+    expect(messageOf("acks-early", ROUND_TRIPS[0]!)).toContain(
+      "the worker acknowledged the message without storing a final row",
+    );
+    expect(messageOf("acks-early", DRAIN)).toContain("The worker never started reports.conformance_slow");
+  });
+
+  // Assumes no other run of these fixtures shares the servers at the same moment.
+  it("cleans up after itself: no cleanup errors, and no namespace, database or role is left behind", async () => {
+    expect(run.exitCode).toBe(1);
+    expect(Object.fromEntries(run.fileErrors)).toEqual({});
+    const servers = testServers();
+    const pool = new pg.Pool({ connectionString: servers.databaseUrl, max: 1 });
+    try {
+      const { rows: databases } = await pool.query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'wt_conf_reports_%'",
+      );
+      expect(databases).toEqual([]);
+      const { rows: roles } = await pool.query(
+        "SELECT rolname FROM pg_roles WHERE rolname LIKE 'wt\\_conf\\_%'",
+      );
+      expect(roles).toEqual([]);
+    } finally {
+      await pool.end();
+    }
+    if (servers.managementUrl) {
+      const client = createManagementClient({ url: servers.managementUrl });
+      const left = (await client.listQueues()).filter((queue) => queue.name.startsWith("t-conf-reports-"));
+      expect(left.map((queue) => queue.name)).toEqual([]);
+    }
+  });
+});
