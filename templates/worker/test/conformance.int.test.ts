@@ -1,6 +1,14 @@
+import { readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import { describeWorkerConformance } from "@worker-toolbox/conformance";
 import { tasks } from "../src/tasks/index.js";
 
+// What production runs with: deploy/production.env plus the secrets its secret store provides.
+const deployment = parseEnv(readFileSync(new URL("../deploy/production.env", import.meta.url), "utf8"));
+
 // Proves this service is wired right against a real RabbitMQ and PostgreSQL (AMQP_URL, DATABASE_URL):
-// topology, contracts, a round trip per task example, retries and dead-lettering.
-describeWorkerConformance({ tasks });
+// config, contracts, topology, routing, a round trip per task example, retries, dead-lettering, shutdown.
+describeWorkerConformance({
+  tasks,
+  productionEnv: { ...deployment, AMQP_URL: process.env.AMQP_URL, DATABASE_URL: process.env.DATABASE_URL },
+});

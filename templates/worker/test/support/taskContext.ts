@@ -16,7 +16,8 @@ export function testTaskContext(overrides: Partial<TaskContext> = {}) {
     progress: async () => {},
     send: async (contract, args, kwargs) => {
       sent.push({ name: contract.name, args, kwargs });
-      return `00000000-0000-4000-8000-${String(sent.length).padStart(12, "0")}`;
+      const id = `00000000-0000-4000-8000-${String(sent.length).padStart(12, "0")}`;
+      return { id, name: contract.name, rootId: "00000000-0000-4000-8000-000000000000" };
     },
     ...overrides,
   };
