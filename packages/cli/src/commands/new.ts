@@ -91,10 +91,7 @@ export function newCommand(ctx: CommandContext): CommandModule {
           default: false,
           describe: "Write into a non-empty directory, overwriting template files",
         })
-        .example(
-          "$0 new order-export --task export_orders --description 'Exports orders as CSV'",
-          "create ./order-export",
-        )
+        .example("$0 new order-export --task export_orders", "create ./order-export")
         .example("$0 new billing --dry-run", "list the files without writing them"),
     handler: (argv) =>
       runGeneratorCommand(ctx, (argv as unknown as NewArgs).json, () => run(ctx, argv as unknown as NewArgs)),
