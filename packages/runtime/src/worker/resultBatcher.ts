@@ -43,6 +43,7 @@ export class ResultBatcher {
   private writing = 0;
   private timer: NodeJS.Timeout | undefined;
   private due = false;
+  private immediate = false;
   private idleWaiters: (() => void)[] = [];
   private readonly abort = new AbortController();
   private readonly policy;
@@ -83,7 +84,15 @@ export class ResultBatcher {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ outcome, resolve, reject });
       if (this.queue.length >= this.options.batchSize || this.options.waitMs === 0) this.pump();
-      else this.timer ??= setTimeout(this.onTimer, this.options.waitMs);
+      else if (this.writing === 0) {
+        // Nothing being written: write at the end of this turn (low latency when idle, and rows finished in
+        // the same turn share the statement). Under load rows gather while the database works, so batches
+        // grow with the load ("group commit") up to batchSize or waitMs.
+        if (!this.immediate) {
+          this.immediate = true;
+          setImmediate(this.onTimer);
+        }
+      } else this.timer ??= setTimeout(this.onTimer, this.options.waitMs);
     });
   }
 
@@ -108,6 +117,8 @@ export class ResultBatcher {
   }
 
   private readonly onTimer = () => {
+    this.immediate = false;
+    clearTimeout(this.timer);
     this.timer = undefined;
     this.due = true;
     this.pump();
