@@ -1,4 +1,13 @@
 export { buildCli, HELP_WIDTH, runCli } from "./cli.js";
 export { commandGroups } from "./commands/index.js";
 export type { CliIo, CommandContext, GlobalOptions } from "./context.js";
+export {
+  type Answers,
+  addTask,
+  checkFailed,
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
+  upgrade,
+} from "./generator/index.js";
 export { commandPaths, helpText } from "./helpText.js";
