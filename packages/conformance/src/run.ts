@@ -257,7 +257,7 @@ export class ConformanceRun {
     this.verified ??= this.prepare().then(() =>
       verifyTopology({
         plan: this.plan,
-        amqpUrl: this.servers!.amqpUrl,
+        connection: this.connection!,
         managementUrl: this.config.broker.managementUrl ?? false,
         vhost: this.vhost,
       }),
