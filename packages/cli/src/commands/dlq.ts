@@ -1,5 +1,6 @@
 import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import {
+  classifyBrokerError,
   type DeadLetterInfo,
   formatAge,
   listDeadLetters,
@@ -7,11 +8,11 @@ import {
   type ReplayProgress,
   replayDeadLetters,
 } from "@worker-toolbox/runtime";
-import type { ChannelModel } from "amqplib";
+import amqp, { type ChannelModel } from "amqplib";
 import cliProgress from "cli-progress";
 import { pino } from "pino";
 import type { Argv, CommandModule } from "yargs";
-import { connectOnce } from "../broker.js";
+import { socketOptions } from "../broker.js";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { json, table } from "../output.js";
 
@@ -106,11 +107,26 @@ async function withBroker<T>(
 ): Promise<T> {
   const service = serviceOf(argv);
   const config = ctx.loadConfig({ ...argv, service: [service] });
-  const connection = await connectOnce(config);
+  const connection = await connectNoDelay(config);
   try {
     return await use(connection, config, service);
   } finally {
     await connection.close().catch(() => {});
+  }
+}
+
+/**
+ * Like connectOnce, with TCP_NODELAY: list and replay are a `basic.get` round trip per message, and with
+ * Nagle's algorithm each one waits out the peer's delayed ACK (about 40 ms), making a 1,000-message
+ * replay take a minute instead of a second or two.
+ */
+async function connectNoDelay(config: ToolboxConfig): Promise<ChannelModel> {
+  try {
+    const connection = await amqp.connect(config.broker.url, { ...socketOptions(config), noDelay: true });
+    connection.on("error", () => {});
+    return connection;
+  } catch (error) {
+    throw classifyBrokerError(error, config.broker.url);
   }
 }
 
