@@ -313,8 +313,7 @@ export class ConformanceRun {
 
   /** Why a sent task has no final row: where its message is, what the worker is doing. */
   async explainMissingRow(taskId: string): Promise<string> {
-    const row = await this.finalRow(taskId, 1);
-    const status = row?.status ?? (await this.currentStatus(taskId));
+    const status = await this.currentStatus(taskId);
     const queue = await this.queueState(this.serviceQueue);
     const state = this.workerState ? ` (worker state: ${this.workerState})` : "";
     let where: string;
@@ -443,7 +442,8 @@ export class ConformanceRun {
     this.synthetic.releaseAll();
     await step("close the worker", () => withDeadline(this.closeWorker(), 30_000, "worker.close()"));
     await step("close a worker that started late", async () => {
-      const late = await this.lateWorker;
+      if (!this.lateWorker) return;
+      const late = await withDeadline(this.lateWorker, 5_000, "the timed-out startWorker()");
       await late?.close();
     });
     await step("close the producer", () => this.producerInstance?.close());
