@@ -74,8 +74,11 @@ export function entityNames(prefix: string) {
 export const serviceBindingKey = (service: string) => `${service}.#`;
 /** The routing key the platform's dead letters use on the dead-letter exchange. */
 export const PLATFORM_DEAD_LETTER_KEY = "platform";
-/** Header naming the delay rung a message is routed to on the delay exchange. */
-export const DELAY_HEADER = "x-wt-delay";
+/**
+ * Header naming the delay rung a message is routed to on the delay exchange. No `x-` prefix on purpose:
+ * a headers exchange ignores `x-` headers when matching, so such a binding would match every message.
+ */
+export const DELAY_HEADER = "wt-delay";
 
 /** `1500` → `1500ms`, `5000` → `5s`, `120000` → `2m`, `3600000` → `1h`. */
 export function formatDelay(ms: number): string {

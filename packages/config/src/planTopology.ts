@@ -17,7 +17,7 @@ import type { ToolboxConfig } from "./schema.js";
  *   producer ──► <prefix>.tasks (topic) ──<service>.#──► <prefix>.<service> ──(reject/limit)──► <prefix>.dead
  *                       │                                                                        │ <service>
  *                       └──────────#──────────► <prefix>.platform (tracker)        <prefix>.<service>.dead
- *   worker retry ──► <prefix>.delay (headers, x-wt-delay=<rung>) ──► <prefix>.delay.<rung> (TTL)
+ *   worker retry ──► <prefix>.delay (headers, wt-delay=<rung>) ──► <prefix>.delay.<rung> (TTL)
  *                       ──(expired: dead-lettered with the task name as routing key)──► <prefix>.tasks
  *
  * `<prefix>.control` (fanout) broadcasts revocations; each worker binds its own exclusive queue to it.

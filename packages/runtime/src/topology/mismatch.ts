@@ -16,7 +16,7 @@ export interface TopologyMismatch {
 
 export type ArgumentValue = string | number | boolean | null;
 
-/** `staging.tasks -> staging.platform [#]`, or `[x-match=all, x-wt-delay=5s]` for headers bindings. */
+/** `staging.tasks -> staging.platform [#]`, or `[x-match=all, wt-delay=5s]` for headers bindings. */
 export function bindingName(binding: PlannedBinding): string {
   const headers = Object.entries(binding.arguments).map(([key, value]) => `${key}=${value}`);
   const key = headers.length > 0 ? headers.join(", ") : binding.routingKey || '""';

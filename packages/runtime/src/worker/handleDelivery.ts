@@ -392,8 +392,8 @@ async function storeQuietly(rt: WorkerRuntime, outcome: TaskOutcome): Promise<vo
 
 /**
  * A delayed message names its rung in the delay header. If the delay exchange's bindings ever route it to
- * more than one rung (a headers binding on an `x-` header only matches with `x-match: all-with-x`), each
- * extra copy would run the task again; a copy whose last dead-lettering queue is not its own rung is one.
+ * more than one rung (hand-made or drifted bindings; the plan binds each rung to its own header value),
+ * each extra copy would run the task again; a copy whose last dead-lettering queue is not its own rung is one.
  */
 function isStrayDelayCopy(rt: WorkerRuntime, message: ConsumeMessage): boolean {
   const headers = message.properties.headers;
