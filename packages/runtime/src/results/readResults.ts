@@ -95,9 +95,12 @@ function view(taskId: string, tracking: TrackingRecord | null, result: StoredRes
 
 async function readTask(db: Queryable, schema: string, taskId: string): Promise<TaskView> {
   const t = resultTables(schema);
-  const [results, tracking] = await Promise.all([
-    db.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1`, [taskId]),
-    db.query(`SELECT ${trackingColumns} FROM ${t.tracking} WHERE task_id = $1`, [taskId]),
+  // One after the other: `db` may be a single client (waitForResult), which runs one query at a time.
+  const results = await db.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1`, [
+    taskId,
+  ]);
+  const tracking = await db.query(`SELECT ${trackingColumns} FROM ${t.tracking} WHERE task_id = $1`, [
+    taskId,
   ]);
   const r = results.rows[0];
   const k = tracking.rows[0];
