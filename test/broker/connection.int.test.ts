@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { parseConfig } from "@worker-toolbox/config";
+import { closeConnectionsNamed } from "@worker-toolbox/runtime/testing";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { BrokerConnection, type BrokerState } from "../../packages/runtime/src/broker/connection.js";
@@ -23,27 +24,6 @@ function withUrl(change: (url: URL) => void): string {
   const url = new URL(amqpUrl);
   change(url);
   return url.toString();
-}
-
-async function closeConnectionsNamed(name: string): Promise<number> {
-  const api = new URL(managementUrl);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(api.username)}:${decodeURIComponent(api.password)}`).toString("base64")}`;
-  api.username = "";
-  api.password = "";
-  const list = (await (
-    await fetch(new URL("api/connections", api), { headers: { authorization: auth } })
-  ).json()) as {
-    name: string;
-    client_properties?: { connection_name?: string };
-  }[];
-  const mine = list.filter((c) => c.client_properties?.connection_name === name);
-  for (const c of mine) {
-    await fetch(new URL(`api/connections/${encodeURIComponent(c.name)}`, api), {
-      method: "DELETE",
-      headers: { authorization: auth },
-    });
-  }
-  return mine.length;
 }
 
 afterEach(async () => {
@@ -71,7 +51,9 @@ describe("BrokerConnection", () => {
     const states: BrokerState[] = [];
     conn.on("state", (state) => states.push(state));
     // The management API lists a connection a moment after it opens.
-    await expect.poll(() => closeConnectionsNamed(name), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => closeConnectionsNamed(managementUrl, name), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     await expect.poll(() => states.join(","), { timeout: 10_000 }).toBe("recovering,connected");
     expect(setups).toBe(2);
   });

@@ -1,5 +1,6 @@
 import { parseConfig } from "@worker-toolbox/config";
 import {
+  closeConnectionsNamed,
   createTestDatabase,
   createTestNamespace,
   deleteNamespace,
@@ -139,6 +140,26 @@ describe("tracker", () => {
     await expect
       .poll(
         async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [good.id])).length,
+      )
+      .toBe(1);
+  });
+
+  it("reconnects after losing the broker connection and keeps recording", async () => {
+    expect(servers.managementUrl).toBeDefined();
+    await expect
+      .poll(() => closeConnectionsNamed(servers.managementUrl!, "worker-toolbox tracker"), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(0);
+    await expect.poll(() => tracker.state, { timeout: 10_000 }).toBe("connected");
+    const after = newTaskMessage({ task: "export.after_reconnect" });
+    await publish(after);
+    await expect
+      .poll(
+        async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [after.id])).length,
+        {
+          timeout: 15_000,
+        },
       )
       .toBe(1);
   });

@@ -5,6 +5,7 @@
  */
 export { createTestDatabase, type TestDatabase } from "./database.js";
 export { maskUrl } from "./failure.js";
+export { closeConnectionsNamed } from "./faults.js";
 export { type LocalServers, type StartLocalServersOptions, startLocalServers } from "./localServers.js";
 export { createTestNamespace, type DeletedNamespace, deleteNamespace } from "./namespace.js";
 export { getFreePort } from "./ports.js";
