@@ -45,6 +45,18 @@ beforeAll(async () => {
   await drain(channel, `${prefix}.platform`);
 });
 
+/**
+ * Messages handed back with basic.nack reach a quorum queue's ready count asynchronously (through its
+ * Raft log): wait for the count rather than read it once.
+ */
+async function settled(queue: string, count: number): Promise<void> {
+  await eventually(
+    async () => ((await readyCount(channel, queue)) === count ? true : undefined),
+    10_000,
+    `${queue} to hold ${count} messages again`,
+  );
+}
+
 afterAll(async () => {
   await connection?.close().catch(() => {});
   await deleteNamespace(managementUrl!, prefix);
@@ -77,14 +89,14 @@ describe("worker-toolbox dlq", () => {
       reason: "delivery_limit",
       originalRoutingKey: "export.crash",
     });
-    expect(await readyCount(channel, dead)).toBe(6);
+    await settled(dead, 6);
 
     const text = await cli(["dlq", "list", "export", "--limit", "2"], env);
     expect(text.stdout).toContain(`2 of 6 dead letter(s) in ${dead}, head first:`);
     expect(text.stdout).toMatch(
       /export\.render\s+\S+\s+retries-exhausted\s+5\s+2m\d*s?\s+TimeoutError: downstream timed out/,
     );
-    expect(await readyCount(channel, dead)).toBe(6);
+    await settled(dead, 6);
   });
 
   it("dry-runs a replay without changing anything", async () => {
@@ -100,7 +112,7 @@ describe("worker-toolbox dlq", () => {
       matched: 3,
       replayed: 0,
     });
-    expect(await readyCount(channel, dead)).toBe(6);
+    await settled(dead, 6);
     expect(await readyCount(channel, `${prefix}.export`)).toBe(0);
   });
 
@@ -133,7 +145,7 @@ describe("worker-toolbox dlq", () => {
     const refused = await cli(["dlq", "purge", "export"], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("Refusing to purge the dead letters of export without --yes");
-    expect(await readyCount(channel, dead)).toBe(2);
+    await settled(dead, 2);
 
     const purged = await cli(["dlq", "purge", "export", "--yes"], env);
     expect(purged).toMatchObject({ code: 0, stdout: "Purged 2 dead letter(s) of export.\n" });
