@@ -25,7 +25,7 @@ const workerLetter = {
       "x-wt-original-exchange": "prod.tasks",
       "x-wt-original-routing-key": "export.project.v2",
       "x-wt-dead-lettered-at": "2026-03-01T11:58:30.000Z",
-      "x-wt-delay": "5s",
+      "wt-delay": "5s",
     },
   },
 };

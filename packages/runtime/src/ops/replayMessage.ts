@@ -18,6 +18,7 @@ export interface ReplayableMessage extends MessageLike {
 
 const STRIPPED = [
   /^x-wt-/,
+  /^wt-delay$/, // DELAY_HEADER: a replay is due now, not in a delay rung
   /^x-death$/,
   /^x-first-death-/,
   /^x-last-death-/,
