@@ -1,0 +1,256 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defineTask, entityNames, parseConfig, type ToolboxConfig } from "@worker-toolbox/config";
+import {
+  createTestDatabase,
+  createTestNamespace,
+  deleteNamespace,
+  type TestDatabase,
+} from "@worker-toolbox/runtime/testing";
+import amqp, { type GetMessage } from "amqplib";
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { migrate } from "../../packages/runtime/src/results/migrate.js";
+import { getTask } from "../../packages/runtime/src/results/readResults.js";
+import { createTracker } from "../../packages/runtime/src/tracker/index.js";
+import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
+import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import { testServers } from "../support/servers.js";
+
+/**
+ * Issue 9 "Interop": a real Python Celery producer (Debian's python3-celery), configured only with what
+ * `worker-toolbox celery-config` prints, sends tasks with `app.send_task`; the TypeScript worker executes
+ * them, and the Python side reads the results back through Celery's own database result backend
+ * (`AsyncResult(id).get()`), so the whole Celery round trip is exercised.
+ */
+const SERVICE = "interop";
+const celery = findCeleryPython();
+if (!celery.found)
+  warnCeleryMissing("the Python Celery producer → TypeScript worker interop test", celery.reason);
+
+const addContract = defineTask({
+  name: "interop.add",
+  args: z.tuple([z.number(), z.number()]),
+  kwargs: z.strictObject({ scale: z.number().default(1), label: z.string().default("") }),
+  result: z.object({ sum: z.number(), label: z.string() }),
+});
+
+/** The producer: send the calls, print their ids, then wait for every result through the result backend. */
+const PRODUCER = `
+import json, os, sys
+from celery import Celery
+
+app = Celery("interop-producer")
+app.config_from_object(os.environ["WT_CELERY_SETTINGS"])
+
+calls = json.loads(os.environ["CALLS"])
+sent = [app.send_task("interop.add", args=call["args"], kwargs=call["kwargs"]) for call in calls]
+print("SENT " + json.dumps([r.id for r in sent]), flush=True)
+
+outcomes = []
+for r in sent:
+    try:
+        outcomes.append({"ok": True, "value": r.get(timeout=60), "state": r.state})
+    except Exception as e:
+        outcomes.append({"ok": False, "type": type(e).__name__, "message": str(e), "state": r.state})
+print("OUTCOMES " + json.dumps(outcomes), flush=True)
+`;
+
+interface Call {
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+}
+type Outcome =
+  | { ok: true; value: unknown; state: string }
+  | { ok: false; type: string; message: string; state: string };
+
+const GOOD: Call[] = [
+  { args: [2, 3], kwargs: {} },
+  { args: [2, 3], kwargs: { scale: 10, label: "ten" } },
+  { args: [-4, 0.5], kwargs: { label: "négatif" } },
+];
+// A string where the contract wants a number: the worker must dead-letter it, not run it.
+const BAD: Call = { args: ["two", 3], kwargs: {} };
+
+const servers = testServers();
+const prefix = createTestNamespace("celeryprod");
+const names = entityNames(prefix);
+const dir = mkdtempSync(join(tmpdir(), "wt-celery-producer-"));
+let database: TestDatabase;
+let pool: pg.Pool;
+let config: ToolboxConfig;
+let worker: Worker | undefined;
+const executed: Call[] = [];
+
+function runProducer(calls: Call[]): Promise<{ ids: string[]; outcomes: Outcome[]; log: string }> {
+  if (!celery.found) throw new Error("no celery python");
+  const child = spawn(celery.python, ["-c", PRODUCER], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      PYTHONPATH: dir,
+      WT_CELERY_SETTINGS: "wt_celery_settings",
+      CALLS: JSON.stringify(calls),
+      PYTHONDONTWRITEBYTECODE: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const collect = (chunk: Buffer) => {
+    log += chunk.toString();
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 100_000);
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      const line = (tag: string) =>
+        log
+          .split("\n")
+          .find((l) => l.startsWith(`${tag} `))
+          ?.slice(tag.length + 1);
+      const sent = line("SENT");
+      const outcomes = line("OUTCOMES");
+      if (code !== 0 || !sent || !outcomes) {
+        reject(new Error(`the Python producer exited ${code ?? signal}; its output:\n${log}`));
+        return;
+      }
+      resolve({ ids: JSON.parse(sent) as string[], outcomes: JSON.parse(outcomes) as Outcome[], log });
+    });
+  });
+}
+
+describe.skipIf(!celery.found)(
+  `Python Celery ${celery.found ? celery.celeryVersion : ""} producer → TypeScript worker`,
+  () => {
+    beforeAll(async () => {
+      database = await createTestDatabase(servers.databaseUrl, "celery_producer");
+      pool = new pg.Pool({ connectionString: database.url, max: 2 });
+      await migrate(pool, { schema: "public" });
+      config = parseConfig({
+        mode: "test",
+        service: SERVICE,
+        environment: { prefix },
+        broker: { url: servers.amqpUrl },
+        database: { url: database.url, poolSize: 2 },
+        logLevel: "silent",
+      });
+      const impl = implementTask(addContract, ({ args: [a, b], kwargs }) => {
+        executed.push({ args: [a, b], kwargs });
+        return { sum: (a + b) * kwargs.scale, label: kwargs.label };
+      });
+      worker = createWorker({ config, tasks: [impl], logger: pino({ level: "silent" }) });
+      await worker.start();
+      writeFileSync(
+        join(dir, "wt_celery_settings.py"),
+        await celeryConfigOutput({
+          prefix,
+          service: SERVICE,
+          amqpUrl: servers.amqpUrl,
+          databaseUrl: database.url,
+        }),
+      );
+    });
+
+    afterAll(async () => {
+      await worker?.close({ graceMs: 1_000 });
+      await pool?.end();
+      if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
+      await database?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("send_task calls run on the TypeScript worker; AsyncResult.get() returns their values; a call breaking the contract is dead-lettered", async () => {
+      const { ids, outcomes, log } = await runProducer([...GOOD, BAD]);
+      expect(ids, log).toHaveLength(4);
+      const goodIds = ids.slice(0, 3);
+      const badId = ids[3]!;
+
+      // The full Celery round trip: Celery read the rows the TypeScript worker wrote.
+      expect(outcomes, log).toEqual([
+        { ok: true, state: "SUCCESS", value: { sum: 5, label: "" } },
+        { ok: true, state: "SUCCESS", value: { sum: 50, label: "ten" } },
+        { ok: true, state: "SUCCESS", value: { sum: -3.5, label: "négatif" } },
+        expect.objectContaining({ ok: false, state: "FAILURE" }),
+      ]);
+      // Celery rebuilt the error from the FAILURE row: the contract violation with its path.
+      expect(outcomes[3]).toMatchObject({ type: "ContractViolation" });
+      expect((outcomes[3] as Extract<Outcome, { ok: false }>).message).toContain(
+        "args[0]: expected number, received string",
+      );
+
+      // The TypeScript worker ran exactly the good calls, with the contract's kwargs defaults applied.
+      expect(executed).toEqual([
+        { args: [2, 3], kwargs: { scale: 1, label: "" } },
+        { args: [2, 3], kwargs: { scale: 10, label: "ten" } },
+        { args: [-4, 0.5], kwargs: { scale: 1, label: "négatif" } },
+      ]);
+      for (const [i, id] of goodIds.entries()) {
+        const view = await getTask(pool, "public", id);
+        expect(view).toMatchObject({ taskId: id, status: "SUCCESS", name: "interop.add" });
+        expect(view.result?.value).toEqual(
+          outcomes[i]!.ok ? (outcomes[i] as { value: unknown }).value : null,
+        );
+        // Celery's send_task starts a new tree: the task is its own root.
+        expect(view.result?.rootId).toBe(id);
+      }
+
+      const bad = await getTask(pool, "public", badId);
+      expect(bad.status).toBe("FAILURE");
+      expect(bad.result?.error?.message).toContain("args[0]");
+
+      // Dead-lettered once, with the reason in headers, the original routing key and the body unchanged.
+      const connection = await amqp.connect(servers.amqpUrl);
+      try {
+        const channel = await connection.createChannel();
+        const letters: GetMessage[] = [];
+        for (let m = await channel.get(names.serviceDeadLetterQueue(SERVICE), { noAck: true }); m; ) {
+          letters.push(m);
+          m = await channel.get(names.serviceDeadLetterQueue(SERVICE), { noAck: true });
+        }
+        expect(letters).toHaveLength(1);
+        const headers = letters[0]!.properties.headers ?? {};
+        expect(headers).toMatchObject({
+          id: badId,
+          task: "interop.add",
+          lang: "py",
+          "x-wt-reason": "invalid-arguments",
+          "x-wt-attempts": 0,
+          "x-wt-original-routing-key": "interop.add",
+        });
+        expect(String(headers["x-wt-error-message"])).toContain("args[0]");
+        expect(JSON.parse(letters[0]!.content.toString())[0]).toEqual(["two", 3]);
+
+        // The service queue is empty: nothing left unacknowledged or redelivered in a loop.
+        expect((await channel.checkQueue(names.serviceQueue(SERVICE))).messageCount).toBe(0);
+        // The platform queue (bound with #) got a copy of every one of the Python producer's messages.
+        expect((await channel.checkQueue(names.platformQueue)).messageCount).toBe(4);
+      } finally {
+        await connection.close();
+      }
+
+      // And the tracker records them: every call Python sent has a tracking row.
+      const tracker = createTracker({ config, pool, logger: pino({ level: "silent" }) });
+      await tracker.start();
+      try {
+        await expect.poll(() => tracker.stats.stored, { timeout: 20_000 }).toBe(4);
+      } finally {
+        await tracker.close();
+      }
+      for (const [i, call] of [...GOOD, BAD].entries()) {
+        const view = await getTask(pool, "public", ids[i]!);
+        expect(view.tracking, `tracking row of ${ids[i]}`).toMatchObject({
+          name: "interop.add",
+          args: call.args,
+          kwargs: call.kwargs,
+        });
+      }
+    }, 120_000);
+  },
+);
