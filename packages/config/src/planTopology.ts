@@ -24,6 +24,9 @@ import type { ToolboxConfig } from "./schema.js";
  * A retry or a future `eta` waits in a delay rung and then re-enters the topic exchange, so the platform
  * queue sees every retry too. Dead letters carry their reason in headers set by the worker.
  */
+/** Delivery limit of quorum dead-letter queues: high enough to never drop a dead letter that is inspected. */
+export const DEAD_LETTER_DELIVERY_LIMIT = 1_000_000;
+
 export interface PlannedExchange {
   name: string;
   type: "topic" | "headers" | "direct" | "fanout";
@@ -73,8 +76,12 @@ export function planTopology(
       args["x-dead-letter-exchange"] = names.deadLetterExchange;
       args["x-dead-letter-routing-key"] = deadLetterKey;
     }
-    if (config.queue.type === "quorum" && deadLetterKey !== undefined) {
-      args["x-delivery-limit"] = config.queue.deliveryLimit;
+    if (config.queue.type === "quorum") {
+      // Service queues: a message that kills its worker this often is dead-lettered instead of looping.
+      // Dead-letter queues have nowhere further to go, so their limit is effectively none: RabbitMQ 4.x
+      // gives quorum queues a default limit of 20, and every `dlq list` (get, then requeue) counts.
+      args["x-delivery-limit"] =
+        deadLetterKey !== undefined ? config.queue.deliveryLimit : DEAD_LETTER_DELIVERY_LIMIT;
     }
     return args;
   };
