@@ -222,7 +222,9 @@ describe("producer", () => {
     await producer.close();
     const settled = await Promise.all(outcomes);
     const resolved = settled.filter((outcome) => outcome.ok).map((outcome) => outcome.id);
-    for (const outcome of settled) if (!outcome.ok) expect(outcome.code).toBe("CLOSED");
+    // Not confirmed by close()'s deadline: CLOSED; a send's own deadline may pass first on a slow machine.
+    const codes = settled.flatMap((outcome) => (outcome.ok ? [] : [outcome.code]));
+    expect(codes.filter((code) => code !== "CLOSED" && code !== "PUBLISH_TIMEOUT")).toEqual([]);
     const inQueue = new Set(await drainTaskIds(amqpUrl, serviceQueue));
     expect(resolved.filter((id) => !inQueue.has(id))).toEqual([]);
     expect(producer.state).toBe("closed");
