@@ -3,6 +3,7 @@ import { type AnyTaskContract, ToolboxError, validateCall } from "@worker-toolbo
 import type { PublishRequest } from "../broker/confirmPublisher.js";
 import { newTaskMessage } from "../protocol/celeryMessage.js";
 import { encodeTaskMessage } from "../protocol/encodeTaskMessage.js";
+import { startTraceparent } from "../protocol/traceContext.js";
 import { type SendOptions, type SendReceipt, TRACKING_HEADER } from "./types.js";
 
 // Celery's `origin` header; os.hostname() is a system call, too slow to make per message.
@@ -56,6 +57,8 @@ export function prepareSend(
     timeLimit: { hard: toSeconds(contract.timeLimitMs.hard), soft: toSeconds(contract.timeLimitMs.soft) },
     extraHeaders,
   });
+  // Every task carries trace context so its logs can be correlated; a new trace is named after the root task.
+  if (options.traceparent === undefined) message.extraHeaders.traceparent = startTraceparent(message.rootId);
   const { content, properties } = encodeTaskMessage(message, { maxBytes: target.maxBytes });
   return {
     receipt: { id: message.id, name: message.task, rootId: message.rootId },

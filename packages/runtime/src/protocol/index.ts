@@ -10,4 +10,13 @@ export { type EncodeOptions, encodeTaskMessage, type PublishProperties } from ".
 export { formatIsoDateTime, parseIsoDateTime } from "./isoDateTime.js";
 export { decodeJson, encodeJson } from "./kombuJson.js";
 export { argsRepr, kwargsRepr, pythonRepr } from "./repr.js";
+export {
+  childTraceparent,
+  formatTraceparent,
+  parseTraceparent,
+  rootTraceId,
+  startTraceparent,
+  type TraceContext,
+  traceIdOf,
+} from "./traceContext.js";
 export { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
