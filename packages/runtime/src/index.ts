@@ -13,6 +13,8 @@ export {
   brokerSocketOptions,
   isFatalBrokerError,
 } from "./broker/connection.js";
+// Health and metrics endpoint
+export * from "./health/index.js";
 // Operations: doctor, monitor, dead letters
 export * from "./ops/index.js";
 

@@ -6,15 +6,20 @@ import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import pg from "pg";
 import { type Logger, pino } from "pino";
+import type { Registry } from "prom-client";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
+import { pingDatabase } from "../health/databaseProbe.js";
+import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { prepareSend } from "../producer/prepareSend.js";
+import { childTraceparent } from "../protocol/traceContext.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { AckTracker } from "./acks.js";
 import { TaskRevokedError } from "./errors.js";
 import { handleDelivery, type WorkerRuntime, type WorkerStats } from "./handleDelivery.js";
 import type { TaskImplementation } from "./implementTask.js";
+import { WorkerMetrics } from "./metrics.js";
 import { isRowError, ResultBatcher } from "./resultBatcher.js";
 import { decodeRevoke, RevokedSet, revokeTask } from "./revocations.js";
 import { drain } from "./shutdown.js";
@@ -36,6 +41,10 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Result backend pool (the least-privilege worker role); created from config.database when omitted. */
   pool?: pg.Pool;
+  /** Prometheus registry for the worker's metrics; default a new one the worker owns (`worker.metrics`). */
+  registry?: Registry;
+  /** Also collect prom-client's process metrics (CPU, memory, event loop lag) into the registry. */
+  processMetrics?: boolean;
 }
 
 export interface Worker
@@ -47,6 +56,12 @@ export interface Worker
   start(): Promise<void>;
   /** Readiness: true while the consumer is active (for /readyz). */
   ready(): boolean;
+  /** The worker's Prometheus metrics (docs/observability.md). */
+  readonly metrics: Registry;
+  /** The /healthz, /readyz and /metrics endpoint, started by start() when `worker.healthPort` is set. */
+  readonly healthServer: HealthServer | undefined;
+  /** Resolve once the result database answers `select 1` (rejects with DATABASE_UNAVAILABLE). */
+  pingDatabase(timeoutMs?: number): Promise<void>;
   /** Revoke tasks on every worker of the environment and record them REVOKED. */
   revoke(taskId: string | readonly string[], options?: { reason?: string }): Promise<void>;
   /**
@@ -69,6 +84,8 @@ class TaskWorker
 {
   state: WorkerState = "starting";
   lastError: ToolboxError | undefined;
+  readonly metrics: Registry;
+  healthServer: HealthServer | undefined;
 
   private readonly config: ToolboxConfig;
   private readonly logger: Logger;
@@ -84,6 +101,7 @@ class TaskWorker
   private closing: Promise<void> | undefined;
   /** Set when shutdown's deadline passed: retries of writes and publishes stop. */
   private readonly hardStop = new AbortController();
+  private health: Promise<void> | undefined;
 
   constructor(options: WorkerOptions) {
     super();
@@ -131,8 +149,21 @@ class TaskWorker
       this.logger.warn({ err: error.message }, "idle database connection failed"),
     );
     this.store = createResultStore({ pool: this.pool, schema: config.database.schema, workerName });
+    const metrics = new WorkerMetrics({
+      service,
+      taskNames: [...registry.keys()],
+      registry: options.registry,
+      processMetrics: options.processMetrics,
+      sample: () => ({
+        running: this.stats.running,
+        pendingResults: this.rt.batcher.pending,
+        consumerActive: this.consumer !== undefined && this.state === "ready",
+        broker: this.connection.state,
+      }),
+    });
+    this.metrics = metrics.registry;
     const batcher = new ResultBatcher({
-      store: this.store,
+      store: metrics.timedStore(this.store),
       logger: this.logger,
       batchSize: config.worker.resultBatchSize,
       waitMs: config.worker.resultBatchWaitMs,
@@ -174,6 +205,7 @@ class TaskWorker
       exchanges: { dead: names.deadLetterExchange, delay: names.delayExchange },
       delayQueuePrefix: `${names.delayExchange}.`,
       stats: { succeeded: 0, retried: 0, deadLettered: 0, revoked: 0, delayed: 0, skipped: 0, requeued: 0 },
+      metrics,
       persist: (fn, keepTrying) => {
         const attempt = new AbortController();
         // Give up when the message's channel is gone (it is redelivered anyway) or shutdown's deadline passed.
@@ -187,7 +219,13 @@ class TaskWorker
           contract,
           args,
           kwargs,
-          { ...sendOptions, parent: { id: parent.id, rootId: parent.rootId } },
+          {
+            ...sendOptions,
+            parent: { id: parent.id, rootId: parent.rootId },
+            // The follow-up joins this task's trace (a new span id under the same trace id).
+            traceparent:
+              sendOptions?.traceparent ?? childTraceparent(parent.extraHeaders.traceparent, parent.rootId),
+          },
           { exchange: names.exchange, maxBytes: config.limits.maxMessageBytes },
         );
         await this.publisher.publish(prepared.request);
@@ -217,8 +255,27 @@ class TaskWorker
     return this.state === "ready";
   }
 
+  pingDatabase(timeoutMs = 1_000): Promise<void> {
+    return pingDatabase(this.pool, timeoutMs);
+  }
+
   start(): Promise<void> {
-    this.started ??= new Promise<void>((resolve, reject) => {
+    this.started ??= this.openHealthServer().then(() => this.connect());
+    return this.started;
+  }
+
+  /** The health endpoint comes up first, so probes see "starting" rather than a refused connection. */
+  private openHealthServer(): Promise<void> {
+    const port = this.config.worker.healthPort;
+    if (port === undefined) return Promise.resolve();
+    this.health ??= startHealthServer({ worker: this, port, logger: this.logger }).then((server) => {
+      this.healthServer = server;
+    });
+    return this.health;
+  }
+
+  private connect(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const onState = (state: WorkerState, error: ToolboxError | undefined) => {
         if (state === "ready") resolve();
         else if (state === "failed" || state === "stopped")
@@ -229,7 +286,6 @@ class TaskWorker
       this.on("state", onState);
       this.connection.start();
     });
-    return this.started;
   }
 
   async revoke(taskId: string | readonly string[], options: { reason?: string } = {}): Promise<void> {
@@ -261,6 +317,7 @@ class TaskWorker
     await this.publisher.close(1_000);
     await this.connection.close();
     if (this.ownsPool) await this.pool.end().catch(() => undefined);
+    await this.health?.then(() => this.healthServer?.close()).catch(() => undefined);
     this.setState("stopped", undefined);
   }
 

@@ -11,12 +11,14 @@ import type { Logger } from "pino";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import type { SendReceipt } from "../producer/types.js";
 import { decodeTaskMessage, type IncomingProperties, type TaskMessage } from "../protocol/index.js";
+import { traceIdOf } from "../protocol/traceContext.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskErrorInfo, TaskOutcome, TaskRef } from "../results/resultTypes.js";
 import type { AckTracker } from "./acks.js";
 import { type DeadLetter, type DeadLetterReason, publishDeadLetter } from "./deadLetter.js";
 import { TimeLimitExceeded } from "./errors.js";
 import type { FollowUpOptions, TaskContext, TaskImplementation } from "./implementTask.js";
+import type { WorkerMetrics } from "./metrics.js";
 import { isRowError, type ResultBatcher } from "./resultBatcher.js";
 import { decideRetry, delayUntilDue, publishRetry, retryPolicyFor } from "./retry.js";
 import type { RevokedSet } from "./revocations.js";
@@ -63,6 +65,7 @@ export interface WorkerRuntime {
     options: FollowUpOptions | undefined,
   ): Promise<SendReceipt>;
   stats: WorkerStats;
+  metrics: WorkerMetrics;
 }
 
 export interface WorkerStats {
@@ -113,6 +116,7 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
     acks.ack(message);
     return;
   }
+  rt.metrics.received(message.properties.headers?.task);
   let msg: TaskMessage;
   try {
     msg = decodeTaskMessage(message.content, message.properties as unknown as IncomingProperties);
@@ -195,6 +199,7 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
     try {
       value = validateResult(impl.contract, result.value);
     } catch (error) {
+      rt.metrics.failed(msg.task);
       return deadLetter(rt, acks, message, ref, {
         reason: "invalid-result",
         error: error as Error,
@@ -203,6 +208,7 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
     }
     if (msg.ignoreResult) {
       rt.stats.succeeded += 1;
+      rt.metrics.succeeded(msg.task);
       acks.ack(message);
       return;
     }
@@ -217,10 +223,12 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
       });
     }
     rt.stats.succeeded += 1;
+    rt.metrics.succeeded(msg.task);
     acks.ack(message);
     return;
   }
 
+  rt.metrics.failed(msg.task);
   const decision = decideRetry(retryPolicyFor(rt.config, impl.contract), attempt, result.error);
   if (!decision.retry) {
     return deadLetter(rt, acks, message, ref, {
@@ -250,6 +258,7 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
     throw error;
   }
   rt.stats.retried += 1;
+  rt.metrics.retried(msg.task);
   rt.logger.info(
     { task: msg.task, taskId: msg.id, attempt, delayMs: decision.delayMs, err: result.error.message },
     "task failed; retry scheduled",
@@ -282,6 +291,7 @@ async function execute(
   if (hardMs !== null) {
     timer = setTimeout(() => controller.abort(new TimeLimitExceeded(msg.task, hardMs)), hardMs);
   }
+  const startedAt = performance.now();
   try {
     const ctx = createContext(rt, msg, controller.signal);
     const value = await Promise.race([
@@ -292,6 +302,7 @@ async function execute(
   } catch (error) {
     return { ok: false, error: asError(error), running };
   } finally {
+    rt.metrics.handlerFinished(msg.task, startedAt);
     clearTimeout(timer);
     set.delete(running);
     if (set.size === 0) rt.running.delete(msg.id);
@@ -310,7 +321,13 @@ function createContext(rt: WorkerRuntime, msg: TaskMessage, signal: AbortSignal)
     signal,
     // Created on first use: most handlers never log, and a child logger per message is not free.
     get logger() {
-      logger ??= rt.logger.child({ service: rt.service, task: msg.task, taskId: msg.id, rootId: msg.rootId });
+      logger ??= rt.logger.child({
+        service: rt.service,
+        task: msg.task,
+        taskId: msg.id,
+        rootId: msg.rootId,
+        traceId: traceIdOf(msg.extraHeaders.traceparent, msg.rootId),
+      });
       return logger;
     },
     progress: (update) =>
@@ -340,6 +357,7 @@ async function revoke(
 ) {
   await rt.batcher.add({ ...ref, state: "REVOKED", reason });
   rt.stats.revoked += 1;
+  rt.metrics.revoked(ref.name);
   acks.ack(message);
 }
 
@@ -371,6 +389,7 @@ async function deadLetter(
       : undefined,
   ]);
   rt.stats.deadLettered += 1;
+  rt.metrics.deadLettered(ref?.name, letter.reason);
   acks.ack(message);
 }
 

@@ -1,0 +1,110 @@
+import { defineTask, entityNames } from "@worker-toolbox/config";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createProducer } from "../../packages/runtime/src/producer/index.js";
+import type { Producer } from "../../packages/runtime/src/producer/types.js";
+import { parseTraceparent } from "../../packages/runtime/src/protocol/index.js";
+import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
+import { SERVICE } from "../fixtures/workers/tasks.js";
+import { testServers } from "../support/servers.js";
+import { createHarness, type Harness, testLogger } from "../worker/harness.js";
+
+const traceRoot = defineTask({ name: `${SERVICE}.traceRoot`, result: z.string() });
+const traceLeaf = defineTask({ name: `${SERVICE}.traceLeaf`, result: z.null() });
+
+interface LogLine {
+  msg: string;
+  taskId?: string;
+  rootId?: string;
+  traceId?: string;
+}
+
+let h: Harness;
+let worker: Worker;
+let producer: Producer;
+const lines: LogLine[] = [];
+let captureQueue: string;
+
+beforeAll(async () => {
+  h = await createHarness("trace", testServers());
+  const logger = pino(
+    { level: "info" },
+    { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
+  );
+  worker = createWorker({
+    config: h.config,
+    logger,
+    tasks: [
+      implementTask(traceRoot, async (_input, ctx) => {
+        ctx.logger.info("root ran");
+        return (await ctx.send(traceLeaf, [])).id;
+      }),
+      implementTask(traceLeaf, (_input, ctx) => {
+        ctx.logger.info("leaf ran");
+        return null;
+      }),
+    ],
+  });
+  await worker.start();
+  producer = createProducer({ config: h.config, contracts: [traceRoot, traceLeaf], logger: testLogger });
+  await producer.ready(30_000);
+  // A copy of every follow-up message, to read its headers.
+  const channel = await h.channel();
+  captureQueue = (await channel.assertQueue("", { exclusive: true })).queue;
+  await channel.bindQueue(captureQueue, entityNames(h.prefix).exchange, traceLeaf.name);
+});
+
+afterAll(async () => {
+  await producer?.close();
+  await worker?.close({ graceMs: 1_000 });
+  await h?.close();
+});
+
+async function runRoot(traceparent?: string) {
+  const root = await producer.send(traceRoot, [], undefined, traceparent ? { traceparent } : {});
+  const row = await h.waitForStatus(root.id, "SUCCESS");
+  const leafId = row.result_json as string;
+  await h.waitForStatus(leafId, "SUCCESS");
+  const logOf = (msg: string, taskId: string) =>
+    lines.find((line) => line.msg === msg && line.taskId === taskId);
+  const channel = await h.channel();
+  const copy = await channel.get(captureQueue, { noAck: true });
+  if (!copy) throw new Error("the follow-up message was not captured");
+  expect(copy.properties.headers?.id).toBe(leafId);
+  return {
+    root,
+    leafId,
+    rootLog: logOf("root ran", root.id),
+    leafLog: logOf("leaf ran", leafId),
+    leafHeader: copy.properties.headers?.traceparent as string,
+  };
+}
+
+describe("trace context", () => {
+  it("a task's logs carry the incoming trace id; ctx.send passes the same trace id with a new span id", async () => {
+    const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const { root, leafId, rootLog, leafLog, leafHeader } = await runRoot(incoming);
+    expect(rootLog).toMatchObject({
+      taskId: root.id,
+      rootId: root.id,
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    });
+    expect(leafLog).toMatchObject({
+      taskId: leafId,
+      rootId: root.id,
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    });
+    const leaf = parseTraceparent(leafHeader);
+    expect(leaf).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", flags: "01" });
+    expect(leaf?.spanId).not.toBe("00f067aa0ba902b7");
+  });
+
+  it("a task sent without trace context starts a trace named after its root task id", async () => {
+    const { root, leafLog, rootLog, leafHeader } = await runRoot();
+    const traceId = root.id.replaceAll("-", "");
+    expect(rootLog?.traceId).toBe(traceId);
+    expect(leafLog?.traceId).toBe(traceId);
+    expect(parseTraceparent(leafHeader)?.traceId).toBe(traceId);
+  });
+});
