@@ -168,6 +168,8 @@ export class ConfirmPublisher extends EventEmitter<{ drained: [] }> {
       if (!writable && !this.draining) {
         this.draining = new Promise<void>((done) => {
           const release = () => {
+            this.off("drained", release);
+            channel.off("close", release);
             this.draining = undefined;
             done();
           };

@@ -171,7 +171,7 @@ const messageArb: fc.Arbitrary<TaskMessage> = fc.record({
     chord: fc.option(kombuValue).map((v) => v ?? null),
   }),
   extraHeaders: fc.dictionary(
-    fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !reserved.has(k)),
+    fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !reserved.has(k) && k !== "__proto__"),
     headerValue,
     { maxKeys: 4, noNullPrototype: true },
   ),
@@ -262,6 +262,7 @@ describe("encodeTaskMessage rejects", () => {
     ["timeLimit.soft", { timeLimit: { hard: 1, soft: -1 } }],
     ["timeLimit.hard", { timeLimit: { hard: 1e300, soft: null } }],
     ["extraHeaders.big", { extraHeaders: { big: 2 ** 60 } }],
+    ["extraHeaders.__proto__", { extraHeaders: JSON.parse('{"__proto__": 1}') }],
     ["extraHeaders.x", { extraHeaders: { x: [-(2 ** 51) - 0.5] } }],
     ["eta", { eta: new Date(Number.NaN) }],
     ["id", { id: "" }],

@@ -120,6 +120,14 @@ function checkFields(msg: TaskMessage): void {
         "rename it, or set the TaskMessage field instead",
       );
     }
+    // amqplib (like most AMQP clients) decodes header tables into plain objects, where `__proto__`
+    // would set the prototype instead of a header: such a header cannot survive the trip.
+    if (name === "__proto__")
+      throw invalid(
+        msg,
+        "extraHeaders.__proto__",
+        "cannot be carried: AMQP clients decode it as a prototype",
+      );
     if (name.length === 0 || Buffer.byteLength(name) > 255)
       throw invalid(msg, `extraHeaders[${JSON.stringify(name)}]`, "is not a valid header name (1-255 bytes)");
     checkHeaderValue(msg, `extraHeaders.${name}`, value);
