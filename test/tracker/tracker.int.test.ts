@@ -135,7 +135,7 @@ describe("tracker", () => {
       .toBeTruthy();
     const message = box.message!;
     expect(message.content.toString()).toBe("not json");
-    expect(message.properties.headers?.["x-wt-reason"]).toBe("MESSAGE_MALFORMED");
+    expect(message.properties.headers?.["x-wt-reason"]).toBe("malformed");
     expect(message.properties.headers?.["x-wt-original-routing-key"]).toBe("export.garbage");
     await expect
       .poll(

@@ -1,5 +1,6 @@
 import {
   entityNames,
+  isToolboxError,
   PLATFORM_DEAD_LETTER_KEY,
   planTopology,
   type ToolboxConfig,
@@ -17,7 +18,7 @@ import { decodeTaskMessage, type IncomingProperties, type TaskMessage } from "..
 import { createDatabasePool } from "../results/pool.js";
 import { type TrackingInput, upsertTracking } from "../results/trackingStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
-import { deadLetterHeaders } from "./deadLetterHeaders.js";
+import { publishDeadLetter } from "../worker/deadLetter.js";
 
 const TRACE_HEADERS = new Set(["traceparent", "tracestate"]);
 
@@ -209,19 +210,15 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   async function deadLetter(channel: Channel, message: ConsumeMessage, error: Error): Promise<void> {
-    const reason = error instanceof ToolboxError ? error.code : "TRACKING_REFUSED";
+    const reason = isToolboxError(error, "MESSAGE_MALFORMED") ? "malformed" : "unstorable-tracking";
     logger.error({ reason, err: error.message }, "dead-lettering a platform message");
     try {
-      await publisher.publish({
-        exchange: names.deadLetterExchange,
-        routingKey: PLATFORM_DEAD_LETTER_KEY,
-        content: message.content,
-        properties: {
-          ...message.properties,
-          persistent: true,
-          headers: { ...message.properties.headers, ...deadLetterHeaders(reason, error, message, "tracker") },
-        },
-      });
+      await publishDeadLetter(
+        publisher,
+        { exchange: names.deadLetterExchange, service: PLATFORM_DEAD_LETTER_KEY, workerName: "tracker" },
+        message,
+        { reason, error, attempts: 0 },
+      );
       channel.ack(message);
       stats.deadLettered++;
     } catch (publishError) {

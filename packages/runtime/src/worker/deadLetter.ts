@@ -12,7 +12,9 @@ export type DeadLetterReason =
   | "permanent-error"
   | "retries-exhausted"
   | "invalid-result"
-  | "unstorable-result";
+  | "unstorable-result"
+  /** The tracker: the tracking row for this platform-queue message was refused by the database. */
+  | "unstorable-tracking";
 
 export interface DeadLetter {
   reason: DeadLetterReason;
