@@ -1,5 +1,6 @@
 import type { Options } from "amqplib";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
+import { republishProperties } from "../worker/deadLetter.js";
 import { describeDeadLetter } from "./deadLetterInfo.js";
 import type { MessageLike } from "./messageTime.js";
 
@@ -49,18 +50,7 @@ export function replayRequest(
 ): PublishRequest | undefined {
   const routingKey = target.routingKey ?? describeDeadLetter(message).originalRoutingKey;
   if (!routingKey) return undefined;
-  const p = message.properties;
-  const properties: Options.Publish = {
-    deliveryMode: 2,
-    timestamp: Math.floor(now / 1_000),
-    headers: replayHeaders(p.headers),
-  };
-  if (p.contentType !== undefined) properties.contentType = p.contentType;
-  if (p.contentEncoding !== undefined) properties.contentEncoding = p.contentEncoding;
-  if (p.correlationId !== undefined) properties.correlationId = p.correlationId;
-  if (p.priority !== undefined) properties.priority = p.priority;
-  if (p.replyTo !== undefined) properties.replyTo = p.replyTo;
-  if (p.type !== undefined) properties.type = p.type;
-  if (p.appId !== undefined) properties.appId = p.appId;
+  const properties = republishProperties(message, replayHeaders(message.properties.headers));
+  properties.timestamp = Math.floor(now / 1_000);
   return { exchange: target.exchange, routingKey, content: message.content, properties };
 }

@@ -1,4 +1,4 @@
-import type { ConsumeMessage, Options } from "amqplib";
+import type { ConsumeMessage, MessageProperties, Options } from "amqplib";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
 
 /**
@@ -51,7 +51,7 @@ export function deadLetterHeaders(
  * silently expire on the way) and no `userId` (the broker checks it against the publishing user).
  */
 export function republishProperties(
-  message: ConsumeMessage,
+  message: { properties: Partial<MessageProperties> },
   headers: Record<string, unknown>,
 ): Options.Publish {
   const p = message.properties;
