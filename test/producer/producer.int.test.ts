@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { entityNames } from "@worker-toolbox/config";
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import { closeConnectionsNamed, createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import { pino } from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -12,15 +12,7 @@ import {
 } from "../../packages/runtime/src/producer/index.js";
 import { decodeTaskMessage } from "../../packages/runtime/src/protocol/index.js";
 import { testServers } from "../support/servers.js";
-import {
-  anyPayload,
-  closeConnectionsNamed,
-  contracts,
-  drainTaskIds,
-  messageCount,
-  placeOrder,
-  producerConfig,
-} from "./support.js";
+import { anyPayload, contracts, drainTaskIds, messageCount, placeOrder, producerConfig } from "./support.js";
 
 const { amqpUrl, managementUrl } = testServers();
 const logger = pino({ level: "silent" });

@@ -75,24 +75,3 @@ export async function messageCount(url: string, queue: string): Promise<number> 
     await connection.close().catch(() => undefined);
   }
 }
-
-/** Force-close, through the management API, the broker connections opened with `name`. */
-export async function closeConnectionsNamed(managementUrl: string, name: string): Promise<number> {
-  const api = new URL(managementUrl);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(api.username)}:${decodeURIComponent(api.password)}`).toString("base64")}`;
-  api.username = "";
-  api.password = "";
-  const response = await fetch(new URL("api/connections", api), { headers: { authorization: auth } });
-  const list = (await response.json()) as {
-    name: string;
-    client_properties?: { connection_name?: string };
-  }[];
-  const mine = list.filter((c) => c.client_properties?.connection_name === name);
-  for (const c of mine) {
-    await fetch(new URL(`api/connections/${encodeURIComponent(c.name)}`, api), {
-      method: "DELETE",
-      headers: { authorization: auth },
-    });
-  }
-  return mine.length;
-}
