@@ -1,4 +1,7 @@
+import { defineTask } from "@worker-toolbox/config";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { prepareSend } from "../producer/prepareSend.js";
 import {
   childTraceparent,
   formatTraceparent,
@@ -85,5 +88,29 @@ describe("startTraceparent and traceIdOf", () => {
     expect(traceIdOf(EXAMPLE, rootId)).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
     expect(traceIdOf(undefined, rootId)).toBe("2f1c7e4e8d9a4c569a531d6d3f0f2f10");
     expect(traceIdOf("00-bad", "not-a-uuid")).toBeUndefined();
+  });
+});
+
+describe("prepareSend", () => {
+  const ping = defineTask({ name: "svc.ping", result: z.null() });
+  const target = { exchange: "test.tasks", maxBytes: 10_000 };
+
+  it("starts a trace named after the root task when the caller passes none, and keeps a given one", () => {
+    const fresh = prepareSend(ping, [], undefined, {}, target);
+    expect(parseTraceparent(fresh.request.properties.headers.traceparent)?.traceId).toBe(
+      fresh.receipt.rootId.replaceAll("-", ""),
+    );
+    const child = prepareSend(
+      ping,
+      [],
+      undefined,
+      { parent: { id: fresh.receipt.id, rootId: fresh.receipt.rootId } },
+      target,
+    );
+    expect(parseTraceparent(child.request.properties.headers.traceparent)?.traceId).toBe(
+      fresh.receipt.rootId.replaceAll("-", ""),
+    );
+    const given = prepareSend(ping, [], undefined, { traceparent: EXAMPLE }, target);
+    expect(given.request.properties.headers.traceparent).toBe(EXAMPLE);
   });
 });

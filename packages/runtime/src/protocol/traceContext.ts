@@ -4,7 +4,7 @@
  * trace. The toolbox records no spans itself; it keeps the trace id flowing so that every task, its
  * retries and the follow-ups it sends can be correlated, and so a tracing SDK in the handler can pick up.
  */
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 export interface TraceContext {
   /** 32 lowercase hex digits, not all zero. */
@@ -73,10 +73,20 @@ export function traceIdOf(traceparent: unknown, rootId: string): string | undefi
   return parseTraceparent(traceparent)?.traceId ?? rootTraceId(rootId);
 }
 
+// randomBytes() per message costs microseconds (a call into the OS each time); like randomUUID(), draw ids
+// from a pool refilled a few kilobytes at a time. Span and trace ids need to be unique, not secret.
+const pool = Buffer.allocUnsafe(4096);
+let used = pool.length;
+
 function randomHex(bytes: number): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString("hex");
+    if (used + bytes > pool.length) {
+      randomFillSync(pool);
+      used = 0;
+    }
+    const hex = pool.toString("hex", used, used + bytes);
+    used += bytes;
     // All zeros is the invalid value; one chance in 2^64 or less, but cheap to rule out.
-    if (!/^0+$/.test(hex)) return hex;
+    if (hex !== ZERO_SPAN && hex !== ZERO_TRACE) return hex;
   }
 }

@@ -8,9 +8,9 @@ import type { DeadLetterReason } from "./deadLetter.js";
  * The worker's Prometheus metrics (prom-client), in a registry the worker owns unless one is passed.
  * docs/observability.md lists them with what to alert on.
  *
- * Per message this costs a few counter increments and one histogram observation: label objects are built
- * once per task name, and everything that is a level rather than an event (in flight, pending results,
- * consumer and broker state) is read when Prometheus scrapes, not maintained on the hot path. The `task`
+ * Per message this costs a few increments of plain numbers and one histogram observation: the counters
+ * are tallied per task here and handed to prom-client when Prometheus scrapes, and everything that is a
+ * level rather than an event (in flight, pending results, consumer and broker state) is read then too. The `task`
  * label only takes the service's own task names plus `unknown`, so a flood of junk routing keys cannot
  * blow up the number of series.
  */
@@ -50,21 +50,27 @@ export interface WorkerMetricsOptions {
   processMetrics?: boolean;
 }
 
-type TaskLabels = { task: string };
-type DeadLabels = { task: string; reason: DeadLetterReason };
+type TaskLabels = { readonly task: string };
+
+/** One task's event counts: plain numbers bumped per message, handed to prom-client when it scrapes. */
+interface Tally {
+  readonly labels: TaskLabels;
+  received: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  revoked: number;
+  deadLettered: Map<DeadLetterReason, number>;
+  /** The duration histogram's child for this task, bound once. */
+  observe: (seconds: number) => void;
+}
+
+type TallyCount = "received" | "succeeded" | "failed" | "retried" | "revoked";
 
 export class WorkerMetrics {
   readonly registry: Registry;
-  private readonly labels = new Map<string, TaskLabels>();
-  private readonly unknown: TaskLabels = { task: UNKNOWN_TASK };
-  private readonly deadLabels = new Map<TaskLabels, Map<DeadLetterReason, DeadLabels>>();
-  private readonly receivedTotal: Counter<"task">;
-  private readonly succeededTotal: Counter<"task">;
-  private readonly failedTotal: Counter<"task">;
-  private readonly retriedTotal: Counter<"task">;
-  private readonly deadLetteredTotal: Counter<"task" | "reason">;
-  private readonly revokedTotal: Counter<"task">;
-  private readonly handlerDuration: Histogram<"task">;
+  private readonly tallies = new Map<string, Tally>();
+  private readonly unknown = tally(UNKNOWN_TASK);
   private readonly writeDuration: Histogram;
   private readonly writeErrors: Counter;
   private readonly batchSize: Histogram;
@@ -73,8 +79,8 @@ export class WorkerMetrics {
     const owned = !options.registry;
     const registry = options.registry ?? new Registry();
     this.registry = registry;
-    for (const name of options.taskNames) this.labels.set(name, Object.freeze({ task: name }));
-    const taskNames = [...this.labels.values(), this.unknown];
+    for (const name of options.taskNames) this.tallies.set(name, tally(name));
+    const all = [...this.tallies.values(), this.unknown];
 
     const taken = METRIC_NAMES.find((name) => registry.getSingleMetric(name));
     if (taken) {
@@ -87,62 +93,69 @@ export class WorkerMetrics {
       );
     }
     const registers = [registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-      new Counter<L>({ name: METRIC_PREFIX + name, help, labelNames, registers });
+    // Every known task is reported from the first scrape (at 0), so rate() and absent() work before traffic.
+    const taskCounter = (name: string, help: string, count: TallyCount) =>
+      new Counter({
+        name: METRIC_PREFIX + name,
+        help,
+        labelNames: ["task"],
+        registers,
+        collect() {
+          this.reset();
+          for (const t of all) this.inc(t.labels, t[count]);
+        },
+      });
 
-    this.receivedTotal = counter(
+    taskCounter(
       "tasks_received_total",
-      "Task messages taken from the service queue (every attempt, and every hop of a future eta).",
-      ["task"],
+      "Task messages taken from the service queue (every attempt, and every pass of a future eta).",
+      "received",
     );
-    this.succeededTotal = counter("tasks_succeeded_total", "Tasks that succeeded (result stored).", ["task"]);
-    this.failedTotal = counter(
+    taskCounter("tasks_succeeded_total", "Tasks that succeeded (result stored).", "succeeded");
+    taskCounter(
       "tasks_failed_total",
       "Handler runs that failed (threw, timed out or returned an invalid result), retried or not.",
-      ["task"],
+      "failed",
     );
-    this.retriedTotal = counter("tasks_retried_total", "Failed runs for which a retry was scheduled.", [
-      "task",
-    ]);
-    this.deadLetteredTotal = counter(
-      "tasks_dead_lettered_total",
-      "Messages sent to the service's dead-letter queue, by reason.",
-      ["task", "reason"],
-    );
-    this.revokedTotal = counter("tasks_revoked_total", "Tasks not run: revoked or expired.", ["task"]);
-    this.handlerDuration = new Histogram({
+    taskCounter("tasks_retried_total", "Failed runs for which a retry was scheduled.", "retried");
+    taskCounter("tasks_revoked_total", "Tasks not run: revoked or expired.", "revoked");
+    new Counter({
+      name: `${METRIC_PREFIX}tasks_dead_lettered_total`,
+      help: "Messages sent to the service's dead-letter queue, by reason.",
+      labelNames: ["task", "reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of all) {
+          for (const [reason, value] of t.deadLettered) this.inc({ task: t.labels.task, reason }, value);
+        }
+      },
+    });
+    const handlerDuration = new Histogram({
       name: `${METRIC_PREFIX}task_duration_seconds`,
       help: "Time a handler ran, successful or not.",
       labelNames: ["task"],
       buckets: HANDLER_BUCKETS,
       registers,
     });
+    for (const t of all) t.observe = handlerDuration.labels(t.labels).observe;
     this.writeDuration = new Histogram({
       name: `${METRIC_PREFIX}result_write_seconds`,
       help: "Time one batch of result rows took to commit (each attempt).",
       buckets: WRITE_BUCKETS,
       registers,
     });
-    this.writeErrors = counter(
-      "result_write_errors_total",
-      "Result batch writes that failed (then retried).",
-      [],
-    );
+    this.writeErrors = new Counter({
+      name: `${METRIC_PREFIX}result_write_errors_total`,
+      help: "Result batch writes that failed (then retried).",
+      registers,
+    });
     this.batchSize = new Histogram({
       name: `${METRIC_PREFIX}result_batch_size`,
       help: "Result rows per batch write.",
       buckets: BATCH_BUCKETS,
       registers,
     });
-
-    // Every known task shows up at 0 from the first scrape, so rate() and absent() work before traffic.
-    for (const labels of taskNames) {
-      this.receivedTotal.inc(labels, 0);
-      this.succeededTotal.inc(labels, 0);
-      this.failedTotal.inc(labels, 0);
-      this.retriedTotal.inc(labels, 0);
-      this.revokedTotal.inc(labels, 0);
-    }
 
     const sample = options.sample;
     new Gauge({
@@ -186,43 +199,34 @@ export class WorkerMetrics {
 
   /** The header's task name, or anything else (malformed, not a string). */
   received(task: unknown): void {
-    this.receivedTotal.inc((typeof task === "string" && this.labels.get(task)) || this.unknown);
+    const t = (typeof task === "string" && this.tallies.get(task)) || this.unknown;
+    t.received += 1;
   }
 
   succeeded(task: string): void {
-    this.succeededTotal.inc(this.labelsOf(task));
+    this.tallyOf(task).succeeded += 1;
   }
 
   failed(task: string): void {
-    this.failedTotal.inc(this.labelsOf(task));
+    this.tallyOf(task).failed += 1;
   }
 
   retried(task: string): void {
-    this.retriedTotal.inc(this.labelsOf(task));
+    this.tallyOf(task).retried += 1;
   }
 
   revoked(task: string | undefined): void {
-    this.revokedTotal.inc(task === undefined ? this.unknown : this.labelsOf(task));
+    this.tallyOf(task).revoked += 1;
   }
 
   deadLettered(task: string | undefined, reason: DeadLetterReason): void {
-    const labels = task === undefined ? this.unknown : this.labelsOf(task);
-    let byReason = this.deadLabels.get(labels);
-    if (!byReason) {
-      byReason = new Map();
-      this.deadLabels.set(labels, byReason);
-    }
-    let dead = byReason.get(reason);
-    if (!dead) {
-      dead = Object.freeze({ task: labels.task, reason });
-      byReason.set(reason, dead);
-    }
-    this.deadLetteredTotal.inc(dead);
+    const counts = this.tallyOf(task).deadLettered;
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
 
   /** A handler ran from `startedAt` (performance.now()) until now. */
   handlerFinished(task: string, startedAt: number): void {
-    this.handlerDuration.observe(this.labelsOf(task), (performance.now() - startedAt) / 1_000);
+    this.tallyOf(task).observe((performance.now() - startedAt) / 1_000);
   }
 
   /** `store` whose batch writes are timed (each attempt) and counted, for the result batcher. */
@@ -244,9 +248,22 @@ export class WorkerMetrics {
     };
   }
 
-  private labelsOf(task: string): TaskLabels {
-    return this.labels.get(task) ?? this.unknown;
+  private tallyOf(task: string | undefined): Tally {
+    return (task !== undefined && this.tallies.get(task)) || this.unknown;
   }
+}
+
+function tally(task: string): Tally {
+  return {
+    labels: Object.freeze({ task }),
+    received: 0,
+    succeeded: 0,
+    failed: 0,
+    retried: 0,
+    revoked: 0,
+    deadLettered: new Map(),
+    observe: () => undefined,
+  };
 }
 
 const METRIC_NAMES = [
