@@ -1,52 +1,61 @@
 /**
- * Worker benchmark: publish → execute a no-op → result row → ack, for the toolbox worker and two raw
- * amqplib + pg pipelines doing the same work, side by side in one run:
- *   raw-single   per message: INSERT the row, then ack it;
- *   raw-batched  up to 100 rows per multi-row INSERT in one transaction, then one ack(allUpTo) after COMMIT.
- * Each pipeline runs in its own Node process (so its RSS is its own) against a fresh prefix and database:
- *   throughput  N messages are queued first; the consumer process times first delivery → N-th ack;
- *   latency     then one task at a time: publish (confirmed) → row visible (polled every 1 ms);
- *   RSS         peak resident set size of the consumer process, sampled every 50 ms.
+ * Worker benchmark: publish → execute a no-op → result row committed → ack, for the toolbox worker and two
+ * raw amqplib + pg pipelines doing the same work (see bench/workerConsumer.mjs for what each one does).
  *
- *   npm run bench                                   (all benches)
- *   npx tsx --conditions=@worker-toolbox/source bench/worker.ts
- * Env: BENCH_WORKER_COUNT (default 20000), BENCH_WORKER_LATENCY_SAMPLES (300), AMQP_URL / DATABASE_URL
- * (default: throwaway local servers).
+ * Fairness: every consumer is its own `node` process running BUILT JavaScript (run `npm run build` first),
+ * started one after another against the same servers, each on a fresh prefix (same quorum-queue topology)
+ * and a fresh, migrated database, with the same prefetch, pool size, payload and message count. Rounds
+ * interleave the pipelines (single, batched, toolbox, single, ...) so slow drifts in machine load hit all of
+ * them; every figure is the median over the rounds.
+ *
+ *   throughput  warm-up + N messages are queued before the consumer starts; the consumer times the window
+ *               "warm-up messages acked → all acked" and reports N / window;
+ *   round trip  then, one task at a time: publish → the row's INSERT is visible to another session (an
+ *               AFTER INSERT trigger NOTIFYs the publisher's LISTEN connection at COMMIT), measured on the
+ *               publisher's clock; the trigger is created only after the throughput phase;
+ *   RSS         peak resident set of the consumer process (VmHWM from /proc/<pid>/status), and its
+ *               resident set right after it connected (VmRSS at "ready").
+ *
+ *   npm run build && npm run bench          (BENCH_ONLY=worker for this one)
+ * Env: BENCH_WORKER_COUNT (20000), BENCH_WORKER_WARMUP (2000), BENCH_WORKER_LATENCY_SAMPLES (300),
+ * BENCH_WORKER_ROUNDS (3), BENCH_WORKER_PIPELINES (comma-separated subset), BENCH_CONSUMER_NODE_ARGS
+ * (extra node flags for the consumers, e.g. --cpu-prof), AMQP_URL / DATABASE_URL (default: throwaway
+ * local servers, started once).
  */
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import {
-  defineTask,
-  entityNames,
-  parseConfig,
-  planTopology,
-  type ToolboxConfig,
-} from "@worker-toolbox/config";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
-import amqp, { type ConsumeMessage } from "amqplib";
+import amqp from "amqplib";
 import pg from "pg";
-import { pino } from "pino";
-import { z } from "zod";
 import { encodeTaskMessage, newTaskMessage } from "../packages/runtime/src/protocol/index.js";
-import { migrate } from "../packages/runtime/src/results/migrate.js";
-import { applyTopology } from "../packages/runtime/src/topology/applyTopology.js";
-import { createWorker, implementTask } from "../packages/runtime/src/worker/index.js";
 
 const SERVICE = "bench";
-const noop = defineTask({ name: "bench.noop", args: z.tuple([z.number().int()]), result: z.number().int() });
-const PREFETCH = 500;
-type Pipeline = "toolbox" | "raw-single" | "raw-batched";
+const TASK = "bench.noop";
+const PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 500);
+const PIPELINES = ["raw-single", "raw-batched", "toolbox"] as const;
+type Pipeline = (typeof PIPELINES)[number] | "baseline";
+const CONSUMER = fileURLToPath(new URL("./workerConsumer.mjs", import.meta.url));
+const BUILT = fileURLToPath(new URL("../packages/runtime/dist/index.js", import.meta.url));
 
 export interface WorkerBenchRow {
   pipeline: Pipeline;
   tasksPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Peak resident set of the consumer process. */
   rssMb: number;
+  /** Resident set once connected and subscribed, before the first message. */
+  idleRssMb: number;
+  /** Database transactions committed per 1,000 tasks during the throughput phase (how well rows are batched). */
+  commitsPerKTask: number;
 }
 
-function benchConfig(prefix: string, amqpUrl: string, databaseUrl: string): ToolboxConfig {
-  return parseConfig({
+/** Config input (parsed in the consumer by the built parseConfig, so source edits cannot skew it). */
+type ConfigInput = Record<string, unknown>;
+
+function benchConfig(prefix: string, amqpUrl: string, databaseUrl: string): ConfigInput {
+  return {
     mode: "production",
     service: SERVICE,
     environment: { prefix },
@@ -54,213 +63,149 @@ function benchConfig(prefix: string, amqpUrl: string, databaseUrl: string): Tool
     database: { url: databaseUrl, poolSize: 5 },
     worker: { prefetch: PREFETCH, concurrency: 64, resultBatchSize: 100, resultBatchWaitMs: 2 },
     logLevel: "warn",
-  });
+  };
 }
 
-// ---------------------------------------------------------------- consumer processes (child side)
-
-async function runConsumer(pipeline: Pipeline, config: ToolboxConfig, expected: number): Promise<void> {
-  let first = 0;
-  let done = 0;
-  let peakRss = 0;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 50);
-  const report = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
-  const onDone = (n: number) => {
-    done += n;
-    if (done === expected) report({ event: "drained", ms: performance.now() - first });
+/** A consumer process and its line-delimited JSON events. */
+function startConsumer(pipeline: Pipeline | "setup", config: ConfigInput, warmup: number, count: number) {
+  // BENCH_CONSUMER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", goes to the consumer's node.
+  const nodeArgs = process.env.BENCH_CONSUMER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, CONSUMER, pipeline, String(warmup), String(count)], {
+    env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const events = new Map<string, Record<string, unknown>>();
+  const waiters = new Map<string, (event: Record<string, unknown>) => void>();
+  let failed: Error | undefined;
+  const fail = (error: Error) => {
+    failed = error;
+    for (const wake of waiters.values()) wake({ event: "error" });
   };
-  const onFirst = () => {
-    if (first === 0) first = performance.now();
-  };
-  let stop: () => Promise<void>;
-
-  if (pipeline === "toolbox") {
-    const impl = implementTask(noop, ({ args: [n] }) => n);
-    const worker = createWorker({ config, tasks: [impl], logger: pino({ level: "warn" }) });
-    let last = 0;
-    // The worker counts a task right before its ack goes out (same turn); poll the counter.
-    const poll = setInterval(() => {
-      const now = worker.stats.succeeded;
-      if (now > last) {
-        onFirst();
-        onDone(now - last);
-        last = now;
+  child.on("exit", (code) => fail(new Error(`${pipeline} consumer exited with ${code}`)));
+  let buffer = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      // Node's own diagnostics (--trace-gc) also go to stdout: pass them on.
+      if (!line.startsWith('{"event"')) {
+        process.stderr.write(`${line}\n`);
+        continue;
       }
-    }, 1);
-    worker.on("state", () => undefined);
-    await worker.start();
-    stop = async () => {
-      clearInterval(poll);
-      await worker.close({ graceMs: 1_000 });
-    };
-  } else {
-    const pool = new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize });
-    const connection = await amqp.connect(config.broker.url);
-    const channel = await connection.createChannel();
-    await channel.prefetch(PREFETCH);
-    const queue = entityNames(config.environment.prefix).serviceQueue(SERVICE);
-    const insert = (rows: { id: string; result: number }[]) => ({
-      text: `INSERT INTO celery_taskmeta (id, task_id, status, result_json, date_done) VALUES ${rows
-        .map((_, i) => `(nextval('task_id_sequence'), $${2 * i + 1}, 'SUCCESS', $${2 * i + 2}::jsonb, now())`)
-        .join(", ")} ON CONFLICT (task_id) DO NOTHING`,
-      values: rows.flatMap((row) => [row.id, JSON.stringify(row.result)]),
-    });
-    const execute = (message: ConsumeMessage) => {
-      const [args] = JSON.parse(message.content.toString()) as [number[]];
-      return { id: String(message.properties.headers?.id), result: args[0] ?? 0 };
-    };
-    if (pipeline === "raw-single") {
-      await channel.consume(queue, (message) => {
-        if (!message) return;
-        onFirst();
-        const row = execute(message);
-        void pool.query(insert([row])).then(() => {
-          channel.ack(message);
-          onDone(1);
-        });
-      });
-    } else {
-      const batch: ConsumeMessage[] = [];
-      let writing = false;
-      let timer: NodeJS.Timeout | undefined;
-      const flush = async () => {
-        if (writing || batch.length === 0) return;
-        clearTimeout(timer);
-        timer = undefined;
-        writing = true;
-        const taken = batch.splice(0, 100);
-        const client = await pool.connect();
-        try {
-          await client.query("BEGIN");
-          await client.query(insert(taken.map(execute)));
-          await client.query("COMMIT");
-        } finally {
-          client.release();
-        }
-        channel.ack(taken.at(-1)!, true);
-        onDone(taken.length);
-        writing = false;
-        if (batch.length >= 100) void flush();
-        else if (batch.length > 0) timer ??= setTimeout(flush, 2);
-      };
-      await channel.consume(queue, (message) => {
-        if (!message) return;
-        onFirst();
-        batch.push(message);
-        if (batch.length >= 100) void flush();
-        else timer ??= setTimeout(flush, 2);
-      });
+      const event = JSON.parse(line) as Record<string, unknown>;
+      events.set(String(event.event), event);
+      waiters.get(String(event.event))?.(event);
     }
-    stop = async () => {
-      await connection.close();
-      await pool.end();
-    };
-  }
-  report({ event: "ready" });
-  process.stdin.on("data", async () => {
-    clearInterval(sampler);
-    await stop();
-    report({ event: "rss", bytes: peakRss });
-    process.exit(0);
   });
+  return {
+    pid: child.pid as number,
+    next: (event: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const seen = events.get(event);
+        if (seen) return resolve(seen);
+        if (failed) return reject(failed);
+        waiters.set(event, (e) => (failed ? reject(failed) : resolve(e)));
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.removeAllListeners("exit");
+        child.once("exit", () => resolve());
+        child.stdin.write("stop\n");
+      }),
+  };
 }
 
-// ---------------------------------------------------------------- orchestration (parent side)
+/** kB figures from /proc/<pid>/status, in MB. */
+function procMemory(pid: number): { hwmMb: number; rssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+  return { hwmMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
+}
 
 async function measure(
   pipeline: Pipeline,
   servers: { amqpUrl: string; databaseUrl: string },
-  count: number,
-  samples: number,
+  sizes: { warmup: number; count: number; samples: number },
 ): Promise<WorkerBenchRow> {
   const db = await createTestDatabase(servers.databaseUrl, `bench_${pipeline}`);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   const prefix = createTestNamespace(`b-${pipeline}`);
   const config = benchConfig(prefix, servers.amqpUrl, db.url);
-  const names = entityNames(prefix);
   const connection = await amqp.connect(servers.amqpUrl);
   const channel = await connection.createConfirmChannel();
+  const listener = new pg.Client({ connectionString: db.url });
+  let entities = { exchange: "", queues: [] as string[], exchanges: [] as string[] };
   try {
-    await migrate(pool, { schema: "public" });
-    await applyTopology(channel, planTopology(config));
-    const publish = async (n: number) => {
-      const { content, properties } = encodeTaskMessage(newTaskMessage({ task: noop.name, args: [n] }));
-      channel.publish(names.exchange, noop.name, content, properties);
+    // Migrate and declare with the built packages, as the consumers run them.
+    entities = (await startConsumer("setup", config, 0, 0).next("setup")) as typeof entities;
+    const publish = (n: number) => {
+      const { content, properties } = encodeTaskMessage(newTaskMessage({ task: TASK, args: [n] }));
+      channel.publish(entities.exchange, TASK, content, properties);
       return String(properties.headers.id);
     };
-    for (let i = 0; i < count; i++) {
-      await publish(i);
-      if (i % 1_000 === 999) await channel.waitForConfirms();
-    }
-    await channel.waitForConfirms();
-
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "--conditions=@worker-toolbox/source",
-        fileURLToPath(import.meta.url),
-        "--consume",
-        pipeline,
-        String(count),
-      ],
-      {
-        env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
-        stdio: ["pipe", "pipe", "inherit"],
-      },
-    );
-    const events: Record<string, unknown>[] = [];
-    const waiters: { event: string; resolve: (e: Record<string, unknown>) => void }[] = [];
-    let buffer = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-        const event = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
-        buffer = buffer.slice(nl + 1);
-        events.push(event);
-        for (const w of waiters.filter((w) => w.event === event.event)) w.resolve(event);
+    if (pipeline !== "baseline") {
+      for (let i = 0; i < sizes.warmup + sizes.count; i++) {
+        publish(i);
+        if (i % 1_000 === 999) await channel.waitForConfirms();
       }
-    });
-    const next = (event: string) =>
-      new Promise<Record<string, unknown>>((resolve) => {
-        const seen = events.find((e) => e.event === event);
-        if (seen) resolve(seen);
-        else waiters.push({ event, resolve });
-      });
-    const drained = await next("drained");
-    const tasksPerSecond = count / ((drained.ms as number) / 1_000);
+      await channel.waitForConfirms();
+    }
+
+    // Statistics reach pg_stat_database within a second of a session's transaction (PostgreSQL 15+).
+    const commits = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const { rows } = await pool.query<{ n: string }>(
+        "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()",
+      );
+      return Number(rows[0]?.n ?? 0);
+    };
+    const commitsBefore = await commits();
+    const consumer = startConsumer(pipeline, config, sizes.warmup, sizes.count);
+    await consumer.next("ready");
+    const idle = procMemory(consumer.pid);
+    const drained = await consumer.next("drained");
+    const commitsDuring = (await commits()) - commitsBefore;
+    if (process.env.BENCH_VERBOSE) console.log(pipeline, JSON.stringify(drained));
+    const tasksPerSecond = pipeline === "baseline" ? 0 : sizes.count / ((drained.ms as number) / 1_000);
 
     const latencies: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const started = performance.now();
-      const id = await publish(count + i);
-      await channel.waitForConfirms();
-      for (;;) {
-        const { rowCount } = await pool.query("SELECT 1 FROM celery_taskmeta WHERE task_id = $1", [id]);
-        if (rowCount) break;
-        await new Promise((resolve) => setTimeout(resolve, 1));
+    if (pipeline !== "baseline") {
+      await pool.query(`
+        CREATE FUNCTION bench_notify() RETURNS trigger LANGUAGE plpgsql AS
+          $$ BEGIN PERFORM pg_notify('bench_row', NEW.task_id); RETURN NULL; END $$;
+        CREATE TRIGGER bench_notify AFTER INSERT ON celery_taskmeta FOR EACH ROW EXECUTE FUNCTION bench_notify();`);
+      await listener.connect();
+      const arrived = new Map<string, (at: number) => void>();
+      listener.on("notification", (n) => arrived.get(n.payload ?? "")?.(performance.now()));
+      await listener.query("LISTEN bench_row");
+      const warm = 10; // the first round trips after the throughput phase are not counted
+      for (let i = 0; i < sizes.samples + warm; i++) {
+        const started = performance.now();
+        const id = publish(sizes.warmup + sizes.count + i);
+        const visible = new Promise<number>((resolve) => arrived.set(id, resolve));
+        const [at] = await Promise.all([visible, channel.waitForConfirms()]);
+        arrived.delete(id);
+        if (i >= warm) latencies.push(at - started);
       }
-      latencies.push(performance.now() - started);
     }
     latencies.sort((a, b) => a - b);
-    child.stdin.write("stop\n");
-    const rss = await next("rss");
+    const peak = procMemory(consumer.pid);
+    await consumer.stop();
     return {
       pipeline,
       tasksPerSecond: Math.round(tasksPerSecond),
-      p50Ms: round(latencies[Math.floor(samples * 0.5)] ?? 0),
-      p99Ms: round(latencies[Math.floor(samples * 0.99)] ?? 0),
-      rssMb: round((rss.bytes as number) / 1024 / 1024),
+      p50Ms: round(latencies[Math.floor(latencies.length * 0.5)] ?? 0),
+      p99Ms: round(latencies[Math.floor(latencies.length * 0.99)] ?? 0),
+      rssMb: round(peak.hwmMb),
+      idleRssMb: round(idle.rssMb),
+      commitsPerKTask: Math.round((commitsDuring / (sizes.warmup + sizes.count)) * 1_000),
     };
   } finally {
-    for (const queue of planTopology(config).queues)
-      await channel.deleteQueue(queue.name).catch(() => undefined);
-    for (const exchange of [...planTopology(config).exchanges.map((e) => e.name), names.controlExchange])
-      await channel.deleteExchange(exchange).catch(() => undefined);
+    for (const queue of entities.queues) await channel.deleteQueue(queue).catch(() => undefined);
+    for (const exchange of entities.exchanges) await channel.deleteExchange(exchange).catch(() => undefined);
     await connection.close().catch(() => undefined);
+    await listener.end().catch(() => undefined);
     await pool.end();
     await db.drop();
   }
@@ -268,35 +213,73 @@ async function measure(
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 export async function benchWorker(
   count = Number(process.env.BENCH_WORKER_COUNT ?? 20_000),
   samples = Number(process.env.BENCH_WORKER_LATENCY_SAMPLES ?? 300),
+  rounds = Number(process.env.BENCH_WORKER_ROUNDS ?? 3),
+  warmup = Number(process.env.BENCH_WORKER_WARMUP ?? 2_000),
 ): Promise<WorkerBenchRow[]> {
+  if (!existsSync(BUILT))
+    throw new Error("bench/worker.ts runs the built packages: run `npm run build` first");
+  const only = process.env.BENCH_WORKER_PIPELINES?.split(",").map((p) => p.trim());
+  const pipelines = ([...PIPELINES, "baseline"] as Pipeline[]).filter((p) => !only || only.includes(p));
   const servers = await startLocalServers();
   try {
-    const rows: WorkerBenchRow[] = [];
-    for (const pipeline of ["raw-single", "raw-batched", "toolbox"] as const) {
-      rows.push(await measure(pipeline, servers, count, samples));
+    const runs: WorkerBenchRow[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (const pipeline of pipelines) {
+        // Baseline memory does not vary with load: once is enough.
+        if (pipeline === "baseline" && r > 0) continue;
+        const row = await measure(pipeline, servers, { warmup, count, samples });
+        console.log(`round ${r + 1}: ${JSON.stringify(row)}`);
+        runs.push(row);
+      }
     }
-    const single = rows[0]!;
-    const batched = rows[1]!;
-    const toolbox = rows[2]!;
-    console.log(`\nWorker: ${count} no-op tasks (prefetch ${PREFETCH}), ${samples} sequential round trips`);
-    console.table(rows);
+    const rows = pipelines.map((pipeline): WorkerBenchRow => {
+      const of = runs.filter((run) => run.pipeline === pipeline);
+      const med = (key: keyof Omit<WorkerBenchRow, "pipeline">) => round(median(of.map((run) => run[key])));
+      return {
+        pipeline,
+        tasksPerSecond: Math.round(median(of.map((run) => run.tasksPerSecond))),
+        p50Ms: med("p50Ms"),
+        p99Ms: med("p99Ms"),
+        rssMb: med("rssMb"),
+        idleRssMb: med("idleRssMb"),
+        commitsPerKTask: med("commitsPerKTask"),
+      };
+    });
     console.log(
-      `toolbox throughput = ${round(toolbox.tasksPerSecond / batched.tasksPerSecond)}x raw-batched ` +
-        `(${round(toolbox.tasksPerSecond / single.tasksPerSecond)}x raw-single); ` +
-        `p50 = ${round(toolbox.p50Ms / single.p50Ms)}x raw-single; RSS ${toolbox.rssMb} MB`,
+      `\nWorker: ${count} no-op tasks after ${warmup} warm-up (prefetch ${PREFETCH}), ${samples} sequential ` +
+        `round trips; median of ${rounds} round(s); servers ${servers.started ? "throwaway" : "from AMQP_URL/DATABASE_URL"}`,
     );
+    console.table(rows);
+    const find = (p: Pipeline) => rows.find((row) => row.pipeline === p);
+    const [single, batched, toolbox] = [find("raw-single"), find("raw-batched"), find("toolbox")];
+    if (single && batched && toolbox) {
+      const throughput = toolbox.tasksPerSecond / batched.tasksPerSecond;
+      const p50 = toolbox.p50Ms / single.p50Ms;
+      const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+      console.log(
+        `toolbox throughput ${throughput.toFixed(2)}x raw-batched (target >= 0.9x: ${verdict(throughput >= 0.9)}); ` +
+          `p50 ${p50.toFixed(2)}x raw-single (target <= 1.5x: ${verdict(p50 <= 1.5)}); ` +
+          `peak RSS ${toolbox.rssMb} MB (target < 100 MB: ${verdict(toolbox.rssMb < 100)}; ` +
+          `raw-batched ${batched.rssMb} MB, ${(toolbox.rssMb / batched.rssMb).toFixed(2)}x)`,
+      );
+    }
     return rows;
   } finally {
     await servers.stop();
   }
 }
 
-if (process.argv[2] === "--consume") {
-  const config = JSON.parse(process.env.BENCH_CONFIG ?? "{}") as ToolboxConfig;
-  await runConsumer(process.argv[3] as Pipeline, config, Number(process.argv[4]));
-} else if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}`) {
   await benchWorker();
 }

@@ -27,54 +27,55 @@ export interface EncodedOutcome {
  * MESSAGE_NOT_SERIALIZABLE before any SQL runs if a value cannot be stored.
  */
 export function encodeOutcome(outcome: TaskOutcome, workerName: string): EncodedOutcome {
-  const base = {
+  // One object literal per row (no spread of a shared base): this runs for every result written.
+  const row: EncodedOutcome = {
     taskId: outcome.taskId,
     status: outcome.state,
+    result: EMPTY,
+    traceback: null,
     name: outcome.name ?? null,
     // Celery's result_extended stores args/kwargs as serializer (JSON) bytes.
     args: outcome.args === undefined ? null : Buffer.from(toJsonText(outcome.args, "$.args")),
     kwargs: outcome.kwargs === undefined ? null : Buffer.from(toJsonText(outcome.kwargs, "$.kwargs")),
     retries: outcome.retries ?? null,
     queue: outcome.queue ?? null,
-    parentId: outcome.parentId ?? null,
-    rootId: outcome.rootId ?? null,
-    traceback: null,
     resultJson: null,
     meta: null,
     error: null,
+    parentId: outcome.parentId ?? null,
+    rootId: outcome.rootId ?? null,
   };
   switch (outcome.state) {
     case "STARTED":
-      return { ...base, result: encodePickle({ pid: process.pid, hostname: workerName }) };
+      row.result = encodePickle({ pid: process.pid, hostname: workerName });
+      return row;
     case "PROGRESS":
-      return { ...base, result: encodePickle(outcome.meta), meta: toJsonText(outcome.meta, "$.meta") };
+      row.result = encodePickle(outcome.meta);
+      row.meta = toJsonText(outcome.meta, "$.meta");
+      return row;
     case "SUCCESS":
-      return {
-        ...base,
-        result: encodePickle(outcome.result),
-        resultJson: toJsonText(outcome.result, "$.result"),
-      };
+      row.result = encodePickle(outcome.result);
+      row.resultJson = toJsonText(outcome.result, "$.result");
+      return row;
     case "RETRY":
     case "FAILURE": {
       const { error } = outcome;
       const eta = outcome.state === "RETRY" ? outcome.eta?.toISOString() : undefined;
-      return {
-        ...base,
-        result: celeryExceptionPickle(error.type, error.message, error.module ?? "builtins"),
-        traceback: error.stack ?? null,
-        error: errorJson(error, eta),
-      };
+      row.result = celeryExceptionPickle(error.type, error.message, error.module ?? "builtins");
+      row.traceback = error.stack ?? null;
+      row.error = errorJson(error, eta);
+      return row;
     }
     case "REVOKED": {
       const error = { type: "TaskRevokedError", message: outcome.reason, module: "celery.exceptions" };
-      return {
-        ...base,
-        result: celeryExceptionPickle(error.type, error.message, error.module),
-        error: errorJson(error),
-      };
+      row.result = celeryExceptionPickle(error.type, error.message, error.module);
+      row.error = errorJson(error);
+      return row;
     }
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function errorJson(error: TaskErrorInfo, eta?: string): string {
   return toJsonText(

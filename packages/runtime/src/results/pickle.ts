@@ -36,38 +36,91 @@ const OP = {
   SETITEMS: 0x75, // u
 } as const;
 
+/**
+ * Appends to one growable buffer (a shared scratch buffer: encoding is synchronous, so calls never
+ * interleave) and copies the finished pickle out. The key path is a stack, turned into text only for an
+ * error message, so a well-formed value costs no string building.
+ */
 class ByteWriter {
-  private chunks: Buffer[] = [];
+  private static scratch = Buffer.allocUnsafe(1024);
+  private buf = ByteWriter.scratch;
+  private pos = 0;
+  readonly path: (string | number)[] = [];
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+    // Keep a moderately larger scratch for next time, not one sized for a rare huge value.
+    if (grown.length <= 64 * 1024) ByteWriter.scratch = grown;
+  }
   byte(b: number): this {
-    this.chunks.push(Buffer.of(b));
+    this.room(1);
+    this.buf[this.pos++] = b;
     return this;
   }
-  bytes(b: Buffer | Uint8Array): this {
-    this.chunks.push(Buffer.from(b));
+  /** An opcode followed by a little-endian integer of `width` bytes (1, 2 or 4; signed for 4). */
+  opInt(op: number, n: number, width: 1 | 2 | 4): this {
+    this.room(1 + width);
+    this.buf[this.pos++] = op;
+    if (width === 1) this.buf[this.pos] = n;
+    else if (width === 2) this.buf.writeUInt16LE(n, this.pos);
+    else this.buf.writeInt32LE(n, this.pos);
+    this.pos += width;
     return this;
   }
   uint32(n: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(n);
-    this.chunks.push(b);
+    this.room(4);
+    this.pos = this.buf.writeUInt32LE(n, this.pos);
     return this;
   }
+  doubleBE(x: number): this {
+    this.room(8);
+    this.pos = this.buf.writeDoubleBE(x, this.pos);
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+  /** BINUNICODE: 4-byte length, then UTF-8 written straight into the buffer. */
+  unicode(s: string): this {
+    if (hasLoneSurrogate(s)) {
+      const bytes = utf8SurrogatePass(s);
+      this.byte(OP.BINUNICODE).uint32(bytes.length);
+      return this.bytes(bytes);
+    }
+    const length = Buffer.byteLength(s, "utf8");
+    this.room(5 + length);
+    this.buf[this.pos++] = OP.BINUNICODE;
+    this.pos = this.buf.writeUInt32LE(length, this.pos);
+    this.pos += this.buf.write(s, this.pos, length, "utf8");
+    return this;
+  }
+  pathText(): string {
+    return this.path.reduce<string>(
+      (text, key) => (typeof key === "number" ? `${text}[${key}]` : `${text}.${key}`),
+      "$",
+    );
+  }
   done(): Buffer {
-    return Buffer.concat(this.chunks);
+    return Buffer.from(this.buf.subarray(0, this.pos));
   }
 }
 
 /** Encode `value` as a pickle (protocol 2) that Python's `pickle.loads` turns into the same value. */
 export function encodePickle(value: unknown): Buffer {
   const w = new ByteWriter();
-  w.byte(OP.PROTO);
-  w.byte(2);
-  writeValue(w, value, "$");
+  w.byte(OP.PROTO).byte(2);
+  writeValue(w, value);
   w.byte(OP.STOP);
   return w.done();
 }
 
-function writeValue(w: ByteWriter, value: unknown, path: string): ByteWriter {
+function writeValue(w: ByteWriter, value: unknown): ByteWriter {
   if (value === null || value === undefined) return w.byte(OP.NONE);
   switch (typeof value) {
     case "boolean":
@@ -75,49 +128,36 @@ function writeValue(w: ByteWriter, value: unknown, path: string): ByteWriter {
     case "bigint":
       return writeInt(w, value);
     case "number":
-      if (!Number.isFinite(value)) throw notSerializable(path, `${value} is not a JSON number`);
+      if (!Number.isFinite(value)) throw notSerializable(w.pathText(), `${value} is not a JSON number`);
       // -0 stays a float so Python sees -0.0; other safe integers become Python ints.
-      if (Number.isSafeInteger(value) && !Object.is(value, -0)) return writeInt(w, BigInt(value));
-      return writeFloat(w, value);
+      if (Number.isInteger(value) && !Object.is(value, -0)) {
+        if (value >= 0 && value < 0x100) return w.opInt(OP.BININT1, value, 1);
+        if (value >= 0 && value < 0x10000) return w.opInt(OP.BININT2, value, 2);
+        if (value >= -0x80000000 && value < 0x80000000) return w.opInt(OP.BININT, value, 4);
+        if (Number.isSafeInteger(value)) return writeInt(w, BigInt(value));
+      }
+      return w.byte(OP.BINFLOAT).doubleBE(value);
     case "string":
-      return writeString(w, value);
+      return w.unicode(value);
     case "object":
-      if (Array.isArray(value)) return writeList(w, value, path);
-      if (isPlainObject(value)) return writeDict(w, value, path);
+      if (Array.isArray(value)) return writeList(w, value);
+      if (isPlainObject(value)) return writeDict(w, value);
       throw notSerializable(
-        path,
+        w.pathText(),
         `${describe(value)} is not a plain object; convert it first (e.g. a Date to an ISO string)`,
       );
     default:
-      throw notSerializable(path, `a ${typeof value} cannot be pickled`);
+      throw notSerializable(w.pathText(), `a ${typeof value} cannot be pickled`);
   }
 }
 
 function writeInt(w: ByteWriter, n: bigint): ByteWriter {
-  if (n >= 0n && n < 0x100n) {
-    w.byte(OP.BININT1);
-    return w.byte(Number(n));
-  }
-  if (n >= 0n && n < 0x10000n) {
-    const b = Buffer.alloc(2);
-    b.writeUInt16LE(Number(n));
-    w.byte(OP.BININT2);
-    return w.bytes(b);
-  }
-  if (n >= -0x80000000n && n < 0x80000000n) {
-    const b = Buffer.alloc(4);
-    b.writeInt32LE(Number(n));
-    w.byte(OP.BININT);
-    return w.bytes(b);
-  }
+  if (n >= 0n && n < 0x100n) return w.opInt(OP.BININT1, Number(n), 1);
+  if (n >= 0n && n < 0x10000n) return w.opInt(OP.BININT2, Number(n), 2);
+  if (n >= -0x80000000n && n < 0x80000000n) return w.opInt(OP.BININT, Number(n), 4);
   const bytes = twosComplementLE(n);
-  if (bytes.length < 256) {
-    w.byte(OP.LONG1);
-    w.byte(bytes.length);
-  } else {
-    w.byte(OP.LONG4);
-    w.uint32(bytes.length);
-  }
+  if (bytes.length < 256) w.byte(OP.LONG1).byte(bytes.length);
+  else w.byte(OP.LONG4).uint32(bytes.length);
   return w.bytes(bytes);
 }
 
@@ -134,26 +174,11 @@ function twosComplementLE(n: bigint): Uint8Array {
   }
 }
 
-function writeFloat(w: ByteWriter, x: number): ByteWriter {
-  const b = Buffer.alloc(8);
-  b.writeDoubleBE(x);
-  w.byte(OP.BINFLOAT);
-  return w.bytes(b);
-}
-
-function writeString(w: ByteWriter, s: string): ByteWriter {
-  const bytes = utf8SurrogatePass(s);
-  w.byte(OP.BINUNICODE);
-  w.uint32(bytes.length);
-  return w.bytes(bytes);
-}
-
 /**
  * UTF-8 that keeps lone surrogates as 3-byte sequences, matching the 'surrogatepass' error
  * handler pickle decodes BINUNICODE with (Buffer.from would replace them with U+FFFD).
  */
 function utf8SurrogatePass(s: string): Buffer {
-  if (!hasLoneSurrogate(s)) return Buffer.from(s, "utf8");
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const unit = s.charCodeAt(i);
@@ -178,26 +203,36 @@ export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s);
 }
 
-function writeList(w: ByteWriter, items: readonly unknown[], path: string): ByteWriter {
+function writeList(w: ByteWriter, items: readonly unknown[]): ByteWriter {
   w.byte(OP.EMPTY_LIST);
   if (items.length === 0) return w;
   w.byte(OP.MARK);
   // Like JSON.stringify, holes and undefined become None so both encodings agree.
-  for (let i = 0; i < items.length; i++) writeValue(w, items[i], `${path}[${i}]`);
+  for (let i = 0; i < items.length; i++) {
+    w.path.push(i);
+    writeValue(w, items[i]);
+    w.path.pop();
+  }
   return w.byte(OP.APPENDS);
 }
 
-function writeDict(w: ByteWriter, obj: Record<string, unknown>, path: string): ByteWriter {
+function writeDict(w: ByteWriter, obj: Record<string, unknown>): ByteWriter {
   w.byte(OP.EMPTY_DICT);
   // Like JSON.stringify, properties whose value is undefined are left out.
-  const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
-  if (entries.length === 0) return w;
-  w.byte(OP.MARK);
-  for (const [key, v] of entries) {
-    writeString(w, key);
-    writeValue(w, v, `${path}.${key}`);
+  let marked = false;
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (!marked) {
+      w.byte(OP.MARK);
+      marked = true;
+    }
+    w.unicode(key);
+    w.path.push(key);
+    writeValue(w, v);
+    w.path.pop();
   }
-  return w.byte(OP.SETITEMS);
+  return marked ? w.byte(OP.SETITEMS) : w;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

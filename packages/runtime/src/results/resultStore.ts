@@ -72,24 +72,30 @@ WHERE COALESCE(t.status, 'PENDING') NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
 RETURNING task_id`;
 }
 
-function columns(rows: readonly EncodedOutcome[]): unknown[] {
-  const col = <K extends keyof EncodedOutcome>(key: K) => rows.map((r) => r[key]);
-  return [
-    col("taskId"),
-    col("status"),
-    col("result"),
-    col("traceback"),
-    col("name"),
-    col("args"),
-    col("kwargs"),
-    col("retries"),
-    col("queue"),
-    col("resultJson"),
-    col("meta"),
-    col("error"),
-    col("parentId"),
-    col("rootId"),
-  ];
+/** The unnest() arrays, in the order of $1..$14. */
+const COLUMNS = [
+  "taskId",
+  "status",
+  "result",
+  "traceback",
+  "name",
+  "args",
+  "kwargs",
+  "retries",
+  "queue",
+  "resultJson",
+  "meta",
+  "error",
+  "parentId",
+  "rootId",
+] as const satisfies readonly (keyof EncodedOutcome)[];
+
+function columns(rows: readonly EncodedOutcome[]): unknown[][] {
+  return COLUMNS.map((key) => {
+    const column = new Array<unknown>(rows.length);
+    for (let i = 0; i < rows.length; i++) column[i] = (rows[i] as EncodedOutcome)[key];
+    return column;
+  });
 }
 
 export function createResultStore(options: ResultStoreOptions): ResultStore {

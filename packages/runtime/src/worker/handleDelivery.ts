@@ -79,7 +79,7 @@ export interface WorkerStats {
 }
 
 export interface Running {
-  controller: AbortController;
+  controller: Pick<AbortController, "abort" | "signal">;
   message: ConsumeMessage;
   acks: AckTracker;
   /** Set when shutdown returned the message to the queue: the handler's outcome is then ignored. */
@@ -163,7 +163,8 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
     });
   }
 
-  const release = await rt.slots.acquire();
+  // A free slot is taken without a turn of the microtask queue; otherwise wait for one.
+  const release = rt.slots.tryAcquire() ?? (await rt.slots.acquire());
   if (!release) {
     rt.stats.requeued += 1;
     acks.requeue(message); // Shutting down before it started.
@@ -185,7 +186,8 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
         return;
       }
     }
-    result = await execute(rt, acks, message, msg, impl, input);
+    const running = execute(rt, acks, message, msg, impl, input);
+    result = running instanceof Promise ? await running : running;
   } finally {
     release();
   }
@@ -268,76 +270,176 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
 
 type Execution = ({ ok: true; value: unknown } | { ok: false; error: Error }) & { running: Running };
 
-async function execute(
+/**
+ * Run the handler. A synchronous handler's outcome is returned as is (no promise, no timer: nothing can
+ * interrupt synchronous code anyway); a promise is raced against the abort switch and the hard time limit.
+ */
+function execute(
   rt: WorkerRuntime,
   acks: AckTracker,
   message: ConsumeMessage,
   msg: TaskMessage,
   impl: TaskImplementation,
   input: { args: unknown; kwargs: unknown },
-): Promise<Execution> {
-  const controller = new AbortController();
+): Execution | Promise<Execution> {
+  const controller = new TaskAbort();
   const running: Running = { controller, message, acks, returned: false };
   const set = rt.running.get(msg.id) ?? new Set<Running>();
   rt.running.set(msg.id, set);
   set.add(running);
-  const hardMs = hardLimitMs(msg, impl.contract);
-  let timer: NodeJS.Timeout | undefined;
-  // A handler that ignores its signal is not waited for once it is aborted (revoke, time limit, shutdown).
-  const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-  });
-  aborted.catch(() => undefined);
-  if (hardMs !== null) {
-    timer = setTimeout(() => controller.abort(new TimeLimitExceeded(msg.task, hardMs)), hardMs);
-  }
   const startedAt = performance.now();
+  const finish = () => {
+    rt.metrics.handlerFinished(msg.task, startedAt);
+    set.delete(running);
+    if (set.size === 0) rt.running.delete(msg.id);
+  };
+  let returned: unknown;
   try {
-    const ctx = createContext(rt, msg, controller.signal);
-    const value = await Promise.race([
-      Promise.resolve().then(() => impl.handler(input as never, ctx)),
-      aborted,
-    ]);
+    returned = impl.handler(input as never, new HandlerContext(rt, msg, controller));
+  } catch (error) {
+    finish();
+    return { ok: false, error: asError(error), running };
+  }
+  if (!isPromiseLike(returned)) {
+    finish();
+    return { ok: true, value: returned, running };
+  }
+  return settle(msg, impl, controller, running, returned).finally(finish);
+}
+
+async function settle(
+  msg: TaskMessage,
+  impl: TaskImplementation,
+  controller: TaskAbort,
+  running: Running,
+  returned: PromiseLike<unknown>,
+): Promise<Execution> {
+  const hardMs = hardLimitMs(msg, impl.contract);
+  const timer =
+    hardMs === null
+      ? undefined
+      : setTimeout(() => controller.abort(new TimeLimitExceeded(msg.task, hardMs)), hardMs);
+  try {
+    // A handler that ignores its signal is not waited for once it is aborted (revoke, time limit, shutdown).
+    const value = await Promise.race([returned, controller.whenAborted()]);
     return { ok: true, value, running };
   } catch (error) {
     return { ok: false, error: asError(error), running };
   } finally {
-    rt.metrics.handlerFinished(msg.task, startedAt);
     clearTimeout(timer);
-    set.delete(running);
-    if (set.size === 0) rt.running.delete(msg.id);
   }
 }
 
-function createContext(rt: WorkerRuntime, msg: TaskMessage, signal: AbortSignal): TaskContext {
-  let logger: Logger | undefined;
-  return {
-    taskId: msg.id,
-    name: msg.task,
-    attempt: msg.retries + 1,
-    retries: msg.retries,
-    parentId: msg.parentId,
-    rootId: msg.rootId,
-    signal,
-    // Created on first use: most handlers never log, and a child logger per message is not free.
-    get logger() {
-      logger ??= rt.logger.child({
-        service: rt.service,
-        task: msg.task,
-        taskId: msg.id,
-        rootId: msg.rootId,
-        traceId: traceIdOf(msg.extraHeaders.traceparent, msg.rootId),
-      });
-      return logger;
-    },
-    progress: (update) =>
+/**
+ * The abort switch of one handler run. An AbortSignal is an EventTarget, costly to create for every message,
+ * and most handlers never look at theirs: it is made when `ctx.signal` is first read (already aborted if the
+ * run was). The worker itself waits on `whenAborted()`, a plain promise.
+ */
+class TaskAbort {
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private reason: unknown;
+  private rejectWait: ((reason: unknown) => void) | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason ?? new DOMException("This operation was aborted", "AbortError");
+    this.controller?.abort(this.reason);
+    this.rejectWait?.(this.reason);
+  }
+
+  /** Rejects with the reason once aborted. */
+  whenAborted(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      if (this.aborted) reject(this.reason);
+      else this.rejectWait = reject;
+    });
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/**
+ * A handler's context. A class rather than an object literal: one is made per message, and getters on a
+ * literal cost an accessor pair and closures every time. What a handler may never use (signal, logger, the
+ * progress and send functions) is made on first access; progress and send come back as bound functions,
+ * so `const { progress } = ctx` still works.
+ */
+class HandlerContext implements TaskContext {
+  readonly taskId: string;
+  readonly name: string;
+  readonly attempt: number;
+  readonly retries: number;
+  readonly parentId: string | null;
+  readonly rootId: string;
+  readonly #rt: WorkerRuntime;
+  readonly #msg: TaskMessage;
+  readonly #abort: TaskAbort;
+  #logger: Logger | undefined;
+  #progress: TaskContext["progress"] | undefined;
+  #send: TaskContext["send"] | undefined;
+
+  constructor(rt: WorkerRuntime, msg: TaskMessage, abort: TaskAbort) {
+    this.taskId = msg.id;
+    this.name = msg.task;
+    this.attempt = msg.retries + 1;
+    this.retries = msg.retries;
+    this.parentId = msg.parentId;
+    this.rootId = msg.rootId;
+    this.#rt = rt;
+    this.#msg = msg;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get logger(): Logger {
+    const msg = this.#msg;
+    this.#logger ??= this.#rt.logger.child({
+      service: this.#rt.service,
+      task: msg.task,
+      taskId: msg.id,
+      rootId: msg.rootId,
+      traceId: traceIdOf(msg.extraHeaders.traceparent, msg.rootId),
+    });
+    return this.#logger;
+  }
+
+  get progress(): TaskContext["progress"] {
+    const rt = this.#rt;
+    const msg = this.#msg;
+    this.#progress ??= (update) =>
       storeQuietly(rt, {
         ...taskRef(msg, rt.queue),
         state: "PROGRESS",
         meta: { done: update.done, total: update.total ?? null, note: update.note ?? null },
-      }),
-    send: (contract, args, kwargs, options) => rt.send(msg, contract, args, kwargs, options),
-  };
+      });
+    return this.#progress;
+  }
+
+  get send(): TaskContext["send"] {
+    const rt = this.#rt;
+    const msg = this.#msg;
+    this.#send ??= (contract, args, kwargs, options) => rt.send(msg, contract, args, kwargs, options);
+    return this.#send;
+  }
 }
 
 /** Why a task must not run now (revoked, expired), or undefined. */

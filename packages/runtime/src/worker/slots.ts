@@ -24,6 +24,13 @@ export class Slots {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** A release function when a slot is free now (and nobody waits for one), else undefined: then `acquire()`. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.closed || this.free === 0) return undefined;
+    this.free -= 1;
+    return this.releaser();
+  }
+
   /** Refuse new and waiting acquisitions. */
   close(): void {
     this.closed = true;
