@@ -103,7 +103,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
         `cannot reach the RabbitMQ management API at ${displayUrl} (${reason})`,
         {
           cause,
-          hint: "enable the rabbitmq_management plugin, or set WT_BROKER_MANAGEMENT_URL to where the API lives",
+          hint: "enable the rabbitmq_management plugin, or set RABBITMQ_MANAGEMENT_URL to where the API lives",
         },
       );
     }
