@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   producer: () => benchProducer(),
   tracker: () => benchTracker(),
   worker: () => benchWorker(),
+  celery: () => import("./celery.js").then(({ benchCelery }) => benchCelery()),
 };
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 for (const [name, run] of Object.entries(benches)) {
