@@ -17,28 +17,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { runCli } from "../../packages/cli/src/cli.js";
 import { createProducer, type Producer } from "../../packages/runtime/src/producer/index.js";
+import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
 import { testServers } from "../support/servers.js";
 
 /**
  * A task sent by the TypeScript producer is executed by a real Python Celery worker (Debian's
  * python3-celery) configured only with what `worker-toolbox celery-config` prints.
  */
-const PYTHON = "/usr/bin/python3"; // Debian's interpreter: python3-celery lives in its dist-packages
-const celeryVersion = (() => {
-  try {
-    return execFileSync(PYTHON, ["-c", "import celery, sqlalchemy, psycopg2; print(celery.__version__)"], {
-      encoding: "utf8",
-    }).trim();
-  } catch {
-    return undefined;
-  }
-})();
-if (!celeryVersion) {
-  console.warn(
-    "\n*** SKIPPING the Python Celery interop test: /usr/bin/python3 cannot import celery, sqlalchemy and " +
-      "psycopg2. Install them with `apt-get install python3-celery python3-sqlalchemy python3-psycopg2`. ***\n",
-  );
-}
+const celery = findCeleryPython();
+if (!celery.found) warnCeleryMissing("the Python Celery interop test", celery.reason);
+const PYTHON = celery.found ? celery.python : "";
+const celeryVersion = celery.found ? celery.celeryVersion : undefined;
 
 const touch = defineTask({
   name: "interop.touch",

@@ -1,23 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createResultStore, getTask, migrate } from "../../packages/runtime/src/results/index.js";
+import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
 /**
  * Celery (Python) reads rows the TypeScript store wrote, through its own database backend
  * (`result_backend='db+postgresql://...'`), and writes rows the TypeScript readers read.
  */
-const CANDIDATES = [process.env.CELERY_PYTHON, "python3", "/usr/bin/python3"].filter(Boolean) as string[];
-const python = CANDIDATES.find(
-  (exe) => spawnSync(exe, ["-c", "import celery, sqlalchemy, psycopg2"], { stdio: "ignore" }).status === 0,
-);
-if (!python) {
-  console.warn(
-    `\n*** SKIPPING Celery interop tests: none of ${CANDIDATES.join(", ")} can import celery, sqlalchemy and ` +
-      "psycopg2.\n*** Install them (apt-get install python3-celery python3-sqlalchemy python3-psycopg2) " +
-      "or set CELERY_PYTHON.\n",
-  );
-}
+const celery = findCeleryPython();
+if (!celery.found) warnCeleryMissing("the Celery database backend interop tests", celery.reason);
+const python = celery.found ? celery.python : undefined;
 
 const PY = String.raw`
 import json, os, sys
