@@ -11,8 +11,12 @@ async function run(...args: string[]) {
   let stderr = "";
   const code = await runCli(args, {
     env: { DATABASE_URL: database.url },
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
   });
   return { code, stdout, stderr };
 }

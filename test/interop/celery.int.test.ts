@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,8 +50,12 @@ async function cli(...args: string[]): Promise<string> {
   const code = await runCli(
     [...args, "--env-prefix", prefix, "--amqp-url", amqpUrl, "--database-url", database.url],
     {
-      stdout: (text) => void (stdout += text),
-      stderr: (text) => void (stderr += text),
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: (text) => {
+        stderr += text;
+      },
       env: {},
     },
   );
@@ -99,8 +103,11 @@ describe.skipIf(!celeryVersion)(`Python Celery ${celeryVersion} interop`, () => 
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
-    worker.stdout!.on("data", (chunk: Buffer) => void (workerLog += chunk.toString()));
-    worker.stderr!.on("data", (chunk: Buffer) => void (workerLog += chunk.toString()));
+    const collect = (chunk: Buffer) => {
+      workerLog += chunk.toString();
+    };
+    worker.stdout!.on("data", collect);
+    worker.stderr!.on("data", collect);
   });
 
   afterAll(async () => {

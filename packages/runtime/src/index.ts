@@ -17,16 +17,13 @@ export {
 export * from "./health/index.js";
 // Operations: doctor, monitor, dead letters
 export * from "./ops/index.js";
-
+// Producer and worker
+export * from "./producer/index.js";
 // Celery protocol v2
 export * from "./protocol/index.js";
-
 // Result backend and tracking
 export * from "./results/index.js";
 // Topology
 export * from "./topology/index.js";
 export * from "./tracker/index.js";
-
-// Producer and worker
-export * from "./producer/index.js";
 export * from "./worker/index.js";

@@ -3,7 +3,6 @@
  * platform's tracking table, migrations, least-privilege grants and pruning.
  */
 export { describeDatabase, maskDatabaseUrl } from "./dbErrors.js";
-export { createDatabasePool } from "./pool.js";
 export { type GrantsOptions, grantsSql, scramVerifier } from "./grants.js";
 export {
   assertMigrated,
@@ -22,6 +21,7 @@ export {
   encodePickle,
   type PickleValue,
 } from "./pickle.js";
+export { createDatabasePool } from "./pool.js";
 export { type PruneCounts, type PruneOptions, pruneResults } from "./prune.js";
 export {
   familyStatus,
