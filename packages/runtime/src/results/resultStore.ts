@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Pool } from "pg";
 import { withDbErrors } from "./dbErrors.js";
 import { type EncodedOutcome, encodeOutcome, latestPerTask } from "./encodeOutcome.js";
@@ -101,6 +102,11 @@ function columns(rows: readonly EncodedOutcome[]): unknown[][] {
 export function createResultStore(options: ResultStoreOptions): ResultStore {
   const { pool, schema, workerName } = options;
   const sql = upsertSql(schema);
+  // A named (server-side prepared) statement: PostgreSQL parses and plans this long upsert once per
+  // connection instead of for every batch, which shows in round-trip latency. The name follows the text, so
+  // stores for different schemas can share a pool. (A transaction-pooling PgBouncer needs
+  // max_prepared_statements, available since 1.21.)
+  const statement = `wt_upsert_${createHash("sha1").update(sql).digest("hex").slice(0, 16)}`;
   const t = resultTables(schema);
 
   async function writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary> {
@@ -108,7 +114,7 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
     // Encode everything first: a value that cannot be stored fails here, before any SQL.
     const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName));
     const result = await withDbErrors(pool, schema, `store ${rows.length} task result(s)`, () =>
-      pool.query<{ task_id: string }>(sql, [...columns(rows), workerName]),
+      pool.query<{ task_id: string }>({ name: statement, text: sql, values: [...columns(rows), workerName] }),
     );
     const written = new Set(result.rows.map((r) => r.task_id));
     const ids = [...new Set(outcomes.map((o) => o.taskId))];
