@@ -117,7 +117,7 @@ try {
   step("Starting the platform tracker and the service's worker (node dist/worker.js)");
   const tracker = createTracker({ config: adminConfig, logger: pino({ level: "warn" }), pool: admin });
   await tracker.start();
-  worker = spawn("node", ["dist/worker.js"], {
+  worker = spawn("node", ["--optimize-for-size", "dist/worker.js"], {
     cwd: serviceDir,
     stdio: ["ignore", "inherit", "inherit"],
     env: {
