@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { ConfigError, loadConfig } from "./loadConfig.js";
 
 function configError(run: () => unknown): ConfigError {
@@ -81,6 +81,7 @@ describe("loadConfig", () => {
 
   it("applies defaults < preset < file < env < overrides", () => {
     const dir = mkdtempSync(join(tmpdir(), "wt-config-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "config.json");
     writeFileSync(
       file,
@@ -97,6 +98,7 @@ describe("loadConfig", () => {
 
   it("rejects unknown keys in a config file and says which file", () => {
     const dir = mkdtempSync(join(tmpdir(), "wt-config-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "config.json");
     writeFileSync(file, JSON.stringify({ worker: { prefech: 7 } }));
     const error = configError(() => loadConfig({ env: {}, file }));

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
-import { afterEach } from "vitest";
+import { onTestFinished } from "vitest";
 import type { Answers } from "../../../packages/cli/src/generator/index.js";
 
 export const ANSWERS: Answers = {
@@ -28,7 +28,8 @@ export function readTree(dir: string): Record<string, string> {
 /** A fresh temporary directory, removed after the test. */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "wt-generator-"));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  // Registered from inside the running test, so onTestFinished (an afterEach added there never runs).
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
