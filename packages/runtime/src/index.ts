@@ -1,11 +1,12 @@
 /**
- * @worker-toolbox/runtime — everything that talks to RabbitMQ (amqplib) or PostgreSQL (pg).
- * Throwaway test servers live in the separate `@worker-toolbox/runtime/testing` entry point.
+ * @worker-toolbox/runtime — everything that talks to RabbitMQ (amqplib) or PostgreSQL (pg):
+ * broker/ (self-healing connection, confirm publisher), management/ (RabbitMQ HTTP API), topology/
+ * (apply, verify), protocol/ (Celery v2 codec, trace context), producer/, worker/, health/ (the
+ * /healthz /readyz /metrics endpoint), results/ (result backend, migrations, grants), tracker/, ops/
+ * (doctor, monitor, dead letters). Throwaway test servers live in `@worker-toolbox/runtime/testing`.
  */
-
 export { classifyBrokerError, vhostOf } from "./broker/classifyError.js";
 export { ConfirmPublisher, type PublishRequest } from "./broker/confirmPublisher.js";
-// Broker connection and publishing
 export {
   BrokerConnection,
   type BrokerConnectionOptions,
@@ -13,17 +14,12 @@ export {
   brokerSocketOptions,
   isFatalBrokerError,
 } from "./broker/connection.js";
-// Health and metrics endpoint
 export * from "./health/index.js";
-// Operations: doctor, monitor, dead letters
+export * from "./management/index.js";
 export * from "./ops/index.js";
-// Producer and worker
 export * from "./producer/index.js";
-// Celery protocol v2
 export * from "./protocol/index.js";
-// Result backend and tracking
 export * from "./results/index.js";
-// Topology
 export * from "./topology/index.js";
 export * from "./tracker/index.js";
 export * from "./worker/index.js";

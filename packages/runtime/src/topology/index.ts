@@ -1,13 +1,3 @@
-export { classifyBrokerError, vhostOf } from "../broker/classifyError.js";
-export {
-  type BindingInfo,
-  createManagementClient,
-  deriveManagementUrl,
-  type ExchangeInfo,
-  type ManagementClient,
-  type ManagementClientOptions,
-  type QueueInfo,
-} from "../management/client.js";
 export { type AppliedTopology, applyTopology } from "./applyTopology.js";
 export {
   type ArgumentValue,
