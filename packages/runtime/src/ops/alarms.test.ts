@@ -1,9 +1,9 @@
 import { parseConfig } from "@worker-toolbox/config";
 import { describe, expect, it } from "vitest";
+import { versionAtLeast } from "../broker/throwawayChannel.js";
 import { evaluateAlarms, formatAge } from "./alarms.js";
 import type { QueueSample, QueueSnapshot } from "./sampleQueues.js";
 import { opsTargets, thresholdsFor } from "./targets.js";
-import { versionAtLeast } from "./throwawayChannel.js";
 
 const config = parseConfig({
   environment: { prefix: "prod" },

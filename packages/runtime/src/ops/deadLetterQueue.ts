@@ -2,9 +2,9 @@ import { entityNames, PLATFORM_DEAD_LETTER_KEY, ToolboxError } from "@worker-too
 import type { Channel, ChannelModel, GetMessage } from "amqplib";
 import type { Logger } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { isNotFound, withThrowawayChannel } from "../broker/throwawayChannel.js";
 import { type DeadLetterInfo, describeDeadLetter } from "./deadLetterInfo.js";
 import { replayRequest } from "./replayMessage.js";
-import { isNotFound } from "./throwawayChannel.js";
 
 /**
  * Inspect, replay and purge a service's dead-letter queue (`<prefix>.<service>.dead`).
@@ -238,13 +238,7 @@ async function withDeadLetterChannel<T>(
   queue: string,
   use: (channel: Channel, total: number) => Promise<T>,
 ): Promise<T> {
-  const channel = await connection.createChannel();
-  let closed = false;
-  channel.on("error", () => {});
-  channel.on("close", () => {
-    closed = true;
-  });
-  try {
+  return withThrowawayChannel(connection, async (channel) => {
     let total: number;
     try {
       total = (await channel.checkQueue(queue)).messageCount;
@@ -255,10 +249,8 @@ async function withDeadLetterChannel<T>(
         hint: "check the service name and --env-prefix, or declare the topology (worker-toolbox topology apply)",
       });
     }
-    return await use(channel, total);
-  } finally {
-    if (!closed) await channel.close().catch(() => {});
-  }
+    return use(channel, total);
+  });
 }
 
 function sleep(ms: number): Promise<void> {

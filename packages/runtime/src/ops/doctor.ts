@@ -2,6 +2,7 @@ import { isToolboxError, maskUrl, planTopology, type ToolboxConfig } from "@work
 import amqp, { type ChannelModel } from "amqplib";
 import { classifyBrokerError, vhostOf } from "../broker/classifyError.js";
 import { brokerSocketOptions } from "../broker/connection.js";
+import { brokerVersion } from "../broker/throwawayChannel.js";
 import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
 import { migrationStatus } from "../results/migrate.js";
 import { createDatabasePool } from "../results/pool.js";
@@ -10,7 +11,6 @@ import { verifyTopology } from "../topology/verifyTopology.js";
 import { type Alarm, evaluateAlarms, formatAge } from "./alarms.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { discoverServices, type OpsTarget, opsTargets } from "./targets.js";
-import { brokerVersion } from "./throwawayChannel.js";
 
 /**
  * `worker-toolbox doctor`: every check an operator would otherwise run by hand, in the order a failure

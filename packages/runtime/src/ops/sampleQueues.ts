@@ -1,9 +1,14 @@
 import type { QueueType } from "@worker-toolbox/config";
 import type { ChannelModel } from "amqplib";
+import {
+  brokerVersion,
+  isNotFound,
+  versionAtLeast,
+  withThrowawayChannel,
+} from "../broker/throwawayChannel.js";
 import type { ManagementClient, QueueInfo, QueueRates } from "../management/client.js";
 import { publishedAtMs } from "./messageTime.js";
 import type { OpsTarget } from "./targets.js";
-import { brokerVersion, isNotFound, versionAtLeast, withThrowawayChannel } from "./throwawayChannel.js";
 
 /**
  * One look at the queues of some services: depth, consumers, rates and the age of the oldest message.

@@ -1,6 +1,7 @@
 import type { PlannedQueue, TopologyPlan } from "@worker-toolbox/config";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { classifyBrokerError, vhostOf } from "../broker/classifyError.js";
+import { withThrowawayChannel } from "../broker/throwawayChannel.js";
 import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
 import {
   type ArgumentValue,
@@ -120,29 +121,23 @@ async function checkEntity(
   name: string,
   redeclare: (channel: Channel) => Promise<unknown>,
 ): Promise<Found> {
-  const channel = await connection.createChannel();
-  let closed = false;
-  // The broker closes the channel on 404/406; the rejected call below carries the reason.
-  channel.on("error", () => {});
-  channel.on("close", () => {
-    closed = true;
+  // The broker closes the channel on 404/406; the rejected call carries the reason.
+  return withThrowawayChannel(connection, async (channel) => {
+    try {
+      if (entity === "queue") await channel.checkQueue(name);
+      else await channel.checkExchange(name);
+    } catch (error) {
+      if (isReplyCode(error, 404)) return "missing";
+      throw error;
+    }
+    try {
+      await redeclare(channel);
+      return "ok";
+    } catch (error) {
+      if (isReplyCode(error, 406)) return { message: (error as Error).message };
+      throw error;
+    }
   });
-  try {
-    if (entity === "queue") await channel.checkQueue(name);
-    else await channel.checkExchange(name);
-  } catch (error) {
-    if (isReplyCode(error, 404)) return "missing";
-    throw error;
-  }
-  try {
-    await redeclare(channel);
-    return "ok";
-  } catch (error) {
-    if (isReplyCode(error, 406)) return { message: (error as Error).message };
-    throw error;
-  } finally {
-    if (!closed) await channel.close().catch(() => {});
-  }
 }
 
 function isReplyCode(error: unknown, code: number): boolean {
