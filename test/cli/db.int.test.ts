@@ -1,25 +1,12 @@
-import { runCli } from "@worker-toolbox/cli";
 import { createTestDatabase, type TestDatabase } from "@worker-toolbox/runtime/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCliCaptured } from "../support/cli.js";
 import { testServers } from "../support/servers.js";
 
 let database: TestDatabase;
 
-async function run(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    env: { DATABASE_URL: database.url },
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]) => runCliCaptured(args, { DATABASE_URL: database.url });
 
 beforeAll(async () => {
   database = await createTestDatabase(testServers().databaseUrl, "clidb");

@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { runCli } from "@worker-toolbox/cli";
 import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCliCaptured } from "../support/cli.js";
 import { testServers } from "../support/servers.js";
 
 const { amqpUrl, managementUrl } = testServers();
@@ -17,20 +17,8 @@ const env = {
   WT_QUEUE_DELAY_RUNGS_MS: "1000,5000",
 };
 
-async function run(argv: string[], extraEnv: Record<string, string | undefined> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    env: { ...env, ...extraEnv },
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], extraEnv: Record<string, string | undefined> = {}) =>
+  runCliCaptured(argv, { ...env, ...extraEnv });
 
 afterAll(async () => {
   await deleteNamespace(managementUrl!, prefix);

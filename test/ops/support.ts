@@ -1,24 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { runCli } from "@worker-toolbox/cli";
 import { entityNames } from "@worker-toolbox/config";
 import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
+import { runCliCaptured } from "../support/cli.js";
 
 /** Run one command line in-process with `env` as its whole environment. */
-export async function cli(argv: string[], env: Record<string, string | undefined>) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    env,
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
-}
+export const cli = runCliCaptured;
 
 /** pino lines a command printed, parsed. */
 export function logLines(stdout: string): Record<string, unknown>[] {

@@ -1,21 +1,8 @@
-import { commandPaths, runCli } from "@worker-toolbox/cli";
+import { commandPaths } from "@worker-toolbox/cli";
 import { describe, expect, it } from "vitest";
+import { runCliCaptured } from "../../support/cli.js";
 
-/** Run one command line in-process with its own environment; capture everything it prints. */
-async function run(argv: string[], env: Record<string, string | undefined> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    env,
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCliCaptured;
 
 describe("worker-toolbox config check", () => {
   it("lists every missing variable in one message and exits 2 in production mode", async () => {
