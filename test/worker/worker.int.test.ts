@@ -222,6 +222,34 @@ describe("worker", () => {
     expect(queue.messageCount).toBe(0);
   });
 
+  it("aborts a task at its hard time limit and fails it with TimeLimitExceeded after its retries", async () => {
+    // Celery's `timelimit` header is [hard, soft] in seconds; the sleep handler would run for a minute.
+    const { msg, content, properties } = encodedRaw({
+      task: sleep.name,
+      args: [60_000],
+      timeLimit: { hard: 0.3 },
+    });
+    await h.publishRaw(msg.task, content, properties);
+    const failed = await h.waitForStatus(msg.id, "FAILURE", 30_000);
+    expect(failed.error?.type).toBe("TimeLimitExceeded");
+    await expect.poll(() => worker.stats.running).toBe(0);
+    const letters = (await h.takeDeadLetters()).filter((letter) => letter.properties.headers?.id === msg.id);
+    expect(letters.map((letter) => letter.properties.headers?.["x-wt-reason"])).toEqual([
+      "retries-exhausted",
+    ]);
+  });
+
+  it("resubscribes after the broker cancels its consumer (queue deleted), re-declaring the queue", async () => {
+    const queue = entityNames(h.prefix).serviceQueue(SERVICE);
+    const channel = await h.channel();
+    await channel.deleteQueue(queue);
+    await expect.poll(() => states.includes("recovering"), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => worker.state, { timeout: 20_000 }).toBe("ready");
+    expect((await channel.checkQueue(queue)).consumerCount).toBe(1);
+    const { id } = await h.producer.send(add, [1, 2]);
+    expect((await h.waitForStatus(id, "SUCCESS")).result_json).toBe(3);
+  });
+
   it("refuses a config without service and tasks of another service", () => {
     const other = defineTask({ name: "elsewhere.task", result: z.null() });
     expect(() =>
