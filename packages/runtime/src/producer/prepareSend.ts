@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { type AnyTaskContract, ToolboxError, validateCall } from "@worker-toolbox/config";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
 import { newTaskMessage } from "../protocol/celeryMessage.js";
@@ -6,8 +5,6 @@ import { encodeTaskMessage } from "../protocol/encodeTaskMessage.js";
 import { startTraceparent } from "../protocol/traceContext.js";
 import { type SendOptions, type SendReceipt, TRACKING_HEADER } from "./types.js";
 
-// Celery's `origin` header; os.hostname() is a system call, too slow to make per message.
-const ORIGIN = `${process.pid}@${hostname()}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PreparedSend {
@@ -53,7 +50,6 @@ export function prepareSend(
     ...(options.priority !== undefined ? { priority: options.priority } : {}),
     ...(options.parent !== undefined ? { parent: options.parent } : {}),
     ...(options.ignoreResult !== undefined ? { ignoreResult: options.ignoreResult } : {}),
-    origin: ORIGIN,
     timeLimit: { hard: toSeconds(contract.timeLimitMs.hard), soft: toSeconds(contract.timeLimitMs.soft) },
     extraHeaders,
   });

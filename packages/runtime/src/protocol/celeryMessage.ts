@@ -9,6 +9,9 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { ToolboxError } from "@worker-toolbox/config";
 
+/** Celery's `origin` header, `<pid>@<hostname>`: computed once (os.hostname() is a system call). */
+const ORIGIN = `${process.pid}@${hostname()}`;
+
 export interface TaskMessage {
   id: string;
   task: string;
@@ -121,7 +124,7 @@ export function newTaskMessage(init: NewTaskMessageInit): TaskMessage {
     groupIndex: init.group?.index ?? null,
     timeLimit: { hard: init.timeLimit?.hard ?? null, soft: init.timeLimit?.soft ?? null },
     shadow: init.shadow ?? null,
-    origin: init.origin ?? `${process.pid}@${hostname()}`,
+    origin: init.origin ?? ORIGIN,
     ignoreResult: init.ignoreResult ?? false,
     priority: init.priority ?? 0,
     embed: {
