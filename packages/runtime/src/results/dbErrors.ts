@@ -20,17 +20,6 @@ export function describeDatabase(pool: Pool): string {
   return `${host ?? process.env.PGHOST ?? "localhost"}:${port ?? process.env.PGPORT ?? "5432"}/${database ?? process.env.PGDATABASE ?? "(default)"}`;
 }
 
-/** Replace the password in a connection URL with `***` so it can be logged. */
-export function maskDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
-  }
-}
-
 const UNAVAILABLE_ERRNOS = new Set([
   "ECONNREFUSED",
   "ENOTFOUND",

@@ -2,7 +2,7 @@
  * Result backend on PostgreSQL: Celery-compatible `celery_taskmeta` plus JSON columns, the
  * platform's tracking table, migrations, least-privilege grants and pruning.
  */
-export { describeDatabase, maskDatabaseUrl } from "./dbErrors.js";
+export { describeDatabase } from "./dbErrors.js";
 export { type GrantsOptions, grantsSql, scramVerifier } from "./grants.js";
 export {
   assertMigrated,

@@ -25,14 +25,3 @@ export function serverFailed(
     hint: options.hint,
   });
 }
-
-/** `scheme://user:****@host/...`: never print the generated passwords. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "****";
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:****@");
-  }
-}

@@ -3,8 +3,9 @@
  * Used by this repo's vitest global setup, by generated worker services and by the conformance
  * suite. Every server lives in a temp dir on loopback and is killed when the process exits.
  */
+
+export { maskUrl } from "@worker-toolbox/config";
 export { createTestDatabase, type TestDatabase } from "./database.js";
-export { maskUrl } from "./failure.js";
 export { closeConnectionsNamed } from "./faults.js";
 export { type LocalServers, type StartLocalServersOptions, startLocalServers } from "./localServers.js";
 export { createTestNamespace, type DeletedNamespace, deleteNamespace } from "./namespace.js";

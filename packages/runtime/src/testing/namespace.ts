@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ToolboxError } from "@worker-toolbox/config";
-import { maskUrl } from "./failure.js";
+import { maskUrl, ToolboxError } from "@worker-toolbox/config";
 
 /**
  * A short random environment prefix (`t-3f9a2c`, or `t-<label>-3f9a2c`) that isolates one test

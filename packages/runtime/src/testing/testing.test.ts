@@ -30,7 +30,7 @@ describe("missing server binaries", () => {
 describe("maskUrl", () => {
   it("hides passwords", () => {
     expect(maskUrl("postgres://postgres:s3cret@127.0.0.1:5432/db")).toBe(
-      "postgres://postgres:****@127.0.0.1:5432/db",
+      "postgres://postgres:***@127.0.0.1:5432/db",
     );
     expect(maskUrl("amqp://guest@127.0.0.1:5672/")).toBe("amqp://guest@127.0.0.1:5672/");
   });
