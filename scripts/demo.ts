@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runCli } from "@worker-toolbox/cli";
-import { type AnyTaskContract, parseConfig } from "@worker-toolbox/config";
+import { type AnyTaskContract, maskUrl, parseConfig } from "@worker-toolbox/config";
 import {
   createDatabasePool,
   createProducer,
@@ -58,8 +58,8 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 
 step("Starting RabbitMQ and PostgreSQL (throwaway, loopback, free ports)");
 const servers = await startLocalServers();
-console.log(`  RabbitMQ   ${servers.amqpUrl.replace(/:[^:@/]+@/, ":***@")}`);
-console.log(`  PostgreSQL ${servers.databaseUrl.replace(/:[^:@/]+@/, ":***@")}`);
+console.log(`  RabbitMQ   ${maskUrl(servers.amqpUrl)}`);
+console.log(`  PostgreSQL ${maskUrl(servers.databaseUrl)}`);
 const workdir = mkdtempSync(join(tmpdir(), "worker-toolbox-demo-"));
 const serviceDir = join(workdir, service);
 const prefix = createTestNamespace("demo");
