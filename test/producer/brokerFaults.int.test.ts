@@ -40,6 +40,24 @@ function producerFor(prefix: string, config: Parameters<typeof producerConfig>[2
 type Outcome = { ok: true; id: string; index: number } | { ok: false; code: string; index: number };
 
 describe("producer against a broker that goes away", () => {
+  it("a broker that blocks publishers (memory alarm): send rejects with PUBLISH_TIMEOUT by its deadline", async () => {
+    const producer = producerFor(createTestNamespace("alarm"), { producer: { publishTimeoutMs: 1_000 } });
+    await producer.ready(30_000);
+    await producer.send(placeOrder, [7]);
+    await node.rabbitmqctl(["set_vm_memory_high_watermark", "0"]);
+    try {
+      const started = Date.now();
+      const outcome = await producer.send(placeOrder, [7]).catch((error: unknown) => error);
+      const waited = Date.now() - started;
+      expect(outcome).toMatchObject({ code: "PUBLISH_TIMEOUT" });
+      expect(waited).toBeGreaterThanOrEqual(900);
+      expect(waited).toBeLessThan(2_500);
+    } finally {
+      await node.rabbitmqctl(["set_vm_memory_high_watermark", "0.4"]);
+    }
+    await expect(producer.send(placeOrder, [7])).resolves.toMatchObject({ name: placeOrder.name });
+  });
+
   it("starts with the broker down: unavailable within a second, fails fast, recovers without a restart", async () => {
     await node.stop();
     const prefix = createTestNamespace("down");

@@ -44,6 +44,11 @@ export interface RabbitMQServer {
   kill(): Promise<void>;
   /** Stop everything and remove the temp dir. */
   dispose(): Promise<void>;
+  /**
+   * Run `rabbitmqctl` against this node (e.g. `set_vm_memory_high_watermark 0` to raise a memory alarm
+   * that blocks publishers); rejects with the command's output when it fails.
+   */
+  rabbitmqctl(args: string[]): Promise<string>;
 }
 
 const INSTALL_HINT =
@@ -229,6 +234,12 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
       return node !== undefined;
     },
     start: startOnce,
+    async rabbitmqctl(args) {
+      const result = await ctl(args);
+      if (result.code !== 0)
+        throw serverFailed(`rabbitmqctl ${args.join(" ")} failed: ${result.output.trim()}`);
+      return result.output;
+    },
     async stop(stopOptions = {}) {
       await stopNode("SIGTERM");
       if (stopOptions.removeData) rmSync(join(dir, "mnesia"), { recursive: true, force: true });
