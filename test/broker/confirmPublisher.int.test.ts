@@ -73,4 +73,32 @@ describe("ConfirmPublisher", () => {
     await expect.poll(() => publisher.ready).toBe(true);
     await expect(publisher.publish(message("routed.c"))).resolves.toBeUndefined();
   });
+
+  it("under backpressure, queued publishes are written in order once the socket drains, and all confirmed", async () => {
+    const conn = await connection.ready();
+    const channel = await conn.createChannel();
+    await channel.purgeQueue(queue);
+    const padding = Buffer.alloc(16 * 1024, "x");
+    const count = 1_500; // ~24 MB: far beyond the channel's write buffer, so most publishes queue
+    const sends = Array.from({ length: count }, (_, i) =>
+      publisher.publish({
+        ...message("routed.order"),
+        content: Buffer.concat([Buffer.from(`${i}:`), padding]),
+      }),
+    );
+    expect(publisher.queued).toBeGreaterThan(0);
+    await Promise.all(sends);
+    expect(publisher.queued).toBe(0);
+    expect(publisher.outstanding).toBe(0);
+
+    const order: number[] = [];
+    for (
+      let got = await channel.get(queue, { noAck: true });
+      got;
+      got = await channel.get(queue, { noAck: true })
+    )
+      order.push(Number(got.content.subarray(0, 8).toString().split(":")[0]));
+    await channel.close();
+    expect(order).toEqual(Array.from({ length: count }, (_, i) => i));
+  });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { entityNames } from "@worker-toolbox/config";
 import { createTestNamespace, type RabbitMQServer, startRabbitMQ } from "@worker-toolbox/runtime/testing";
@@ -8,7 +9,7 @@ import {
   type Producer,
   type ProducerState,
 } from "../../packages/runtime/src/producer/index.js";
-import { contracts, drainTaskIds, placeOrder, producerConfig } from "./support.js";
+import { anyPayload, contracts, drainTaskIds, placeOrder, producerConfig } from "./support.js";
 
 /**
  * Faults that need the broker to go away: this file starts its own RabbitMQ node (never the shared one)
@@ -57,6 +58,35 @@ describe("producer against a broker that goes away", () => {
     }
     await expect(producer.send(placeOrder, [7])).resolves.toMatchObject({ name: placeOrder.name });
   });
+
+  it("sends queued behind a blocked connection time out as 'not published' and never arrive", async () => {
+    const prefix = createTestNamespace("blocked");
+    const producer = producerFor(prefix, { producer: { publishTimeoutMs: 1_500 } });
+    await producer.ready(30_000);
+    await node.rabbitmqctl(["set_vm_memory_high_watermark", "0"]);
+    // ~60 MB: more than amqplib's channel buffer (1,024 frames) and the socket buffers hold, so sends queue.
+    const payload = "x".repeat(20_000);
+    const ids = Array.from({ length: 3_000 }, () => randomUUID());
+    let outcomes: unknown[];
+    try {
+      outcomes = await Promise.all(
+        ids.map((id) =>
+          producer.send(anyPayload, [payload], undefined, { id }).catch((error: unknown) => error),
+        ),
+      );
+    } finally {
+      await node.rabbitmqctl(["set_vm_memory_high_watermark", "0.4"]);
+    }
+    expect(outcomes.every((outcome) => (outcome as { code?: string }).code === "PUBLISH_TIMEOUT")).toBe(true);
+    const neverSent = ids.filter((_, i) => /it was not published/.test((outcomes[i] as Error).message));
+    expect(neverSent.length).toBeGreaterThan(0);
+    // What was handed to the socket is delivered once the alarm clears; what waited for it never is.
+    const after = await producer.send(placeOrder, [1]);
+    const arrived = new Set(await drainTaskIds(node.url, entityNames(prefix).serviceQueue("orders")));
+    expect(arrived.has(after.id)).toBe(true);
+    expect(neverSent.filter((id) => arrived.has(id))).toEqual([]);
+    expect(arrived.size).toBe(ids.length - neverSent.length + 1);
+  }, 60_000);
 
   it("starts with the broker down: unavailable within a second, fails fast, recovers without a restart", async () => {
     await node.stop();

@@ -19,17 +19,30 @@ export interface PublishRequest {
   properties: Options.Publish;
 }
 
+/** One publish from `publish()` until it settles; `written` once it went to the channel. */
 interface Pending {
-  settle: (error?: ToolboxError) => void;
+  id: string;
+  request: PublishRequest;
+  resolve: () => void;
+  reject: (error: ToolboxError) => void;
+  timer: NodeJS.Timeout;
   returned: boolean;
-  routingKey: string;
+  written: boolean;
 }
 
-export class ConfirmPublisher extends EventEmitter<{ drained: [] }> {
+export class ConfirmPublisher extends EventEmitter {
   private channel: ConfirmChannel | undefined;
+  /** Every unsettled publish by message id, in publish order (queued or written). */
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Publishes waiting for the socket to drain, oldest first. Backpressure is a queue rather than a promise
+   * every caller awaits: on 'drain' the writer takes exactly as many as the socket accepts, where waking
+   * thousands of waiters to re-check would cost a microtask each, for each drain.
+   */
+  private backlog: Pending[] = [];
+  private backlogHead = 0;
+  private blocked = false;
   private sequence = 0;
-  private draining: Promise<void> | undefined;
   private closing = false;
 
   constructor(private readonly options: { logger: Logger; deadlineMs: number; name: string }) {
@@ -41,8 +54,14 @@ export class ConfirmPublisher extends EventEmitter<{ drained: [] }> {
     return this.channel !== undefined;
   }
 
+  /** Publishes not yet confirmed (queued or written). */
   get outstanding(): number {
     return this.pending.size;
+  }
+
+  /** Publishes waiting for the connection's write buffer to drain, not yet handed to amqplib. */
+  get queued(): number {
+    return this.backlog.length - this.backlogHead;
   }
 
   /** Open a confirm channel on a (re)connected connection; call from the connection's setup hook. */
@@ -55,7 +74,11 @@ export class ConfirmPublisher extends EventEmitter<{ drained: [] }> {
       const entry = message.properties.messageId ? this.pending.get(message.properties.messageId) : undefined;
       if (entry) entry.returned = true;
     });
-    channel.on("drain", () => this.emit("drained"));
+    channel.on("drain", () => {
+      if (this.channel !== channel) return;
+      this.blocked = false;
+      this.writeBacklog();
+    });
     channel.once("close", () => {
       if (this.channel !== channel) return;
       this.channel = undefined;
@@ -71,112 +94,36 @@ export class ConfirmPublisher extends EventEmitter<{ drained: [] }> {
       }
     });
     this.channel = channel;
+    this.blocked = false;
   }
 
   /** Resolves when the broker confirmed the message; rejects with a typed error otherwise. */
-  async publish(request: PublishRequest, deadlineMs = this.options.deadlineMs): Promise<void> {
-    if (this.draining) await this.draining;
-    const channel = this.channel;
-    if (!channel) {
-      throw new ToolboxError(
-        "PUBLISH_CONNECTION_LOST",
-        `Not connected: ${request.routingKey} was not published.`,
-        {
-          hint: "wait for the producer to be available (producer.available) or retry later",
-        },
+  publish(request: PublishRequest, deadlineMs = this.options.deadlineMs): Promise<void> {
+    if (!this.channel) {
+      return Promise.reject(
+        new ToolboxError(
+          "PUBLISH_CONNECTION_LOST",
+          `Not connected: ${request.routingKey} was not published.`,
+          {
+            hint: "wait for the producer to be available (producer.available) or retry later",
+          },
+        ),
       );
     }
-    const publishId = `${this.options.name}:${++this.sequence}`;
+    const id = `${this.options.name}:${++this.sequence}`;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          entry.settle(
-            new ToolboxError(
-              "PUBLISH_TIMEOUT",
-              `The broker did not confirm ${request.routingKey} within ${deadlineMs} ms.`,
-              {
-                hint: "the broker may be overloaded or blocked (resource alarm); the message may or may not have arrived",
-              },
-            ),
-          ),
-        deadlineMs,
-      );
       const entry: Pending = {
+        id,
+        request,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.settle(entry, publishTimeout(entry, deadlineMs)), deadlineMs),
         returned: false,
-        routingKey: request.routingKey,
-        settle: (error) => {
-          if (!this.pending.delete(publishId)) return;
-          clearTimeout(timer);
-          if (error) reject(error);
-          else resolve();
-        },
+        written: false,
       };
-      this.pending.set(publishId, entry);
-      let writable = true;
-      try {
-        writable = channel.publish(
-          request.exchange,
-          request.routingKey,
-          request.content,
-          { ...request.properties, messageId: publishId, mandatory: true },
-          (error) => {
-            if (error && error.message !== "message nacked") {
-              // amqplib fails outstanding confirms with "channel closed" when the channel dies: not a nack.
-              entry.settle(
-                new ToolboxError(
-                  "PUBLISH_CONNECTION_LOST",
-                  `${request.routingKey}: the channel closed before the confirm.`,
-                  {
-                    cause: error,
-                  },
-                ),
-              );
-            } else if (error) {
-              entry.settle(
-                new ToolboxError("PUBLISH_NACKED", `The broker refused ${request.routingKey} (nack).`, {
-                  cause: error,
-                }),
-              );
-            } else if (entry.returned) {
-              entry.settle(
-                new ToolboxError(
-                  "PUBLISH_UNROUTABLE",
-                  `No queue is bound for ${request.routingKey} on ${request.exchange}.`,
-                  {
-                    hint: "apply the topology (worker-toolbox topology apply) or check the task name's service prefix",
-                  },
-                ),
-              );
-            } else {
-              entry.settle();
-            }
-          },
-        );
-      } catch (error) {
-        entry.settle(
-          new ToolboxError(
-            "PUBLISH_CONNECTION_LOST",
-            `Publishing ${request.routingKey} failed: ${(error as Error).message}`,
-            {
-              cause: error,
-            },
-          ),
-        );
-        return;
-      }
-      // Backpressure: when the socket buffer is full, later publishes wait for 'drain'.
-      if (!writable && !this.draining) {
-        this.draining = new Promise<void>((done) => {
-          const release = () => {
-            this.off("drained", release);
-            channel.off("close", release);
-            this.draining = undefined;
-            done();
-          };
-          this.once("drained", release);
-          channel.once("close", release);
-        });
-      }
+      this.pending.set(id, entry);
+      if (this.blocked) this.backlog.push(entry);
+      else this.write(entry);
     });
   }
 
@@ -191,9 +138,96 @@ export class ConfirmPublisher extends EventEmitter<{ drained: [] }> {
     await channel?.close().catch(() => undefined);
   }
 
-  private failAll(code: "PUBLISH_CONNECTION_LOST" | "CLOSED", why: string): void {
-    for (const entry of [...this.pending.values()]) {
-      entry.settle(new ToolboxError(code, `${entry.routingKey}: ${why}; it may or may not have arrived.`));
+  private writeBacklog(): void {
+    while (!this.blocked && this.channel && this.backlogHead < this.backlog.length) {
+      const entry = this.backlog[this.backlogHead++]!;
+      // Settled while queued (its deadline passed): it was never written, so nothing to do.
+      if (this.pending.get(entry.id) === entry) this.write(entry);
+    }
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
     }
   }
+
+  private write(entry: Pending): void {
+    const channel = this.channel!;
+    const { exchange, routingKey, content, properties } = entry.request;
+    entry.written = true;
+    try {
+      // When the socket buffer is full, later publishes queue until 'drain'.
+      this.blocked = !channel.publish(
+        exchange,
+        routingKey,
+        content,
+        { ...properties, messageId: entry.id, mandatory: true },
+        (error) =>
+          this.settle(
+            entry,
+            error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry.request) : undefined,
+          ),
+      );
+    } catch (error) {
+      this.settle(
+        entry,
+        new ToolboxError(
+          "PUBLISH_CONNECTION_LOST",
+          `Publishing ${routingKey} failed: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
+  }
+
+  private settle(entry: Pending, error?: ToolboxError): void {
+    if (!this.pending.delete(entry.id)) return;
+    clearTimeout(entry.timer);
+    if (error) entry.reject(error);
+    else entry.resolve();
+  }
+
+  private failAll(code: "PUBLISH_CONNECTION_LOST" | "CLOSED", why: string): void {
+    this.backlog = [];
+    this.backlogHead = 0;
+    for (const entry of [...this.pending.values()]) {
+      const fate = entry.written ? "it may or may not have arrived" : "it was not published";
+      this.settle(entry, new ToolboxError(code, `${entry.request.routingKey}: ${why}; ${fate}.`));
+    }
+  }
+}
+
+function publishTimeout(entry: Pending, deadlineMs: number): ToolboxError {
+  const { routingKey } = entry.request;
+  return entry.written
+    ? new ToolboxError(
+        "PUBLISH_TIMEOUT",
+        `The broker did not confirm ${routingKey} within ${deadlineMs} ms.`,
+        {
+          hint: "the broker may be overloaded or blocked (resource alarm); the message may or may not have arrived",
+        },
+      )
+    : new ToolboxError(
+        "PUBLISH_TIMEOUT",
+        `${routingKey} waited ${deadlineMs} ms for the connection's write buffer to drain; it was not published.`,
+        { hint: "the broker reads slower than this process publishes (or is blocked by a resource alarm)" },
+      );
+}
+
+/** amqplib fails outstanding confirms with "channel closed" when the channel dies: that is not a nack. */
+function confirmError(routingKey: string, error: Error): ToolboxError {
+  return error.message === "message nacked"
+    ? new ToolboxError("PUBLISH_NACKED", `The broker refused ${routingKey} (nack).`, { cause: error })
+    : new ToolboxError("PUBLISH_CONNECTION_LOST", `${routingKey}: the channel closed before the confirm.`, {
+        cause: error,
+      });
+}
+
+function unroutable(request: PublishRequest): ToolboxError {
+  return new ToolboxError(
+    "PUBLISH_UNROUTABLE",
+    `No queue is bound for ${request.routingKey} on ${request.exchange}.`,
+    { hint: "apply the topology (worker-toolbox topology apply) or check the task name's service prefix" },
+  );
 }
