@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type AnyTaskContract, ToolboxError, validateCall } from "@worker-toolbox/config";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
 import { newTaskMessage } from "../protocol/celeryMessage.js";
@@ -33,28 +34,28 @@ export function prepareSend(
       hint: "task ids are random UUIDs (crypto.randomUUID()); reuse one only to resend the same task",
     });
   }
+  const id = options.id ?? randomUUID();
   const extraHeaders: Record<string, unknown> = {};
   if (options.tracking && Object.keys(options.tracking).length > 0)
     extraHeaders[TRACKING_HEADER] = options.tracking;
-  if (options.traceparent !== undefined) extraHeaders.traceparent = options.traceparent;
+  // Every task carries trace context so its logs can be correlated; a new trace is named after the root task.
+  extraHeaders.traceparent = options.traceparent ?? startTraceparent(options.parent?.rootId ?? id);
   if (options.tracestate !== undefined) extraHeaders.tracestate = options.tracestate;
-  const toSeconds = (ms: number | null) => (ms === null ? null : ms / 1000);
+  const { hard, soft } = contract.timeLimitMs;
   const message = newTaskMessage({
     task: contract.name,
     args: args as unknown[],
     kwargs: (kwargs ?? {}) as Record<string, unknown>,
-    ...(options.id !== undefined ? { id: options.id } : {}),
-    ...(options.countdownMs !== undefined ? { countdownMs: options.countdownMs } : {}),
-    ...(options.eta !== undefined ? { eta: options.eta } : {}),
-    ...(options.expires !== undefined ? { expires: options.expires } : {}),
-    ...(options.priority !== undefined ? { priority: options.priority } : {}),
-    ...(options.parent !== undefined ? { parent: options.parent } : {}),
-    ...(options.ignoreResult !== undefined ? { ignoreResult: options.ignoreResult } : {}),
-    timeLimit: { hard: toSeconds(contract.timeLimitMs.hard), soft: toSeconds(contract.timeLimitMs.soft) },
+    id,
+    countdownMs: options.countdownMs,
+    eta: options.eta,
+    expires: options.expires,
+    priority: options.priority,
+    parent: options.parent,
+    ignoreResult: options.ignoreResult,
+    timeLimit: { hard: hard === null ? null : hard / 1000, soft: soft === null ? null : soft / 1000 },
     extraHeaders,
   });
-  // Every task carries trace context so its logs can be correlated; a new trace is named after the root task.
-  if (options.traceparent === undefined) message.extraHeaders.traceparent = startTraceparent(message.rootId);
   const { content, properties } = encodeTaskMessage(message, { maxBytes: target.maxBytes });
   return {
     receipt: { id: message.id, name: message.task, rootId: message.rootId },

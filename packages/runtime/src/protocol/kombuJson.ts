@@ -41,8 +41,12 @@ const SHORT_ESCAPES: Record<string, string> = {
   "\b": "\\b",
   "\f": "\\f",
 };
+const ESCAPED = /[^ -~]|["\\]/;
+const ESCAPED_ALL = /[^ -~]|["\\]/g;
+const escapeChar = (c: string) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 function quote(text: string): string {
-  return `"${text.replace(/[^ -~]|["\\]/g, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
+  // Most strings (ids, names, enum values) need no escaping: test first, replace only when needed.
+  return ESCAPED.test(text) ? `"${text.replace(ESCAPED_ALL, escapeChar)}"` : `"${text}"`;
 }
 
 const marker = (type: string, value: string) => `{"__type__": ${quote(type)}, "__value__": ${quote(value)}}`;
@@ -53,79 +57,117 @@ function isPlainObject(value: object): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * Where the encoder is: the containers it is inside (for cycles and depth) and the keys that led here.
+ * Error paths like `args[1].when` are built from `keys` only when an error is thrown; a producer encodes
+ * every task it sends, so the happy path builds no strings it does not write.
+ */
+interface Walk {
+  root: string;
+  containers: object[];
+  keys: (string | number)[];
+}
+
+const pathOf = (walk: Walk): string => walk.keys.reduce<string>(childPath, walk.root);
+
 /** Encodes a value; `path` names the root in error messages (e.g. `args`). */
 export function encodeJson(value: unknown, path = "$"): string {
-  const ancestors = new Set<object>();
-  const encode = (v: unknown, at: string): string => {
-    switch (typeof v) {
-      case "string":
-        return quote(v);
-      case "boolean":
-        return v ? "true" : "false";
-      case "number":
-        if (!Number.isFinite(v)) throw notSerializable(at, `${v} is not a JSON number`);
-        // Whole numbers as digits (Python reads an int); others as Python's float repr, so a body
-        // re-dumped by Python is byte-identical. -0 as "-0.0" keeps its sign in both languages.
-        return Number.isInteger(v) && Math.abs(v) < 1e21 && !Object.is(v, -0)
-          ? String(v)
-          : pythonFloatRepr(v);
-      case "bigint":
-        throw notSerializable(
-          at,
-          "a BigInt has no JSON form here",
-          "pass it as a string, or as a number if it is below 2^53",
-        );
-      case "undefined":
-        throw notSerializable(at, "undefined is not a JSON value", "use null");
-      case "function":
-      case "symbol":
-        throw notSerializable(at, `a ${typeof v} is not data`);
+  return encodeValue(value, { root: path, containers: [], keys: [] });
+}
+
+function encodeValue(v: unknown, walk: Walk): string {
+  switch (typeof v) {
+    case "string":
+      return quote(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "number":
+      if (!Number.isFinite(v)) throw notSerializable(pathOf(walk), `${v} is not a JSON number`);
+      // Whole numbers as digits (Python reads an int); others as Python's float repr, so a body
+      // re-dumped by Python is byte-identical. -0 as "-0.0" keeps its sign in both languages.
+      return Number.isInteger(v) && Math.abs(v) < 1e21 && !Object.is(v, -0) ? String(v) : pythonFloatRepr(v);
+    case "bigint":
+      throw notSerializable(
+        pathOf(walk),
+        "a BigInt has no JSON form here",
+        "pass it as a string, or as a number if it is below 2^53",
+      );
+    case "undefined":
+      throw notSerializable(pathOf(walk), "undefined is not a JSON value", "use null");
+    case "function":
+    case "symbol":
+      throw notSerializable(pathOf(walk), `a ${typeof v} is not data`);
+  }
+  if (v === null) return "null";
+  const obj = v as object;
+  if (Array.isArray(obj)) return encodeContainer(obj, walk, encodeArray);
+  if (isPlainObject(obj)) return encodeContainer(obj, walk, encodeObject);
+  if (obj instanceof Date) {
+    if (Number.isNaN(obj.getTime())) throw notSerializable(pathOf(walk), "the Date is invalid");
+    if (!isPythonYear(obj)) throw notSerializable(pathOf(walk), "Python datetimes hold years 1 to 9999 only");
+    return marker("datetime", formatIsoDateTime(obj));
+  }
+  if (obj instanceof CeleryDate) return marker("date", obj.value);
+  if (obj instanceof CeleryTime) return marker("time", obj.value);
+  if (obj instanceof CeleryDecimal) return marker("decimal", obj.value);
+  if (obj instanceof Uint8Array) {
+    // Kombu writes bytes as text when they are valid UTF-8, base64 otherwise.
+    const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
+    try {
+      return marker("bytes", utf8.decode(bytes));
+    } catch {
+      return marker("base64", bytes.toString("base64"));
     }
-    if (v === null) return "null";
-    const obj = v as object;
-    if (obj instanceof Date) {
-      if (Number.isNaN(obj.getTime())) throw notSerializable(at, "the Date is invalid");
-      if (!isPythonYear(obj)) throw notSerializable(at, "Python datetimes hold years 1 to 9999 only");
-      return marker("datetime", formatIsoDateTime(obj));
-    }
-    if (obj instanceof CeleryDate) return marker("date", obj.value);
-    if (obj instanceof CeleryTime) return marker("time", obj.value);
-    if (obj instanceof CeleryDecimal) return marker("decimal", obj.value);
-    if (obj instanceof Uint8Array) {
-      // Kombu writes bytes as text when they are valid UTF-8, base64 otherwise.
-      const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
-      try {
-        return marker("bytes", utf8.decode(bytes));
-      } catch {
-        return marker("base64", bytes.toString("base64"));
-      }
-    }
-    if (ancestors.has(obj)) throw notSerializable(at, "the value contains itself (a cycle)");
-    if (ancestors.size >= MAX_JSON_DEPTH)
-      throw notSerializable(at, `nested deeper than ${MAX_JSON_DEPTH} levels`);
-    ancestors.add(obj);
-    let out: string;
-    if (Array.isArray(obj)) {
-      const items: string[] = [];
-      for (let i = 0; i < obj.length; i++) items.push(encode(obj[i], childPath(at, i)));
-      out = `[${items.join(", ")}]`;
-    } else if (isPlainObject(obj)) {
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
-      if (keys.length === 2 && keys.includes("__type__") && keys.includes("__value__")) {
-        throw notSerializable(
-          at,
-          "an object with exactly the keys __type__ and __value__ would be read as a Kombu type marker",
-        );
-      }
-      out = `{${keys.map((k) => `${quote(k)}: ${encode(obj[k], childPath(at, k))}`).join(", ")}}`;
-    } else {
-      const name = obj.constructor?.name ?? "object";
-      throw notSerializable(at, `a ${name} instance is not a plain object, array or supported value`);
-    }
-    ancestors.delete(obj);
-    return out;
-  };
-  return encode(value, path);
+  }
+  const name = obj.constructor?.name ?? "object";
+  throw notSerializable(pathOf(walk), `a ${name} instance is not a plain object, array or supported value`);
+}
+
+function encodeContainer<T extends object>(
+  obj: T,
+  walk: Walk,
+  encode: (obj: T, walk: Walk) => string,
+): string {
+  // Depth is small in practice, so a linear search of the open containers beats a Set's bookkeeping.
+  if (walk.containers.includes(obj))
+    throw notSerializable(pathOf(walk), "the value contains itself (a cycle)");
+  if (walk.containers.length >= MAX_JSON_DEPTH)
+    throw notSerializable(pathOf(walk), `nested deeper than ${MAX_JSON_DEPTH} levels`);
+  walk.containers.push(obj);
+  const out = encode(obj, walk);
+  walk.containers.pop();
+  return out;
+}
+
+function encodeArray(items: unknown[], walk: Walk): string {
+  let out = "[";
+  for (let i = 0; i < items.length; i++) {
+    walk.keys.push(i);
+    out += (i === 0 ? "" : ", ") + encodeValue(items[i], walk);
+    walk.keys.pop();
+  }
+  return `${out}]`;
+}
+
+function encodeObject(obj: Record<string, unknown>, walk: Walk): string {
+  let out = "{";
+  let count = 0;
+  let markerKeys = 0;
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
+    if (value === undefined) continue;
+    if (key === "__type__" || key === "__value__") markerKeys++;
+    walk.keys.push(key);
+    out += `${count++ === 0 ? "" : ", "}${quote(key)}: ${encodeValue(value, walk)}`;
+    walk.keys.pop();
+  }
+  if (count === 2 && markerKeys === 2) {
+    throw notSerializable(
+      pathOf(walk),
+      "an object with exactly the keys __type__ and __value__ would be read as a Kombu type marker",
+    );
+  }
+  return `${out}}`;
 }
 
 function malformed(path: string, why: string): ToolboxError {

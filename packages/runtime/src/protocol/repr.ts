@@ -12,14 +12,6 @@ import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
 export const REPR_MAX_LENGTH = 1024;
 const MAX_LEVELS = 3;
 
-type Token =
-  | { kind: "open"; text: string; close: string }
-  | { kind: "close"; text: string }
-  | { kind: "sep"; text: string }
-  | { kind: "quoted"; text: string }
-  | { kind: "bytes"; bytes: Uint8Array }
-  | { kind: "other"; text: string };
-
 const codePoints = (s: string) =>
   Array.from(s.length > 4 * REPR_MAX_LENGTH ? s.slice(0, 4 * REPR_MAX_LENGTH) : s);
 const pyLen = (s: string) => (/[\ud800-\udfff]/.test(s) ? Array.from(s).length : s.length);
@@ -83,46 +75,88 @@ function valueRepr(value: Date | CeleryDate | CeleryTime | CeleryDecimal): strin
   return `datetime.datetime(${trim([y, mo, d, h, mi, s, us], 5)}, tzinfo=datetime.timezone.utc)`;
 }
 
-/** Yields the tokens of `value` at nesting `level`, maintaining `open` (closers not yet yielded). */
-function* tokens(value: unknown, level: number, open: string[], tuple = false): Generator<Token> {
-  if (value === null || value === undefined) return yield { kind: "other", text: "None" };
-  if (typeof value === "boolean") return yield { kind: "other", text: value ? "True" : "False" };
+/**
+ * Collects the repr: each piece of output ("token") is written while budget is left; the first token
+ * met with the budget spent ends the output with `...` and the brackets still open, and stops the walk.
+ */
+class ReprWriter {
+  out = "";
+  /** Closing brackets of the containers being written, innermost last. */
+  readonly open: string[] = [];
+  private stopped = false;
+
+  constructor(private budget: number) {}
+
+  /** Writes one token; false when the output is complete and the walk should stop. */
+  write(kind: "open" | "close" | "sep" | "quoted" | "other", text: string): boolean {
+    if (this.stopped) return false;
+    if (this.budget <= 0) {
+      this.out = `${this.out}, ...${[...this.open].reverse().join("")}`;
+      this.stopped = true;
+      return false;
+    }
+    const rendered =
+      kind === "quoted"
+        ? `'${truncate(text, this.budget).replace(/'/g, "\\'")}'`
+        : kind === "other"
+          ? truncate(text, this.budget)
+          : text;
+    this.append(rendered);
+    return true;
+  }
+
+  writeBytes(bytes: Uint8Array): boolean {
+    if (this.budget <= 0) return this.write("other", "");
+    this.append(bytesRepr(bytes, this.budget));
+    return true;
+  }
+
+  private append(rendered: string): void {
+    this.out += rendered;
+    this.budget -= pyLen(rendered);
+  }
+}
+
+/** Writes `value` at nesting `level`; false once the writer has stopped. */
+function writeRepr(value: unknown, level: number, writer: ReprWriter, tuple = false): boolean {
+  if (value === null || value === undefined) return writer.write("other", "None");
+  if (typeof value === "boolean") return writer.write("other", value ? "True" : "False");
   if (typeof value === "number") {
     // Matches encodeJson: a whole number below 1e21 is written as digits, which Python reads as an int.
     const int = Number.isInteger(value) && Math.abs(value) < 1e21 && !Object.is(value, -0);
-    return yield { kind: "other", text: int ? String(value) : pythonFloatRepr(value) };
+    return writer.write("other", int ? String(value) : pythonFloatRepr(value));
   }
-  if (typeof value === "string") return yield { kind: "quoted", text: value };
-  if (value instanceof Uint8Array) return yield { kind: "bytes", bytes: value };
+  if (typeof value === "string") return writer.write("quoted", value);
+  if (value instanceof Uint8Array) return writer.writeBytes(value);
   if (
     value instanceof Date ||
     value instanceof CeleryDate ||
     value instanceof CeleryTime ||
     value instanceof CeleryDecimal
   ) {
-    return yield { kind: "other", text: valueRepr(value) };
+    return writer.write("other", valueRepr(value));
   }
-  if (typeof value !== "object") return yield { kind: "other", text: String(value) };
+  if (typeof value !== "object") return writer.write("other", String(value));
   const isArray = Array.isArray(value);
-  const entries = isArray ? (value as unknown[]) : Object.entries(value).filter(([, v]) => v !== undefined);
+  const object = value as Record<string, unknown>;
+  const entries = isArray ? (value as unknown[]) : Object.keys(object).filter((k) => object[k] !== undefined);
   const start = tuple ? "(" : isArray ? "[" : "{";
   const close = tuple ? (entries.length === 1 ? ",)" : ")") : isArray ? "]" : "}";
-  if (level >= MAX_LEVELS) return yield { kind: "other", text: `${start}...${close}` };
-  open.push(close);
-  yield { kind: "open", text: start, close };
+  if (level >= MAX_LEVELS) return writer.write("other", `${start}...${close}`);
+  writer.open.push(close);
+  if (!writer.write("open", start)) return false;
   for (let i = 0; i < entries.length; i++) {
-    if (i > 0) yield { kind: "sep", text: ", " };
+    if (i > 0 && !writer.write("sep", ", ")) return false;
     if (isArray) {
-      yield* tokens(entries[i], level + 1, open);
+      if (!writeRepr(entries[i], level + 1, writer)) return false;
     } else {
-      const [key, v] = entries[i] as [string, unknown];
-      yield { kind: "quoted", text: key };
-      yield { kind: "sep", text: ": " };
-      yield* tokens(v, level + 1, open);
+      const key = entries[i] as string;
+      if (!writer.write("quoted", key) || !writer.write("sep", ": ")) return false;
+      if (!writeRepr(object[key], level + 1, writer)) return false;
     }
   }
-  open.pop();
-  yield { kind: "close", text: close };
+  writer.open.pop();
+  return writer.write("close", close);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -140,23 +174,9 @@ function bytesRepr(bytes: Uint8Array, maxlen: number): string {
 
 /** `saferepr(value, maxlen)`; `tuple` renders a top-level array as a Python tuple (how Celery sees args). */
 export function pythonRepr(value: unknown, options: { maxLength?: number; tuple?: boolean } = {}): string {
-  let budget = options.maxLength ?? REPR_MAX_LENGTH;
-  const open: string[] = [];
-  let out = "";
-  for (const token of tokens(value, 0, open, options.tuple)) {
-    if (budget <= 0) return `${out}, ...${open.reverse().join("")}`;
-    const text =
-      token.kind === "quoted"
-        ? `'${truncate(token.text, budget).replace(/'/g, "\\'")}'`
-        : token.kind === "bytes"
-          ? bytesRepr(token.bytes, budget)
-          : token.kind === "other"
-            ? truncate(token.text, budget)
-            : token.text;
-    out += text;
-    budget -= pyLen(text);
-  }
-  return out;
+  const writer = new ReprWriter(options.maxLength ?? REPR_MAX_LENGTH);
+  writeRepr(value, 0, writer, options.tuple);
+  return writer.out;
 }
 
 /** The `argsrepr` header: args as the tuple Celery's `apply_async(args=(...))` would show. */
