@@ -30,9 +30,7 @@ import { entityNames, parseConfig, planTopology } from "@worker-toolbox/config";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import pg from "pg";
-import { encodeTaskMessage, newTaskMessage } from "../packages/runtime/src/protocol/index.js";
-import { migrate } from "../packages/runtime/src/results/migrate.js";
-import { applyTopology } from "../packages/runtime/src/topology/applyTopology.js";
+import { applyTopology, encodeTaskMessage, migrate, newTaskMessage } from "@worker-toolbox/runtime";
 import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../test/support/celeryPython.js";
 
 const SERVICE = "bench";

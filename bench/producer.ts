@@ -17,7 +17,7 @@ import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker
 import amqp from "amqplib";
 import { pino } from "pino";
 import { z } from "zod";
-import { createProducer, prepareSend } from "../packages/runtime/src/producer/index.js";
+import { createProducer, prepareSend } from "@worker-toolbox/runtime";
 
 const exportProject = defineTask({
   name: "bench.export",

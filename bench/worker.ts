@@ -28,7 +28,7 @@ import { fileURLToPath } from "node:url";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import pg from "pg";
-import { encodeTaskMessage, newTaskMessage } from "../packages/runtime/src/protocol/index.js";
+import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
 
 const SERVICE = "bench";
 const TASK = "bench.noop";
