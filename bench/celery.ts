@@ -16,7 +16,7 @@
  *               right after the worker is ready. PSS (proportional: shared pages split between the
  *               processes that share them) is reported too, since prefork children share the parent's pages.
  *
- *   npm run bench (BENCH_ONLY=celery)    or    npx tsx --conditions=@worker-toolbox/source bench/celery.ts
+ *   npm run bench (BENCH_ONLY=celery)    or    npm run build && npx tsx bench/celery.ts
  * Env: BENCH_CELERY_POOLS ("prefork"; "prefork,solo" adds the solo pool, slow: see bench/README.md), BENCH_CELERY_CONCURRENCY (prefork children, 2),
  * BENCH_CELERY_ROUNDS (1), BENCH_WORKER_COUNT (20000), BENCH_WORKER_WARMUP (2000),
  * BENCH_WORKER_LATENCY_SAMPLES (300), CELERY_PYTHON, AMQP_URL / DATABASE_URL (default: throwaway servers).

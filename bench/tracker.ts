@@ -2,7 +2,7 @@
  * Tracker backlog drain: 100,000 task messages queued on the platform queue, then one tracker drains them
  * into the tracking table. Reports messages/s and the tracker process's RSS.
  *
- *   npm run bench -- tracker            (or: npx tsx --conditions=@worker-toolbox/source bench/tracker.ts)
+ *   npm run bench -- tracker            (or: npm run build && npx tsx bench/tracker.ts)
  * Uses AMQP_URL / DATABASE_URL when set, else starts throwaway servers.
  */
 import { parseConfig } from "@worker-toolbox/config";

@@ -153,7 +153,6 @@ export class ConfirmPublisher extends EventEmitter {
   private write(entry: Pending): void {
     const channel = this.channel!;
     const { exchange, routingKey, content, properties } = entry.request;
-    entry.written = true;
     try {
       // When the socket buffer is full, later publishes queue until 'drain'.
       this.blocked = !channel.publish(
@@ -167,6 +166,7 @@ export class ConfirmPublisher extends EventEmitter {
             error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry.request) : undefined,
           ),
       );
+      entry.written = true;
     } catch (error) {
       this.settle(
         entry,

@@ -111,7 +111,8 @@ function checkFields(msg: TaskMessage): void {
   const kwargs = msg.kwargs as unknown;
   if (!kwargs || typeof kwargs !== "object" || Array.isArray(kwargs))
     throw invalid(msg, "kwargs", "must be a plain object");
-  for (const [name, value] of Object.entries(msg.extraHeaders)) {
+  for (const name of Object.keys(msg.extraHeaders)) {
+    const value = msg.extraHeaders[name];
     if (RESERVED.has(name)) {
       throw invalid(
         msg,
@@ -134,6 +135,14 @@ function checkFields(msg: TaskMessage): void {
   }
 }
 
+// A task that is not part of a workflow (almost every task a producer sends) has this embed.
+const NO_WORKFLOW = '{"callbacks": null, "errbacks": null, "chain": null, "chord": null}';
+
+function encodeEmbed({ callbacks, errbacks, chain, chord }: TaskMessage["embed"]): string {
+  if (callbacks === null && errbacks === null && chain === null && chord === null) return NO_WORKFLOW;
+  return encodeJson({ callbacks, errbacks, chain, chord }, "embed");
+}
+
 export function encodeTaskMessage(
   msg: TaskMessage,
   opts: EncodeOptions = {},
@@ -141,9 +150,8 @@ export function encodeTaskMessage(
   checkFields(msg);
   const eta = checkDate(msg, "eta");
   const expires = checkDate(msg, "expires");
-  const { callbacks, errbacks, chain, chord } = msg.embed;
   // Encoded in three parts so an error names `args[1].when`, not `$[0][1].when`; separators as json.dumps.
-  const body = `[${encodeJson(msg.args, "args")}, ${encodeJson(msg.kwargs, "kwargs")}, ${encodeJson({ callbacks, errbacks, chain, chord }, "embed")}]`;
+  const body = `[${encodeJson(msg.args, "args")}, ${encodeJson(msg.kwargs, "kwargs")}, ${encodeEmbed(msg.embed)}]`;
   const content = Buffer.from(body, "utf8");
   if (opts.maxBytes !== undefined && content.length > opts.maxBytes) {
     throw new ToolboxError(

@@ -42,8 +42,12 @@ export function formatTraceparent(context: TraceContext): string {
  * Undefined when the root id is not a UUID (Celery allows any string).
  */
 export function rootTraceId(rootId: string): string | undefined {
-  const lower = rootId.toLowerCase();
-  if (!UUID.test(lower)) return undefined;
+  // Ids are usually randomUUID()'s, already lower case: lower-case only the others.
+  let lower = rootId;
+  if (!UUID.test(lower)) {
+    lower = rootId.toLowerCase();
+    if (!UUID.test(lower)) return undefined;
+  }
   const hex = lower.replaceAll("-", "");
   return hex === ZERO_TRACE ? undefined : hex;
 }
