@@ -88,6 +88,41 @@ describe("producer against a broker that goes away", () => {
     expect(arrived.size).toBe(ids.length - neverSent.length + 1);
   }, 60_000);
 
+  it("sendMany against a blocked connection: the calls it could not write are rejected as not published", async () => {
+    const prefix = createTestNamespace("blockedmany");
+    const producer = producerFor(prefix, { producer: { publishTimeoutMs: 1_500 } });
+    await producer.ready(30_000);
+    await node.rabbitmqctl(["set_vm_memory_high_watermark", "0"]);
+    const payload = "x".repeat(20_000);
+    const calls = Array.from({ length: 3_000 }, () => ({
+      args: [payload] as [unknown],
+      options: { id: randomUUID() },
+    }));
+    const started = Date.now();
+    let outcomes: PromiseSettledResult<{ id: string }>[];
+    try {
+      outcomes = await producer.sendMany(anyPayload, calls);
+    } finally {
+      await node.rabbitmqctl(["set_vm_memory_high_watermark", "0.4"]);
+    }
+    // One publish deadline for the written sends' confirms, one for the stall: not one per call.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(outcomes.every((outcome) => outcome.status === "rejected")).toBe(true);
+    const reasons = outcomes.map(
+      (outcome) => (outcome as PromiseRejectedResult).reason as Error & { code: string },
+    );
+    expect(new Set(reasons.map((reason) => reason.code))).toEqual(new Set(["PUBLISH_TIMEOUT"]));
+    const neverSent = calls
+      .filter((_, i) => /not published/.test(reasons[i]!.message))
+      .map((call) => call.options.id);
+    expect(neverSent.length).toBeGreaterThan(calls.length / 2);
+    const after = await producer.send(placeOrder, [1]);
+    const arrived = new Set(await drainTaskIds(node.url, entityNames(prefix).serviceQueue("orders")));
+    expect(arrived.has(after.id)).toBe(true);
+    expect(neverSent.filter((id) => arrived.has(id))).toEqual([]);
+    expect(arrived.size).toBe(calls.length - neverSent.length + 1);
+  }, 60_000);
+
   it("starts with the broker down: unavailable within a second, fails fast, recovers without a restart", async () => {
     await node.stop();
     const prefix = createTestNamespace("down");

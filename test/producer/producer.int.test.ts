@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { entityNames } from "@worker-toolbox/config";
+import { defineTask, entityNames } from "@worker-toolbox/config";
 import { closeConnectionsNamed, createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import { pino } from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import {
   createProducer,
   type Producer,
   type ProducerState,
+  type TaskCall,
   TRACKING_HEADER,
 } from "../../packages/runtime/src/producer/index.js";
 import { decodeTaskMessage } from "../../packages/runtime/src/protocol/index.js";
@@ -15,6 +17,7 @@ import { testServers } from "../support/servers.js";
 import { anyPayload, contracts, drainTaskIds, messageCount, placeOrder, producerConfig } from "./support.js";
 
 const { amqpUrl, managementUrl } = testServers();
+const notThisProducers = defineTask({ name: "orders.refund", args: z.tuple([]), result: z.null() });
 const logger = pino({ level: "silent" });
 const prefixes: string[] = [];
 const producers: Producer[] = [];
@@ -107,6 +110,36 @@ describe("producer", () => {
     const receipt = await producer.sendByName("orders.place", [1]);
     await expect(producer.sendByName("orders.refund", [1])).rejects.toMatchObject({ code: "TASK_UNKNOWN" });
     expect(await drainTaskIds(amqpUrl, serviceQueue)).toEqual([receipt.id]);
+  });
+
+  it("sendMany paces a large batch on the socket, keeps call order, and fails a bad call alone", async () => {
+    const { producer, serviceQueue } = setup();
+    await producer.ready();
+    await expect(producer.sendMany(notThisProducers, [{ args: [] }])).rejects.toMatchObject({
+      code: "TASK_UNKNOWN",
+    });
+    // A plain loop of send() calls encodes every call before the event loop turns; sendMany pulls calls
+    // only while the socket has room, so some are pulled after the loop turned (once writes drained).
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    let pulledLater = 0;
+    function* calls(): Generator<TaskCall<typeof placeOrder>> {
+      for (let i = 0; i < 5_000; i++) {
+        if (turned) pulledLater++;
+        yield { args: [i === 2_500 ? -1 : i] };
+      }
+    }
+    const outcomes = await producer.sendMany(placeOrder, calls());
+    expect(pulledLater).toBeGreaterThan(0);
+    expect(outcomes).toHaveLength(5_000);
+    const rejected = outcomes.flatMap((outcome, i) =>
+      outcome.status === "rejected" ? [[i, (outcome.reason as { code: string }).code]] : [],
+    );
+    expect(rejected).toEqual([[2_500, "TASK_ARGS_INVALID"]]);
+    const sent = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value.id] : []));
+    expect(await drainTaskIds(amqpUrl, serviceQueue)).toEqual(sent);
   });
 
   it("bad calls reject with their code and nothing reaches the broker", async () => {

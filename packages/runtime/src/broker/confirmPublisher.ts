@@ -19,15 +19,19 @@ export interface PublishRequest {
   properties: Options.Publish;
 }
 
-/** One publish from `publish()` until it settles; `written` once it went to the channel. */
+/**
+ * One publish from `publish()` until it settles. `unwritten` holds the request until amqplib took it; then
+ * it is dropped, so a publish waiting for its confirm holds no copy of the message.
+ */
 interface Pending {
   id: string;
-  request: PublishRequest;
+  exchange: string;
+  routingKey: string;
+  unwritten: PublishRequest | undefined;
   resolve: () => void;
   reject: (error: ToolboxError) => void;
   timer: NodeJS.Timeout;
   returned: boolean;
-  written: boolean;
 }
 
 export class ConfirmPublisher extends EventEmitter {
@@ -42,6 +46,8 @@ export class ConfirmPublisher extends EventEmitter {
   private backlog: Pending[] = [];
   private backlogHead = 0;
   private blocked = false;
+  /** Callers of `whenWritable()` waiting for room. */
+  private writableWaiters: (() => void)[] = [];
   private sequence = 0;
   private closing = false;
 
@@ -64,6 +70,33 @@ export class ConfirmPublisher extends EventEmitter {
     return this.backlog.length - this.backlogHead;
   }
 
+  /**
+   * False while the connection's write buffer is full: a publish now would queue in memory. True when there
+   * is no channel (a publish then fails at once rather than waiting).
+   */
+  get writable(): boolean {
+    return this.channel === undefined || (!this.blocked && this.queued === 0);
+  }
+
+  /**
+   * Resolves true once `writable` is true (how a bulk sender paces itself instead of queueing everything),
+   * false when `timeoutMs` passed first.
+   */
+  whenWritable(timeoutMs: number): Promise<boolean> {
+    if (this.writable) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.writableWaiters = this.writableWaiters.filter((waiter) => waiter !== wake);
+        resolve(false);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.writableWaiters.push(wake);
+    });
+  }
+
   /** Open a confirm channel on a (re)connected connection; call from the connection's setup hook. */
   async attach(connection: ChannelModel): Promise<void> {
     const channel = await connection.createConfirmChannel();
@@ -83,6 +116,7 @@ export class ConfirmPublisher extends EventEmitter {
       if (this.channel !== channel) return;
       this.channel = undefined;
       this.failAll("PUBLISH_CONNECTION_LOST", "the channel closed before the publish was confirmed");
+      this.wakeWriters();
       // A channel-level error (e.g. a publish to a deleted exchange) leaves the connection up: reopen.
       if (!this.closing) {
         this.attach(connection).catch((error: Error) =>
@@ -114,12 +148,13 @@ export class ConfirmPublisher extends EventEmitter {
     return new Promise<void>((resolve, reject) => {
       const entry: Pending = {
         id,
-        request,
+        exchange: request.exchange,
+        routingKey: request.routingKey,
+        unwritten: request,
         resolve,
         reject,
         timer: setTimeout(() => this.settle(entry, publishTimeout(entry, deadlineMs)), deadlineMs),
         returned: false,
-        written: false,
       };
       this.pending.set(id, entry);
       if (this.blocked) this.backlog.push(entry);
@@ -135,6 +170,7 @@ export class ConfirmPublisher extends EventEmitter {
     this.failAll("CLOSED", "the publisher closed before the broker confirmed the publish");
     const channel = this.channel;
     this.channel = undefined;
+    this.wakeWriters();
     await channel?.close().catch(() => undefined);
   }
 
@@ -148,11 +184,19 @@ export class ConfirmPublisher extends EventEmitter {
       this.backlog = [];
       this.backlogHead = 0;
     }
+    this.wakeWriters();
+  }
+
+  private wakeWriters(): void {
+    if (!this.writable || this.writableWaiters.length === 0) return;
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private write(entry: Pending): void {
     const channel = this.channel!;
-    const { exchange, routingKey, content, properties } = entry.request;
+    const { exchange, routingKey, content, properties } = entry.unwritten!;
     try {
       // When the socket buffer is full, later publishes queue until 'drain'.
       this.blocked = !channel.publish(
@@ -163,10 +207,10 @@ export class ConfirmPublisher extends EventEmitter {
         (error) =>
           this.settle(
             entry,
-            error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry.request) : undefined,
+            error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry) : undefined,
           ),
       );
-      entry.written = true;
+      entry.unwritten = undefined;
     } catch (error) {
       this.settle(
         entry,
@@ -192,15 +236,15 @@ export class ConfirmPublisher extends EventEmitter {
     this.backlog = [];
     this.backlogHead = 0;
     for (const entry of [...this.pending.values()]) {
-      const fate = entry.written ? "it may or may not have arrived" : "it was not published";
-      this.settle(entry, new ToolboxError(code, `${entry.request.routingKey}: ${why}; ${fate}.`));
+      const fate = entry.unwritten ? "it was not published" : "it may or may not have arrived";
+      this.settle(entry, new ToolboxError(code, `${entry.routingKey}: ${why}; ${fate}.`));
     }
   }
 }
 
 function publishTimeout(entry: Pending, deadlineMs: number): ToolboxError {
-  const { routingKey } = entry.request;
-  return entry.written
+  const { routingKey } = entry;
+  return !entry.unwritten
     ? new ToolboxError(
         "PUBLISH_TIMEOUT",
         `The broker did not confirm ${routingKey} within ${deadlineMs} ms.`,
@@ -224,7 +268,7 @@ function confirmError(routingKey: string, error: Error): ToolboxError {
       });
 }
 
-function unroutable(request: PublishRequest): ToolboxError {
+function unroutable(request: Pick<PublishRequest, "exchange" | "routingKey">): ToolboxError {
   return new ToolboxError(
     "PUBLISH_UNROUTABLE",
     `No queue is bound for ${request.routingKey} on ${request.exchange}.`,

@@ -22,6 +22,7 @@ import type {
   ProducerState,
   SendOptions,
   SendReceipt,
+  TaskCall,
 } from "./types.js";
 
 /**
@@ -123,6 +124,36 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     const known = this.contracts.get(contract.name);
     if (known !== contract) return Promise.reject(unknownTask(contract.name, known !== undefined));
     return this.dispatch(contract, args, kwargs, options);
+  }
+
+  async sendMany<C extends AnyTaskContract>(
+    contract: C,
+    calls: Iterable<TaskCall<C>>,
+  ): Promise<PromiseSettledResult<SendReceipt>[]> {
+    const known = this.contracts.get(contract.name);
+    if (known !== contract) throw unknownTask(contract.name, known !== undefined);
+    const outcomes: Promise<PromiseSettledResult<SendReceipt>>[] = [];
+    let stalled: ToolboxError | undefined;
+    for (const call of calls) {
+      if (!stalled && !this.publisher.writable && !(await this.publisher.whenWritable(this.deadlineMs))) {
+        stalled = new ToolboxError(
+          "PUBLISH_TIMEOUT",
+          `${contract.name}: the connection's write buffer did not drain within ${this.deadlineMs} ms; this call and the rest of the batch were not published.`,
+          {
+            hint: "the broker reads slower than this process publishes, or blocks publishers (resource alarm)",
+          },
+        );
+      }
+      outcomes.push(
+        stalled
+          ? Promise.resolve({ status: "rejected", reason: stalled })
+          : this.dispatch(contract, call.args, call.kwargs, call.options ?? {}).then(
+              (value) => ({ status: "fulfilled", value }),
+              (reason: unknown) => ({ status: "rejected", reason }),
+            ),
+      );
+    }
+    return Promise.all(outcomes);
   }
 
   sendByName(

@@ -8,6 +8,7 @@ export {
   type ProducerState,
   type SendOptions,
   type SendReceipt,
+  type TaskCall,
   TRACKING_HEADER,
   type TrackingMetadata,
 } from "./types.js";

@@ -56,6 +56,13 @@ export interface SendOptions {
   ignoreResult?: boolean;
 }
 
+/** One call in `producer.sendMany`. */
+export interface TaskCall<C extends AnyTaskContract> {
+  args: TaskArgs<C>;
+  kwargs?: TaskKwargs<C>;
+  options?: SendOptions;
+}
+
 /** What a confirmed send returns. */
 export interface SendReceipt {
   id: string;
@@ -78,6 +85,19 @@ export interface Producer extends EventEmitter<ProducerEvents> {
     kwargs?: TaskKwargs<C>,
     options?: SendOptions,
   ): Promise<SendReceipt>;
+  /**
+   * Sends many tasks of one contract in order, pacing itself on the connection's write buffer: each call is
+   * validated, encoded and published only when there is room to write it, so a bulk send of any size holds
+   * only what the socket and the broker's unconfirmed window hold, and encoding overlaps the broker's work.
+   * Resolves once every call settled, with one outcome per call in call order (as `Promise.allSettled`):
+   * a bad call fails alone. If the write buffer does not drain within the publish deadline, the calls not
+   * yet sent are rejected with PUBLISH_TIMEOUT (not published). Rejects (TASK_UNKNOWN) only when the
+   * contract is not this producer's.
+   */
+  sendMany<C extends AnyTaskContract>(
+    contract: C,
+    calls: Iterable<TaskCall<C>>,
+  ): Promise<PromiseSettledResult<SendReceipt>[]>;
   /** For dynamic callers: rejects with TASK_UNKNOWN when the producer has no contract of that name. */
   sendByName(
     name: string,
