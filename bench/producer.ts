@@ -10,16 +10,19 @@
  *   BENCH_PRODUCER_COUNT=20000 BENCH_PRODUCER_ROUNDS=9 BENCH_PRODUCER_QUEUE=classic ...
  * Uses AMQP_URL when set, else starts a throwaway broker.
  *
- * Two raw baselines: encoding each message in the loop with the same Celery codec (like for like: what the
+ * Two producer pipelines: `send()` called for every message in one synchronous loop, then awaited (every
+ * call is validated and encoded before the event loop turns, so amqplib writes nothing until the loop
+ * ends), and `sendMany()` with all messages (encodes a call only when the socket has room, as the raw loop
+ * does by waiting for 'drain'). Two raw baselines: encoding each message in the loop with the same Celery codec (like for like: what the
  * producer adds is contract validation, confirm bookkeeping and the state machine), and publishing bytes
  * encoded before the clock started (amqplib and the broker alone).
  */
 import { defineTask, parseConfig, type QueueType } from "@worker-toolbox/config";
+import { createProducer, prepareSend } from "@worker-toolbox/runtime";
 import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import { pino } from "pino";
 import { z } from "zod";
-import { createProducer, prepareSend } from "@worker-toolbox/runtime";
 
 const exportProject = defineTask({
   name: "bench.export",
@@ -36,12 +39,17 @@ export interface ProducerBenchResult {
   rawPerSecond: number;
   /** Raw amqplib publishing bytes encoded before the timing started. */
   rawPreEncodedPerSecond: number;
+  /** `producer.send()` called in a loop for every message, then awaited together. */
   producerPerSecond: number;
-  /** Median over rounds of producer / raw within the round. */
+  /** `producer.sendMany()` with all messages. */
+  sendManyPerSecond: number;
+  /** Median over rounds of producer (send loop) / raw within the round. */
   ratio: number;
   ratioPreEncoded: number;
-  /** Every round's producer / raw, in round order. */
-  roundRatios: number[];
+  /** Median over rounds of sendMany / raw within the round. */
+  sendManyRatio: number;
+  /** Every round's send-loop / raw and sendMany / raw, in round order. */
+  roundRatios: { send: number; sendMany: number }[];
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -125,17 +133,30 @@ export async function benchProducer(
     return count / ((performance.now() - started) / 1000);
   };
 
+  const runSendMany = async (): Promise<number> => {
+    const started = performance.now();
+    const calls = Array.from({ length: count }, (_, i) => ({
+      args: [PROJECT, i] as [string, number],
+      kwargs: { format: "csv" as const },
+    }));
+    const outcomes = await producer.sendMany(exportProject, calls);
+    const failed = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return count / ((performance.now() - started) / 1000);
+  };
+
   const runs = {
     raw: () => runRaw(true),
     rawPreEncoded: () => runRaw(false),
     producer: runProducer,
+    sendMany: runSendMany,
   };
   type RunName = keyof typeof runs;
   // One untimed warm-up of each, then timed rounds whose order rotates: whichever runs first after a
   // purge meets a different broker state.
   for (const run of Object.values(runs)) await run();
   await purge();
-  const rates: Record<RunName, number[]> = { raw: [], rawPreEncoded: [], producer: [] };
+  const rates: Record<RunName, number[]> = { raw: [], rawPreEncoded: [], producer: [], sendMany: [] };
   const names = Object.keys(runs) as RunName[];
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < names.length; k++) {
@@ -156,16 +177,22 @@ export async function benchProducer(
   const rawPerSecond = median(rates.raw);
   const rawPreEncodedPerSecond = median(rates.rawPreEncoded);
   const producerPerSecond = median(rates.producer);
-  const roundRatios = rates.producer.map((rate, round) => rate / rates.raw[round]!);
+  const perRound = (name: RunName, base: RunName) =>
+    rates[name].map((rate, round) => rate / rates[base][round]!);
   return {
     queueType,
     count,
     rawPerSecond,
     rawPreEncodedPerSecond,
     producerPerSecond,
-    ratio: median(roundRatios),
-    ratioPreEncoded: median(rates.producer.map((rate, round) => rate / rates.rawPreEncoded[round]!)),
-    roundRatios,
+    sendManyPerSecond: median(rates.sendMany),
+    ratio: median(perRound("producer", "raw")),
+    ratioPreEncoded: median(perRound("producer", "rawPreEncoded")),
+    sendManyRatio: median(perRound("sendMany", "raw")),
+    roundRatios: perRound("producer", "raw").map((send, round) => ({
+      send,
+      sendMany: perRound("sendMany", "raw")[round]!,
+    })),
   };
 }
 
@@ -174,7 +201,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(
     `producer send with confirms (${result.queueType} queues, ${result.count} messages, median of rounds): ` +
       `raw amqplib ${Math.round(result.rawPerSecond)}/s, raw pre-encoded ${Math.round(result.rawPreEncodedPerSecond)}/s, ` +
-      `producer ${Math.round(result.producerPerSecond)}/s; producer / raw per round (median) ${(result.ratio * 100).toFixed(1)}%, ` +
-      `producer / raw pre-encoded ${(result.ratioPreEncoded * 100).toFixed(1)}%`,
+      `send() loop ${Math.round(result.producerPerSecond)}/s, sendMany ${Math.round(result.sendManyPerSecond)}/s; ` +
+      `per-round median ratios: send() loop / raw ${(result.ratio * 100).toFixed(1)}%, ` +
+      `sendMany / raw ${(result.sendManyRatio * 100).toFixed(1)}%, send() loop / raw pre-encoded ${(result.ratioPreEncoded * 100).toFixed(1)}%`,
   );
 }
