@@ -12,6 +12,7 @@ import { createHarness, type Harness, testLogger } from "../worker/harness.js";
 
 const traceRoot = defineTask({ name: `${SERVICE}.traceRoot`, result: z.string() });
 const traceLeaf = defineTask({ name: `${SERVICE}.traceLeaf`, result: z.null() });
+const traceFlaky = defineTask({ name: `${SERVICE}.traceFlaky`, result: z.null(), retry: { maxAttempts: 2 } });
 
 interface LogLine {
   msg: string;
@@ -44,10 +45,18 @@ beforeAll(async () => {
         ctx.logger.info("leaf ran");
         return null;
       }),
+      implementTask(traceFlaky, (_input, ctx) => {
+        if (ctx.retries === 0) throw new Error("first attempt fails");
+        return null;
+      }),
     ],
   });
   await worker.start();
-  producer = createProducer({ config: h.config, contracts: [traceRoot, traceLeaf], logger: testLogger });
+  producer = createProducer({
+    config: h.config,
+    contracts: [traceRoot, traceLeaf, traceFlaky],
+    logger: testLogger,
+  });
   await producer.ready(30_000);
   // A copy of every follow-up message, to read its headers.
   const channel = await h.channel();
@@ -61,8 +70,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function runRoot(traceparent?: string) {
-  const root = await producer.send(traceRoot, [], undefined, traceparent ? { traceparent } : {});
+async function runRoot(trace: { traceparent?: string; tracestate?: string } = {}) {
+  const root = await producer.send(traceRoot, [], undefined, trace);
   const row = await h.waitForStatus(root.id, "SUCCESS");
   const leafId = row.result_json as string;
   await h.waitForStatus(leafId, "SUCCESS");
@@ -78,13 +87,19 @@ async function runRoot(traceparent?: string) {
     rootLog: logOf("root ran", root.id),
     leafLog: logOf("leaf ran", leafId),
     leafHeader: copy.properties.headers?.traceparent as string,
+    leafState: copy.properties.headers?.tracestate as unknown,
   };
 }
 
 describe("trace context", () => {
-  it("a task's logs carry the incoming trace id; ctx.send passes the same trace id with a new span id", async () => {
+  it("a task's logs carry the incoming trace id; ctx.send passes the same trace id with a new span id, and the tracestate", async () => {
     const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    const { root, leafId, rootLog, leafLog, leafHeader } = await runRoot(incoming);
+    const tracestate = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+    const { root, leafId, rootLog, leafLog, leafHeader, leafState } = await runRoot({
+      traceparent: incoming,
+      tracestate,
+    });
+    expect(String(leafState)).toBe(tracestate);
     expect(rootLog).toMatchObject({
       taskId: root.id,
       rootId: root.id,
@@ -101,10 +116,22 @@ describe("trace context", () => {
   });
 
   it("a task sent without trace context starts a trace named after its root task id", async () => {
-    const { root, leafLog, rootLog, leafHeader } = await runRoot();
+    const { root, leafLog, rootLog, leafHeader, leafState } = await runRoot();
+    expect(leafState).toBeUndefined();
     const traceId = root.id.replaceAll("-", "");
     expect(rootLog?.traceId).toBe(traceId);
     expect(leafLog?.traceId).toBe(traceId);
     expect(parseTraceparent(leafHeader)?.traceId).toBe(traceId);
+  });
+
+  it("the worker's own log lines about a task (retry scheduled) carry its trace id", async () => {
+    const incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const sent = await producer.send(traceFlaky, [], undefined, { traceparent: incoming });
+    await h.waitForStatus(sent.id, "SUCCESS");
+    expect(
+      lines.find((line) => line.msg === "task failed; retry scheduled" && line.taskId === sent.id),
+    ).toMatchObject({
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+    });
   });
 });

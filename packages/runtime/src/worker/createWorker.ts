@@ -12,7 +12,7 @@ import { BrokerConnection } from "../broker/connection.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { prepareSend } from "../producer/prepareSend.js";
-import { childTraceparent } from "../protocol/traceContext.js";
+import { childTraceparent, parseTraceparent } from "../protocol/traceContext.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { AckTracker } from "./acks.js";
@@ -222,9 +222,15 @@ class TaskWorker
           {
             ...sendOptions,
             parent: { id: parent.id, rootId: parent.rootId },
-            // The follow-up joins this task's trace (a new span id under the same trace id).
+            // The follow-up joins this task's trace (a new span id under the same trace id), carrying the
+            // vendors' tracestate with it as W3C Trace Context asks.
             traceparent:
               sendOptions?.traceparent ?? childTraceparent(parent.extraHeaders.traceparent, parent.rootId),
+            tracestate:
+              sendOptions?.tracestate ??
+              (sendOptions?.traceparent === undefined && parseTraceparent(parent.extraHeaders.traceparent)
+                ? headerText(parent.extraHeaders.tracestate)
+                : undefined),
           },
           { exchange: names.exchange, maxBytes: config.limits.maxMessageBytes },
         );
@@ -397,4 +403,11 @@ class TaskWorker
       }
     }
   }
+}
+
+/** A header as text: amqplib hands some string headers over as Buffers. */
+function headerText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (Buffer.isBuffer(value)) return value.toString("latin1");
+  return undefined;
 }

@@ -262,7 +262,14 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
   rt.stats.retried += 1;
   rt.metrics.retried(msg.task);
   rt.logger.info(
-    { task: msg.task, taskId: msg.id, attempt, delayMs: decision.delayMs, err: result.error.message },
+    {
+      task: msg.task,
+      taskId: msg.id,
+      traceId: traceIdOf(msg.extraHeaders.traceparent, msg.rootId),
+      attempt,
+      delayMs: decision.delayMs,
+      err: result.error.message,
+    },
     "task failed; retry scheduled",
   );
   acks.ack(message);
@@ -475,6 +482,11 @@ async function deadLetter(
       reason: letter.reason,
       taskId: ref?.taskId,
       task: ref?.name,
+      // From the raw headers: a message dead-lettered as malformed never decoded.
+      traceId: traceIdOf(
+        message.properties.headers?.traceparent,
+        String(message.properties.headers?.root_id ?? ""),
+      ),
       attempts: letter.attempts,
       err: letter.error.message,
     },
