@@ -22,6 +22,7 @@ import {
   SERVICE,
   sleep,
   spawn,
+  wrapUp,
 } from "../fixtures/workers/tasks.js";
 import { testServers } from "../support/servers.js";
 import { createHarness, type Harness, testLogger } from "./harness.js";
@@ -237,6 +238,26 @@ describe("worker", () => {
     expect(letters.map((letter) => letter.properties.headers?.["x-wt-reason"])).toEqual([
       "retries-exhausted",
     ]);
+  });
+
+  it("soft time limit: the handler's signal fires with SoftTimeLimitExceeded and the worker waits for its answer", async () => {
+    // wtest.wrapUp's contract sets a 300 ms soft limit and no hard one; it catches the soft limit and returns.
+    const started = Date.now();
+    const { id } = await h.producer.send(wrapUp, [60_000]);
+    const row = await h.waitForStatus(id, "SUCCESS", 30_000);
+    expect(row.result_json).toBe("wrapped up: Task wtest.wrapUp exceeded its soft time limit of 300 ms.");
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    // A handler that lets it propagate fails with it (here through the message's Celery [hard, soft] header).
+    const { msg, content, properties } = encodedRaw({
+      task: sleep.name,
+      args: [60_000],
+      timeLimit: { hard: 30, soft: 0.3 },
+    });
+    await h.publishRaw(msg.task, content, properties);
+    const failed = await h.waitForStatus(msg.id, "FAILURE", 30_000);
+    expect(failed.error?.type).toBe("SoftTimeLimitExceeded");
+    await expect.poll(() => worker.stats.running).toBe(0);
   });
 
   it("resubscribes after the broker cancels its consumer (queue deleted), re-declaring the queue", async () => {

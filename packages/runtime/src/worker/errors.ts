@@ -41,6 +41,18 @@ export class TimeLimitExceeded extends Error {
   }
 }
 
+/**
+ * The `ctx.signal` reason when a task's soft time limit passed (Celery's SoftTimeLimitExceeded). Unlike the
+ * hard limit, the worker keeps waiting: the handler may stop, clean up and return or throw, until the hard
+ * limit (if any). A handler that lets it propagate fails like any other error (retried per its policy).
+ */
+export class SoftTimeLimitExceeded extends Error {
+  constructor(task: string, limitMs: number) {
+    super(`Task ${task} exceeded its soft time limit of ${limitMs} ms.`);
+    this.name = "SoftTimeLimitExceeded";
+  }
+}
+
 /** The AbortSignal reason of a revoked task. */
 export class TaskRevokedError extends Error {
   constructor(taskId: string, reason: string) {

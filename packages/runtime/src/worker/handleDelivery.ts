@@ -16,7 +16,7 @@ import type { ResultStore } from "../results/resultStore.js";
 import type { TaskErrorInfo, TaskOutcome, TaskRef } from "../results/resultTypes.js";
 import type { AckTracker } from "./acks.js";
 import { type DeadLetter, type DeadLetterReason, publishDeadLetter } from "./deadLetter.js";
-import { TimeLimitExceeded } from "./errors.js";
+import { SoftTimeLimitExceeded, TimeLimitExceeded } from "./errors.js";
 import type { FollowUpOptions, TaskContext, TaskImplementation } from "./implementTask.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { isRowError, type ResultBatcher } from "./resultBatcher.js";
@@ -280,6 +280,7 @@ type Execution = ({ ok: true; value: unknown } | { ok: false; error: Error }) & 
 /**
  * Run the handler. A synchronous handler's outcome is returned as is (no promise, no timer: nothing can
  * interrupt synchronous code anyway); a promise is raced against the abort switch and the hard time limit.
+ * The soft time limit only fires the handler's signal: the handler decides how to stop.
  */
 function execute(
   rt: WorkerRuntime,
@@ -326,6 +327,11 @@ async function settle(
     hardMs === null
       ? undefined
       : setTimeout(() => controller.abort(new TimeLimitExceeded(msg.task, hardMs)), hardMs);
+  const softMs = softLimitMs(msg, impl.contract);
+  const softTimer =
+    softMs === null || (hardMs !== null && softMs >= hardMs)
+      ? undefined
+      : setTimeout(() => controller.interrupt(new SoftTimeLimitExceeded(msg.task, softMs)), softMs);
   try {
     // A handler that ignores its signal is not waited for once it is aborted (revoke, time limit, shutdown).
     const value = await Promise.race([returned, controller.whenAborted()]);
@@ -334,6 +340,7 @@ async function settle(
     return { ok: false, error: asError(error), running };
   } finally {
     clearTimeout(timer);
+    clearTimeout(softTimer);
   }
 }
 
@@ -346,14 +353,24 @@ class TaskAbort {
   private controller: AbortController | undefined;
   private aborted = false;
   private reason: unknown;
+  /** Why the signal fired without the run being given up (the soft time limit). */
+  private interruption: unknown;
   private rejectWait: ((reason: unknown) => void) | undefined;
 
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
+      if (this.aborted || this.interruption !== undefined)
+        this.controller.abort(this.interruption ?? this.reason);
     }
     return this.controller.signal;
+  }
+
+  /** Fires the signal but keeps waiting for the handler (`whenAborted` is not settled). */
+  interrupt(reason: unknown): void {
+    if (this.aborted || this.interruption !== undefined) return;
+    this.interruption = reason;
+    this.controller?.abort(reason);
   }
 
   abort(reason?: unknown): void {
@@ -564,6 +581,12 @@ function asError(value: unknown): Error {
   return new Error(typeof value === "string" ? value : (JSON.stringify(value) ?? String(value)), {
     cause: value,
   });
+}
+
+/** The soft time limit in ms: the message's `timelimit[1]` (seconds, Celery) or the contract's. */
+function softLimitMs(msg: TaskMessage, contract: AnyTaskContract): number | null {
+  if (msg.timeLimit.soft !== null && msg.timeLimit.soft > 0) return msg.timeLimit.soft * 1_000;
+  return contract.timeLimitMs.soft;
 }
 
 /** The hard time limit in ms: the message's `timelimit[0]` (seconds, Celery) or the contract's. */

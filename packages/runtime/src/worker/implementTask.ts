@@ -23,7 +23,11 @@ export interface TaskContext {
   readonly rootId: string;
   /** pino child logger with service, task, taskId and rootId. */
   readonly logger: Logger;
-  /** Fires on revoke, on the hard time limit and when shutdown's grace period ends. */
+  /**
+   * Fires on revoke, on the hard time limit and when shutdown's grace period ends (the worker then stops
+   * waiting for the handler), and at the soft time limit with a `SoftTimeLimitExceeded` reason (the worker
+   * keeps waiting until the hard limit, so the handler can clean up and return or throw).
+   */
   readonly signal: AbortSignal;
   /** Record a PROGRESS row; resolves once stored (awaiting is optional; failures are logged). */
   progress(update: ProgressUpdate): Promise<void>;

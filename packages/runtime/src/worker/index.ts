@@ -8,6 +8,7 @@ export {
   PermanentError,
   RetryableError,
   type RetryableErrorOptions,
+  SoftTimeLimitExceeded,
   TaskRevokedError,
   TimeLimitExceeded,
   WorkerShutdownError,
