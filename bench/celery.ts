@@ -27,10 +27,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { entityNames, parseConfig, planTopology } from "@worker-toolbox/config";
+import { applyTopology, encodeTaskMessage, migrate, newTaskMessage } from "@worker-toolbox/runtime";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import pg from "pg";
-import { applyTopology, encodeTaskMessage, migrate, newTaskMessage } from "@worker-toolbox/runtime";
 import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../test/support/celeryPython.js";
 
 const SERVICE = "bench";

@@ -25,10 +25,10 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import pg from "pg";
-import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
 
 const SERVICE = "bench";
 const TASK = "bench.noop";
