@@ -10,7 +10,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { commandPaths, helpText } from "@worker-toolbox/cli";
-import { type ConfigField, configFields, configSchema, DEVELOPMENT_PRESET } from "@worker-toolbox/config";
+import {
+  type ConfigField,
+  configFields,
+  configSchema,
+  DEVELOPMENT_PRESET,
+  envText,
+} from "@worker-toolbox/config";
 import { z } from "zod";
 
 export const BEGIN = "<!-- BEGIN GENERATED -->";
@@ -30,8 +36,7 @@ export function spliceGenerated(existing: string | undefined, generated: string,
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-const code = (value: unknown) =>
-  value === undefined ? "" : `\`${Array.isArray(value) ? value.join(",") : String(value)}\``;
+const code = (value: unknown) => (value === undefined ? "" : `\`${envText(value)}\``);
 
 function presetValue(path: string): unknown {
   let node: unknown = DEVELOPMENT_PRESET;
@@ -42,6 +47,7 @@ function presetValue(path: string): unknown {
 function typeOf(field: ConfigField): string {
   if (field.kind === "enum") return (field.options ?? []).map((option) => `\`${option}\``).join(" \\| ");
   if (field.kind === "number[]") return "list of numbers (comma-separated)";
+  if (field.kind === "json") return "JSON object";
   return field.kind;
 }
 

@@ -11,7 +11,8 @@ export interface ConfigField {
   path: string;
   /** The environment variable that sets it. */
   envVar: string;
-  kind: "string" | "number" | "boolean" | "enum" | "number[]";
+  /** `json`: a map (e.g. per-service overrides), given in the environment as one JSON object. */
+  kind: "string" | "number" | "boolean" | "enum" | "number[]" | "json";
   description: string;
   example: unknown;
   /** The default, or undefined when there is none. */
@@ -69,7 +70,9 @@ function collect(shape: Record<string, AnySchema>, prefix: string, out: ConfigFi
         ? "number[]"
         : def.type === "enum"
           ? "enum"
-          : (def.type as "string" | "number" | "boolean");
+          : def.type === "record"
+            ? "json"
+            : (def.type as "string" | "number" | "boolean");
     out.push({
       path,
       envVar: envVarName(path),

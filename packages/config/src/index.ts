@@ -25,6 +25,7 @@ export {
   type ConfigIssue,
   DEVELOPMENT_PRESET,
   type DeepPartial,
+  envText,
   type LoadConfigOptions,
   loadConfig,
   type Mode,

@@ -62,6 +62,24 @@ describe("loadConfig", () => {
     expect(error.message).toContain("[from env WT_WORKER_PREFETCH]");
   });
 
+  it("reads a map field (per-service monitor thresholds) from one JSON variable, and names it when invalid", () => {
+    const config = loadConfig({
+      env: { WT_MONITOR_SERVICES: '{"exports": {"maxDepth": 5}, "billing": {"minConsumers": 0}}' },
+      file: false,
+    });
+    expect(config.monitor.services).toEqual({ exports: { maxDepth: 5 }, billing: { minConsumers: 0 } });
+
+    const notJson = configError(() => loadConfig({ env: { WT_MONITOR_SERVICES: "exports=5" }, file: false }));
+    expect(notJson.issues.map((issue) => issue.envVar)).toEqual(["WT_MONITOR_SERVICES"]);
+    expect(notJson.message).toContain("is not valid JSON");
+    expect(notJson.message).toContain(`example: WT_MONITOR_SERVICES='{"export":{"maxDepth":50000`);
+
+    const badField = configError(() =>
+      loadConfig({ env: { WT_MONITOR_SERVICES: '{"exports": {"maxDepht": 5}}' }, file: false }),
+    );
+    expect(badField.message).toContain("monitor.services.exports");
+  });
+
   it("reports an unknown WT_ variable with a suggestion (typo guard)", () => {
     const error = configError(() => loadConfig({ env: { WT_WORKER_PREFECH: "5" }, file: false }));
     expect(error.issues[0]?.message).toContain("did you mean WT_WORKER_PREFETCH?");

@@ -50,6 +50,12 @@ export class ConfigError extends ToolboxError {
   }
 }
 
+/** A value as it is written in an environment variable: lists comma-separated, maps as JSON. */
+export function envText(value: unknown): string {
+  if (Array.isArray(value)) return value.join(",");
+  return value !== null && typeof value === "object" ? `'${JSON.stringify(value)}'` : String(value);
+}
+
 function formatIssue(issue: ConfigIssue): string {
   const where = issue.envVar ? `${issue.path} (${issue.envVar})` : issue.path;
   const from = issue.source ? ` [from ${issue.source}]` : "";
@@ -57,7 +63,7 @@ function formatIssue(issue: ConfigIssue): string {
     issue.example === undefined
       ? ""
       : issue.envVar
-        ? `; example: ${issue.envVar}=${Array.isArray(issue.example) ? issue.example.join(",") : String(issue.example)}`
+        ? `; example: ${issue.envVar}=${envText(issue.example)}`
         : `; example: ${JSON.stringify(issue.example)}`;
   return `${where}: ${issue.message}${from}${example}`;
 }
@@ -156,6 +162,20 @@ function readEnv(env: Record<string, string | undefined>, issues: ConfigIssue[])
       continue;
     }
     if (raw === "") continue; // An empty variable means "not set", as in most shells' ${VAR:-default}.
+    if (field.kind === "json") {
+      try {
+        setPath(out, field.path, JSON.parse(raw));
+      } catch (error) {
+        issues.push({
+          path: field.path,
+          envVar: name,
+          source: `env ${name}`,
+          message: `is not valid JSON (${(error as Error).message})`,
+          example: field.example,
+        });
+      }
+      continue;
+    }
     setPath(out, field.path, coerce(field, raw));
   }
   return out;

@@ -347,7 +347,7 @@ export const configSchema = z.strictObject({
           )
           .default({}),
         "Per-service overrides of `monitor.thresholds`, keyed by service name; fields left out keep the default. " +
-          "Set it in the config file (WT_CONFIG_FILE): a map cannot be given as one environment variable.",
+          "In the environment, one JSON object.",
         { export: { maxDepth: 50000, maxOldestMessageAgeMs: 3600000 } },
       ),
     })

@@ -1,4 +1,4 @@
-import { type ConfigField, configFields, DEVELOPMENT_PRESET } from "@worker-toolbox/config";
+import { type ConfigField, configFields, DEVELOPMENT_PRESET, envText } from "@worker-toolbox/config";
 
 /**
  * The body of a generated `.env.example`: every config variable from the schema's catalogue, with its
@@ -45,8 +45,7 @@ function presetValue(path: string): unknown {
 }
 
 function format(value: unknown): string {
-  if (Array.isArray(value)) return value.join(",");
-  return typeof value === "string" ? value : JSON.stringify(value);
+  return typeof value === "string" ? value : envText(value);
 }
 
 function wrap(text: string, width: number): string[] {
