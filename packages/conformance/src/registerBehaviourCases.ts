@@ -5,8 +5,9 @@ import { beforeAll, describe, it } from "vitest";
 import { samplesFor } from "./checks/contractChecks.js";
 import { ConformanceFailure, failIfAny } from "./failure.js";
 import { requireWorker } from "./registerWiringCases.js";
-import { type ConformanceRun, sleep, withDeadline } from "./run.js";
+import type { ConformanceRun } from "./run.js";
 import { FAIL_POLICY } from "./synthetic.js";
+import { sleep, withDeadline } from "./timing.js";
 import type { ConformanceOptions } from "./types.js";
 
 const PREPARE_MS = 180_000;

@@ -40,7 +40,9 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Messag
 import type { Pool } from "pg";
 import { ConformanceFailure, firstLine } from "./failure.js";
 import { SyntheticTasks } from "./synthetic.js";
+import { sleep, withDeadline } from "./timing.js";
 import type { ConformanceOptions, ConformanceServers, StartedWorker } from "./types.js";
+import { resultWriters, writerAuditSql } from "./writerAudit.js";
 
 /** An extra delay rung added to the run config so retries come back in a tenth of a second. */
 export const FAST_RUNG_MS = 100;
@@ -386,10 +388,7 @@ export class ConformanceRun {
 
   /** The database roles that wrote result rows, with how many writes each (see `writerAuditSql`). */
   async resultWriters(): Promise<Map<string, number>> {
-    const { rows } = await this.adminPool!.query<{ writer: string; writes: string }>(
-      `SELECT writer, count(*) AS writes FROM ${quoteIdent(this.config.database.schema)}.${AUDIT_TABLE} GROUP BY writer`,
-    );
-    return new Map(rows.map((row) => [row.writer, Number(row.writes)]));
+    return resultWriters(this.adminPool!, this.config.database.schema);
   }
 
   /** Publish raw bytes to the task exchange and wait for the broker's confirm. */
@@ -490,45 +489,6 @@ export class ConformanceRun {
   }
 }
 
-const AUDIT_TABLE = "wt_conformance_writers";
-
-const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-/**
- * Record which role writes each result row, in the run's own database only: a trigger that runs as its
- * owner (SECURITY DEFINER, so the worker role needs no extra grant) and stores `session_user`, the role
- * the worker logged in as. Proves results are written under the least-privilege role, not a superuser.
- */
-function writerAuditSql(schema: string): string {
-  const s = quoteIdent(schema);
-  return `
-CREATE TABLE ${s}.${AUDIT_TABLE} (task_id text NOT NULL, writer name NOT NULL, at timestamptz NOT NULL DEFAULT now());
-CREATE FUNCTION ${s}.wt_conformance_record_writer() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
-BEGIN
-  INSERT INTO ${s}.${AUDIT_TABLE} (task_id, writer) VALUES (NEW.task_id, session_user);
-  RETURN NEW;
-END $fn$;
-CREATE TRIGGER wt_conformance_writer AFTER INSERT OR UPDATE ON ${s}.celery_taskmeta
-  FOR EACH ROW EXECUTE FUNCTION ${s}.wt_conformance_record_writer();`;
-}
-
 function withDatabaseUrl(config: ToolboxConfig, url: string): ToolboxConfig {
   return { ...config, database: { ...config.database, url } };
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
