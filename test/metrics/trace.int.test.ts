@@ -25,13 +25,19 @@ let h: Harness;
 let worker: Worker;
 let producer: Producer;
 const lines: LogLine[] = [];
+const rawLines: string[] = [];
 let captureQueue: string;
 
 beforeAll(async () => {
   h = await createHarness("trace", testServers());
   const logger = pino(
     { level: "info" },
-    { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
+    {
+      write: (line: string) => {
+        rawLines.push(line);
+        lines.push(JSON.parse(line) as LogLine);
+      },
+    },
   );
   worker = createWorker({
     config: h.config,
@@ -110,6 +116,9 @@ describe("trace context", () => {
       rootId: root.id,
       traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
     });
+    // Each binding once: pino repeats a key that a child logger binds again.
+    const rootRaw = rawLines.find((line) => line.includes('"root ran"') && line.includes(root.id));
+    expect(rootRaw?.match(/"service":/g)).toEqual(['"service":']);
     const leaf = parseTraceparent(leafHeader);
     expect(leaf).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", flags: "01" });
     expect(leaf?.spanId).not.toBe("00f067aa0ba902b7");

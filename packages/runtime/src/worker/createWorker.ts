@@ -137,10 +137,14 @@ class TaskWorker
     this.config = config;
     const names = entityNames(config.environment.prefix);
     const workerName = `${service}@${hostname()}:${process.pid}`;
-    this.logger = (options.logger ?? pino({ level: config.logLevel })).child({
-      component: "worker",
-      service,
-    });
+    const parentLogger = options.logger ?? pino({ level: config.logLevel });
+    // Bind the service unless the given logger already does (a generated service's does): pino would
+    // repeat the key in every line.
+    this.logger = parentLogger.child(
+      parentLogger.bindings().service === service
+        ? { component: "worker" }
+        : { component: "worker", service },
+    );
     this.ownsPool = !options.pool;
     this.pool =
       options.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize });

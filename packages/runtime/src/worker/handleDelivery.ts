@@ -436,8 +436,8 @@ class HandlerContext implements TaskContext {
 
   get logger(): Logger {
     const msg = this.#msg;
+    // The worker's logger already carries the service.
     this.#logger ??= this.#rt.logger.child({
-      service: this.#rt.service,
       task: msg.task,
       taskId: msg.id,
       rootId: msg.rootId,
