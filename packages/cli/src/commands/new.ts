@@ -138,9 +138,7 @@ async function run(ctx: CommandContext, argv: NewArgs): Promise<void> {
 
 /** Flags first; what is missing is asked on a terminal, else the default (or a usage error for the name). */
 async function collectAnswers(ctx: CommandContext, argv: NewArgs): Promise<Answers> {
-  const prompt = canPrompt(ctx, argv.json)
-    ? createInterface({ input: process.stdin, output: process.stdout })
-    : undefined;
+  const prompt = canPrompt(ctx, argv.json) ? terminalQuestions() : undefined;
   try {
     const ask = async (question: string, fallback: string, problem: (value: string) => string | null) => {
       if (!prompt) return fallback;
@@ -174,6 +172,39 @@ async function collectAnswers(ctx: CommandContext, argv: NewArgs): Promise<Answe
   } finally {
     prompt?.close();
   }
+}
+
+/**
+ * Questions on the terminal. Answers are read from readline's line stream, which keeps lines typed or
+ * pasted ahead of their question (`rl.question()` drops them). Input that ends (Ctrl+D) before every
+ * question is answered is a usage error; Ctrl+C exits 130. Both happen before anything is written.
+ */
+function terminalQuestions() {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  rl.on("SIGINT", () => {
+    rl.close();
+    process.stdout.write("\n");
+    process.exit(130);
+  });
+  const lines = rl[Symbol.asyncIterator]();
+  return {
+    async question(text: string): Promise<string> {
+      rl.setPrompt(text);
+      rl.prompt();
+      const next = await lines.next();
+      if (next.done) {
+        throw new ToolboxError(
+          "GENERATOR_INVALID_INPUT",
+          "The input ended before every question was answered.",
+          {
+            hint: "answer on the terminal, or pass the answers as flags: worker-toolbox new <name> --task <task> --description <text>; nothing was written",
+          },
+        );
+      }
+      return next.value;
+    },
+    close: () => rl.close(),
+  };
 }
 
 /** An absolute toolbox checkout path that really holds the packages to link. */

@@ -1,0 +1,53 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "./support.js";
+
+const root = fileURLToPath(new URL("../../..", import.meta.url));
+const tsx = join(root, "node_modules/.bin/tsx");
+const main = join(root, "packages/cli/src/main.ts");
+
+/**
+ * `worker-toolbox new` on a real terminal: util-linux `script` gives the CLI a pseudo-terminal, so it asks
+ * its questions; `input` is what a person types (or pastes, all at once, ahead of the questions).
+ */
+function newOnTerminal(cwd: string, input: string) {
+  const { CI: _ci, ...env } = process.env;
+  const command = `cd '${cwd}' && '${tsx}' --conditions=@worker-toolbox/source '${main}' new`;
+  const run = spawnSync("script", ["-qefc", command, "/dev/null"], {
+    input,
+    env,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { code: run.status, output: run.stdout };
+}
+
+describe("worker-toolbox new on a terminal", () => {
+  it("asks for what is missing, re-asks a bad answer, and keeps answers typed ahead", () => {
+    const cwd = tempDir();
+    const { code, output } = newOnTerminal(cwd, "Bad_Name\norder-export\n\nExports orders.\n");
+    expect(output).toContain("Service name (lower kebab-case)");
+    expect(output).toContain('"Bad_Name": it must be lower kebab-case');
+    expect(code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(cwd, "order-export/package.json"), "utf8")) as {
+      name: string;
+      description: string;
+    };
+    expect(pkg).toMatchObject({ name: "order-export", description: "Exports orders." });
+    // The empty answer took the default first task.
+    expect(existsSync(join(cwd, "order-export/src/tasks/process.ts"))).toBe(true);
+  }, 90_000);
+
+  it("input that ends before the last answer is a usage error (exit 2) and writes nothing", () => {
+    const cwd = tempDir();
+    const { code, output } = newOnTerminal(cwd, "order-export\n");
+    expect(output).toContain(
+      "error GENERATOR_INVALID_INPUT: The input ended before every question was answered.",
+    );
+    expect(code).toBe(2);
+    expect(existsSync(join(cwd, "order-export"))).toBe(false);
+  }, 90_000);
+});
