@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,6 +48,27 @@ describe("worker-toolbox new on a terminal", () => {
       "error GENERATOR_INVALID_INPUT: The input ended before every question was answered.",
     );
     expect(code).toBe(2);
+    expect(existsSync(join(cwd, "order-export"))).toBe(false);
+  }, 90_000);
+
+  it("Ctrl+C at a question exits 130 and writes nothing", async () => {
+    const cwd = tempDir();
+    const { CI: _ci, ...env } = process.env;
+    const command = `cd '${cwd}' && '${tsx}' --conditions=@worker-toolbox/source '${main}' new`;
+    const child = spawn("script", ["-qefc", command, "/dev/null"], {
+      env,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    let output = "";
+    const code = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Service name")) resolve();
+      }),
+    );
+    child.stdin.write("\u0003"); // what the terminal sends for Ctrl+C while the question waits
+    expect(await code).toBe(130);
     expect(existsSync(join(cwd, "order-export"))).toBe(false);
   }, 90_000);
 });
