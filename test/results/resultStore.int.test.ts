@@ -1,4 +1,5 @@
 import { isToolboxError } from "@worker-toolbox/config";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createResultStore,
@@ -185,7 +186,48 @@ describe("reading results", () => {
     const task = await waiting;
     expect(task).toMatchObject({ status: "SUCCESS", result: { value: "done" } });
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(fresh.pool.totalCount - fresh.pool.idleCount).toBe(0); // connection given back
+    // The shared listening connection goes back to the pool once nobody waits.
+    await expect.poll(() => fresh.pool.totalCount - fresh.pool.idleCount).toBe(0);
+  });
+
+  it("waitForResult: many waiters share one connection, so they do not exhaust a small pool", async () => {
+    const small = new pg.Pool({ connectionString: fresh.db.url, max: 2 });
+    try {
+      // Twenty waiters on tasks still running: one waiter per connection would need twenty.
+      const running = Array.from({ length: 20 }, () => id("running"));
+      const waiting = running.map((taskId) =>
+        waitForResult(small, schema, taskId, { timeoutMs: 5_000 }).catch((e: unknown) => e),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(small.totalCount).toBeLessThanOrEqual(2);
+      const taskId = id("done-soon");
+      const started = Date.now();
+      const done = waitForResult(small, schema, taskId, { timeoutMs: 5_000 });
+      await store.markSuccess({ taskId }, "quick");
+      expect(await done).toMatchObject({ status: "SUCCESS" });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await Promise.all(running.map((runningId) => store.markSuccess({ taskId: runningId }, runningId)));
+      const outcomes = await Promise.all(waiting);
+      expect(outcomes.map((outcome) => (outcome as { status?: string }).status)).toEqual(
+        running.map(() => "SUCCESS"),
+      );
+      await expect.poll(() => small.totalCount - small.idleCount).toBe(0);
+    } finally {
+      await small.end();
+    }
+  });
+
+  it("waitForResult hears a write made after its listening connection was killed", async () => {
+    const taskId = id("relisten");
+    const waiting = waitForResult(fresh.pool, schema, taskId, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const { rows } = await fresh.pool.query<{ killed: boolean }>(
+      "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    );
+    expect(rows.map((row) => row.killed)).toContain(true);
+    await new Promise((r) => setTimeout(r, 300));
+    await store.markSuccess({ taskId }, "after the kill");
+    expect(await waiting).toMatchObject({ status: "SUCCESS", result: { value: "after the kill" } });
   });
 
   it("waitForResult returns at once for a result stored before it started listening", async () => {

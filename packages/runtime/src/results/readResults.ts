@@ -1,8 +1,9 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import type { Pool, QueryResult, QueryResultRow } from "pg";
 import { translateDbError, withDbErrors } from "./dbErrors.js";
+import { resultListener } from "./resultListener.js";
 import type { TaskState } from "./resultTypes.js";
-import { FINAL_STATES, RESULT_CHANNEL, resultTables } from "./sqlNames.js";
+import { FINAL_STATES, resultTables } from "./sqlNames.js";
 import { type TrackingRecord, trackingColumns, trackingFromRow } from "./trackingStore.js";
 
 /** Anything that can run a query: a Pool or a checked-out client. */
@@ -95,7 +96,6 @@ function view(taskId: string, tracking: TrackingRecord | null, result: StoredRes
 
 async function readTask(db: Queryable, schema: string, taskId: string): Promise<TaskView> {
   const t = resultTables(schema);
-  // One after the other: `db` may be a single client (waitForResult), which runs one query at a time.
   const results = await db.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1`, [
     taskId,
   ]);
@@ -156,81 +156,72 @@ export interface WaitOptions {
 
 /**
  * Resolve with the task once it reaches a final state (SUCCESS/FAILURE/REVOKED); reject with
- * RESULT_TIMEOUT after `timeoutMs`. Uses LISTEN on the results trigger's channel, reading the
- * row once right after LISTEN (so a result stored just before is not missed) and again only
- * when a notification for this task arrives: no polling. Holds one pool connection meanwhile.
+ * RESULT_TIMEOUT after `timeoutMs`. Listens on the results trigger's channel through one LISTEN
+ * connection shared by every waiter on the pool (resultListener.ts), reading the row once LISTEN is
+ * active (so a result stored just before is not missed) and again only when a notification for this
+ * task arrives or the listening connection had to be replaced: no polling.
  */
-export async function waitForResult(
+export function waitForResult(
   pool: Pool,
   schema: string,
   taskId: string,
   options: WaitOptions,
 ): Promise<TaskView> {
-  const client = await withDbErrors(pool, schema, `wait for task ${taskId}`, () => pool.connect());
-  let broken: Error | undefined;
+  const listener = resultListener(pool);
   let lastStatus: TaskState = "PENDING";
-  let onNotification: (msg: { channel: string; payload?: string }) => void = () => {};
-  const onError = (error: Error) => {
-    broken = error;
-  };
-  client.on("error", onError);
-  try {
-    return await new Promise<TaskView>((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        fn();
-      };
-      const check = () =>
-        readTask(client, schema, taskId).then(
-          (task) => {
-            lastStatus = task.status;
-            if (isFinal(task.status)) settle(() => resolve(task));
-          },
-          (error: unknown) =>
-            settle(() => reject(translateDbError(error, pool, schema, `wait for task ${taskId}`))),
-        );
-      const timer = setTimeout(
-        () =>
-          settle(() =>
-            reject(
-              new ToolboxError(
-                "RESULT_TIMEOUT",
-                `Task ${taskId} did not finish within ${options.timeoutMs} ms (last status ${lastStatus}, schema "${schema}").`,
-                {
-                  hint: "Wait longer, or check that a worker consumes this task's queue (`worker-toolbox doctor`).",
-                },
-              ),
+  return new Promise<TaskView>((resolve, reject) => {
+    let settled = false;
+    let unsubscribe = () => {};
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      unsubscribe();
+      fn();
+    };
+    const fail = (error: unknown) =>
+      settle(() => reject(translateDbError(error, pool, schema, `wait for task ${taskId}`)));
+    const check = () =>
+      readTask(pool, schema, taskId).then((task) => {
+        lastStatus = task.status;
+        if (isFinal(task.status)) settle(() => resolve(task));
+      }, fail);
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(
+            new ToolboxError(
+              "RESULT_TIMEOUT",
+              `Task ${taskId} did not finish within ${options.timeoutMs} ms (last status ${lastStatus}, schema "${schema}").`,
+              {
+                hint: "Wait longer, or check that a worker consumes this task's queue (`worker-toolbox doctor`).",
+              },
             ),
           ),
-        options.timeoutMs,
-      );
-      const onAbort = () => settle(() => reject(options.signal?.reason ?? new Error("aborted")));
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      if (options.signal?.aborted) return onAbort();
-      onNotification = (msg) => {
-        if (msg.channel !== RESULT_CHANNEL || !msg.payload) return;
-        const note = JSON.parse(msg.payload) as { schema: string; task_id: string; status: string };
-        if (note.schema === schema && note.task_id === taskId) {
-          lastStatus = note.status as TaskState;
-          if (isFinal(note.status)) void check();
+        ),
+      options.timeoutMs,
+    );
+    const onAbort = () => settle(() => reject(options.signal?.reason ?? new Error("aborted")));
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) return onAbort();
+    listener
+      .subscribe(schema, taskId, (note) => {
+        if (settled) return;
+        if (!note) {
+          // The listening connection broke: a write may have gone unheard. Listen again, then re-read.
+          listener.ready().then(check, fail);
+          return;
         }
-      };
-      client.on("notification", onNotification);
-      client
-        .query(`LISTEN ${RESULT_CHANNEL}`)
-        .then(check, (error: unknown) =>
-          settle(() => reject(translateDbError(error, pool, schema, `wait for task ${taskId}`))),
-        );
-    });
-  } finally {
-    client.removeListener("notification", onNotification);
-    if (!broken) await client.query(`UNLISTEN ${RESULT_CHANNEL}`).catch((e: Error) => (broken = e));
-    client.removeListener("error", onError);
-    // A broken connection is destroyed instead of going back to the pool.
-    client.release(broken ?? false);
-  }
+        lastStatus = note.status as TaskState;
+        if (isFinal(note.status)) void check();
+      })
+      .then((off) => {
+        if (settled) off();
+        else {
+          unsubscribe = off;
+          void check();
+        }
+      }, fail);
+  });
 }

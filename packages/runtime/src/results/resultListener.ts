@@ -1,0 +1,125 @@
+import type { Pool, PoolClient } from "pg";
+import { RESULT_CHANNEL } from "./sqlNames.js";
+
+/** What a result write's NOTIFY carries (migrations.ts, the results trigger). */
+export interface ResultNote {
+  schema: string;
+  task_id: string;
+  status: string;
+}
+
+type Wake = (note: ResultNote | undefined) => void;
+
+/**
+ * One LISTEN connection per pool, shared by every `waitForResult` on it: a thousand waiters hold one pool
+ * connection, not a thousand. The connection is taken when the first waiter subscribes and given back
+ * when the last one leaves. If it breaks, every waiter is woken without a note (so it re-reads its row:
+ * a write may have been missed) and the next subscription opens a new one.
+ */
+class ResultListener {
+  private client: PoolClient | undefined;
+  private connecting: Promise<PoolClient> | undefined;
+  private readonly waiters = new Map<string, Set<Wake>>();
+
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Resolves once LISTEN is active; `wake` then runs on every note for the task, and without one when the
+   * connection broke (call `ready()` before re-reading). Returns the unsubscribe.
+   */
+  async subscribe(schema: string, taskId: string, wake: Wake): Promise<() => void> {
+    const key = keyOf(schema, taskId);
+    const set = this.waiters.get(key) ?? new Set<Wake>();
+    this.waiters.set(key, set);
+    set.add(wake);
+    const unsubscribe = () => {
+      set.delete(wake);
+      if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
+      if (this.waiters.size === 0) this.release();
+    };
+    try {
+      await this.ready();
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    }
+    return unsubscribe;
+  }
+
+  /** Resolves once LISTEN is active (reconnecting when the connection broke). */
+  ready(): Promise<PoolClient> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<PoolClient> {
+    const client = await this.pool.connect();
+    client.on("notification", this.onNotification);
+    client.on("error", this.onError);
+    try {
+      await client.query(`LISTEN ${RESULT_CHANNEL}`);
+    } catch (error) {
+      this.detach(client);
+      client.release(error as Error);
+      throw error;
+    }
+    this.client = client;
+    // Everyone may have left while LISTEN was on its way.
+    if (this.waiters.size === 0) this.release();
+    return client;
+  }
+
+  private readonly onNotification = (message: { channel: string; payload?: string }) => {
+    if (message.channel !== RESULT_CHANNEL || !message.payload) return;
+    const note = JSON.parse(message.payload) as ResultNote;
+    for (const wake of this.waiters.get(keyOf(note.schema, note.task_id)) ?? []) wake(note);
+  };
+
+  private readonly onError = (error: Error) => {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    this.detach(client);
+    client.release(error);
+    for (const set of [...this.waiters.values()]) for (const wake of [...set]) wake(undefined);
+  };
+
+  /** A client goes back to the pool without our listeners: the next borrower is someone else. */
+  private detach(client: PoolClient): void {
+    client.removeListener("notification", this.onNotification);
+    client.removeListener("error", this.onError);
+  }
+
+  private release(): void {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    client
+      .query(`UNLISTEN ${RESULT_CHANNEL}`)
+      .then(
+        () => undefined,
+        (error: Error) => error,
+      )
+      .then((error) => {
+        this.detach(client);
+        client.release(error);
+      });
+  }
+}
+
+const keyOf = (schema: string, taskId: string) => `${schema}\u0000${taskId}`;
+
+const listeners = new WeakMap<Pool, ResultListener>();
+
+/** The shared listener of `pool`. */
+export function resultListener(pool: Pool): ResultListener {
+  let listener = listeners.get(pool);
+  if (!listener) {
+    listener = new ResultListener(pool);
+    listeners.set(pool, listener);
+  }
+  return listener;
+}
