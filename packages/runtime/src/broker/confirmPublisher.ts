@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { ToolboxError } from "@worker-toolbox/config";
 import type { ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { Logger } from "pino";
@@ -34,7 +33,7 @@ interface Pending {
   returned: boolean;
 }
 
-export class ConfirmPublisher extends EventEmitter {
+export class ConfirmPublisher {
   private channel: ConfirmChannel | undefined;
   /** Every unsettled publish by message id, in publish order (queued or written). */
   private readonly pending = new Map<string, Pending>();
@@ -51,9 +50,7 @@ export class ConfirmPublisher extends EventEmitter {
   private sequence = 0;
   private closing = false;
 
-  constructor(private readonly options: { logger: Logger; deadlineMs: number; name: string }) {
-    super();
-  }
+  constructor(private readonly options: { logger: Logger; deadlineMs: number; name: string }) {}
 
   /** True when a confirm channel is open. */
   get ready(): boolean {
