@@ -121,8 +121,8 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     kwargs?: unknown,
     options: SendOptions = {},
   ): Promise<SendReceipt> {
-    const known = this.contracts.get(contract.name);
-    if (known !== contract) return Promise.reject(unknownTask(contract.name, known !== undefined));
+    const refused = this.refuseUnknown(contract);
+    if (refused) return Promise.reject(refused);
     return this.dispatch(contract, args, kwargs, options);
   }
 
@@ -130,9 +130,9 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     contract: C,
     calls: Iterable<TaskCall<C>>,
   ): Promise<PromiseSettledResult<SendReceipt>[]> {
-    const known = this.contracts.get(contract.name);
-    if (known !== contract) throw unknownTask(contract.name, known !== undefined);
-    const outcomes: Promise<PromiseSettledResult<SendReceipt>>[] = [];
+    const refused = this.refuseUnknown(contract);
+    if (refused) throw refused;
+    const sends: Promise<SendReceipt>[] = [];
     let stalled: ToolboxError | undefined;
     for (const call of calls) {
       if (!stalled && !this.publisher.writable && !(await this.publisher.whenWritable(this.deadlineMs))) {
@@ -144,16 +144,20 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
           },
         );
       }
-      outcomes.push(
-        stalled
-          ? Promise.resolve({ status: "rejected", reason: stalled })
-          : this.dispatch(contract, call.args, call.kwargs, call.options ?? {}).then(
-              (value) => ({ status: "fulfilled", value }),
-              (reason: unknown) => ({ status: "rejected", reason }),
-            ),
-      );
+      const send = stalled
+        ? Promise.reject(stalled)
+        : this.dispatch(contract, call.args, call.kwargs, call.options ?? {});
+      // allSettled observes every outcome at the end; meanwhile a rejection must not count as unhandled.
+      send.catch(() => {});
+      sends.push(send);
     }
-    return Promise.all(outcomes);
+    return Promise.allSettled(sends);
+  }
+
+  /** Why this producer refuses `contract` (it was not created with it), or undefined. */
+  private refuseUnknown(contract: AnyTaskContract): ToolboxError | undefined {
+    const known = this.contracts.get(contract.name);
+    return known === contract ? undefined : unknownTask(contract.name, known !== undefined);
   }
 
   sendByName(
