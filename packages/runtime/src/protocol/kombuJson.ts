@@ -9,7 +9,7 @@
  */
 import { ToolboxError } from "@worker-toolbox/config";
 import { formatIsoDateTime, isPythonYear, parseIsoDateTime } from "./isoDateTime.js";
-import { pythonFloatRepr } from "./repr.js";
+import { pythonNumber } from "./repr.js";
 import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
 
 /** Python's json module gives up near 1000 levels; we stop earlier, and before our stack would. */
@@ -83,9 +83,8 @@ function encodeValue(v: unknown, walk: Walk): string {
       return v ? "true" : "false";
     case "number":
       if (!Number.isFinite(v)) throw notSerializable(pathOf(walk), `${v} is not a JSON number`);
-      // Whole numbers as digits (Python reads an int); others as Python's float repr, so a body
-      // re-dumped by Python is byte-identical. -0 as "-0.0" keeps its sign in both languages.
-      return Number.isInteger(v) && Math.abs(v) < 1e21 && !Object.is(v, -0) ? String(v) : pythonFloatRepr(v);
+      // As Python writes it back, so a body re-dumped by Python is byte-identical.
+      return pythonNumber(v);
     case "bigint":
       throw notSerializable(
         pathOf(walk),

@@ -24,6 +24,15 @@ function truncate(s: string, maxlen: number): string {
   return (space === -1 ? head : head.slice(0, space)) + "...";
 }
 
+/**
+ * A number as Python writes the value it decodes from our JSON: a whole number below 1e21 as digits (Python
+ * reads an int), anything else as a float repr, -0 as "-0.0" (keeping its sign). The JSON body and the
+ * repr headers both use it, so they agree.
+ */
+export function pythonNumber(n: number): string {
+  return Number.isInteger(n) && Math.abs(n) < 1e21 && !Object.is(n, -0) ? String(n) : pythonFloatRepr(n);
+}
+
 /** Python's float repr: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
 export function pythonFloatRepr(x: number): string {
   if (Number.isNaN(x)) return "nan";
@@ -121,11 +130,7 @@ class ReprWriter {
 function writeRepr(value: unknown, level: number, writer: ReprWriter, tuple = false): boolean {
   if (value === null || value === undefined) return writer.write("other", "None");
   if (typeof value === "boolean") return writer.write("other", value ? "True" : "False");
-  if (typeof value === "number") {
-    // Matches encodeJson: a whole number below 1e21 is written as digits, which Python reads as an int.
-    const int = Number.isInteger(value) && Math.abs(value) < 1e21 && !Object.is(value, -0);
-    return writer.write("other", int ? String(value) : pythonFloatRepr(value));
-  }
+  if (typeof value === "number") return writer.write("other", pythonNumber(value));
   if (typeof value === "string") return writer.write("quoted", value);
   if (value instanceof Uint8Array) return writer.writeBytes(value);
   if (

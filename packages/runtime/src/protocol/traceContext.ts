@@ -21,9 +21,16 @@ const ZERO_TRACE = "0".repeat(32);
 const ZERO_SPAN = "0".repeat(16);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A trace header as text: amqplib hands some string headers over as Buffers (both are ASCII). */
+export function headerText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (Buffer.isBuffer(value)) return value.toString("latin1");
+  return undefined;
+}
+
 /** The trace context in a `traceparent` header value, or undefined when it is absent or invalid. */
 export function parseTraceparent(value: unknown): TraceContext | undefined {
-  const text = typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("latin1") : "";
+  const text = headerText(value) ?? "";
   const match = TRACEPARENT.exec(text.trim());
   if (!match) return undefined;
   const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string];

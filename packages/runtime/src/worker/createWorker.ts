@@ -12,7 +12,7 @@ import { BrokerConnection } from "../broker/connection.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { prepareSend } from "../producer/prepareSend.js";
-import { childTraceparent, parseTraceparent } from "../protocol/traceContext.js";
+import { childTraceparent, headerText, parseTraceparent } from "../protocol/traceContext.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { AckTracker } from "./acks.js";
@@ -407,11 +407,4 @@ class TaskWorker
       }
     }
   }
-}
-
-/** A header as text: amqplib hands some string headers over as Buffers. */
-function headerText(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  if (Buffer.isBuffer(value)) return value.toString("latin1");
-  return undefined;
 }
