@@ -32,6 +32,7 @@ import { createTestDatabase, createTestNamespace, startLocalServers } from "@wor
 import amqp from "amqplib";
 import pg from "pg";
 import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../test/support/celeryPython.js";
+import { median, round } from "./stats.js";
 
 const SERVICE = "bench";
 const TASK = "bench.noop";
@@ -264,16 +265,6 @@ async function measure(
     await db.drop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-const round = (n: number) => Math.round(n * 10) / 10;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** undefined (after a loud warning) when no python with celery, sqlalchemy and psycopg2 is installed. */

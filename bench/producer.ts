@@ -23,6 +23,7 @@ import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker
 import amqp from "amqplib";
 import { pino } from "pino";
 import { z } from "zod";
+import { median } from "./stats.js";
 
 const exportProject = defineTask({
   name: "bench.export",
@@ -51,8 +52,6 @@ export interface ProducerBenchResult {
   /** Every round's send-loop / raw and sendMany / raw, in round order. */
   roundRatios: { send: number; sendMany: number }[];
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchProducer(
   options: { count?: number; rounds?: number; queueType?: QueueType } = {},

@@ -29,6 +29,7 @@ import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import pg from "pg";
+import { median, round } from "./stats.js";
 
 const SERVICE = "bench";
 const TASK = "bench.noop";
@@ -209,16 +210,6 @@ async function measure(
     await pool.end();
     await db.drop();
   }
-}
-
-const round = (n: number) => Math.round(n * 10) / 10;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export async function benchWorker(
