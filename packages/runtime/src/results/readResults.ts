@@ -1,15 +1,10 @@
 import { ToolboxError } from "@worker-toolbox/config";
-import type { Pool, QueryResult, QueryResultRow } from "pg";
+import type { Pool } from "pg";
 import { translateDbError, withDbErrors } from "./dbErrors.js";
 import { resultListener } from "./resultListener.js";
 import type { TaskState } from "./resultTypes.js";
 import { FINAL_STATES, resultTables } from "./sqlNames.js";
 import { type TrackingRecord, trackingColumns, trackingFromRow } from "./trackingStore.js";
-
-/** Anything that can run a query: a Pool or a checked-out client. */
-export interface Queryable {
-  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
-}
 
 export interface StoredResult {
   status: TaskState;
@@ -94,13 +89,11 @@ function view(taskId: string, tracking: TrackingRecord | null, result: StoredRes
   };
 }
 
-async function readTask(db: Queryable, schema: string, taskId: string): Promise<TaskView> {
+async function readTask(pool: Pool, schema: string, taskId: string): Promise<TaskView> {
   const t = resultTables(schema);
-  const results = await db.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1`, [
-    taskId,
-  ]);
-  const tracking = await db.query(`SELECT ${trackingColumns} FROM ${t.tracking} WHERE task_id = $1`, [
-    taskId,
+  const [results, tracking] = await Promise.all([
+    pool.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1`, [taskId]),
+    pool.query(`SELECT ${trackingColumns} FROM ${t.tracking} WHERE task_id = $1`, [taskId]),
   ]);
   const r = results.rows[0];
   const k = tracking.rows[0];
