@@ -21,17 +21,20 @@ function newOnTerminal(cwd: string, input: string) {
     env,
     encoding: "utf8",
     timeout: 60_000,
+    maxBuffer: 16 * 1024 * 1024,
   });
-  return { code: run.status, output: run.stdout };
+  // When `script` did not exit by itself (a signal, the timeout), say how, with what it printed.
+  const how = `exit ${run.status}, signal ${run.signal}, error ${run.error?.message ?? "none"}:\n${run.stdout}`;
+  return { code: run.status, output: run.stdout, how };
 }
 
 describe("worker-toolbox new on a terminal", () => {
   it("asks for what is missing, re-asks a bad answer, and keeps answers typed ahead", () => {
     const cwd = tempDir();
-    const { code, output } = newOnTerminal(cwd, "Bad_Name\norder-export\n\nExports orders.\n");
+    const { code, output, how } = newOnTerminal(cwd, "Bad_Name\norder-export\n\nExports orders.\n");
     expect(output).toContain("Service name (lower kebab-case)");
     expect(output).toContain('"Bad_Name": it must be lower kebab-case');
-    expect(code).toBe(0);
+    expect(code, how).toBe(0);
     const pkg = JSON.parse(readFileSync(join(cwd, "order-export/package.json"), "utf8")) as {
       name: string;
       description: string;
@@ -43,11 +46,11 @@ describe("worker-toolbox new on a terminal", () => {
 
   it("input that ends before the last answer is a usage error (exit 2) and writes nothing", () => {
     const cwd = tempDir();
-    const { code, output } = newOnTerminal(cwd, "order-export\n");
+    const { code, output, how } = newOnTerminal(cwd, "order-export\n");
     expect(output).toContain(
       "error GENERATOR_INVALID_INPUT: The input ended before every question was answered.",
     );
-    expect(code).toBe(2);
+    expect(code, how).toBe(2);
     expect(existsSync(join(cwd, "order-export"))).toBe(false);
   }, 90_000);
 

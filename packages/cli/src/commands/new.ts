@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline/promises";
 import { ToolboxError } from "@worker-toolbox/config";
 import type { Argv, CommandModule } from "yargs";
 import type { CommandContext } from "../context.js";
@@ -18,6 +17,7 @@ import {
   taskPartProblem,
   textProblem,
 } from "../generator/index.js";
+import { terminalQuestions } from "../prompts.js";
 
 interface NewArgs {
   name?: string;
@@ -172,39 +172,6 @@ async function collectAnswers(ctx: CommandContext, argv: NewArgs): Promise<Answe
   } finally {
     prompt?.close();
   }
-}
-
-/**
- * Questions on the terminal. Answers are read from readline's line stream, which keeps lines typed or
- * pasted ahead of their question (`rl.question()` drops them). Input that ends (Ctrl+D) before every
- * question is answered is a usage error; Ctrl+C exits 130. Both happen before anything is written.
- */
-function terminalQuestions() {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  rl.on("SIGINT", () => {
-    rl.close();
-    process.stdout.write("\n");
-    process.exit(130);
-  });
-  const lines = rl[Symbol.asyncIterator]();
-  return {
-    async question(text: string): Promise<string> {
-      rl.setPrompt(text);
-      rl.prompt();
-      const next = await lines.next();
-      if (next.done) {
-        throw new ToolboxError(
-          "GENERATOR_INVALID_INPUT",
-          "The input ended before every question was answered.",
-          {
-            hint: "answer on the terminal, or pass the answers as flags: worker-toolbox new <name> --task <task> --description <text>; nothing was written",
-          },
-        );
-      }
-      return next.value;
-    },
-    close: () => rl.close(),
-  };
 }
 
 /** An absolute toolbox checkout path that really holds the packages to link. */
