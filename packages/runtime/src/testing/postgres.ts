@@ -170,7 +170,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const child = postmaster;
     postmaster = undefined;
     if (!child?.pid) return;
-    await stopGroup(child.pid, signal, 30_000);
+    await stopGroup(child, signal, 30_000);
     untrackGroup(child.pid);
   };
 

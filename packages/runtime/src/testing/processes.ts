@@ -36,7 +36,7 @@ export function untrackDir(dir: string): void {
 
 /** Kill every tracked group and remove every tracked dir, now. Safe to call twice. */
 export function cleanupAllSync(): void {
-  for (const pgid of groups) signalGroup(pgid, "SIGKILL");
+  for (const pgid of groups) killGroupIfAlive(pgid);
   groups.clear();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   dirs.clear();
@@ -95,8 +95,11 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** Live (non-zombie) processes of a group; zombies may linger when PID 1 does not reap. */
-export function groupMembers(pgid: number): number[] {
+/**
+ * Processes of a group; zombies (which may linger when PID 1 does not reap) only when asked. A zombie still
+ * pins its pid, so a group with any member, zombie or not, cannot have had its id reused.
+ */
+export function groupMembers(pgid: number, options: { zombies?: boolean } = {}): number[] {
   const members: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -104,12 +107,23 @@ export function groupMembers(pgid: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       // Fields after the parenthesised command: state ppid pgrp ...
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] !== "Z" && fields[0] !== "X" && Number(fields[2]) === pgid) members.push(Number(entry));
+      const zombie = fields[0] === "Z" || fields[0] === "X";
+      if ((options.zombies || !zombie) && Number(fields[2]) === pgid) members.push(Number(entry));
     } catch {
       // The process exited while we looked.
     }
   }
   return members;
+}
+
+/*
+ * pid_max can be as small as 32768, and a test run starts thousands of processes, so a number that named
+ * one of our servers may name a stranger (a test's own child) a minute after the server is gone. Hence a
+ * group is signalled only while it still has a member, and a leader only through its ChildProcess handle,
+ * which Node never signals once the child has been reaped.
+ */
+function killGroupIfAlive(pgid: number): void {
+  if (groupMembers(pgid, { zombies: true }).length > 0) signalGroup(pgid, "SIGKILL");
 }
 
 export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
@@ -121,27 +135,29 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
   return true;
 }
 
-/** Stop a group: `signal` first, SIGKILL after `graceMs`; resolves once no member is left. */
-export async function stopGroup(pgid: number, signal: NodeJS.Signals | null, graceMs: number): Promise<void> {
+/**
+ * Stop the group `leader` leads: `signal` to the leader first (its own shutdown stops the rest), SIGKILL to
+ * the whole group after `graceMs`; resolves once no member is left.
+ */
+export async function stopGroup(
+  leader: ChildProcess,
+  signal: NodeJS.Signals | null,
+  graceMs: number,
+): Promise<void> {
+  const pgid = leader.pid;
+  if (pgid === undefined) return;
   if (
     signal &&
     signal !== "SIGKILL" &&
-    signalGroupLeader(pgid, signal) &&
+    leader.exitCode === null &&
+    leader.signalCode === null &&
+    leader.kill(signal) &&
     (await waitGroupGone(pgid, graceMs))
   ) {
     return;
   }
-  signalGroup(pgid, "SIGKILL");
+  killGroupIfAlive(pgid);
   await waitGroupGone(pgid, 10_000);
-}
-
-function signalGroupLeader(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(pgid, signal);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface SpawnServerOptions {
@@ -165,7 +181,14 @@ export function spawnServer(command: string, args: string[], options: SpawnServe
       stdio: ["ignore", fd, fd],
     });
     child.on("error", () => {});
-    if (child.pid !== undefined) trackGroup(child.pid);
+    const pgid = child.pid;
+    if (pgid !== undefined) {
+      trackGroup(pgid);
+      // A group left empty by its leader's exit is forgotten at once: its number may soon be reused.
+      child.once("exit", () => {
+        if (groupMembers(pgid, { zombies: true }).length === 0) untrackGroup(pgid);
+      });
+    }
     child.unref();
     return child;
   } finally {

@@ -171,7 +171,7 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
     for (;;) {
       if (exited) {
         node = undefined;
-        await stopGroup(child.pid!, null, 0);
+        await stopGroup(child, null, 0);
         untrackGroup(child.pid!);
         throw serverFailed(`test RabbitMQ node ${nodeName} ${exited} while starting (dir ${dir})`, { logs });
       }
@@ -212,7 +212,7 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
     const child = node;
     node = undefined;
     if (!child?.pid) return;
-    await stopGroup(child.pid, signal, 60_000);
+    await stopGroup(child, signal, 60_000);
     untrackGroup(child.pid);
   };
 
@@ -220,7 +220,7 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
     const child = epmd;
     epmd = undefined;
     if (!child?.pid) return;
-    await stopGroup(child.pid, "SIGTERM", 2_000);
+    await stopGroup(child, "SIGTERM", 2_000);
     untrackGroup(child.pid);
   };
 
