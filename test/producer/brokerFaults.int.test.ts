@@ -61,25 +61,36 @@ describe("producer against a broker that goes away", () => {
 
   it("sends queued behind a blocked connection time out as 'not published' and never arrive", async () => {
     const prefix = createTestNamespace("blocked");
-    const producer = producerFor(prefix, { producer: { publishTimeoutMs: 1_500 } });
+    // Room for all ~60 MB: this test is about the deadline, not the backlog's bound.
+    const producer = producerFor(prefix, {
+      producer: { publishTimeoutMs: 1_500, maxQueuedBytes: 256 * 1024 * 1024 },
+    });
     await producer.ready(30_000);
     await node.rabbitmqctl(["set_vm_memory_high_watermark", "0"]);
     // ~60 MB: more than amqplib's channel buffer (1,024 frames) and the socket buffers hold, so sends queue.
     const payload = "x".repeat(20_000);
     const ids = Array.from({ length: 3_000 }, () => randomUUID());
     let outcomes: unknown[];
+    // White-box: what the producer's publisher still holds in its backlog while the broker blocks.
+    const publisher = (producer as unknown as { publisher: { queued: number; backlog: unknown[] } })
+      .publisher;
+    let queuedWhileBlocked = { queued: -1, kept: -1 };
     try {
       outcomes = await Promise.all(
         ids.map((id) =>
           producer.send(anyPayload, [payload], undefined, { id }).catch((error: unknown) => error),
         ),
       );
+      queuedWhileBlocked = { queued: publisher.queued, kept: publisher.backlog.length };
     } finally {
       await node.rabbitmqctl(["set_vm_memory_high_watermark", "0.4"]);
     }
     expect(outcomes.every((outcome) => (outcome as { code?: string }).code === "PUBLISH_TIMEOUT")).toBe(true);
     const neverSent = ids.filter((_, i) => /it was not published/.test((outcomes[i] as Error).message));
     expect(neverSent.length).toBeGreaterThan(0);
+    // Sends that timed out while queued were let go, though the socket never drained.
+    expect(queuedWhileBlocked).toEqual({ queued: 0, kept: expect.any(Number) });
+    expect(queuedWhileBlocked.kept).toBeLessThan(1_024); // the compaction threshold
     // What was handed to the socket is delivered once the alarm clears; what waited for it never is.
     const after = await producer.send(placeOrder, [1]);
     const arrived = new Set(await drainTaskIds(node.url, entityNames(prefix).serviceQueue("orders")));

@@ -142,6 +142,34 @@ describe("producer", () => {
     expect(await drainTaskIds(amqpUrl, serviceQueue)).toEqual(sent);
   });
 
+  it("a send() loop past producer.maxQueuedBytes: the overflow rejects PUBLISH_BUFFER_FULL at once and never arrives", async () => {
+    const limit = 2 * 1024 * 1024;
+    const { producer, serviceQueue } = setup({ config: { producer: { maxQueuedBytes: limit } } });
+    await producer.ready();
+    // ~24 MB sent in one synchronous loop: the socket takes a little, the backlog up to 2 MiB, the rest has no room.
+    const payload = "x".repeat(20_000);
+    const ids = Array.from({ length: 1_200 }, () => randomUUID());
+    const sends = ids.map((id) => producer.send(anyPayload, [payload], undefined, { id }));
+    const outcomes = await Promise.allSettled(sends);
+    const full = outcomes.flatMap((outcome, i) =>
+      outcome.status === "rejected" && (outcome.reason as { code?: string }).code === "PUBLISH_BUFFER_FULL"
+        ? [ids[i]!]
+        : [],
+    );
+    const sent = outcomes.flatMap((outcome, i) => (outcome.status === "fulfilled" ? [ids[i]!] : []));
+    expect(full.length + sent.length).toBe(ids.length);
+    // amqplib takes ~1,024 publishes before it pushes back; then the backlog fills its 2 MiB (~100 of these).
+    expect(sent.length).toBeGreaterThan(0);
+    expect(full.length).toBeGreaterThan(0);
+    const reason = (outcomes[ids.indexOf(full[0]!)] as PromiseRejectedResult).reason as Error;
+    expect(reason.message).toMatch(/the limit is 2\.0 MiB; it was not published/);
+    // The overflow rejected before anything waited on it; once the backlog drains, sends have room again.
+    await expect(producer.send(anyPayload, [payload])).resolves.toMatchObject({ name: anyPayload.name });
+    const arrived = await drainTaskIds(amqpUrl, serviceQueue);
+    expect(arrived.slice(0, sent.length)).toEqual(sent);
+    expect(arrived).toHaveLength(sent.length + 1);
+  });
+
   it("bad calls reject with their code and nothing reaches the broker", async () => {
     const { producer, serviceQueue, platformQueue } = setup({
       config: { limits: { maxMessageBytes: 4_096 } },

@@ -43,7 +43,10 @@ export const ERROR_CODES = {
   PUBLISH_TIMEOUT: "PUBLISH_TIMEOUT",
   /** The connection or channel closed before the broker confirmed the publish. */
   PUBLISH_CONNECTION_LOST: "PUBLISH_CONNECTION_LOST",
-  /** The offline buffer is full (`producer.offlineBuffer`): the send is rejected, never dropped. */
+  /**
+   * No room to hold the send: the offline buffer (`producer.offlineBufferSize`) or the write backlog
+   * (`producer.maxQueuedBytes`) is full. It is rejected, not published, never dropped silently.
+   */
   PUBLISH_BUFFER_FULL: "PUBLISH_BUFFER_FULL",
   /** The producer or worker is closed or closing. */
   CLOSED: "CLOSED",

@@ -298,6 +298,15 @@ export const configSchema = z.strictObject({
           "further sends reject with PUBLISH_BUFFER_FULL; nothing is dropped silently.",
         1000,
       ),
+      maxQueuedBytes: doc(
+        positiveInt()
+          .max(1024 * 1024 * 1024)
+          .default(64 * 1024 * 1024),
+        "Message bytes held in memory while the connection's write buffer drains (the broker reads slower " +
+          "than sends arrive). A send that would pass it rejects with PUBLISH_BUFFER_FULL, not published; " +
+          "sendMany paces itself and never fills it.",
+        67108864,
+      ),
     })
     .prefault({}),
   limits: z

@@ -31,6 +31,19 @@ interface Pending {
   reject: (error: ToolboxError) => void;
   timer: NodeJS.Timeout;
   returned: boolean;
+  /** In the backlog, waiting for the socket to drain. */
+  queued: boolean;
+}
+
+export interface ConfirmPublisherOptions {
+  logger: Logger;
+  deadlineMs: number;
+  name: string;
+  /**
+   * Bytes of message content the backlog may hold. A publish that would pass it rejects with
+   * PUBLISH_BUFFER_FULL, not published; the first queued publish is always accepted. Default: no bound.
+   */
+  maxQueuedBytes?: number;
 }
 
 export class ConfirmPublisher {
@@ -44,13 +57,16 @@ export class ConfirmPublisher {
    */
   private backlog: Pending[] = [];
   private backlogHead = 0;
+  /** Live (unsettled) publishes in the backlog and their content bytes; settled ones are skipped there. */
+  private queuedCount = 0;
+  private queuedBytes = 0;
   private blocked = false;
   /** Callers of `whenWritable()` waiting for room. */
   private writableWaiters: (() => void)[] = [];
   private sequence = 0;
   private closing = false;
 
-  constructor(private readonly options: { logger: Logger; deadlineMs: number; name: string }) {}
+  constructor(private readonly options: ConfirmPublisherOptions) {}
 
   /** True when a confirm channel is open. */
   get ready(): boolean {
@@ -64,7 +80,7 @@ export class ConfirmPublisher {
 
   /** Publishes waiting for the connection's write buffer to drain, not yet handed to amqplib. */
   get queued(): number {
-    return this.backlog.length - this.backlogHead;
+    return this.queuedCount;
   }
 
   /**
@@ -141,6 +157,11 @@ export class ConfirmPublisher {
         ),
       );
     }
+    const size = request.content.length;
+    const limit = this.options.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
+    if (this.blocked && this.queuedCount > 0 && this.queuedBytes + size > limit) {
+      return Promise.reject(backlogFull(request.routingKey, this.queuedCount, this.queuedBytes, limit));
+    }
     const id = `${this.options.name}:${++this.sequence}`;
     return new Promise<void>((resolve, reject) => {
       const entry: Pending = {
@@ -152,10 +173,16 @@ export class ConfirmPublisher {
         reject,
         timer: setTimeout(() => this.settle(entry, publishTimeout(entry, deadlineMs)), deadlineMs),
         returned: false,
+        queued: this.blocked,
       };
       this.pending.set(id, entry);
-      if (this.blocked) this.backlog.push(entry);
-      else this.write(entry);
+      if (entry.queued) {
+        this.backlog.push(entry);
+        this.queuedCount++;
+        this.queuedBytes += size;
+      } else {
+        this.write(entry);
+      }
     });
   }
 
@@ -175,7 +202,9 @@ export class ConfirmPublisher {
     while (!this.blocked && this.channel && this.backlogHead < this.backlog.length) {
       const entry = this.backlog[this.backlogHead++]!;
       // Settled while queued (its deadline passed): it was never written, so nothing to do.
-      if (this.pending.get(entry.id) === entry) this.write(entry);
+      if (!entry.queued) continue;
+      this.unqueue(entry);
+      this.write(entry);
     }
     if (this.backlogHead === this.backlog.length) {
       this.backlog = [];
@@ -222,20 +251,43 @@ export class ConfirmPublisher {
     }
   }
 
+  /** Take a publish out of the backlog's accounting (written now, or settled while it waited). */
+  private unqueue(entry: Pending): void {
+    entry.queued = false;
+    this.queuedCount--;
+    this.queuedBytes -= entry.unwritten!.content.length;
+  }
+
   private settle(entry: Pending, error?: ToolboxError): void {
     if (!this.pending.delete(entry.id)) return;
     clearTimeout(entry.timer);
+    if (entry.queued) {
+      this.unqueue(entry);
+      entry.unwritten = undefined;
+      this.compactBacklog();
+    }
     if (error) entry.reject(error);
     else entry.resolve();
   }
 
-  private failAll(code: "PUBLISH_CONNECTION_LOST" | "CLOSED", why: string): void {
-    this.backlog = [];
+  /**
+   * Drop settled entries from the backlog once they are most of it, so a long block (a memory alarm) with
+   * sends timing out while queued holds only what still waits, not everything that ever waited.
+   */
+  private compactBacklog(): void {
+    const waiting = this.backlog.length - this.backlogHead;
+    if (waiting < 1024 || this.queuedCount * 2 > waiting) return;
+    this.backlog = this.backlog.slice(this.backlogHead).filter((entry) => entry.queued);
     this.backlogHead = 0;
+  }
+
+  private failAll(code: "PUBLISH_CONNECTION_LOST" | "CLOSED", why: string): void {
     for (const entry of [...this.pending.values()]) {
       const fate = entry.unwritten ? "it was not published" : "it may or may not have arrived";
       this.settle(entry, new ToolboxError(code, `${entry.routingKey}: ${why}; ${fate}.`));
     }
+    this.backlog = [];
+    this.backlogHead = 0;
   }
 }
 
@@ -254,6 +306,17 @@ function publishTimeout(entry: Pending, deadlineMs: number): ToolboxError {
         `${routingKey} waited ${deadlineMs} ms for the connection's write buffer to drain; it was not published.`,
         { hint: "the broker reads slower than this process publishes (or is blocked by a resource alarm)" },
       );
+}
+
+function backlogFull(routingKey: string, count: number, bytes: number, limit: number): ToolboxError {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return new ToolboxError(
+    "PUBLISH_BUFFER_FULL",
+    `${routingKey}: ${count} publishes (${mib(bytes)}) already wait for the connection's write buffer to drain, the limit is ${mib(limit)}; it was not published.`,
+    {
+      hint: "await sends as you go or use producer.sendMany (it paces itself), or raise producer.maxQueuedBytes (WT_PRODUCER_MAX_QUEUED_BYTES)",
+    },
+  );
 }
 
 /** amqplib fails outstanding confirms with "channel closed" when the channel dies: that is not a nack. */

@@ -80,7 +80,12 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     this.buffer = new OfflineBuffer(this.bufferSize);
     const name = options.name ?? `producer:${process.pid}`;
     this.logger = (options.logger ?? pino({ level: config.logLevel })).child({ component: "producer" });
-    this.publisher = new ConfirmPublisher({ logger: this.logger, deadlineMs: this.deadlineMs, name });
+    this.publisher = new ConfirmPublisher({
+      logger: this.logger,
+      deadlineMs: this.deadlineMs,
+      name,
+      maxQueuedBytes: config.producer.maxQueuedBytes,
+    });
     this.connection = new BrokerConnection({
       config,
       logger: this.logger,
