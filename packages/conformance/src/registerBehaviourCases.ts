@@ -38,7 +38,8 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
             (sample.kwargs ?? {}) as never,
           );
           const row = await run.finalRow(receipt.id);
-          if (!row) throw new ConformanceFailure(await run.explainMissingRow(receipt.id), STORE_FIX);
+          if (!row)
+            throw new ConformanceFailure(await run.diagnosis.explainMissingRow(receipt.id), STORE_FIX);
           expectStatus(
             row,
             "SUCCESS",
@@ -97,7 +98,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         const name = run.synthetic.fail.name;
         if (calls.length === 0) {
           throw new ConformanceFailure(
-            `The worker never ran ${name}: ${await run.explainMissingRow(taskId)}`,
+            `The worker never ran ${name}: ${await run.diagnosis.explainMissingRow(taskId)}`,
             "startWorker must register every task it is given (the suite adds its own tasks to the service's)",
           );
         }
@@ -135,7 +136,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         await requireWorker(run, ctx);
         const { taskId, row } = await sendFailing();
         const name = run.synthetic.fail.name;
-        const letter = await run.deadLetter(taskId, 2_000);
+        const letter = await run.diagnosis.deadLetter(taskId, 2_000);
         const problems: string[] = [];
         const deadQueue = run.names.serviceDeadLetterQueue(run.service);
         if (!letter) problems.push(`no dead letter for it reached ${deadQueue}`);
@@ -148,7 +149,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
           if (Number(headers["x-wt-attempts"]) !== FAIL_POLICY.maxAttempts)
             problems.push(`its dead letter says x-wt-attempts=${JSON.stringify(headers["x-wt-attempts"])}`);
         }
-        if (!row) problems.push(await run.explainMissingRow(taskId));
+        if (!row) problems.push(await run.diagnosis.explainMissingRow(taskId));
         else if (row.status !== "FAILURE") problems.push(`its result row is ${row.status}, not FAILURE`);
         else if (!row.result?.error?.message?.includes("deliberate failure"))
           problems.push(
@@ -179,7 +180,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         });
         const problems: string[] = [];
         const deadQueue = run.names.serviceDeadLetterQueue(run.service);
-        const letter = await run.deadLetter(poisonId);
+        const letter = await run.diagnosis.deadLetter(poisonId);
         if (!letter) problems.push(`it did not reach ${deadQueue} within ${run.resultTimeoutMs} ms`);
         else if (letter.properties.headers?.["x-wt-reason"] !== "malformed")
           problems.push(
@@ -192,7 +193,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         const row = await run.finalRow(id);
         if (row?.status !== "SUCCESS")
           problems.push(
-            `the next task did not succeed: ${row ? `status ${row.status}` : await run.explainMissingRow(id)}`,
+            `the next task did not succeed: ${row ? `status ${row.status}` : await run.diagnosis.explainMissingRow(id)}`,
           );
         failIfAny(
           problems,
@@ -223,7 +224,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         const problems: string[] = [];
         if (run.synthetic.callsOf(token).length > 0)
           problems.push("the worker ran it although it had expired");
-        if (!row) problems.push(await run.explainMissingRow(message.id));
+        if (!row) problems.push(await run.diagnosis.explainMissingRow(message.id));
         else if (row.status !== "REVOKED") problems.push(`its result row is ${row.status}, not REVOKED`);
         failIfAny(
           problems,
@@ -252,7 +253,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         ]);
         if (!started) {
           throw new ConformanceFailure(
-            `The worker never started ${slow.name}: ${await run.explainMissingRow(id)}`,
+            `The worker never started ${slow.name}: ${await run.diagnosis.explainMissingRow(id)}`,
             "startWorker must register every task it is given (the suite adds its own tasks to the service's)",
           );
         }
@@ -268,7 +269,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         });
         const row = await run.finalRow(id, 2_000);
         if (row?.status === "SUCCESS") return;
-        const queue = await run.queueState(run.serviceQueue);
+        const queue = await run.diagnosis.queueState(run.serviceQueue);
         if (queue && queue.ready > 0) return; // Returned to the queue: another worker runs it.
         throw new ConformanceFailure(
           `close() returned, but ${slow.name} (running when close() began) has no SUCCESS row ` +

@@ -36,11 +36,12 @@ import {
   startLocalServers,
   type TestDatabase,
 } from "@worker-toolbox/runtime/testing";
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Message } from "amqplib";
+import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import type { Pool } from "pg";
+import { Diagnosis } from "./diagnosis.js";
 import { ConformanceFailure, firstLine } from "./failure.js";
 import { SyntheticTasks } from "./synthetic.js";
-import { sleep, withDeadline } from "./timing.js";
+import { withDeadline } from "./timing.js";
 import type { ConformanceOptions, ConformanceServers, StartedWorker } from "./types.js";
 import { resultWriters, writerAuditSql } from "./writerAudit.js";
 
@@ -63,6 +64,8 @@ export class ConformanceRun {
   prefix!: string;
   workerRole!: string;
   databaseName!: string;
+  /** Why a task has no result row and where its message went; ready once the run is prepared. */
+  diagnosis!: Diagnosis;
   management: ManagementClient | undefined;
   vhost = "/";
 
@@ -77,9 +80,7 @@ export class ConformanceRun {
   private ownWorker: Worker | undefined;
   private lateWorker: Promise<StartedWorker | undefined> | undefined;
   private workerClosed = false;
-  private heldVerdict: boolean | undefined;
   private producerInstance: Producer | undefined;
-  private readonly deadLetters = new Map<string, Message>();
   private prepared: Promise<void> | undefined;
   private started: Promise<StartOutcome> | undefined;
   private verified: Promise<VerifyTopologyResult> | undefined;
@@ -173,6 +174,17 @@ export class ConformanceRun {
       );
     });
     this.connection.on("error", () => undefined);
+    this.diagnosis = new Diagnosis({
+      pool: this.adminPool,
+      schema: this.config.database.schema,
+      connection: this.connection,
+      management: this.management,
+      vhost: this.vhost,
+      serviceQueue: this.serviceQueue,
+      deadLetterQueue: this.names.serviceDeadLetterQueue(this.service),
+      resultTimeoutMs: this.resultTimeoutMs,
+      ownWorker: () => this.ownWorker,
+    });
   }
 
   /** The service's config as it would load in this test process (no production requirements). */
@@ -243,11 +255,6 @@ export class ConformanceRun {
     }
   }
 
-  /** The state of the worker the suite started itself (default startWorker), for diagnostics. */
-  get workerState(): string | undefined {
-    return this.ownWorker?.state;
-  }
-
   /** Close the worker; resolves when close() did (the shutdown case times it). */
   async closeWorker(): Promise<void> {
     if (this.workerClosed || !this.worker) return;
@@ -313,79 +320,6 @@ export class ConformanceRun {
     }
   }
 
-  /** Why a sent task has no final row: where its message is, what the worker is doing. */
-  async explainMissingRow(taskId: string): Promise<string> {
-    const status = await this.currentStatus(taskId);
-    const queue = await this.queueState(this.serviceQueue);
-    const state = this.workerState ? ` (worker state: ${this.workerState})` : "";
-    let where: string;
-    if (!queue) where = `the service queue ${this.serviceQueue} does not exist`;
-    else if (queue.consumers === 0)
-      where = `nothing consumes ${this.serviceQueue}${state}: the worker is not subscribed to its queue`;
-    else if (queue.ready > 0)
-      where = `${queue.ready} message(s) still wait in ${this.serviceQueue}: the worker has not taken them`;
-    else {
-      const held = await this.holdsUnacked();
-      const schema = this.config.database.schema;
-      where =
-        held === true
-          ? `the worker holds the message unacknowledged and cannot store its outcome: check that it writes ` +
-            `to config.database.url and schema "${schema}", migrated (\`worker-toolbox db migrate\`), with the worker role's grants`
-          : held === false
-            ? `the worker acknowledged the message without storing a final row: it acks before the outcome is ` +
-              "stored (or stores it somewhere else), so a crash loses the task and nobody sees its result"
-            : `the worker took the message from ${this.serviceQueue} but stored no final row${state}: it acknowledged ` +
-              "the message without storing the result, or it cannot write the result backend";
-    }
-    return `no final result row for task ${taskId} within ${this.resultTimeoutMs} ms (last status ${status}); ${where}`;
-  }
-
-  /**
-   * Does the worker hold messages unacknowledged? Exact for the suite's own worker; otherwise read from the
-   * management API, whose queue counters are sampled (every 5 s by default), so it is polled a little and
-   * the answer is kept for the run: a worker either holds what it cannot store or drops it.
-   */
-  private async holdsUnacked(): Promise<boolean | undefined> {
-    if (this.ownWorker) {
-      const stats = this.ownWorker.stats;
-      return stats.pendingResults > 0 || stats.running > 0 ? true : undefined;
-    }
-    if (this.heldVerdict !== undefined || !this.management) return this.heldVerdict;
-    const deadline = Date.now() + 6_000;
-    while (Date.now() < deadline) {
-      const info = await this.management.getQueue(this.vhost, this.serviceQueue).catch(() => undefined);
-      if ((info?.messagesUnacknowledged ?? 0) > 0) {
-        this.heldVerdict = true;
-        return true;
-      }
-      await sleep(500);
-    }
-    this.heldVerdict = false;
-    return false;
-  }
-
-  private async currentStatus(taskId: string): Promise<string> {
-    const { rows } = await this.adminPool!.query<{ status: string }>(
-      `SELECT status FROM "${this.config.database.schema}".celery_taskmeta WHERE task_id = $1`,
-      [taskId],
-    );
-    return rows[0]?.status ?? "PENDING (no row)";
-  }
-
-  /** Ready messages and consumers of a queue over AMQP (exact, unlike the management API's samples). */
-  async queueState(queue: string): Promise<{ ready: number; consumers: number } | undefined> {
-    const channel = await this.connection!.createChannel();
-    channel.on("error", () => undefined);
-    try {
-      const { messageCount, consumerCount } = await channel.checkQueue(queue);
-      return { ready: messageCount, consumers: consumerCount };
-    } catch {
-      return undefined;
-    } finally {
-      await channel.close().catch(() => undefined);
-    }
-  }
-
   /** The database roles that wrote result rows, with how many writes each (see `writerAuditSql`). */
   async resultWriters(): Promise<Map<string, number>> {
     return resultWriters(this.adminPool!, this.config.database.schema);
@@ -399,33 +333,6 @@ export class ConformanceRun {
     }
     this.confirmChannel.publish(this.names.exchange, routingKey, content, properties);
     await this.confirmChannel.waitForConfirms();
-  }
-
-  /** The dead letter of `taskId` in the service's dead-letter queue, waiting up to `timeoutMs`. */
-  async deadLetter(taskId: string, timeoutMs = this.resultTimeoutMs): Promise<Message | undefined> {
-    const queue = this.names.serviceDeadLetterQueue(this.service);
-    const deadline = Date.now() + timeoutMs;
-    let channel: Channel | undefined;
-    try {
-      channel = await this.connection!.createChannel();
-      channel.on("error", () => undefined);
-      for (;;) {
-        const found = this.deadLetters.get(taskId);
-        if (found) return found;
-        const message = await channel.get(queue, { noAck: true });
-        if (message) {
-          const id = message.properties.headers?.id ?? message.properties.correlationId;
-          this.deadLetters.set(String(id), message);
-          continue;
-        }
-        if (Date.now() >= deadline) return undefined;
-        await sleep(50);
-      }
-    } catch {
-      return this.deadLetters.get(taskId); // The queue does not exist: nothing was dead-lettered there.
-    } finally {
-      await channel?.close().catch(() => undefined);
-    }
   }
 
   /** Remove everything the run created; collects every cleanup failure into one error. */
