@@ -1,4 +1,3 @@
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   chownSync,
@@ -14,15 +13,8 @@ import { delimiter, join } from "node:path";
 import pg from "pg";
 import { serverFailed } from "./failure.js";
 import { getFreePort } from "./ports.js";
-import {
-  delay,
-  runCommand,
-  spawnServer,
-  stopGroup,
-  trackDir,
-  untrackDir,
-  untrackGroup,
-} from "./processes.js";
+import { delay, runCommand, spawnServer, trackDir, untrackDir } from "./processes.js";
+import { type ServerLifecycle, startServerLifecycle } from "./serverLifecycle.js";
 
 export interface StartPostgresOptions {
   /** Directory holding `initdb` and `postgres`; default: the newest /usr/lib/postgresql/<v>/bin. */
@@ -31,20 +23,16 @@ export interface StartPostgresOptions {
   startTimeoutMs?: number;
 }
 
-export interface PostgresServer {
+/**
+ * A throwaway cluster; start/stop/kill/restart/dispose as every test server (ServerLifecycle). stop() is
+ * PostgreSQL's fast shutdown (SIGINT); kill() SIGKILLs the postmaster and its backends.
+ */
+export interface PostgresServer extends ServerLifecycle {
   /** `postgres://postgres:<generated password>@127.0.0.1:<port>/postgres` (superuser). */
   readonly url: string;
   readonly port: number;
   /** Temp dir with the cluster (`data/`), the socket and the log. */
   readonly dir: string;
-  readonly running: boolean;
-  start(): Promise<void>;
-  /** Fast shutdown (SIGINT); keeps the data unless `removeData` (then start() cannot follow). */
-  stop(options?: { removeData?: boolean }): Promise<void>;
-  restart(): Promise<void>;
-  /** SIGKILL the postmaster and its backends: a crash, for fault-injection tests. */
-  kill(): Promise<void>;
-  dispose(): Promise<void>;
 }
 
 const INSTALL_HINT =
@@ -117,33 +105,19 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     throw serverFailed(`initdb failed (code ${init.code}) in ${data}:\n${init.output.trim().slice(-2000)}`);
   }
 
-  let postmaster: ChildProcess | undefined;
-  let disposed = false;
+  const name = `test PostgreSQL on port ${port}`;
+  const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"];
+  // No fsync: the OS does not crash under a test. synchronous_commit stays on, so a commit
+  // survives kill() as it would survive a real server crash (fault-injection tests rely on it).
+  for (const setting of ["fsync=off", "full_page_writes=off", "max_connections=200"]) {
+    args.push("-c", setting);
+  }
 
-  const startOnce = async (): Promise<void> => {
-    if (disposed) throw serverFailed(`test PostgreSQL in ${dir} was disposed; start a new one`);
-    if (postmaster) return;
-    const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"];
-    // No fsync: the OS does not crash under a test. synchronous_commit stays on, so a commit
-    // survives kill() as it would survive a real server crash (fault-injection tests rely on it).
-    for (const setting of ["fsync=off", "full_page_writes=off", "max_connections=200"]) {
-      args.push("-c", setting);
-    }
-    const child = spawnServer(join(binDir, "postgres"), args, { env, logFile: log, cwd: dir, ...user });
-    postmaster = child;
-    let exited: string | undefined;
-    child.once("exit", (code, signal) => {
-      exited = `exited with ${signal ?? `code ${code}`}`;
-    });
+  const awaitReady = async (exited: () => string | undefined): Promise<void> => {
     const deadline = Date.now() + startTimeoutMs;
     for (;;) {
-      if (exited) {
-        postmaster = undefined;
-        untrackGroup(child.pid!);
-        throw serverFailed(`test PostgreSQL on port ${port} ${exited} while starting (dir ${dir})`, {
-          logs: [log],
-        });
-      }
+      const how = exited();
+      if (how) throw serverFailed(`${name} ${how} while starting (dir ${dir})`, { logs: [log] });
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
       client.on("error", () => {});
       try {
@@ -154,58 +128,22 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       } catch (error) {
         await client.end().catch(() => {});
         if (Date.now() > deadline) {
-          await stopPostmaster("SIGKILL");
-          throw serverFailed(`test PostgreSQL on port ${port} did not accept connections in time`, {
-            logs: [log],
-            cause: error,
-          });
+          throw serverFailed(`${name} did not accept connections in time`, { logs: [log], cause: error });
         }
         await delay(100);
       }
     }
   };
 
-  // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
-  const stopPostmaster = async (signal: NodeJS.Signals | null): Promise<void> => {
-    const child = postmaster;
-    postmaster = undefined;
-    if (!child?.pid) return;
-    await stopGroup(child, signal, 30_000);
-    untrackGroup(child.pid);
-  };
-
-  const server: PostgresServer = {
-    url,
-    port,
+  const lifecycle = await startServerLifecycle({
+    name,
     dir,
-    get running() {
-      return postmaster !== undefined;
-    },
-    start: startOnce,
-    async stop(stopOptions = {}) {
-      await stopPostmaster("SIGINT");
-      if (stopOptions.removeData) rmSync(data, { recursive: true, force: true });
-    },
-    async restart() {
-      await stopPostmaster("SIGINT");
-      await startOnce();
-    },
-    async kill() {
-      await stopPostmaster("SIGKILL");
-    },
-    async dispose() {
-      disposed = true;
-      await stopPostmaster("SIGKILL");
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
-      untrackDir(dir);
-    },
-  };
-
-  try {
-    await startOnce();
-  } catch (error) {
-    await server.dispose();
-    throw error;
-  }
-  return server;
+    dataDir: data,
+    spawn: () => spawnServer(join(binDir, "postgres"), args, { env, logFile: log, cwd: dir, ...user }),
+    awaitReady,
+    // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
+    stopSignal: "SIGINT",
+    stopGraceMs: 30_000,
+  });
+  return Object.assign(lifecycle, { url, port, dir });
 }

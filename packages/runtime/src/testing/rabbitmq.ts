@@ -1,20 +1,13 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import amqp from "amqplib";
 import { serverFailed } from "./failure.js";
 import { getFreePorts } from "./ports.js";
-import {
-  delay,
-  runCommand,
-  spawnServer,
-  stopGroup,
-  trackDir,
-  untrackDir,
-  untrackGroup,
-} from "./processes.js";
+import { delay, runCommand, spawnServer, stopGroup, trackDir, untrackGroup } from "./processes.js";
+import { type ServerLifecycle, startServerLifecycle } from "./serverLifecycle.js";
 
 export interface StartRabbitMQOptions {
   /** Directory holding `rabbitmq-server` and `rabbitmqctl`; found automatically when omitted. */
@@ -25,7 +18,8 @@ export interface StartRabbitMQOptions {
   startTimeoutMs?: number;
 }
 
-export interface RabbitMQServer {
+/** A throwaway node; start/stop/kill/restart/dispose as every test server (ServerLifecycle). */
+export interface RabbitMQServer extends ServerLifecycle {
   /** `amqp://guest:guest@127.0.0.1:<port>/` */
   readonly url: string;
   /** `http://guest:guest@127.0.0.1:<port>/` (management plugin) */
@@ -34,16 +28,6 @@ export interface RabbitMQServer {
   /** Temp dir with config, data (mnesia), logs and the private HOME. */
   readonly dir: string;
   readonly ports: { amqp: number; management: number; dist: number; epmd: number };
-  readonly running: boolean;
-  /** Start the same node again (same data, same ports) after stop() or kill(). */
-  start(): Promise<void>;
-  /** Graceful shutdown; keeps the data unless `removeData`. */
-  stop(options?: { removeData?: boolean }): Promise<void>;
-  restart(): Promise<void>;
-  /** SIGKILL the node: a crash, for fault-injection tests. */
-  kill(): Promise<void>;
-  /** Stop everything and remove the temp dir. */
-  dispose(): Promise<void>;
   /**
    * Run `rabbitmqctl` against this node (e.g. `set_vm_memory_high_watermark 0` to raise a memory alarm
    * that blocks publishers); rejects with the command's output when it fails.
@@ -145,42 +129,22 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
   const ctl = (args: string[], timeoutMs = 30_000) =>
     runCommand(join(binDir, "rabbitmqctl"), ["-n", nodeName, ...args], { env, timeoutMs });
 
+  const name = `test RabbitMQ node ${nodeName}`;
   let epmd: ChildProcess | undefined;
-  let node: ChildProcess | undefined;
-  let disposed = false;
 
-  const startOnce = async (): Promise<void> => {
-    if (disposed) throw serverFailed(`RabbitMQ node ${nodeName} was disposed; start a new one`);
-    if (node) return;
-    if (!epmd) {
-      epmd = spawnServer(epmdBin, ["-port", String(ports.epmd), "-address", "127.0.0.1"], {
-        env,
-        logFile: join(dir, "epmd.out"),
-      });
-    }
-    const child = spawnServer(join(binDir, "rabbitmq-server"), [], { env, logFile: serverLog, cwd: dir });
-    node = child;
-    let exited: string | undefined;
-    child.once("exit", (code, signal) => {
-      exited = `exited with ${signal ?? `code ${code}`}`;
-    });
+  const awaitReady = async (exited: () => string | undefined): Promise<void> => {
     const logs = [serverLog, nodeLog];
     const deadline = Date.now() + startTimeoutMs;
     let lastOutput = "";
     // await_startup fails fast while the node is not yet registered with epmd: poll it.
     for (;;) {
-      if (exited) {
-        node = undefined;
-        await stopGroup(child, null, 0);
-        untrackGroup(child.pid!);
-        throw serverFailed(`test RabbitMQ node ${nodeName} ${exited} while starting (dir ${dir})`, { logs });
-      }
+      const how = exited();
+      if (how) throw serverFailed(`${name} ${how} while starting (dir ${dir})`, { logs });
       if (Date.now() > deadline) {
-        await stopNode("SIGKILL");
-        throw serverFailed(
-          `test RabbitMQ node ${nodeName} did not start within ${startTimeoutMs} ms (dir ${dir})\n${lastOutput}`,
-          { logs, hint: "raise startTimeoutMs on a slow machine, or look at the log below" },
-        );
+        throw serverFailed(`${name} did not start within ${startTimeoutMs} ms (dir ${dir})\n${lastOutput}`, {
+          logs,
+          hint: "raise startTimeoutMs on a slow machine, or look at the log below",
+        });
       }
       const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
       const result = await ctl(["await_startup", "--timeout", String(remaining)], (remaining + 10) * 1000);
@@ -196,77 +160,47 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
         return;
       } catch (error) {
         if (Date.now() > deadline) {
-          await stopNode("SIGKILL");
-          throw serverFailed(`test RabbitMQ node ${nodeName} booted but refuses AMQP on ${ports.amqp}`, {
-            logs,
-            cause: error,
-          });
+          throw serverFailed(`${name} booted but refuses AMQP on ${ports.amqp}`, { logs, cause: error });
         }
         await delay(200);
       }
     }
   };
 
-  // SIGTERM to the wrapper script makes it stop the node gracefully (rabbitmq-server's own trap).
-  const stopNode = async (signal: NodeJS.Signals | null): Promise<void> => {
-    const child = node;
-    node = undefined;
-    if (!child?.pid) return;
-    await stopGroup(child, signal, 60_000);
-    untrackGroup(child.pid);
-  };
+  const lifecycle = await startServerLifecycle({
+    name,
+    dir,
+    dataDir: join(dir, "mnesia"),
+    spawn: () => {
+      epmd ??= spawnServer(epmdBin, ["-port", String(ports.epmd), "-address", "127.0.0.1"], {
+        env,
+        logFile: join(dir, "epmd.out"),
+      });
+      return spawnServer(join(binDir, "rabbitmq-server"), [], { env, logFile: serverLog, cwd: dir });
+    },
+    awaitReady,
+    // SIGTERM to the wrapper script makes it stop the node gracefully (rabbitmq-server's own trap).
+    stopSignal: "SIGTERM",
+    stopGraceMs: 60_000,
+    afterKill: async () => {
+      if (!epmd?.pid) return;
+      await stopGroup(epmd, "SIGTERM", 2_000);
+      untrackGroup(epmd.pid);
+      epmd = undefined;
+    },
+  });
 
-  const stopEpmd = async (): Promise<void> => {
-    const child = epmd;
-    epmd = undefined;
-    if (!child?.pid) return;
-    await stopGroup(child, "SIGTERM", 2_000);
-    untrackGroup(child.pid);
-  };
-
-  const server: RabbitMQServer = {
+  return Object.assign(lifecycle, {
     url,
     managementUrl: `http://guest:guest@127.0.0.1:${ports.management}/`,
     nodeName,
     dir,
     ports,
-    get running() {
-      return node !== undefined;
-    },
-    start: startOnce,
-    async rabbitmqctl(args) {
+    async rabbitmqctl(args: string[]) {
       const result = await ctl(args);
       if (result.code !== 0)
         throw serverFailed(`rabbitmqctl ${args.join(" ")} failed: ${result.output.trim()}`);
       return result.output;
     },
-    async stop(stopOptions = {}) {
-      await stopNode("SIGTERM");
-      if (stopOptions.removeData) rmSync(join(dir, "mnesia"), { recursive: true, force: true });
-    },
-    async restart() {
-      await stopNode("SIGTERM");
-      await startOnce();
-    },
-    async kill() {
-      await stopNode("SIGKILL");
-    },
-    async dispose() {
-      disposed = true;
-      // The data is thrown away, so a graceful (~6 s) shutdown buys nothing.
-      await stopNode("SIGKILL");
-      await stopEpmd();
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
-      untrackDir(dir);
-    },
-  };
-
-  try {
-    await startOnce();
-  } catch (error) {
-    // The error already carries the log tails, so the dir can go.
-    await server.dispose();
-    throw error;
-  }
-  return server;
+  });
 }
