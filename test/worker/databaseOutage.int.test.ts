@@ -1,43 +1,14 @@
-import { type PostgresServer, startPostgres } from "@worker-toolbox/runtime/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServers } from "../support/servers.js";
-import {
-  expectEveryTaskSucceededOnce,
-  FAULT_WORKER,
-  killWorkerProcesses,
-  sendEchoes,
-  startWorkerProcess,
-  successCount,
-  waitForSuccesses,
-} from "./faults.js";
-import { createHarness, type Harness } from "./harness.js";
+import { startPostgres } from "@worker-toolbox/runtime/testing";
+import { describe, expect, it } from "vitest";
+import { FAULT_WORKER, finishFaultRun, startFaultRun, successCount, withOwnServer } from "./faults.js";
 
 const TASKS = 10_000;
-// Our own cluster: stopping the shared one would break every other test file running meanwhile.
-let postgres: PostgresServer;
-let h: Harness;
-
-beforeAll(async () => {
-  postgres = await startPostgres();
-  h = await createHarness(
-    "db-outage",
-    { ...testServers(), databaseUrl: postgres.url },
-    { worker: FAULT_WORKER },
-  );
-}, 180_000);
-
-afterAll(async () => {
-  await killWorkerProcesses();
-  await h?.close().catch(() => undefined);
-  await postgres?.dispose();
-}, 120_000);
+const own = withOwnServer("db-outage", startPostgres, (postgres) => ({ databaseUrl: postgres.url }));
 
 describe("PostgreSQL stopped for 10 s while the worker runs", () => {
   it("acks nothing without its row: the worker waits the outage out and every task ends with one SUCCESS row", async () => {
-    const ids = await sendEchoes(h, TASKS);
-    const proc = startWorkerProcess(h.config);
-    await proc.ready;
-    await waitForSuccesses(h, Math.floor(TASKS * (0.2 + Math.random() * 0.3)), 120_000);
+    const { h, server: postgres } = own;
+    const run = await startFaultRun(h, TASKS);
     await postgres.stop();
     const stoppedAt = Date.now();
     // While the database is down nothing can be stored, so nothing may be acked: messages stay unacked
@@ -53,10 +24,7 @@ describe("PostgreSQL stopped for 10 s while the worker runs", () => {
     expect(storedBefore).toBeLessThan(TASKS);
     // The ready count cannot fall by more than the prefetch while nothing is stored or acked.
     expect(Math.max(...during) - Math.min(...during)).toBeLessThanOrEqual(FAULT_WORKER.prefetch);
-    await waitForSuccesses(h, TASKS, 180_000);
-    proc.child.kill("SIGTERM");
-    expect((await proc.exited).code).toBe(0);
-    expect(proc.stderr()).toMatch(/storing results failed; retrying/);
-    await expectEveryTaskSucceededOnce(h, ids);
+    await finishFaultRun(h, run);
+    expect(run.proc.stderr()).toMatch(/storing results failed; retrying/);
   }, 300_000);
 });

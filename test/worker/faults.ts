@@ -1,8 +1,9 @@
 import type { ToolboxConfig } from "@worker-toolbox/config";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { spawnWorker, type WorkerProcess } from "../fixtures/workers/spawnWorker.js";
 import { echo } from "../fixtures/workers/tasks.js";
-import type { Harness } from "./harness.js";
+import { testServers } from "../support/servers.js";
+import { createHarness, type Harness, type Servers } from "./harness.js";
 
 /** Worker settings of the fault-injection runs: enough prefetch that kills hit many unacked messages. */
 export const FAULT_WORKER = { prefetch: 200, concurrency: 32, resultBatchSize: 100, resultBatchWaitMs: 2 };
@@ -73,4 +74,56 @@ export async function expectEveryTaskSucceededOnce(h: Harness, ids: readonly str
   expect(notSuccess, "rows that are not SUCCESS").toEqual([]);
   expect(rows).toHaveLength(ids.length);
   expect(await h.depths()).toEqual({ queue: 0, dead: 0 });
+}
+
+/**
+ * A fault file's own server, which its test may stop, kill and restart (doing that to the shared one would
+ * break every other file running meanwhile), and a FAULT_WORKER harness whose `servers` it replaces. Set
+ * up before the file's tests; torn down after its worker processes.
+ */
+export function withOwnServer<S extends { dispose(): Promise<void> }>(
+  name: string,
+  start: () => Promise<S>,
+  servers: (own: S) => Partial<Servers>,
+): { readonly server: S; readonly h: Harness } {
+  let server: S | undefined;
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    server = await start();
+    h = await createHarness(name, { ...testServers(), ...servers(server) }, { worker: FAULT_WORKER });
+  }, 180_000);
+  afterAll(async () => {
+    await killWorkerProcesses();
+    // With its own server gone or broken the harness may fail to close cleanly; the server goes anyway.
+    await h?.close().catch(() => undefined);
+    await server?.dispose();
+  }, 120_000);
+  return {
+    get server() {
+      return server!;
+    },
+    get h() {
+      return h!;
+    },
+  };
+}
+
+/** Send `count` echoes, start a worker process, and return at a random point 20–50% into the run. */
+export async function startFaultRun(
+  h: Harness,
+  count: number,
+): Promise<{ ids: string[]; proc: WorkerProcess }> {
+  const ids = await sendEchoes(h, count);
+  const proc = startWorkerProcess(h.config);
+  await proc.ready;
+  await waitForSuccesses(h, Math.floor(count * (0.2 + Math.random() * 0.3)), 120_000);
+  return { ids, proc };
+}
+
+/** Wait for every task, stop the worker (it must exit 0), and check each task has exactly one SUCCESS row. */
+export async function finishFaultRun(h: Harness, run: { ids: string[]; proc: WorkerProcess }): Promise<void> {
+  await waitForSuccesses(h, run.ids.length, 180_000);
+  run.proc.child.kill("SIGTERM");
+  expect((await run.proc.exited).code).toBe(0);
+  await expectEveryTaskSucceededOnce(h, run.ids);
 }
