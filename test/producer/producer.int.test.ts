@@ -43,6 +43,11 @@ function setup(options: { url?: string; name?: string; config?: Parameters<typeo
   };
 }
 
+/** White-box: the producer's publisher, for what its backlog holds at a given moment. */
+function publisherOf(producer: Producer): { queued: number } {
+  return (producer as unknown as { publisher: { queued: number } }).publisher;
+}
+
 afterEach(async () => {
   await Promise.all(producers.splice(0).map((producer) => producer.close()));
 });
@@ -150,6 +155,10 @@ describe("producer", () => {
     const payload = "x".repeat(20_000);
     const ids = Array.from({ length: 1_200 }, () => randomUUID());
     const sends = ids.map((id) => producer.send(anyPayload, [payload], undefined, { id }));
+    // White-box: the loop ran synchronously, so the backlog holds what it accepted, within its bound.
+    const { queued } = publisherOf(producer);
+    expect(queued).toBeGreaterThan(0);
+    expect(queued * payload.length).toBeLessThanOrEqual(limit);
     const outcomes = await Promise.allSettled(sends);
     const full = outcomes.flatMap((outcome, i) =>
       outcome.status === "rejected" && (outcome.reason as { code?: string }).code === "PUBLISH_BUFFER_FULL"
@@ -168,6 +177,18 @@ describe("producer", () => {
     const arrived = await drainTaskIds(amqpUrl, serviceQueue);
     expect(arrived.slice(0, sent.length)).toEqual(sent);
     expect(arrived).toHaveLength(sent.length + 1);
+  });
+
+  it("a send bigger than producer.maxQueuedBytes still queues when nothing else waits", async () => {
+    const { producer, serviceQueue } = setup({ config: { producer: { maxQueuedBytes: 1 } } });
+    await producer.ready();
+    const payload = "x".repeat(20_000);
+    const sends = Array.from({ length: 1_200 }, () => producer.send(anyPayload, [payload]));
+    expect(publisherOf(producer).queued).toBe(1);
+    const outcomes = await Promise.allSettled(sends);
+    const sent = outcomes.filter((outcome) => outcome.status === "fulfilled").length;
+    expect(outcomes.filter((outcome) => outcome.status === "rejected").length).toBe(1_200 - sent);
+    expect(await messageCount(amqpUrl, serviceQueue)).toBe(sent);
   });
 
   it("bad calls reject with their code and nothing reaches the broker", async () => {
