@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up of a fresh Debian machine for the tests: RabbitMQ and PostgreSQL binaries
-# (the tests start their own throwaway servers from them), the Python packages the Celery
+# Idempotent set-up of a fresh Debian machine for the tests: RabbitMQ, PostgreSQL and PgBouncer
+# binaries (the tests start their own throwaway servers from them), the Python packages the Celery
 # interop tests use, and node_modules. Run it, or `source` it (scripts/test.sh does).
 # Exports CELERY_PYTHON (not WT_*: the config loader rejects unknown WT_ variables): a python3 that can import celery, sqlalchemy and psycopg2.
 
@@ -24,6 +24,10 @@ _wt_bootstrap() {
   fi
   if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
     packages+=(postgresql)
+  fi
+  # The result store's behaviour behind a transaction-pooling PgBouncer is tested against a real one.
+  if [ ! -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
+    packages+=(pgbouncer)
   fi
   # Debian's packages install into /usr/bin/python3, which may not be the python3 on PATH (pyenv).
   local py=""

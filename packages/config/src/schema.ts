@@ -223,6 +223,12 @@ export const configSchema = z.strictObject({
         "public",
       ),
       poolSize: doc(positiveInt().max(100).default(5), "Connections per process in the pool.", 5),
+      preparedStatements: doc(
+        z.boolean().default(true),
+        "Write results with a named prepared statement (planned once per connection). Set false behind a " +
+          "transaction-pooling PgBouncer older than 1.21 (or without max_prepared_statements).",
+        false,
+      ),
     })
     .prefault({} as never),
   queue: z

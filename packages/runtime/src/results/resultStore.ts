@@ -11,6 +11,8 @@ export interface ResultStoreOptions {
   schema: string;
   /** Stored in the `worker` column, e.g. `celery@host` style `<service>@<hostname>`. */
   workerName: string;
+  /** Use a named prepared statement for the upsert (default true); `database.preparedStatements`. */
+  preparedStatements?: boolean;
 }
 
 export interface ResultStore {
@@ -104,9 +106,12 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
   const sql = upsertSql(schema);
   // A named (server-side prepared) statement: PostgreSQL parses and plans this long upsert once per
   // connection instead of for every batch, which shows in round-trip latency. The name follows the text, so
-  // stores for different schemas can share a pool. (A transaction-pooling PgBouncer needs
-  // max_prepared_statements, available since 1.21.)
-  const statement = `wt_upsert_${createHash("sha1").update(sql).digest("hex").slice(0, 16)}`;
+  // stores for different schemas can share a pool. A transaction-pooling PgBouncer hands each transaction to
+  // any server connection, so before 1.21 (max_prepared_statements) it needs them off.
+  const statement =
+    options.preparedStatements === false
+      ? undefined
+      : `wt_upsert_${createHash("sha1").update(sql).digest("hex").slice(0, 16)}`;
   const t = resultTables(schema);
 
   async function writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary> {
@@ -114,7 +119,11 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
     // Encode everything first: a value that cannot be stored fails here, before any SQL.
     const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName));
     const result = await withDbErrors(pool, schema, `store ${rows.length} task result(s)`, () =>
-      pool.query<{ task_id: string }>({ name: statement, text: sql, values: [...columns(rows), workerName] }),
+      pool.query<{ task_id: string }>({
+        ...(statement ? { name: statement } : {}),
+        text: sql,
+        values: [...columns(rows), workerName],
+      }),
     );
     const written = new Set(result.rows.map((r) => r.task_id));
     const ids = [...new Set(outcomes.map((o) => o.taskId))];

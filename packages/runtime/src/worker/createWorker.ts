@@ -152,7 +152,12 @@ class TaskWorker
     this.pool.on("error", (error) =>
       this.logger.warn({ err: error.message }, "idle database connection failed"),
     );
-    this.store = createResultStore({ pool: this.pool, schema: config.database.schema, workerName });
+    this.store = createResultStore({
+      pool: this.pool,
+      schema: config.database.schema,
+      workerName,
+      preparedStatements: config.database.preparedStatements,
+    });
     const metrics = new WorkerMetrics({
       service,
       taskNames: [...registry.keys()],

@@ -1,0 +1,77 @@
+import { randomUUID } from "node:crypto";
+import { loadConfig } from "@worker-toolbox/config";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createResultStore, getTask, migrate } from "../../packages/runtime/src/results/index.js";
+import { type PgBouncer, startPgBouncer } from "../support/pgbouncer.js";
+import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+
+/**
+ * The result store behind PgBouncer 1.18 (Debian 12's) in transaction pooling mode, with one server
+ * connection: two clients of the pool take turns on it, so session state such as a named prepared
+ * statement is shared between them, which is what a transaction pooler does to its clients.
+ */
+const schema = "bouncer";
+let fresh: FreshDatabase;
+let bouncer: PgBouncer;
+const pools: pg.Pool[] = [];
+
+beforeAll(async () => {
+  fresh = await freshDatabase("pgbouncer");
+  await migrate(fresh.pool, { schema });
+  bouncer = await startPgBouncer(fresh.db.url);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.end()));
+  await bouncer?.stop();
+  await fresh?.close();
+});
+
+/** A fresh pool through PgBouncer whose first `n` writes each open a client of their own. */
+function poolThroughBouncer(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: bouncer.url, max: 4 });
+  pools.push(pool);
+  return pool;
+}
+
+describe("results behind a transaction-pooling PgBouncer", () => {
+  it("with named prepared statements (the default) writes fail, as docs/results.md warns", async () => {
+    const store = createResultStore({ pool: poolThroughBouncer(), schema, workerName: "w@bouncer" });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => store.markSuccess({ taskId: randomUUID(), name: "svc.t" }, 1)),
+    );
+    const reasons = outcomes.flatMap((outcome) =>
+      outcome.status === "rejected" ? [(outcome.reason as Error).message] : [],
+    );
+    expect(reasons.length).toBeGreaterThan(0);
+    expect(reasons.join("\n")).toMatch(
+      /prepared statement "wt_upsert_[0-9a-f]+" (already exists|does not exist)/,
+    );
+  });
+
+  it("with database.preparedStatements false every write goes through, and reads back", async () => {
+    // Set the way an operator would, from the environment.
+    const config = loadConfig({
+      env: {
+        WT_ENVIRONMENT_PREFIX: "t",
+        DATABASE_URL: bouncer.url,
+        WT_DATABASE_PREPARED_STATEMENTS: "false",
+      },
+      file: false,
+    });
+    expect(config.database.preparedStatements).toBe(false);
+    const pool = poolThroughBouncer();
+    const store = createResultStore({
+      pool,
+      schema,
+      workerName: "w@bouncer",
+      preparedStatements: config.database.preparedStatements,
+    });
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const stored = await Promise.all(ids.map((taskId, i) => store.markSuccess({ taskId, name: "svc.t" }, i)));
+    expect(stored.every(Boolean)).toBe(true);
+    const rows = await Promise.all(ids.map((id) => getTask(fresh.pool, schema, id)));
+    expect(rows.map((row) => [row?.status, row?.result?.value])).toEqual(ids.map((_, i) => ["SUCCESS", i]));
+  });
+});
