@@ -9,13 +9,14 @@ import { join } from "node:path";
  * registered here and removed synchronously on 'exit'/SIGINT/SIGTERM, and by a small reaper
  * process when this one dies without running its handlers (SIGKILL, a crashed test worker).
  */
-const groups = new Set<number>();
+/** Tracked groups: id → its leader's start time (clock ticks since boot), which tells it from a reuse. */
+const groups = new Map<number, string>();
 const dirs = new Set<string>();
 const stateFile = join(tmpdir(), `wt-servers-${process.pid}.state`);
 let installed = false;
 
 export function trackGroup(pgid: number): void {
-  groups.add(pgid);
+  groups.set(pgid, startTime(pgid) ?? "");
   sync();
 }
 
@@ -36,7 +37,7 @@ export function untrackDir(dir: string): void {
 
 /** Kill every tracked group and remove every tracked dir, now. Safe to call twice. */
 export function cleanupAllSync(): void {
-  for (const pgid of groups) killGroupIfAlive(pgid);
+  for (const pgid of groups.keys()) killGroupIfAlive(pgid);
   groups.clear();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   dirs.clear();
@@ -45,7 +46,10 @@ export function cleanupAllSync(): void {
 
 function sync(): void {
   install();
-  const lines = [...[...groups].map((g) => `group ${g}`), ...[...dirs].map((d) => `dir ${d}`)];
+  const lines = [
+    ...[...groups].map(([pgid, started]) => `group ${pgid}:${started}`),
+    ...[...dirs].map((dir) => `dir ${dir}`),
+  ];
   if (lines.length === 0) rmSync(stateFile, { force: true });
   else writeFileSync(stateFile, `${lines.join("\n")}\n`);
 }
@@ -56,7 +60,11 @@ while kill -0 "$parent" 2>/dev/null; do sleep 1; done
 [ -f "$state" ] || exit 0
 while read -r kind value; do
   case "$kind" in
-    group) kill -9 "-$value" 2>/dev/null ;;
+    group)
+      pgid=\${value%%:*}; started=\${value#*:}
+      # A live process with the group's number but another start time is a stranger reusing it.
+      now=$(sed 's/.*) //' "/proc/$pgid/stat" 2>/dev/null | cut -d' ' -f20)
+      if [ -z "$now" ] || [ -z "$started" ] || [ "$now" = "$started" ]; then kill -9 "-$pgid" 2>/dev/null; fi ;;
     dir) rm -rf -- "$value" ;;
   esac
 done < "$state"
@@ -123,7 +131,21 @@ export function groupMembers(pgid: number, options: { zombies?: boolean } = {}):
  * which Node never signals once the child has been reaped.
  */
 function killGroupIfAlive(pgid: number): void {
+  const started = groups.get(pgid);
+  const now = startTime(pgid);
+  // A leader alive with another start time is a stranger that reuses the number.
+  if (started && now && now !== started) return;
   if (groupMembers(pgid, { zombies: true }).length > 0) signalGroup(pgid, "SIGKILL");
+}
+
+/** A process's start time (field 22 of /proc/<pid>/stat), or undefined when there is no such process. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
 }
 
 export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
