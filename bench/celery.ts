@@ -32,7 +32,7 @@ import { createTestDatabase, createTestNamespace, startLocalServers } from "@wor
 import amqp from "amqplib";
 import pg from "pg";
 import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../test/support/celeryPython.js";
-import { median, round } from "./stats.js";
+import { medianRows, round } from "./stats.js";
 
 const SERVICE = "bench";
 const TASK = "bench.noop";
@@ -295,20 +295,7 @@ export async function benchCelery(
         runs.push(row);
       }
     }
-    const rows = [...new Set(runs.map((run) => run.pipeline))].map((pipeline): CeleryBenchRow => {
-      const of = runs.filter((run) => run.pipeline === pipeline);
-      const med = (key: keyof Omit<CeleryBenchRow, "pipeline">) => round(median(of.map((run) => run[key])));
-      return {
-        pipeline,
-        tasksPerSecond: Math.round(median(of.map((run) => run.tasksPerSecond))),
-        p50Ms: med("p50Ms"),
-        p99Ms: med("p99Ms"),
-        rssMb: med("rssMb"),
-        idleRssMb: med("idleRssMb"),
-        pssMb: med("pssMb"),
-        processes: med("processes"),
-      };
-    });
+    const rows = medianRows(runs, [...new Set(runs.map((run) => run.pipeline))], ["tasksPerSecond"]);
     console.log(
       `\nPython Celery ${celery.celeryVersion} worker (${celery.python}): ${count} no-op tasks after ${warmup} ` +
         `warm-up (total prefetch ${PREFETCH}, acks_late, database backend), ${samples} sequential round trips; ` +

@@ -29,7 +29,7 @@ import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
 import amqp from "amqplib";
 import pg from "pg";
-import { median, round } from "./stats.js";
+import { medianRows, round } from "./stats.js";
 
 const SERVICE = "bench";
 const TASK = "bench.noop";
@@ -234,19 +234,7 @@ export async function benchWorker(
         runs.push(row);
       }
     }
-    const rows = pipelines.map((pipeline): WorkerBenchRow => {
-      const of = runs.filter((run) => run.pipeline === pipeline);
-      const med = (key: keyof Omit<WorkerBenchRow, "pipeline">) => round(median(of.map((run) => run[key])));
-      return {
-        pipeline,
-        tasksPerSecond: Math.round(median(of.map((run) => run.tasksPerSecond))),
-        p50Ms: med("p50Ms"),
-        p99Ms: med("p99Ms"),
-        rssMb: med("rssMb"),
-        idleRssMb: med("idleRssMb"),
-        commitsPerKTask: med("commitsPerKTask"),
-      };
-    });
+    const rows = medianRows(runs, pipelines, ["tasksPerSecond"]);
     console.log(
       `\nWorker: ${count} no-op tasks after ${warmup} warm-up (prefetch ${PREFETCH}), ${samples} sequential ` +
         `round trips; median of ${rounds} round(s); servers ${servers.started ? "throwaway" : "from AMQP_URL/DATABASE_URL"}`,
