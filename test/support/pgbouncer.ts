@@ -2,7 +2,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getFreePort } from "@worker-toolbox/runtime/testing";
-import pg from "pg";
+import { pingPostgres } from "../../packages/runtime/src/testing/database.js";
 // The same process-group and temp-dir tracking as the throwaway servers: nothing outlives the test process.
 import {
   spawnServer,
@@ -85,23 +85,15 @@ export async function startPgBouncer(upstreamUrl: string): Promise<PgBouncer> {
   };
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      await client.query("select 1");
-      await client.end();
-      return { url, stop };
-    } catch (error) {
-      await client.end().catch(() => {});
-      if (child.exitCode !== null || Date.now() > deadline) {
-        const logged = [log, join(dir, "pgbouncer.out")]
-          .map((file) => (existsSync(file) ? readFileSync(file, "utf8").slice(-2000) : ""))
-          .join("\n");
-        await stop();
-        throw new Error(`PgBouncer did not start: ${(error as Error).message}\n${logged}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const error = await pingPostgres(url);
+    if (!error) return { url, stop };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const logged = [log, join(dir, "pgbouncer.out")]
+        .map((file) => (existsSync(file) ? readFileSync(file, "utf8").slice(-2000) : ""))
+        .join("\n");
+      await stop();
+      throw new Error(`PgBouncer did not start: ${error.message}\n${logged}`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import pg from "pg";
+import { pingPostgres } from "./database.js";
 import { serverFailed } from "./failure.js";
 import { getFreePort } from "./ports.js";
 import { delay, runCommand, spawnServer, trackDir, untrackDir } from "./processes.js";
@@ -118,20 +118,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     for (;;) {
       const how = exited();
       if (how) throw serverFailed(`${name} ${how} while starting (dir ${dir})`, { logs: [log] });
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-      client.on("error", () => {});
-      try {
-        await client.connect();
-        await client.query("select 1");
-        await client.end();
-        return;
-      } catch (error) {
-        await client.end().catch(() => {});
-        if (Date.now() > deadline) {
-          throw serverFailed(`${name} did not accept connections in time`, { logs: [log], cause: error });
-        }
-        await delay(100);
+      const error = await pingPostgres(url);
+      if (!error) return;
+      if (Date.now() > deadline) {
+        throw serverFailed(`${name} did not accept connections in time`, { logs: [log], cause: error });
       }
+      await delay(100);
     }
   };
 
