@@ -119,11 +119,8 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
     // Encode everything first: a value that cannot be stored fails here, before any SQL.
     const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName));
     const result = await withDbErrors(pool, schema, `store ${rows.length} task result(s)`, () =>
-      pool.query<{ task_id: string }>({
-        ...(statement ? { name: statement } : {}),
-        text: sql,
-        values: [...columns(rows), workerName],
-      }),
+      // An undefined name is an unnamed statement (pg prepares only named ones).
+      pool.query<{ task_id: string }>({ name: statement, text: sql, values: [...columns(rows), workerName] }),
     );
     const written = new Set(result.rows.map((r) => r.task_id));
     const ids = [...new Set(outcomes.map((o) => o.taskId))];
