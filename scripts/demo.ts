@@ -156,7 +156,7 @@ try {
     );
   }
 
-  step("Results (waiting on LISTEN/NOTIFY, no polling)");
+  step("Results (woken by LISTEN/NOTIFY as each is stored)");
   for (const receipt of receipts) {
     await Promise.race([waitForResult(admin, "public", receipt.id, { timeoutMs: 30_000 }), workerDied]);
     const view = await getTask(admin, "public", receipt.id);

@@ -2,7 +2,12 @@ import { randomUUID } from "node:crypto";
 import { loadConfig } from "@worker-toolbox/config";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createResultStore, getTask, migrate } from "../../packages/runtime/src/results/index.js";
+import {
+  createResultStore,
+  getTask,
+  migrate,
+  waitForResult,
+} from "../../packages/runtime/src/results/index.js";
 import { type PgBouncer, startPgBouncer } from "../support/pgbouncer.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
@@ -73,5 +78,31 @@ describe("results behind a transaction-pooling PgBouncer", () => {
     expect(stored.every(Boolean)).toBe(true);
     const rows = await Promise.all(ids.map((id) => getTask(fresh.pool, schema, id)));
     expect(rows.map((row) => [row?.status, row?.result?.value])).toEqual(ids.map((_, i) => ["SUCCESS", i]));
+  });
+});
+
+describe("waiting for a result behind a transaction-pooling PgBouncer", () => {
+  it("LISTEN hears nothing there: waitForResult still resolves, from its periodic re-read", async () => {
+    const pool = poolThroughBouncer();
+    const store = createResultStore({ pool, schema, workerName: "w", preparedStatements: false });
+    const taskId = randomUUID();
+    const started = Date.now();
+    const waiting = waitForResult(pool, schema, taskId, { timeoutMs: 10_000, recheckMs: 1_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await store.markSuccess({ taskId, name: "svc.t" }, 1);
+    const view = await waiting;
+    expect(view.status).toBe("SUCCESS");
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
+  it("without the re-read the stored result goes unheard until the deadline (why the re-read exists)", async () => {
+    const pool = poolThroughBouncer();
+    const store = createResultStore({ pool, schema, workerName: "w", preparedStatements: false });
+    const taskId = randomUUID();
+    const waiting = waitForResult(pool, schema, taskId, { timeoutMs: 3_000, recheckMs: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await store.markSuccess({ taskId, name: "svc.t" }, 1);
+    await expect(waiting).rejects.toMatchObject({ code: "RESULT_TIMEOUT" });
+    expect((await getTask(fresh.pool, schema, taskId)).status).toBe("SUCCESS");
   });
 });

@@ -178,7 +178,8 @@ describe("reading results", () => {
   it("waitForResult wakes on the NOTIFY of a later write", async () => {
     const taskId = id("wait");
     const started = Date.now();
-    const waiting = waitForResult(fresh.pool, schema, taskId, { timeoutMs: 20_000 });
+    // recheckMs 0: only the notification can wake it, so this proves the NOTIFY path alone.
+    const waiting = waitForResult(fresh.pool, schema, taskId, { timeoutMs: 20_000, recheckMs: 0 });
     await new Promise((r) => setTimeout(r, 300));
     await store.markStarted({ taskId }); // not final: keeps waiting
     await new Promise((r) => setTimeout(r, 200));
@@ -219,7 +220,8 @@ describe("reading results", () => {
 
   it("waitForResult hears a write made after its listening connection was killed", async () => {
     const taskId = id("relisten");
-    const waiting = waitForResult(fresh.pool, schema, taskId, { timeoutMs: 10_000 });
+    // recheckMs 0: only a renewed LISTEN can hear the write.
+    const waiting = waitForResult(fresh.pool, schema, taskId, { timeoutMs: 10_000, recheckMs: 0 });
     await new Promise((r) => setTimeout(r, 300));
     const { rows } = await fresh.pool.query<{ killed: boolean }>(
       "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",

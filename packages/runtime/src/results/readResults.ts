@@ -145,14 +145,23 @@ const isFinal = (status: string | undefined) => (FINAL_STATES as readonly string
 export interface WaitOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Read the row again this often while waiting, whatever was heard (default 5,000 ms; 0: never). The
+   * safety net for notifications that never come: LISTEN through a transaction-pooling PgBouncer hears
+   * nothing, and a half-open listening connection reports nothing.
+   */
+  recheckMs?: number;
 }
+
+const DEFAULT_RECHECK_MS = 5_000;
 
 /**
  * Resolve with the task once it reaches a final state (SUCCESS/FAILURE/REVOKED); reject with
  * RESULT_TIMEOUT after `timeoutMs`. Listens on the results trigger's channel through one LISTEN
  * connection shared by every waiter on the pool (resultListener.ts), reading the row once LISTEN is
- * active (so a result stored just before is not missed) and again only when a notification for this
- * task arrives or the listening connection had to be replaced: no polling.
+ * active (so a result stored just before is not missed) and again when a notification for this task
+ * arrives, when the listening connection had to be replaced, and every `recheckMs` in case a notification
+ * was never delivered.
  */
 export function waitForResult(
   pool: Pool,
@@ -169,6 +178,7 @@ export function waitForResult(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(recheck);
       options.signal?.removeEventListener("abort", onAbort);
       unsubscribe();
       fn();
@@ -195,6 +205,8 @@ export function waitForResult(
         ),
       options.timeoutMs,
     );
+    const recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+    const recheck = recheckMs > 0 ? setInterval(() => void check(), recheckMs) : undefined;
     const onAbort = () => settle(() => reject(options.signal?.reason ?? new Error("aborted")));
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) return onAbort();
