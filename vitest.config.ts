@@ -4,8 +4,10 @@ import { defineConfig } from "vitest/config";
 // Packages resolve to their TypeScript sources, so no build step is needed before testing.
 const source = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
 const alias = [
-  { find: /^@worker-toolbox\/runtime\/testing$/, replacement: source("runtime/src/testing/index.ts") },
-  { find: /^@worker-toolbox\/(config|runtime|conformance|cli)$/, replacement: source("$1/src/index.ts") },
+  {
+    find: /^@worker-toolbox\/(config|runtime|testing|conformance|cli)$/,
+    replacement: source("$1/src/index.ts"),
+  },
 ];
 
 export default defineConfig({

@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { entityNames, parseConfig, planTopology } from "@worker-toolbox/config";
 import { applyTopology, encodeTaskMessage, migrate, newTaskMessage } from "@worker-toolbox/runtime";
-import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
+import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";
 import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../test/support/celeryPython.js";

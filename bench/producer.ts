@@ -19,7 +19,7 @@
  */
 import { defineTask, parseConfig, type QueueType } from "@worker-toolbox/config";
 import { createProducer, prepareSend } from "@worker-toolbox/runtime";
-import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
+import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import { pino } from "pino";
 import { z } from "zod";

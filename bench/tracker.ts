@@ -18,7 +18,7 @@ import {
   createTestNamespace,
   deleteNamespace,
   startLocalServers,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import { pino } from "pino";
 

@@ -26,7 +26,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
-import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/runtime/testing";
+import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";
 import { medianRows, round } from "./stats.js";

@@ -29,7 +29,7 @@ import {
   createTestNamespace,
   deleteNamespace,
   startLocalServers,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import { pino } from "pino";
 
 const root = fileURLToPath(new URL("../", import.meta.url));

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { parseConfig } from "@worker-toolbox/config";
-import { closeConnectionsNamed } from "@worker-toolbox/runtime/testing";
+import { closeConnectionsNamed } from "@worker-toolbox/testing";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { BrokerConnection, type BrokerState } from "../../packages/runtime/src/broker/connection.js";

@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from "@worker-toolbox/runtime/testing";
+import { createTestDatabase, type TestDatabase } from "@worker-toolbox/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliCaptured } from "../support/cli.js";

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCliCaptured } from "../support/cli.js";

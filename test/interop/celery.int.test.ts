@@ -10,7 +10,7 @@ import {
   createTestNamespace,
   deleteNamespace,
   type TestDatabase,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -8,7 +8,7 @@ import {
   createTestNamespace,
   deleteNamespace,
   type TestDatabase,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import amqp, { type GetMessage } from "amqplib";
 import pg from "pg";
 import { pino } from "pino";

@@ -1,4 +1,4 @@
-import { type PostgresServer, startPostgres } from "@worker-toolbox/runtime/testing";
+import { type PostgresServer, startPostgres } from "@worker-toolbox/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HealthServer, startHealthServer } from "../../packages/runtime/src/health/index.js";

@@ -1,4 +1,4 @@
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServers } from "../support/servers.js";

@@ -4,7 +4,7 @@ import {
   createTestNamespace,
   deleteNamespace,
   type TestDatabase,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

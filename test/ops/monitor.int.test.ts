@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServers } from "../support/servers.js";

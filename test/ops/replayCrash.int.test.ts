@@ -7,7 +7,7 @@ import {
   createTestNamespace,
   deleteNamespace,
   type TestDatabase,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import pg from "pg";
 import { pino } from "pino";

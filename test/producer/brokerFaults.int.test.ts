@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { entityNames } from "@worker-toolbox/config";
-import { createTestNamespace, type RabbitMQServer, startRabbitMQ } from "@worker-toolbox/runtime/testing";
+import { createTestNamespace, type RabbitMQServer, startRabbitMQ } from "@worker-toolbox/testing";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { defineTask, entityNames } from "@worker-toolbox/config";
-import { closeConnectionsNamed, createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import { closeConnectionsNamed, createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import { pino } from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";

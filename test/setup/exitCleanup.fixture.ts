@@ -1,7 +1,7 @@
 // Started by localServers.int.test.ts: starts a PostgreSQL, reports it, then dies without disposing.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startPostgres } from "@worker-toolbox/runtime/testing";
+import { startPostgres } from "@worker-toolbox/testing";
 
 const server = await startPostgres();
 const pid = Number(readFileSync(join(server.dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);

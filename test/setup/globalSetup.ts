@@ -1,4 +1,4 @@
-import { maskUrl, startLocalServers } from "@worker-toolbox/runtime/testing";
+import { maskUrl, startLocalServers } from "@worker-toolbox/testing";
 import type { TestProject } from "vitest/node";
 import "./provided.js";
 

@@ -7,7 +7,7 @@ import {
   deleteNamespace,
   type RabbitMQServer,
   startRabbitMQ,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,8 +1,8 @@
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getFreePort } from "@worker-toolbox/runtime/testing";
-import { pingPostgres } from "../../packages/runtime/src/testing/database.js";
+import { getFreePort } from "@worker-toolbox/testing";
+import { pingPostgres } from "../../packages/testing/src/database.js";
 // The same process-group and temp-dir tracking as the throwaway servers: nothing outlives the test process.
 import {
   spawnServer,
@@ -10,7 +10,7 @@ import {
   trackDir,
   untrackDir,
   untrackGroup,
-} from "../../packages/runtime/src/testing/processes.js";
+} from "../../packages/testing/src/processes.js";
 
 export interface PgBouncer {
   /** A URL like the upstream's, through PgBouncer (database `upstream`). */

@@ -6,7 +6,7 @@ import {
   TopologyMismatchError,
   verifyTopology,
 } from "@worker-toolbox/runtime";
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import amqp, { type ChannelModel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServers } from "../support/servers.js";

@@ -4,7 +4,7 @@ import {
   deleteNamespace,
   type PostgresServer,
   startPostgres,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";
 import { pino } from "pino";

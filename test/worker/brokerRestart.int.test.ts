@@ -1,4 +1,4 @@
-import { startRabbitMQ } from "@worker-toolbox/runtime/testing";
+import { startRabbitMQ } from "@worker-toolbox/testing";
 import { describe, expect, it } from "vitest";
 import { finishFaultRun, startFaultRun, successCount, withOwnServer } from "./faults.js";
 

@@ -1,4 +1,4 @@
-import { startPostgres } from "@worker-toolbox/runtime/testing";
+import { startPostgres } from "@worker-toolbox/testing";
 import { describe, expect, it } from "vitest";
 import { FAULT_WORKER, finishFaultRun, startFaultRun, successCount, withOwnServer } from "./faults.js";
 

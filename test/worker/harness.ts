@@ -4,7 +4,7 @@ import {
   type ToolboxConfig,
   type ToolboxConfigInput,
 } from "@worker-toolbox/config";
-import { createTestDatabase, createTestNamespace, deleteNamespace } from "@worker-toolbox/runtime/testing";
+import { createTestDatabase, createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import amqp, { type ConfirmChannel, type GetMessage, type Options } from "amqplib";
 import pg from "pg";
 import { pino } from "pino";

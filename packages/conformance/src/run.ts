@@ -35,7 +35,7 @@ import {
   type LocalServers,
   startLocalServers,
   type TestDatabase,
-} from "@worker-toolbox/runtime/testing";
+} from "@worker-toolbox/testing";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import type { Pool } from "pg";
 import { Diagnosis } from "./diagnosis.js";

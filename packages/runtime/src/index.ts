@@ -3,7 +3,7 @@
  * broker/ (self-healing connection, confirm publisher), management/ (RabbitMQ HTTP API), topology/
  * (apply, verify), protocol/ (Celery v2 codec, trace context), producer/, worker/, health/ (the
  * /healthz /readyz /metrics endpoint), results/ (result backend, migrations, grants), tracker/, ops/
- * (doctor, monitor, dead letters). Throwaway test servers live in `@worker-toolbox/runtime/testing`.
+ * (doctor, monitor, dead letters). Throwaway test servers live in `@worker-toolbox/testing`.
  */
 export { classifyBrokerError, vhostOf } from "./broker/classifyError.js";
 export { ConfirmPublisher, type PublishRequest } from "./broker/confirmPublisher.js";

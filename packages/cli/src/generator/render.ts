@@ -14,7 +14,7 @@ export interface RenderedFile {
 }
 
 /** Toolbox packages a generated service depends on. */
-export const TOOLBOX_PACKAGES = ["config", "runtime", "conformance", "cli"] as const;
+export const TOOLBOX_PACKAGES = ["config", "runtime", "testing", "conformance", "cli"] as const;
 
 const VITEST_RANGE = "^4.0.0";
 const toPosix = (path: string) => path.split("\\").join("/");

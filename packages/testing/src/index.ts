@@ -1,5 +1,5 @@
 /**
- * Throwaway RabbitMQ and PostgreSQL servers for tests (`@worker-toolbox/runtime/testing`).
+ * Throwaway RabbitMQ and PostgreSQL servers for tests (`@worker-toolbox/testing`).
  * Used by this repo's vitest global setup, by generated worker services and by the conformance
  * suite. Every server lives in a temp dir on loopback and is killed when the process exits.
  */
