@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CeleryDate, CeleryDecimal } from "../../packages/runtime/src/protocol/values.js";
 import { createResultStore, getTask, migrate } from "../../packages/runtime/src/results/index.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
@@ -46,8 +47,16 @@ except TaskRevokedError as e:
 
 assert AsyncResult("ts-unknown", app=app).state == "PENDING"
 
-app.backend.store_result("py-ok", {"from": "python"}, states.SUCCESS)
+import datetime, decimal
+app.backend.store_result("py-ok", {"from": "python", "n": 2**70, "pair": (1, 2.5), "tags": {"x"}}, states.SUCCESS)
+app.backend.store_result("py-dated", [datetime.datetime(2024, 5, 1, 12, 0, 1), datetime.date(2024, 5, 1), decimal.Decimal("9.90")], states.SUCCESS)
 app.backend.store_result("py-fail", ValueError("from python"), states.FAILURE, traceback="tb")
+app.backend.store_result("py-retry", KeyError("missing", 3), states.RETRY)
+app.backend.mark_as_revoked("py-revoked", reason="terminated")
+app.backend.store_result("py-progress", {"done": 1, "total": 4}, "PROGRESS")
+class Mine:
+    pass
+app.backend.store_result("py-object", Mine(), states.SUCCESS)
 print("celery-interop-ok")
 `;
 
@@ -101,13 +110,35 @@ describe.skipIf(!python)("Celery database backend interop", () => {
     expect(run.stderr + run.stdout).toContain("celery-interop-ok");
     expect(run.status).toBe(0);
 
-    // Rows Celery wrote: status and traceback readable, the value only as Celery's pickle.
+    // Rows Celery wrote: the values, progress meta and exceptions read from Celery's pickles.
     const pyOk = await getTask(fresh.pool, schema, "py-ok");
-    expect(pyOk).toMatchObject({ status: "SUCCESS", result: { value: null } });
-    expect(pyOk.result?.dateDone).toBeInstanceOf(Date);
-    expect(await getTask(fresh.pool, schema, "py-fail")).toMatchObject({
-      status: "FAILURE",
-      result: { traceback: "tb" },
+    expect(pyOk).toMatchObject({
+      status: "SUCCESS",
+      result: { value: { from: "python", n: 2n ** 70n, pair: [1, 2.5], tags: ["x"] }, unreadable: null },
     });
+    expect(pyOk.result?.dateDone).toBeInstanceOf(Date);
+    expect((await getTask(fresh.pool, schema, "py-dated")).result?.value).toEqual([
+      new Date("2024-05-01T12:00:01Z"),
+      new CeleryDate("2024-05-01"),
+      new CeleryDecimal("9.90"),
+    ]);
+    expect((await getTask(fresh.pool, schema, "py-fail")).result).toMatchObject({
+      traceback: "tb",
+      error: { type: "ValueError", message: "from python", module: "builtins", stack: "tb" },
+    });
+    expect((await getTask(fresh.pool, schema, "py-retry")).result).toMatchObject({
+      error: { type: "KeyError", message: "('missing', 3)", module: "builtins" },
+    });
+    expect((await getTask(fresh.pool, schema, "py-revoked")).result).toMatchObject({
+      error: { type: "TaskRevokedError", message: "terminated", module: "celery.exceptions" },
+    });
+    expect((await getTask(fresh.pool, schema, "py-progress")).result).toMatchObject({
+      status: "PROGRESS",
+      meta: { done: 1, total: 4 },
+    });
+    // A pickled instance of the worker's own class is refused, not constructed: said so, value null.
+    const object = await getTask(fresh.pool, schema, "py-object");
+    expect(object.result).toMatchObject({ status: "SUCCESS", value: null });
+    expect(object.result?.unreadable).toMatch(/__main__\.Mine/);
   });
 });

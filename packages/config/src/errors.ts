@@ -56,6 +56,8 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
   /** The result schema is missing or older than this toolbox needs: run `worker-toolbox db migrate`. */
   DATABASE_NOT_MIGRATED: "DATABASE_NOT_MIGRATED",
+  /** A stored result (a pickle Celery wrote) holds a value outside what the toolbox reads (docs/results.md). */
+  RESULT_UNREADABLE: "RESULT_UNREADABLE",
   /** Waiting for a result timed out. */
   RESULT_TIMEOUT: "RESULT_TIMEOUT",
   /** A throwaway test server could not be started (e.g. rabbitmq-server not installed). */

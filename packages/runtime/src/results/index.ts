@@ -34,6 +34,7 @@ export {
   waitForResult,
 } from "./readResults.js";
 export { createResultStore, type ResultStore, type ResultStoreOptions } from "./resultStore.js";
+export { decodePickle } from "./unpickle.js";
 export type { TaskErrorInfo, TaskOutcome, TaskRef, TaskState, WriteSummary } from "./resultTypes.js";
 export {
   type TrackingInput,

@@ -1,6 +1,7 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import type { Pool } from "pg";
 import { translateDbError, withDbErrors } from "./dbErrors.js";
+import { readPythonRow } from "./pythonRow.js";
 import { resultListener } from "./resultListener.js";
 import type { TaskState } from "./resultTypes.js";
 import { FINAL_STATES, resultTables } from "./sqlNames.js";
@@ -8,11 +9,17 @@ import { type TrackingRecord, trackingColumns, trackingFromRow } from "./trackin
 
 export interface StoredResult {
   status: TaskState;
-  /** `result_json`: the SUCCESS value. null for rows Celery (Python) wrote: those only have the pickle. */
+  /** The SUCCESS value: `result_json`, or for a row Celery (Python) wrote, its pickled `result`. */
   value: unknown;
-  /** Last progress meta. */
+  /** Last progress meta (a custom state's meta, for a row Celery wrote). */
   meta: unknown;
+  /** FAILURE, RETRY and REVOKED: the exception (for a row Celery wrote, from its pickled exception dict). */
   error: { type: string; message: string; module: string; stack?: string; eta?: string } | null;
+  /**
+   * Set when a row Celery wrote holds a pickle outside what the toolbox reads (e.g. an instance of the
+   * worker's own class; docs/results.md): why. `value`, `meta` and `error` are then null.
+   */
+  unreadable: string | null;
   traceback: string | null;
   dateDone: Date | null;
   startedAt: Date | null;
@@ -41,7 +48,9 @@ export interface TaskFamily {
 }
 
 // date_done is naive UTC (Celery's convention); AT TIME ZONE turns it into an absolute instant.
+// `result` (the pickle) only for rows without the toolbox's JSON columns: the rows Celery wrote.
 const RESULT_COLUMNS = `task_id, status, result_json, meta, error, traceback,
+  CASE WHEN result_json IS NULL AND meta IS NULL AND error IS NULL THEN result END AS result,
   date_done AT TIME ZONE 'UTC' AS date_done, started_at, updated_at, worker, retries, name, parent_id, root_id`;
 
 interface ResultRow {
@@ -51,6 +60,7 @@ interface ResultRow {
   meta: unknown;
   error: StoredResult["error"];
   traceback: string | null;
+  result: Buffer | null;
   date_done: Date | null;
   started_at: Date | null;
   updated_at: Date | null;
@@ -62,11 +72,13 @@ interface ResultRow {
 }
 
 function resultFromRow(r: ResultRow): StoredResult {
+  const python = r.result ? readPythonRow(r.status, r.result, r.traceback) : undefined;
   return {
     status: r.status,
-    value: r.result_json,
-    meta: r.meta,
-    error: r.error,
+    value: python ? python.value : r.result_json,
+    meta: python ? python.meta : r.meta,
+    error: python ? python.error : r.error,
+    unreadable: python?.unreadable ?? null,
     traceback: r.traceback,
     dateDone: r.date_done,
     startedAt: r.started_at,
