@@ -35,6 +35,8 @@ if (!celery.found)
 const addContract = defineTask({
   name: "interop.add",
   args: z.tuple([z.number(), z.number()]),
+  // def add(a, b, scale=1, label=""): Python callers may name a and b too.
+  argNames: ["a", "b"],
   kwargs: z.strictObject({ scale: z.number().default(1), label: z.string().default("") }),
   result: z.object({ sum: z.number(), label: z.string() }),
 });
@@ -72,6 +74,9 @@ const GOOD: Call[] = [
   { args: [2, 3], kwargs: {} },
   { args: [2, 3], kwargs: { scale: 10, label: "ten" } },
   { args: [-4, 0.5], kwargs: { label: "négatif" } },
+  // add.delay(a=2, b=3, scale=2) and add.delay(2, b=3): keywords for positional-or-keyword parameters.
+  { args: [], kwargs: { a: 2, b: 3, scale: 2 } },
+  { args: [2], kwargs: { b: 3 } },
 ];
 // A string where the contract wants a number: the worker must dead-letter it, not run it.
 const BAD: Call = { args: ["two", 3], kwargs: {} };
@@ -168,20 +173,23 @@ describe.skipIf(!celery.found)(
 
     it("send_task calls run on the TypeScript worker; AsyncResult.get() returns their values; a call breaking the contract is dead-lettered", async () => {
       const { ids, outcomes, log } = await runProducer([...GOOD, BAD]);
-      expect(ids, log).toHaveLength(4);
-      const goodIds = ids.slice(0, 3);
-      const badId = ids[3]!;
+      expect(ids, log).toHaveLength(GOOD.length + 1);
+      const goodIds = ids.slice(0, GOOD.length);
+      const badId = ids[GOOD.length]!;
 
       // The full Celery round trip: Celery read the rows the TypeScript worker wrote.
       expect(outcomes, log).toEqual([
         { ok: true, state: "SUCCESS", value: { sum: 5, label: "" } },
         { ok: true, state: "SUCCESS", value: { sum: 50, label: "ten" } },
         { ok: true, state: "SUCCESS", value: { sum: -3.5, label: "négatif" } },
+        { ok: true, state: "SUCCESS", value: { sum: 10, label: "" } },
+        { ok: true, state: "SUCCESS", value: { sum: 5, label: "" } },
         expect.objectContaining({ ok: false, state: "FAILURE" }),
       ]);
       // Celery rebuilt the error from the FAILURE row: the contract violation with its path.
-      expect(outcomes[3]).toMatchObject({ type: "ContractViolation" });
-      expect((outcomes[3] as Extract<Outcome, { ok: false }>).message).toContain(
+      const failed = outcomes[GOOD.length] as Extract<Outcome, { ok: false }>;
+      expect(failed).toMatchObject({ type: "ContractViolation" });
+      expect(failed.message).toContain(
         "args[0]: expected number, received string",
       );
 
@@ -190,6 +198,8 @@ describe.skipIf(!celery.found)(
         { args: [2, 3], kwargs: { scale: 1, label: "" } },
         { args: [2, 3], kwargs: { scale: 10, label: "ten" } },
         { args: [-4, 0.5], kwargs: { scale: 1, label: "négatif" } },
+        { args: [2, 3], kwargs: { scale: 2, label: "" } },
+        { args: [2, 3], kwargs: { scale: 1, label: "" } },
       ]);
       for (const [i, id] of goodIds.entries()) {
         const view = await getTask(pool, "public", id);
@@ -230,7 +240,7 @@ describe.skipIf(!celery.found)(
         // The service queue is empty: nothing left unacknowledged or redelivered in a loop.
         expect((await channel.checkQueue(names.serviceQueue(SERVICE))).messageCount).toBe(0);
         // The platform queue (bound with #) got a copy of every one of the Python producer's messages.
-        expect((await channel.checkQueue(names.platformQueue)).messageCount).toBe(4);
+        expect((await channel.checkQueue(names.platformQueue)).messageCount).toBe(GOOD.length + 1);
       } finally {
         await connection.close();
       }
@@ -239,7 +249,7 @@ describe.skipIf(!celery.found)(
       const tracker = createTracker({ config, pool, logger: pino({ level: "silent" }) });
       await tracker.start();
       try {
-        await expect.poll(() => tracker.stats.stored, { timeout: 20_000 }).toBe(4);
+        await expect.poll(() => tracker.stats.stored, { timeout: 20_000 }).toBe(GOOD.length + 1);
       } finally {
         await tracker.close();
       }

@@ -72,4 +72,66 @@ describe("defineTask", () => {
     expect(() => contractRegistry([exportProject, again])).toThrow(/Two different contracts/);
     expect(contractRegistry([exportProject, exportProject]).size).toBe(1);
   });
+
+  describe("argNames: Python's positional-or-keyword parameters", () => {
+    // def render(path, scale=1, *, fmt="png")
+    const render = defineTask({
+      name: "export.render",
+      args: z.tuple([z.string(), z.number().default(1)]),
+      argNames: ["path", "scale"],
+      kwargs: z.strictObject({ fmt: z.enum(["png", "svg"]).default("png") }),
+      result: z.string(),
+    });
+
+    it("binds keyword arguments to their positions: every Python call form gives the same tuple", () => {
+      const calls: [unknown[], Record<string, unknown>][] = [
+        [["a.txt", 2], {}], // render.delay("a.txt", 2)
+        [["a.txt"], { scale: 2 }], // render.delay("a.txt", scale=2)
+        [[], { path: "a.txt", scale: 2 }], // render.delay(path="a.txt", scale=2)
+        [[], { scale: 2, path: "a.txt" }], // keyword order does not matter
+      ];
+      for (const [args, kwargs] of calls) {
+        expect(validateCall(render, args, kwargs)).toEqual({ args: ["a.txt", 2], kwargs: { fmt: "png" } });
+      }
+      // A gap takes its default, as in Python; keyword-only arguments stay keywords.
+      expect(validateCall(render, [], { path: "b", fmt: "svg" })).toEqual({
+        args: ["b", 1],
+        kwargs: { fmt: "svg" },
+      });
+      expectTypeOf(validateCall(render, [], { path: "x" }).args).toEqualTypeOf<[string, number]>();
+    });
+
+    it("refuses an argument given both ways and names a missing one", () => {
+      const error = (() => {
+        try {
+          validateCall(render, ["a.txt"], { path: "b.txt" });
+        } catch (e) {
+          return e as ContractViolation;
+        }
+        return undefined;
+      })();
+      expect(error?.issues).toEqual([
+        { path: "kwargs.path", message: "got multiple values for argument 'path'" },
+      ]);
+      expect(() => validateCall(render, [], { scale: 3 })).toThrow(
+        /args\[0\]: expected string, received undefined \(argument 'path'\)/,
+      );
+    });
+
+    it("checks the names when the contract is defined", () => {
+      const define = (argNames: readonly string[]) =>
+        defineTask({
+          name: "export.bad",
+          args: z.tuple([z.string(), z.string()]),
+          argNames: argNames as [string, string],
+          kwargs: z.strictObject({ fmt: z.string() }),
+          result: z.null(),
+        });
+      expect(() => define(["a", "a"])).toThrow(/names an argument twice/);
+      expect(() => define(["a", "fmt"])).toThrow(/also a keyword argument/);
+      expect(() => define(["a", "not-python"])).toThrow(/not a Python identifier/);
+      expect(() => define(["a", "b", "c"])).toThrow(/names 3 arguments, but args has 2/);
+      expect(define(["a", "b"]).argNames).toEqual(["a", "b"]);
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { bindArguments, checkArgNames } from "./bindArguments.js";
 import { ToolboxError } from "./errors.js";
 import { type ParsedTaskName, parseTaskName } from "./names.js";
 import type { RetryPolicy } from "./schema.js";
@@ -28,6 +29,11 @@ export interface TaskContract<
   readonly args: A;
   readonly kwargs: K;
   readonly result: R;
+  /**
+   * Names of the positional arguments, in order (empty: none named). A caller may pass any of them by
+   * keyword, as Python's positional-or-keyword parameters: `echo.delay(value=x)` is `echo.delay(x)`.
+   */
+  readonly argNames: readonly string[];
   readonly description: string | undefined;
   /** Sample calls; validated at definition, used by the conformance suite's round trips. */
   readonly examples: readonly TaskExample<A, K>[];
@@ -48,6 +54,11 @@ export type TaskResult<C extends AnyTaskContract> = z.output<C["result"]>;
 export type ParsedArgs<C extends AnyTaskContract> = z.output<C["args"]>;
 export type ParsedKwargs<C extends AnyTaskContract> = z.output<C["kwargs"]>;
 
+/** One name per element of a tuple type (a homomorphic mapped type keeps it a tuple). */
+type NamesOf<T> = { readonly [I in keyof T]-?: string };
+/** One name per positional argument of the tuple `A`. */
+export type ArgNames<A extends ArgsSchema> = NamesOf<z.input<A>>;
+
 export interface DefineTaskOptions<
   N extends string,
   A extends ArgsSchema,
@@ -59,6 +70,11 @@ export interface DefineTaskOptions<
   args?: A;
   /** Keyword arguments as a zod object; omit for none. */
   kwargs?: K;
+  /**
+   * The Python parameter name of each positional argument, in order, so a Python caller may pass them by
+   * keyword too (`echo.delay(value=x)` as well as `echo.delay(x)`); the handler gets the same tuple.
+   */
+  argNames?: ArgNames<A>;
   result: R;
   description?: string;
   examples?: TaskExample<A, K>[];
@@ -74,12 +90,17 @@ export function defineTask<
   K extends KwargsSchema = z.ZodObject<Record<string, never>, z.core.$strict>,
 >(options: DefineTaskOptions<N, A, K, R>): TaskContract<N, A, K, R> {
   const parsed = parseTaskName(options.name);
+  const args = options.args ?? (z.tuple([]) as unknown as A);
+  const kwargs = options.kwargs ?? (z.strictObject({}) as unknown as K);
+  const argNames = [...((options.argNames ?? []) as readonly string[])];
+  checkArgNames(options.name, argNames, tupleLength(args), Object.keys(objectShape(kwargs)));
   const contract: TaskContract<N, A, K, R> = {
     ...parsed,
     name: options.name,
-    args: options.args ?? (z.tuple([]) as unknown as A),
-    kwargs: options.kwargs ?? (z.strictObject({}) as unknown as K),
+    args,
+    kwargs,
     result: options.result,
+    argNames: Object.freeze(argNames),
     description: options.description,
     examples: options.examples ?? [],
     idempotent: options.idempotent ?? false,
@@ -140,16 +161,34 @@ function issuesOf(root: "args" | "kwargs" | "result", error: z.ZodError): Valida
   }));
 }
 
-/** Validate a call; returns the parsed (defaulted, transformed) values or throws ContractViolation. */
+/** How many positional arguments a tuple schema takes (null: any number, or not a tuple). */
+function tupleLength(schema: ArgsSchema): number | null {
+  return schema instanceof z.ZodTuple && !schema.def.rest ? schema.def.items.length : null;
+}
+
+function objectShape(schema: KwargsSchema): Record<string, unknown> {
+  return schema instanceof z.ZodObject ? schema.shape : {};
+}
+
+/**
+ * Validate a call; returns the parsed (defaulted, transformed) values or throws ContractViolation.
+ * Keyword arguments named in `argNames` are bound to their positions first (Python's calling rules).
+ */
 export function validateCall<C extends AnyTaskContract>(
   contract: C,
   args: unknown,
   kwargs: unknown,
 ): { args: ParsedArgs<C>; kwargs: ParsedKwargs<C> } {
-  const parsedArgs = contract.args.safeParse(args);
-  const parsedKwargs = contract.kwargs.safeParse(kwargs ?? {});
+  const bound = bindArguments(contract.argNames ?? [], args, kwargs ?? {});
+  const parsedArgs = contract.args.safeParse(bound.args);
+  const parsedKwargs = contract.kwargs.safeParse(bound.kwargs);
+  const named = (issue: ValidationIssue): ValidationIssue => {
+    const name = contract.argNames?.[Number(/^args\[(\d+)\]/.exec(issue.path)?.[1] ?? Number.NaN)];
+    return name ? { ...issue, message: `${issue.message} (argument '${name}')` } : issue;
+  };
   const issues = [
-    ...(parsedArgs.success ? [] : issuesOf("args", parsedArgs.error)),
+    ...bound.conflicts,
+    ...(parsedArgs.success ? [] : issuesOf("args", parsedArgs.error).map(named)),
     ...(parsedKwargs.success ? [] : issuesOf("kwargs", parsedKwargs.error)),
   ];
   if (issues.length > 0) throw new ContractViolation("TASK_ARGS_INVALID", contract.name, issues);
