@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { defineTask, parseConfig } from "@worker-toolbox/config";
 import {
   createTestDatabase,
@@ -18,6 +16,7 @@ import { z } from "zod";
 import { runCli } from "../../packages/cli/src/cli.js";
 import { createProducer, type Producer } from "../../packages/runtime/src/producer/index.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import { type PythonCelery, type PythonWorker, pythonCelery } from "../support/pythonCelery.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -26,7 +25,6 @@ import { testServers } from "../support/servers.js";
  */
 const celery = findCeleryPython();
 if (!celery.found) warnCeleryMissing("the Python Celery interop test", celery.reason);
-const PYTHON = celery.found ? celery.python : "";
 const celeryVersion = celery.found ? celery.celeryVersion : undefined;
 
 const touch = defineTask({
@@ -40,8 +38,8 @@ const { amqpUrl, databaseUrl, managementUrl } = testServers();
 const prefix = createTestNamespace("celery");
 const dir = mkdtempSync(join(tmpdir(), "wt-interop-"));
 let database: TestDatabase;
-let worker: ChildProcess | undefined;
-let workerLog = "";
+let python: PythonCelery | undefined;
+let worker: PythonWorker | undefined;
 let producer: Producer | undefined;
 
 async function cli(...args: string[]): Promise<string> {
@@ -67,57 +65,13 @@ describe.skipIf(!celeryVersion)(`Python Celery ${celeryVersion} interop`, () => 
   beforeAll(async () => {
     database = await createTestDatabase(databaseUrl, "celery_interop");
     await cli("db", "migrate");
-    writeFileSync(
-      join(dir, "wt_celery_settings.py"),
-      await cli("celery-config", "--service", "interop", "--show-secrets"),
-    );
-    const tasksDir = fileURLToPath(new URL(".", import.meta.url));
-    worker = spawn(
-      PYTHON,
-      [
-        "-m",
-        "celery",
-        "-A",
-        "interop_tasks",
-        "worker",
-        "--pool",
-        "solo",
-        "--loglevel",
-        "INFO",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-        "-Q",
-        `${prefix}.interop`,
-        "-n",
-        `interop-${prefix}@localhost`,
-      ],
-      {
-        cwd: dir,
-        env: {
-          ...process.env,
-          PYTHONPATH: [dir, tasksDir].join(":"),
-          WT_CELERY_SETTINGS: "wt_celery_settings",
-          PYTHONDONTWRITEBYTECODE: "1",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    const collect = (chunk: Buffer) => {
-      workerLog += chunk.toString();
-    };
-    worker.stdout!.on("data", collect);
-    worker.stderr!.on("data", collect);
+    python = await pythonCelery({ prefix, services: ["interop"], amqpUrl, databaseUrl: database.url });
+    worker = await python.startWorker();
   });
 
   afterAll(async () => {
     await producer?.close();
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((resolve) => worker!.once("exit", resolve));
-      worker.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      if (worker.exitCode === null) worker.kill("SIGKILL");
-    }
+    await python?.close();
     if (managementUrl) await deleteNamespace(managementUrl, prefix);
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
@@ -170,7 +124,9 @@ describe.skipIf(!celeryVersion)(`Python Celery ${celeryVersion} interop`, () => 
       .poll(() => existsSync(path), { timeout: 60_000, interval: 200 })
       .toBe(true)
       .catch((error: unknown) => {
-        throw new Error(`the Python worker did not run the task; its log:\n${workerLog}`, { cause: error });
+        throw new Error(`the Python worker did not run the task; its log:\n${worker?.log()}`, {
+          cause: error,
+        });
       });
     const written = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
     expect(written).toEqual({

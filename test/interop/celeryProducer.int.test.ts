@@ -189,9 +189,7 @@ describe.skipIf(!celery.found)(
       // Celery rebuilt the error from the FAILURE row: the contract violation with its path.
       const failed = outcomes[GOOD.length] as Extract<Outcome, { ok: false }>;
       expect(failed).toMatchObject({ type: "ContractViolation" });
-      expect(failed.message).toContain(
-        "args[0]: expected number, received string",
-      );
+      expect(failed.message).toContain("args[0]: expected number, received string");
 
       // The TypeScript worker ran exactly the good calls, with the contract's kwargs defaults applied.
       expect(executed).toEqual([

@@ -28,3 +28,33 @@ def touch(path, value, tag=None):
         )
     os.rename(path + ".tmp", path)
     return {"written": path, "value": value}
+
+
+# Canvas building blocks (test/interop/canvas.int.test.ts): the same tasks exist as TypeScript
+# contracts, so a workflow's steps can run in either language.
+@app.task(name="interop.add")
+def add(a, b):
+    return a + b
+
+
+@app.task(name="interop.mul")
+def mul(a, b):
+    return a * b
+
+
+@app.task(name="interop.total")
+def total(values):
+    return sum(values)
+
+
+@app.task(name="interop.boom")
+def boom(message):
+    raise ValueError(message)
+
+
+# One positional parameter: Celery calls errbacks like this "old style", as a task with the failed
+# task's id (an errback taking more positional parameters would be called inline with request, exc,
+# traceback, which only a Python worker running the failed task itself can do).
+@app.task(name="interop.on_error")
+def on_error(task_id, *, tag=None):
+    return {"failed": task_id, "tag": tag}

@@ -57,7 +57,8 @@ export function warnCeleryMissing(what: string, reason: string): void {
 
 export interface CelerySettingsOptions {
   prefix: string;
-  service: string;
+  /** One service, or several (their queues are all in the settings; the first is the default). */
+  service: string | string[];
   amqpUrl: string;
   databaseUrl: string;
   format?: "python" | "json";
@@ -72,10 +73,10 @@ export interface CelerySettingsOptions {
 export async function celeryConfigOutput(options: CelerySettingsOptions): Promise<string> {
   let stdout = "";
   let stderr = "";
+  const services = typeof options.service === "string" ? [options.service] : options.service;
   const args = [
     "celery-config",
-    "--service",
-    options.service,
+    ...services.flatMap((service) => ["--service", service]),
     "--format",
     options.format ?? "python",
     "--show-secrets",

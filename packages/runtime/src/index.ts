@@ -14,6 +14,7 @@ export {
   brokerSocketOptions,
   isFatalBrokerError,
 } from "./broker/connection.js";
+export * from "./canvas/index.js";
 export * from "./health/index.js";
 export * from "./management/index.js";
 export * from "./ops/index.js";

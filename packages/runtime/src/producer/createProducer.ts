@@ -12,10 +12,14 @@ import type { ChannelModel } from "amqplib";
 import { type Logger, pino } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection, type BrokerState } from "../broker/connection.js";
+import { type CanvasReceipt, contractsOf, planCanvas } from "../canvas/planCanvas.js";
+import type { Canvas } from "../canvas/workflows.js";
+import { startTraceparent } from "../protocol/traceContext.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { OfflineBuffer } from "./offlineBuffer.js";
-import { type PreparedSend, prepareSend } from "./prepareSend.js";
+import { type PreparedSend, prepareMessage, prepareSend } from "./prepareSend.js";
 import type {
+  CanvasSendOptions,
   Producer,
   ProducerEvents,
   ProducerOptions,
@@ -157,6 +161,28 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
       sends.push(send);
     }
     return Promise.allSettled(sends);
+  }
+
+  async apply(canvas: Canvas, options: CanvasSendOptions = {}): Promise<CanvasReceipt & { rootId: string }> {
+    for (const contract of contractsOf(canvas)) {
+      const refused = this.refuseUnknown(contract);
+      if (refused) throw refused;
+    }
+    if (this.closing) throw this.refusal();
+    const plan = planCanvas(canvas);
+    const target = { exchange: this.exchange, maxBytes: this.maxBytes };
+    // Every message is built (and checked) before the first is published; one trace spans the workflow.
+    const first = plan.messages[0]!.init.id!;
+    const common = {
+      ...options,
+      traceparent: options.traceparent ?? startTraceparent(options.parent?.rootId ?? first),
+    };
+    const prepared = plan.messages.map((message) =>
+      prepareMessage(message.init, message.routingKey, common, target),
+    );
+    const deadline = Date.now() + this.deadlineMs;
+    await Promise.all(prepared.map((send) => this.publish(send, deadline)));
+    return { ...plan.receipt, rootId: prepared[0]!.receipt.rootId };
   }
 
   /** Why this producer refuses `contract` (it was not created with it), or undefined. */

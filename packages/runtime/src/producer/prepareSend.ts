@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type AnyTaskContract, ToolboxError, validateCall } from "@worker-toolbox/config";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
-import { newTaskMessage } from "../protocol/celeryMessage.js";
+import { type NewTaskMessageInit, newTaskMessage } from "../protocol/celeryMessage.js";
 import { encodeTaskMessage } from "../protocol/encodeTaskMessage.js";
 import { startTraceparent } from "../protocol/traceContext.js";
 import { type SendOptions, type SendReceipt, TRACKING_HEADER } from "./types.js";
@@ -34,31 +34,49 @@ export function prepareSend(
       hint: "task ids are random UUIDs (crypto.randomUUID()); reuse one only to resend the same task",
     });
   }
-  const id = options.id ?? randomUUID();
-  const extraHeaders: Record<string, unknown> = {};
+  const message: NewTaskMessageInit = {
+    task: contract.name,
+    args: args as unknown[],
+    kwargs: (kwargs ?? {}) as Record<string, unknown>,
+    id: options.id ?? randomUUID(),
+    countdownMs: options.countdownMs,
+    eta: options.eta,
+    expires: options.expires,
+    priority: options.priority,
+    ignoreResult: options.ignoreResult,
+    timeLimit: contractTimeLimit(contract),
+  };
+  return prepareMessage(message, contract.name, options, target);
+}
+
+/** A contract's time limits in Celery's unit (seconds), for the `timelimit` header. */
+export function contractTimeLimit(contract: AnyTaskContract): { hard: number | null; soft: number | null } {
+  const { hard, soft } = contract.timeLimitMs;
+  return { hard: hard === null ? null : hard / 1000, soft: soft === null ? null : soft / 1000 };
+}
+
+/**
+ * The headers every message a producer sends carries (tracking metadata, trace context, parent), then the
+ * encoding checks. Shared by single sends and workflows (canvas/planCanvas.ts), whose messages are built
+ * from signatures rather than one call.
+ */
+export function prepareMessage(
+  init: NewTaskMessageInit,
+  routingKey: string,
+  options: Pick<SendOptions, "tracking" | "traceparent" | "tracestate" | "parent">,
+  target: { exchange: string; maxBytes: number },
+): PreparedSend {
+  const id = init.id ?? randomUUID();
+  const extraHeaders: Record<string, unknown> = { ...init.extraHeaders };
   if (options.tracking && Object.keys(options.tracking).length > 0)
     extraHeaders[TRACKING_HEADER] = options.tracking;
   // Every task carries trace context so its logs can be correlated; a new trace is named after the root task.
   extraHeaders.traceparent = options.traceparent ?? startTraceparent(options.parent?.rootId ?? id);
   if (options.tracestate !== undefined) extraHeaders.tracestate = options.tracestate;
-  const { hard, soft } = contract.timeLimitMs;
-  const message = newTaskMessage({
-    task: contract.name,
-    args: args as unknown[],
-    kwargs: (kwargs ?? {}) as Record<string, unknown>,
-    id,
-    countdownMs: options.countdownMs,
-    eta: options.eta,
-    expires: options.expires,
-    priority: options.priority,
-    parent: options.parent,
-    ignoreResult: options.ignoreResult,
-    timeLimit: { hard: hard === null ? null : hard / 1000, soft: soft === null ? null : soft / 1000 },
-    extraHeaders,
-  });
+  const message = newTaskMessage({ ...init, id, parent: options.parent ?? init.parent, extraHeaders });
   const { content, properties } = encodeTaskMessage(message, { maxBytes: target.maxBytes });
   return {
     receipt: { id: message.id, name: message.task, rootId: message.rootId },
-    request: { exchange: target.exchange, routingKey: contract.name, content, properties },
+    request: { exchange: target.exchange, routingKey, content, properties },
   };
 }

@@ -7,6 +7,8 @@ import type {
   ToolboxError,
 } from "@worker-toolbox/config";
 import type { Logger } from "pino";
+import type { CanvasReceipt } from "../canvas/planCanvas.js";
+import type { Canvas } from "../canvas/workflows.js";
 
 /**
  * The producer's view of the broker, which is also its circuit breaker:
@@ -55,6 +57,9 @@ export interface SendOptions {
   /** Tell workers not to store a result. */
   ignoreResult?: boolean;
 }
+
+/** Options of `producer.apply`: what applies to every message a workflow starts with. */
+export type CanvasSendOptions = Pick<SendOptions, "tracking" | "parent" | "traceparent" | "tracestate">;
 
 /** One call in `producer.sendMany`. */
 export interface TaskCall<C extends AnyTaskContract> {
@@ -105,6 +110,13 @@ export interface Producer extends EventEmitter<ProducerEvents> {
     kwargs?: Record<string, unknown>,
     options?: SendOptions,
   ): Promise<SendReceipt>;
+  /**
+   * Send a workflow (a signature, `chain`, `group` or `chord`; docs/interop.md): every message it starts
+   * with, each confirmed by the broker. Python and TypeScript workers run the rest (the next chain step,
+   * callbacks, the chord's body) from what the messages carry. Every contract in it must be this
+   * producer's (TASK_UNKNOWN otherwise); the call's arguments were checked when the signatures were made.
+   */
+  apply(canvas: Canvas, options?: CanvasSendOptions): Promise<CanvasReceipt & { rootId: string }>;
   /** Resolves when available; rejects on a fatal error, on close, or after `timeoutMs`. */
   ready(timeoutMs?: number): Promise<void>;
   /** Waits for outstanding confirms up to the publish deadline, rejects the rest, closes the connection. */

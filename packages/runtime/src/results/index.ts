@@ -34,7 +34,6 @@ export {
   waitForResult,
 } from "./readResults.js";
 export { createResultStore, type ResultStore, type ResultStoreOptions } from "./resultStore.js";
-export { decodePickle } from "./unpickle.js";
 export type { TaskErrorInfo, TaskOutcome, TaskRef, TaskState, WriteSummary } from "./resultTypes.js";
 export {
   type TrackingInput,
@@ -42,3 +41,4 @@ export {
   type TrackingSummary,
   upsertTracking,
 } from "./trackingStore.js";
+export { decodePickle } from "./unpickle.js";
