@@ -39,6 +39,20 @@ function ids() {
   return () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`;
 }
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+/** A signature dict as Celery writes it. */
+const dict = (
+  task: string,
+  args: unknown[],
+  options: Record<string, unknown>,
+  more: { kwargs?: object; immutable?: boolean } = {},
+) => ({
+  task,
+  args,
+  kwargs: more.kwargs ?? {},
+  options,
+  subtask_type: null,
+  immutable: more.immutable ?? false,
+});
 
 /** The JSON bodies and headers the plan's messages go out with. */
 function wire(plan: CanvasPlan) {
@@ -72,26 +86,8 @@ describe("planCanvas writes what Celery's canvas publishes", () => {
       [1],
       {},
       {
-        callbacks: [
-          {
-            task: "svc.b",
-            args: [2],
-            kwargs: {},
-            options: { task_id: id(2) },
-            subtask_type: null,
-            immutable: false,
-          },
-        ],
-        errbacks: [
-          {
-            task: "svc.err",
-            args: ["x"],
-            kwargs: {},
-            options: { task_id: id(3) },
-            subtask_type: null,
-            immutable: false,
-          },
-        ],
+        callbacks: [dict("svc.b", [2], { task_id: id(2) })],
+        errbacks: [dict("svc.err", ["x"], { task_id: id(3) })],
         chain: null,
         chord: null,
       },
@@ -103,22 +99,8 @@ describe("planCanvas writes what Celery's canvas publishes", () => {
     const [message] = wire(plan);
     expect(message!.headers).toEqual({ task: "svc.a", id: id(1), group: null, group_index: null });
     expect(message!.body[2].chain).toEqual([
-      {
-        task: "svc.c",
-        args: [3],
-        kwargs: {},
-        options: { task_id: id(3) },
-        subtask_type: null,
-        immutable: true,
-      },
-      {
-        task: "svc.b",
-        args: [2],
-        kwargs: {},
-        options: { task_id: id(2) },
-        subtask_type: null,
-        immutable: false,
-      },
+      dict("svc.c", [3], { task_id: id(3) }, { immutable: true }),
+      dict("svc.b", [2], { task_id: id(2) }),
     ]);
     expect(plan.receipt).toEqual({ id: id(3), ids: [id(1), id(2), id(3)] });
   });
@@ -138,14 +120,7 @@ describe("planCanvas writes what Celery's canvas publishes", () => {
       ids(),
     );
     const [first, second, unlock] = wire(plan);
-    const body = {
-      task: "svc.total",
-      args: [],
-      kwargs: { k: 1 },
-      options: { task_id: id(2) },
-      subtask_type: null,
-      immutable: false,
-    };
+    const body = dict("svc.total", [], { task_id: id(2) }, { kwargs: { k: 1 } });
     expect(first!.headers).toEqual({ task: "svc.a", id: id(3), group: id(1), group_index: 0 });
     expect(second!.headers).toEqual({ task: "svc.c", id: id(4), group: id(1), group_index: 1 });
     expect(first!.body[2]).toEqual({ callbacks: null, errbacks: null, chain: null, chord: body });
