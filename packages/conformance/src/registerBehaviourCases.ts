@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type AnyTaskContract, retryDelayMs } from "@worker-toolbox/config";
-import { encodeTaskMessage, newTaskMessage, type TaskView } from "@worker-toolbox/runtime";
+import { encodeTaskMessage, H, newTaskMessage, type TaskView } from "@worker-toolbox/runtime";
 import { beforeAll, describe, it } from "vitest";
 import { samplesFor } from "./checks/contractChecks.js";
 import { ConformanceFailure, failIfAny } from "./failure.js";
@@ -142,12 +142,12 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         if (!letter) problems.push(`no dead letter for it reached ${deadQueue}`);
         else {
           const headers = letter.properties.headers ?? {};
-          if (headers["x-wt-reason"] !== "retries-exhausted")
+          if (headers[H.reason] !== "retries-exhausted")
             problems.push(
-              `its dead letter says x-wt-reason=${JSON.stringify(headers["x-wt-reason"])}, not "retries-exhausted"`,
+              `its dead letter says ${H.reason}=${JSON.stringify(headers[H.reason])}, not "retries-exhausted"`,
             );
-          if (Number(headers["x-wt-attempts"]) !== FAIL_POLICY.maxAttempts)
-            problems.push(`its dead letter says x-wt-attempts=${JSON.stringify(headers["x-wt-attempts"])}`);
+          if (Number(headers[H.attempts]) !== FAIL_POLICY.maxAttempts)
+            problems.push(`its dead letter says ${H.attempts}=${JSON.stringify(headers[H.attempts])}`);
         }
         if (!row) problems.push(await run.diagnosis.explainMissingRow(taskId));
         else if (row.status !== "FAILURE") problems.push(`its result row is ${row.status}, not FAILURE`);
@@ -158,7 +158,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         failIfAny(
           problems,
           `${name} (always throws) did not end as a dead letter with a reason and a FAILURE row`,
-          `after the last attempt the worker must publish the message to ${deadQueue} with x-wt-reason headers ` +
+          `after the last attempt the worker must publish the message to ${deadQueue} with ${H.reason} headers ` +
             "and store a FAILURE row before acknowledging it (createWorker does)",
         );
       },
@@ -182,9 +182,9 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         const deadQueue = run.names.serviceDeadLetterQueue(run.service);
         const letter = await run.diagnosis.deadLetter(poisonId);
         if (!letter) problems.push(`it did not reach ${deadQueue} within ${run.resultTimeoutMs} ms`);
-        else if (letter.properties.headers?.["x-wt-reason"] !== "malformed")
+        else if (letter.properties.headers?.[H.reason] !== "malformed")
           problems.push(
-            `its dead letter says x-wt-reason=${JSON.stringify(letter.properties.headers?.["x-wt-reason"])}, not "malformed"`,
+            `its dead letter says ${H.reason}=${JSON.stringify(letter.properties.headers?.[H.reason])}, not "malformed"`,
           );
         // Still alive: the next task runs.
         const token = run.synthetic.newToken();
@@ -198,7 +198,7 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
         failIfAny(
           problems,
           "A message that is not valid JSON was not handled safely",
-          `the worker must dead-letter undecodable messages to ${deadQueue} with x-wt-reason=malformed and ` +
+          `the worker must dead-letter undecodable messages to ${deadQueue} with ${H.reason}=malformed and ` +
             "acknowledge them, never crash, requeue or drop them (createWorker does)",
         );
       },

@@ -1,38 +1,25 @@
 import type { Options } from "amqplib";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
-import { republishProperties } from "../worker/deadLetter.js";
+import { republishProperties, resendHeaders } from "../protocol/envelope.js";
 import { describeDeadLetter } from "./deadLetterInfo.js";
 import type { MessageLike } from "./messageTime.js";
 
 /**
  * The publish that replays a dead letter: its original body to the task exchange with its original
- * routing key (the task name), as a fresh first attempt. Everything the failed run added is stripped so
- * the replayed task is indistinguishable from a new send of the same task id: the worker's `x-wt-*`
- * reason headers, the broker's `x-death`/`x-first-death-*`/`x-last-death-*` and delivery counters, and
- * the Celery `retries` count goes back to 0. No `expiration` (it may have passed while the message sat in
- * the dead-letter queue) and a fresh `timestamp`, so queue-age alarms measure time since the replay.
+ * routing key (the task name), as a fresh first attempt. What the failed run added is stripped (the
+ * envelope's one strip list: the dead-letter stamp, the broker's death headers and delivery counters, the
+ * delay rung) so the replayed task is indistinguishable from a new send of the same task id, and the
+ * Celery `retries` count goes back to 0. Tracking metadata and trace context stay. No `expiration` (it may
+ * have passed while the message sat in the dead-letter queue) and a fresh `timestamp`, so queue-age alarms
+ * measure time since the replay.
  */
 export interface ReplayableMessage extends MessageLike {
   content: Buffer;
   properties: MessageLike["properties"] & Partial<Omit<Options.Publish, "headers">>;
 }
 
-const STRIPPED = [
-  /^x-wt-/,
-  /^wt-delay$/, // DELAY_HEADER: a replay is due now, not in a delay rung
-  /^x-death$/,
-  /^x-first-death-/,
-  /^x-last-death-/,
-  /^x-delivery-count$/,
-  /^x-acquired-count$/,
-  /^timestamp_in_ms$/,
-];
-
 export function replayHeaders(headers: Record<string, unknown> = {}): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (!STRIPPED.some((pattern) => pattern.test(key))) out[key] = value;
-  }
+  const out = resendHeaders(headers);
   // Only Celery task messages have a retry count to reset (they always carry `task`).
   if (typeof out.task === "string") out.retries = 0;
   return out;

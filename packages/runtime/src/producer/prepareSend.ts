@@ -3,8 +3,9 @@ import { type AnyTaskContract, ToolboxError, validateCall } from "@worker-toolbo
 import type { PublishRequest } from "../broker/confirmPublisher.js";
 import { type NewTaskMessageInit, newTaskMessage } from "../protocol/celeryMessage.js";
 import { encodeTaskMessage } from "../protocol/encodeTaskMessage.js";
+import { H } from "../protocol/envelope.js";
 import { startTraceparent } from "../protocol/traceContext.js";
-import { type SendOptions, type SendReceipt, TRACKING_HEADER } from "./types.js";
+import type { SendOptions, SendReceipt } from "./types.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -69,10 +70,10 @@ export function prepareMessage(
   const id = init.id ?? randomUUID();
   const extraHeaders: Record<string, unknown> = { ...init.extraHeaders };
   if (options.tracking && Object.keys(options.tracking).length > 0)
-    extraHeaders[TRACKING_HEADER] = options.tracking;
+    extraHeaders[H.tracking] = options.tracking;
   // Every task carries trace context so its logs can be correlated; a new trace is named after the root task.
-  extraHeaders.traceparent = options.traceparent ?? startTraceparent(options.parent?.rootId ?? id);
-  if (options.tracestate !== undefined) extraHeaders.tracestate = options.tracestate;
+  extraHeaders[H.traceparent] = options.traceparent ?? startTraceparent(options.parent?.rootId ?? id);
+  if (options.tracestate !== undefined) extraHeaders[H.tracestate] = options.tracestate;
   const message = newTaskMessage({ ...init, id, parent: options.parent ?? init.parent, extraHeaders });
   const { content, properties } = encodeTaskMessage(message, { maxBytes: target.maxBytes });
   return {

@@ -9,6 +9,7 @@ import type {
 import type { Logger } from "pino";
 import type { CanvasReceipt } from "../canvas/planCanvas.js";
 import type { Canvas } from "../canvas/workflows.js";
+import { H } from "../protocol/envelope.js";
 
 /**
  * The producer's view of the broker, which is also its circuit breaker:
@@ -124,4 +125,4 @@ export interface Producer extends EventEmitter<ProducerEvents> {
 }
 
 /** Header carrying `SendOptions.tracking`; the tracker stores it in the tracking row. */
-export const TRACKING_HEADER = "x-wt-tracking";
+export const TRACKING_HEADER = H.tracking;

@@ -7,6 +7,16 @@ export {
 } from "./celeryMessage.js";
 export { decodeTaskMessage, type IncomingProperties } from "./decodeTaskMessage.js";
 export { type EncodeOptions, encodeTaskMessage, type PublishProperties } from "./encodeTaskMessage.js";
+export {
+  type DeadLetterReason,
+  type DeadLetterStamp,
+  H,
+  isHopHeader,
+  readDeadLetterStamp,
+  resendHeaders,
+  stampDeadLetter,
+  trackingMetadata,
+} from "./envelope.js";
 export { formatIsoDateTime, parseIsoDateTime } from "./isoDateTime.js";
 export { decodeJson, encodeJson } from "./kombuJson.js";
 export { argsRepr, kwargsRepr, pythonRepr } from "./repr.js";

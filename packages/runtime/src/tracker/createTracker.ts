@@ -5,7 +5,6 @@ import {
   planTopology,
   type ToolboxConfig,
   ToolboxError,
-  taskNameProblem,
 } from "@worker-toolbox/config";
 import type { Channel, ConsumeMessage } from "amqplib";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
@@ -13,14 +12,12 @@ import type pg from "pg";
 import { type Logger, pino } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection, type BrokerState } from "../broker/connection.js";
-import { TRACKING_HEADER } from "../producer/types.js";
+import { publishDeadLetter } from "../consumer/deadLetter.js";
 import { decodeTaskMessage, type IncomingProperties, type TaskMessage } from "../protocol/index.js";
+import { trackingInput } from "../results/messageRows.js";
 import { createDatabasePool } from "../results/pool.js";
 import { type TrackingInput, upsertTracking } from "../results/trackingStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
-import { publishDeadLetter } from "../worker/deadLetter.js";
-
-const TRACE_HEADERS = new Set(["traceparent", "tracestate"]);
 
 /**
  * The platform side of the platform queue: consumes the copy of every task message and records it in the
@@ -121,38 +118,9 @@ export function createTracker(options: TrackerOptions): Tracker {
       void deadLetter(channel, message, error as Error);
       return;
     }
-    batch.push({ row: toTrackingRow(task), message, channel });
+    batch.push({ row: trackingInput(task, names.serviceQueue), message, channel });
     if (batch.length >= config.tracker.batchSize) scheduleFlush(0);
     else scheduleFlush(20);
-  }
-
-  function toTrackingRow(task: TaskMessage): TrackingInput {
-    const service = taskNameProblem(task.task) ? null : task.task.split(".")[0]!;
-    // Who asked for the task travels in the producer's tracking header; a Python producer may add plain
-    // headers of its own. Broker and toolbox bookkeeping headers (x-death, x-wt-*) are not metadata.
-    const headers = task.extraHeaders;
-    const fromProducer = headers[TRACKING_HEADER];
-    const tracking = {
-      ...Object.fromEntries(
-        Object.entries(headers).filter(([key]) => !key.startsWith("x-") && !TRACE_HEADERS.has(key)),
-      ),
-      ...(fromProducer && typeof fromProducer === "object" && !Array.isArray(fromProducer)
-        ? fromProducer
-        : {}),
-    };
-    return {
-      taskId: task.id,
-      name: task.task,
-      args: task.args,
-      kwargs: task.kwargs,
-      parentId: task.parentId,
-      rootId: task.rootId,
-      eta: task.eta,
-      expires: task.expires,
-      retries: task.retries,
-      queue: service ? names.serviceQueue(service) : null,
-      tracking,
-    };
   }
 
   function scheduleFlush(delayMs: number): void {
@@ -215,7 +183,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     try {
       await publishDeadLetter(
         publisher,
-        { exchange: names.deadLetterExchange, service: PLATFORM_DEAD_LETTER_KEY, workerName: "tracker" },
+        { exchange: names.deadLetterExchange, routingKey: PLATFORM_DEAD_LETTER_KEY, by: "tracker" },
         message,
         { reason, error, attempts: 0 },
       );

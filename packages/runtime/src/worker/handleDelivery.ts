@@ -1,6 +1,5 @@
 import {
   type AnyTaskContract,
-  DELAY_HEADER,
   type ToolboxConfig,
   ToolboxError,
   validateCall,
@@ -9,13 +8,15 @@ import {
 import type { ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { type DeadLetter, publishDeadLetter } from "../consumer/deadLetter.js";
 import type { SendReceipt } from "../producer/types.js";
+import { type DeadLetterReason, H, lastDeath } from "../protocol/envelope.js";
 import { decodeTaskMessage, type IncomingProperties, type TaskMessage } from "../protocol/index.js";
 import { traceIdOf } from "../protocol/traceContext.js";
+import { taskRef } from "../results/messageRows.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskErrorInfo, TaskOutcome, TaskRef } from "../results/resultTypes.js";
 import type { AckTracker } from "./acks.js";
-import { type DeadLetter, type DeadLetterReason, publishDeadLetter } from "./deadLetter.js";
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from "./errors.js";
 import type { FollowUpOptions, TaskContext, TaskImplementation } from "./implementTask.js";
 import type { WorkerMetrics } from "./metrics.js";
@@ -110,7 +111,7 @@ export async function handleDelivery(
 async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: ConsumeMessage): Promise<void> {
   if (isStrayDelayCopy(rt, message)) {
     rt.logger.warn(
-      { taskId: message.properties.headers?.id, rung: message.properties.headers?.[DELAY_HEADER] },
+      { taskId: message.properties.headers?.id, rung: message.properties.headers?.[H.delay] },
       "dropping a copy that passed through a delay rung other than its own (check the delay bindings)",
     );
     acks.ack(message);
@@ -501,7 +502,7 @@ async function deadLetter(
       task: ref?.name,
       // From the raw headers: a message dead-lettered as malformed never decoded.
       traceId: traceIdOf(
-        message.properties.headers?.traceparent,
+        message.properties.headers?.[H.traceparent],
         String(message.properties.headers?.root_id ?? ""),
       ),
       attempts: letter.attempts,
@@ -509,7 +510,7 @@ async function deadLetter(
     },
     "dead-lettering task message",
   );
-  const target = { exchange: rt.exchanges.dead, service: rt.service, workerName: rt.workerName };
+  const target = { exchange: rt.exchanges.dead, routingKey: rt.service, by: rt.workerName };
   await Promise.all([
     rt.persist(
       () => publishDeadLetter(rt.publisher, target, message, letter),
@@ -547,26 +548,12 @@ async function storeQuietly(rt: WorkerRuntime, outcome: TaskOutcome): Promise<vo
  */
 function isStrayDelayCopy(rt: WorkerRuntime, message: ConsumeMessage): boolean {
   const headers = message.properties.headers;
-  const rung = headers?.[DELAY_HEADER];
-  const deaths = headers?.["x-death"];
-  if (typeof rung !== "string" || !Array.isArray(deaths)) return false;
-  const queue = (deaths[0] as { queue?: unknown } | undefined)?.queue;
+  const rung = headers?.[H.delay];
+  if (typeof rung !== "string") return false;
+  const queue = lastDeath(headers)?.queue;
   return (
     typeof queue === "string" && queue.startsWith(rt.delayQueuePrefix) && queue !== rt.delayQueuePrefix + rung
   );
-}
-
-function taskRef(msg: TaskMessage, queue: string): TaskRef {
-  return {
-    taskId: msg.id,
-    name: msg.task,
-    args: msg.args,
-    kwargs: msg.kwargs,
-    retries: msg.retries,
-    queue,
-    parentId: msg.parentId,
-    rootId: msg.rootId,
-  };
 }
 
 function errorInfo(error: Error, reason?: DeadLetterReason): TaskErrorInfo {

@@ -3,7 +3,6 @@
  * broker-side delay rungs, dead-lettering with reasons, revocation and graceful shutdown.
  */
 export { createWorker, type Worker, type WorkerOptions, type WorkerState } from "./createWorker.js";
-export { type DeadLetterReason, deadLetterHeaders } from "./deadLetter.js";
 export {
   PermanentError,
   RetryableError,

@@ -1,8 +1,8 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BrokerState } from "../broker/connection.js";
+import type { DeadLetterReason } from "../protocol/envelope.js";
 import type { ResultStore } from "../results/resultStore.js";
-import type { DeadLetterReason } from "./deadLetter.js";
 
 /**
  * The worker's Prometheus metrics (prom-client), in a registry the worker owns unless one is passed.

@@ -1,6 +1,5 @@
 import {
   type AnyTaskContract,
-  DELAY_HEADER,
   formatDelay,
   pickDelayRung,
   type RetryPolicy,
@@ -9,8 +8,9 @@ import {
 } from "@worker-toolbox/config";
 import type { ConsumeMessage } from "amqplib";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
-import { encodeTaskMessage, retryMessage, type TaskMessage } from "../protocol/index.js";
-import { republishProperties } from "./deadLetter.js";
+import { retryMessage, type TaskMessage } from "../protocol/celeryMessage.js";
+import { encodeTaskMessage } from "../protocol/encodeTaskMessage.js";
+import { H, republishProperties, resendHeaders } from "../protocol/envelope.js";
 import { PermanentError, RetryableError } from "./errors.js";
 
 /** The configured retry policy with the contract's overrides. */
@@ -38,22 +38,6 @@ export function decideRetry(
   return { retry: true, delayMs };
 }
 
-/** Headers the broker adds on dead-lettering and ours from an earlier hop; dropped when resending. */
-function isHopHeader(name: string): boolean {
-  return (
-    name === "x-death" ||
-    name.startsWith("x-first-death-") ||
-    name.startsWith("x-last-death-") ||
-    name.startsWith("x-wt-")
-  );
-}
-
-function withoutHopHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) if (!isHopHeader(name)) out[name] = value;
-  return out;
-}
-
 interface DelayTarget {
   config: ToolboxConfig;
   publisher: ConfirmPublisher;
@@ -73,7 +57,7 @@ function publishDelayed(
   delayMs: number,
 ): Promise<void> {
   const rung = pickDelayRung(target.config, delayMs);
-  properties.headers = { ...properties.headers, [DELAY_HEADER]: formatDelay(rung) };
+  properties.headers = { ...properties.headers, [H.delay]: formatDelay(rung) };
   return target.publisher.publish({ exchange: target.delayExchange, routingKey, content, properties });
 }
 
@@ -84,14 +68,14 @@ export function delayUntilDue(
   task: string,
   remainingMs: number,
 ) {
-  const properties = republishProperties(message, withoutHopHeaders(message.properties.headers));
+  const properties = republishProperties(message, resendHeaders(message.properties.headers));
   return publishDelayed(target, task, message.content, properties, remainingMs);
 }
 
 /** Celery's `Task.retry`: the same id and arguments with `retries + 1` and a new eta, through a rung. */
 export function publishRetry(target: DelayTarget, msg: TaskMessage, delayMs: number, now = Date.now()) {
   const next = retryMessage(
-    { ...msg, extraHeaders: withoutHopHeaders(msg.extraHeaders) },
+    { ...msg, extraHeaders: resendHeaders(msg.extraHeaders) },
     { eta: new Date(now + delayMs) },
   );
   const { content, properties } = encodeTaskMessage(next, { maxBytes: target.config.limits.maxMessageBytes });
