@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +17,12 @@ import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { getTask } from "../../packages/runtime/src/results/readResults.js";
 import { createTracker } from "../../packages/runtime/src/tracker/index.js";
 import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
-import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import {
+  celeryConfigOutput,
+  findCeleryPython,
+  runPythonScript,
+  warnCeleryMissing,
+} from "../support/celeryPython.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -91,44 +95,14 @@ let config: ToolboxConfig;
 let worker: Worker | undefined;
 const executed: Call[] = [];
 
-function runProducer(calls: Call[]): Promise<{ ids: string[]; outcomes: Outcome[]; log: string }> {
+async function runProducer(calls: Call[]): Promise<{ ids: string[]; outcomes: Outcome[]; log: string }> {
   if (!celery.found) throw new Error("no celery python");
-  const child = spawn(celery.python, ["-c", PRODUCER], {
-    cwd: dir,
-    env: {
-      ...process.env,
-      PYTHONPATH: dir,
-      WT_CELERY_SETTINGS: "wt_celery_settings",
-      CALLS: JSON.stringify(calls),
-      PYTHONDONTWRITEBYTECODE: "1",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { lines, log } = await runPythonScript(celery.python, PRODUCER, {
+    dir,
+    tags: ["SENT", "OUTCOMES"],
+    env: { CALLS: JSON.stringify(calls) },
   });
-  let log = "";
-  const collect = (chunk: Buffer) => {
-    log += chunk.toString();
-  };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", collect);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 100_000);
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      const line = (tag: string) =>
-        log
-          .split("\n")
-          .find((l) => l.startsWith(`${tag} `))
-          ?.slice(tag.length + 1);
-      const sent = line("SENT");
-      const outcomes = line("OUTCOMES");
-      if (code !== 0 || !sent || !outcomes) {
-        reject(new Error(`the Python producer exited ${code ?? signal}; its output:\n${log}`));
-        return;
-      }
-      resolve({ ids: JSON.parse(sent) as string[], outcomes: JSON.parse(outcomes) as Outcome[], log });
-    });
-  });
+  return { ids: JSON.parse(lines.SENT) as string[], outcomes: JSON.parse(lines.OUTCOMES) as Outcome[], log };
 }
 
 describe.skipIf(!celery.found)(

@@ -50,7 +50,7 @@ describe("result store", () => {
       result_json: { links: [{ url: "https://x" }], n: 3 },
       worker: "export@host-1",
       name: "export.project",
-      args: '[1,"a"]',
+      args: '[1, "a"]', // Kombu JSON bytes, exactly as Celery's result_extended stores them
     });
     expect(Buffer.isBuffer(r.result) && r.result[0] === 0x80).toBe(true); // pickle PROTO opcode
     expect(Number(r.utc_skew_s)).toBeLessThan(60);
@@ -115,7 +115,7 @@ describe("result store", () => {
     const error = await store
       .writeMany([
         { taskId: ok, state: "SUCCESS", result: 1 },
-        { taskId: id("bad"), state: "SUCCESS", result: { at: new Date() } },
+        { taskId: id("bad"), state: "SUCCESS", result: { at: new Map() } },
       ])
       .catch((e: unknown) => e);
     expect(isToolboxError(error, "MESSAGE_NOT_SERIALIZABLE")).toBe(true);

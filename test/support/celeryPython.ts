@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { runCli } from "../../packages/cli/src/cli.js";
 
 /**
@@ -98,4 +98,50 @@ export async function celeryConfigOutput(options: CelerySettingsOptions): Promis
   });
   if (code !== 0) throw new Error(`worker-toolbox ${args.slice(0, 5).join(" ")} exited ${code}: ${stderr}`);
   return stdout;
+}
+
+/**
+ * Run a Python script (`-c`) with `dir` on PYTHONPATH (where the test wrote `wt_celery_settings.py`) and
+ * collect its output. Resolves with the text after each `TAG ` line prefix the script printed (`tags`);
+ * rejects, with the whole output, when it exits non-zero or leaves a tag out.
+ */
+export function runPythonScript<T extends string>(
+  python: string,
+  script: string,
+  options: { dir: string; tags: readonly T[]; env?: Record<string, string>; timeoutMs?: number },
+): Promise<{ lines: Record<T, string>; log: string }> {
+  const child = spawn(python, ["-c", script], {
+    cwd: options.dir,
+    env: {
+      ...process.env,
+      PYTHONPATH: options.dir,
+      WT_CELERY_SETTINGS: "wt_celery_settings",
+      PYTHONDONTWRITEBYTECODE: "1",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const collect = (chunk: Buffer) => {
+    log += chunk.toString();
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 100_000);
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      const lines = {} as Record<T, string>;
+      for (const tag of options.tags) {
+        const line = log.split("\n").find((l) => l.startsWith(`${tag} `));
+        if (line !== undefined) lines[tag] = line.slice(tag.length + 1);
+      }
+      if (code !== 0 || options.tags.some((tag) => lines[tag] === undefined)) {
+        reject(new Error(`the Python script exited ${code ?? signal}; its output:\n${log}`));
+        return;
+      }
+      resolve({ lines, log });
+    });
+  });
 }

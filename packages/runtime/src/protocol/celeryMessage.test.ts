@@ -7,7 +7,7 @@ import { throughAmqp } from "./amqpHeaders.testUtil.js";
 import { CELERY_HEADERS, newTaskMessage, retryMessage, type TaskMessage } from "./celeryMessage.js";
 import { decodeTaskMessage, type IncomingProperties } from "./decodeTaskMessage.js";
 import { encodeTaskMessage } from "./encodeTaskMessage.js";
-import { kombuArgs, kombuKwargs, kombuValue, pythonDate } from "./testArbitraries.js";
+import { taskMessage as messageArb } from "./testArbitraries.js";
 
 // Captured from Celery 5.6.3 (research/anchors-mission.md §3.4): apply_async(('org','proj'),
 // {'output_type':'xls'}, countdown=10, expires=60, priority=5, time_limit=300, soft_time_limit=200).
@@ -119,62 +119,6 @@ describe("the captured Celery 5.6 message", () => {
     });
     expect(properties.headers.origin).toBe(`${process.pid}@${hostname()}`);
   });
-});
-
-const headerValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
-  v: fc.oneof(
-    { depthSize: "small" },
-    fc.string({ unit: "binary" }),
-    fc.integer(),
-    fc.maxSafeInteger(),
-    fc
-      .double({ noNaN: true, noDefaultInfinity: true })
-      .filter((d) => !Object.is(d, -0) && (Number.isSafeInteger(d) || Math.abs(d) < 2 ** 50)),
-    fc.boolean(),
-    fc.constant(null),
-    fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
-    fc.array(tie("v"), { maxLength: 3 }),
-    fc.dictionary(
-      fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== "!"),
-      tie("v"),
-      { maxKeys: 3, noNullPrototype: true },
-    ),
-  ),
-})).v;
-
-const reserved = new Set<string>(CELERY_HEADERS);
-const optionalId = fc.option(fc.uuid());
-const messageArb: fc.Arbitrary<TaskMessage> = fc.record({
-  id: fc.uuid(),
-  task: fc.stringMatching(/^[a-z]{1,8}(\.[a-z_]{1,8}){1,2}$/),
-  args: kombuArgs,
-  kwargs: kombuKwargs,
-  retries: fc.nat(),
-  eta: fc.option(pythonDate),
-  expires: fc.option(pythonDate),
-  rootId: fc.uuid(),
-  parentId: optionalId,
-  group: optionalId,
-  groupIndex: fc.option(fc.nat()),
-  timeLimit: fc.record({
-    hard: fc.option(fc.nat()),
-    soft: fc.option(fc.double({ min: 0, max: 1e9, noNaN: true })),
-  }),
-  shadow: fc.option(fc.string()),
-  origin: fc.string({ unit: "binary" }),
-  ignoreResult: fc.boolean(),
-  priority: fc.nat(255),
-  embed: fc.record({
-    callbacks: fc.option(kombuArgs),
-    errbacks: fc.option(kombuArgs),
-    chain: fc.option(kombuArgs),
-    chord: fc.option(kombuValue).map((v) => v ?? null),
-  }),
-  extraHeaders: fc.dictionary(
-    fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !reserved.has(k) && k !== "__proto__"),
-    headerValue,
-    { maxKeys: 4, noNullPrototype: true },
-  ),
 });
 
 /** encode → amqplib header codec → decode, as a message crosses the broker. */

@@ -3,6 +3,10 @@
  * `.get()` may be missing), strict where it would fail (no `task`/`id`, a body that is not
  * `[args, kwargs, embed]`). Protocol v1 messages (task and id in the body, no `task` header) are
  * rejected with that reason: Celery has sent v2 by default since 4.0.
+ *
+ * What decodes can be stored: ids and names longer than Celery's result columns (155 characters) and
+ * retry counts beyond its integer column are refused here, where the message can still be dead-lettered
+ * with the reason, rather than by the database after the task ran.
  */
 import { ToolboxError } from "@worker-toolbox/config";
 import { CELERY_HEADERS, type TaskMessage } from "./celeryMessage.js";
@@ -29,6 +33,15 @@ function malformed(why: string, hint?: string): ToolboxError {
 const KNOWN = new Set<string>(CELERY_HEADERS);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+/** Celery's `varchar(155)` columns (task_id, name, root_id, parent_id) and its `integer` retries column. */
+const MAX_COLUMN_CHARS = 155;
+const MAX_RETRIES = 2 ** 31 - 1;
+const fitsColumn = (s: string) => s.length <= MAX_COLUMN_CHARS || [...s].length <= MAX_COLUMN_CHARS;
+
+function checkColumn(name: string, value: string | null): void {
+  if (value !== null && !fitsColumn(value))
+    throw malformed(`header ${name} is longer than ${MAX_COLUMN_CHARS} characters (Celery's result column)`);
+}
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 const show = (v: unknown) => {
@@ -138,7 +151,8 @@ export function decodeTaskMessage(content: Buffer, properties: IncomingPropertie
   const links = embed ?? {};
 
   const retries = headers.retries ?? 0;
-  if (!isCount(retries)) throw malformed(`header retries is ${show(retries)}, not a non-negative integer`);
+  if (!isCount(retries) || retries > MAX_RETRIES)
+    throw malformed(`header retries is ${show(retries)}, not an integer from 0 to ${MAX_RETRIES}`);
   const groupIndex = headers.group_index ?? null;
   if (groupIndex !== null && !isCount(groupIndex))
     throw malformed(`header group_index is ${show(groupIndex)}, not an index`);
@@ -158,6 +172,15 @@ export function decodeTaskMessage(content: Buffer, properties: IncomingPropertie
         configurable: true,
       });
   }
+  const rootId = optionalString(headers, "root_id") ?? id;
+  const parentId = optionalString(headers, "parent_id");
+  for (const [name, value] of [
+    ["task", headers.task],
+    ["id", id],
+    ["root_id", rootId],
+    ["parent_id", parentId],
+  ] as const)
+    checkColumn(name, value);
   return {
     id,
     task: headers.task,
@@ -167,8 +190,8 @@ export function decodeTaskMessage(content: Buffer, properties: IncomingPropertie
     eta: optionalDate(headers, "eta"),
     expires: optionalDate(headers, "expires"),
     // Messages from before root_id existed are their own root.
-    rootId: optionalString(headers, "root_id") ?? id,
-    parentId: optionalString(headers, "parent_id"),
+    rootId,
+    parentId,
     group: optionalString(headers, "group"),
     groupIndex,
     timeLimit: timeLimit(headers.timelimit),

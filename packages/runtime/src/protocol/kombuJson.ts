@@ -101,25 +101,39 @@ function encodeValue(v: unknown, walk: Walk): string {
   const obj = v as object;
   if (Array.isArray(obj)) return encodeContainer(obj, walk, encodeArray);
   if (isPlainObject(obj)) return encodeContainer(obj, walk, encodeObject);
+  const typed = kombuMarker(obj, () => pathOf(walk));
+  if (typed) return marker(typed[0], typed[1]);
+  const name = obj.constructor?.name ?? "object";
+  throw notSerializable(pathOf(walk), `a ${name} instance is not a plain object, array or supported value`);
+}
+
+/**
+ * The value model beyond JSON: a value the decoder produces for a Kombu marker (Date, CeleryDate,
+ * CeleryTime, CeleryDecimal, bytes) as the marker's `[__type__, __value__]`, or undefined for anything
+ * else. Storage writes the same markers (results/jsonText.ts), so what was received is stored as sent.
+ */
+export function kombuMarker(
+  obj: object,
+  where: () => string = () => "$",
+): [type: string, value: string] | undefined {
   if (obj instanceof Date) {
-    if (Number.isNaN(obj.getTime())) throw notSerializable(pathOf(walk), "the Date is invalid");
-    if (!isPythonYear(obj)) throw notSerializable(pathOf(walk), "Python datetimes hold years 1 to 9999 only");
-    return marker("datetime", formatIsoDateTime(obj));
+    if (Number.isNaN(obj.getTime())) throw notSerializable(where(), "the Date is invalid");
+    if (!isPythonYear(obj)) throw notSerializable(where(), "Python datetimes hold years 1 to 9999 only");
+    return ["datetime", formatIsoDateTime(obj)];
   }
-  if (obj instanceof CeleryDate) return marker("date", obj.value);
-  if (obj instanceof CeleryTime) return marker("time", obj.value);
-  if (obj instanceof CeleryDecimal) return marker("decimal", obj.value);
+  if (obj instanceof CeleryDate) return ["date", obj.value];
+  if (obj instanceof CeleryTime) return ["time", obj.value];
+  if (obj instanceof CeleryDecimal) return ["decimal", obj.value];
   if (obj instanceof Uint8Array) {
     // Kombu writes bytes as text when they are valid UTF-8, base64 otherwise.
     const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
     try {
-      return marker("bytes", utf8.decode(bytes));
+      return ["bytes", utf8.decode(bytes)];
     } catch {
-      return marker("base64", bytes.toString("base64"));
+      return ["base64", bytes.toString("base64")];
     }
   }
-  const name = obj.constructor?.name ?? "object";
-  throw notSerializable(pathOf(walk), `a ${name} instance is not a plain object, array or supported value`);
+  return undefined;
 }
 
 function encodeContainer<T extends object>(
@@ -238,8 +252,17 @@ export function decodeJson(text: string, path = "$"): unknown {
   } catch (error) {
     throw malformed(path, `not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
-  // Bottom-up like Python's object_hook: inner markers are decoded before the object holding them.
+  return reviveMarkers(parsed, path);
+}
+
+/**
+ * Turn Kombu's markers in parsed JSON into the value model (in place, bottom-up like Python's
+ * object_hook: inner markers are decoded before the object holding them). Numbers too large for a double
+ * are refused: JSON.parse makes them Infinity, which nothing downstream (Python, PostgreSQL) would store.
+ */
+export function reviveMarkers(parsed: unknown, path = "$"): unknown {
   const revive = (v: unknown, at: string, depth: number): unknown => {
+    if (typeof v === "number" && !Number.isFinite(v)) throw malformed(at, "the number is out of range");
     if (v === null || typeof v !== "object") return v;
     if (depth >= MAX_JSON_DEPTH) throw malformed(at, `nested deeper than ${MAX_JSON_DEPTH} levels`);
     const obj = v as Record<string, unknown>;

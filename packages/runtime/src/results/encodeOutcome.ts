@@ -1,3 +1,4 @@
+import { encodeJson } from "../protocol/kombuJson.js";
 import { toJsonText } from "./jsonText.js";
 import { celeryExceptionPickle, encodePickle } from "./pickle.js";
 import type { TaskErrorInfo, TaskOutcome } from "./resultTypes.js";
@@ -22,7 +23,8 @@ export interface EncodedOutcome {
 
 /**
  * Encode an outcome the way Celery's database backend would store it (celery/backends/base.py
- * `encode_result`): results and progress meta pickled as-is, errors as the exception dict,
+ * `encode_result`, `_get_result_meta`): args and kwargs as Kombu JSON bytes (result_serializer json),
+ * results and progress meta pickled as Python objects, errors as the exception dict,
  * STARTED as `{pid, hostname}`, REVOKED as celery.exceptions.TaskRevokedError. Throws
  * MESSAGE_NOT_SERIALIZABLE before any SQL runs if a value cannot be stored.
  */
@@ -34,9 +36,9 @@ export function encodeOutcome(outcome: TaskOutcome, workerName: string): Encoded
     result: EMPTY,
     traceback: null,
     name: outcome.name ?? null,
-    // Celery's result_extended stores args/kwargs as serializer (JSON) bytes.
-    args: outcome.args === undefined ? null : Buffer.from(toJsonText(outcome.args, "$.args")),
-    kwargs: outcome.kwargs === undefined ? null : Buffer.from(toJsonText(outcome.kwargs, "$.kwargs")),
+    // Celery's result_extended stores args/kwargs as its serializer's bytes: Kombu JSON, markers and all.
+    args: outcome.args === undefined ? null : kombuBytes(outcome.args, "$.args"),
+    kwargs: outcome.kwargs === undefined ? null : kombuBytes(outcome.kwargs, "$.kwargs"),
     retries: outcome.retries ?? null,
     queue: outcome.queue ?? null,
     resultJson: null,
@@ -76,6 +78,9 @@ export function encodeOutcome(outcome: TaskOutcome, workerName: string): Encoded
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Throws MESSAGE_NOT_SERIALIZABLE (a row error) for what Kombu's JSON cannot carry. */
+const kombuBytes = (value: unknown, path: string) => Buffer.from(encodeJson(value, path));
 
 function errorJson(error: TaskErrorInfo, eta?: string): string {
   return toJsonText(

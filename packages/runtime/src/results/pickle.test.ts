@@ -3,7 +3,17 @@ import { createInterface } from "node:readline";
 import { isToolboxError } from "@worker-toolbox/config";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toJsonText } from "./jsonText.js";
+import { formatIsoDateTime } from "../protocol/isoDateTime.js";
+import { reviveMarkers } from "../protocol/kombuJson.js";
+import {
+  celeryDate,
+  celeryDecimal,
+  celeryTime,
+  kombuValue,
+  pythonDate,
+} from "../protocol/testArbitraries.js";
+import { CeleryDate, CeleryDecimal, CeleryTime } from "../protocol/values.js";
+import { jsonbString, toJsonText } from "./jsonText.js";
 import { celeryExceptionPickle, encodePickle } from "./pickle.js";
 
 /**
@@ -12,9 +22,14 @@ import { celeryExceptionPickle, encodePickle } from "./pickle.js";
  * promises. This checks real `pickle.loads`, not byte snapshots.
  */
 const PY = String.raw`
-import sys, pickle, json, struct
+import sys, pickle, json, struct, datetime, decimal
 def typed(x):
     if x is None: return ["none"]
+    if isinstance(x, datetime.datetime): return ["datetime", x.isoformat()]
+    if isinstance(x, datetime.date): return ["date", x.isoformat()]
+    if isinstance(x, datetime.time): return ["time", x.isoformat()]
+    if isinstance(x, decimal.Decimal): return ["decimal", str(x)]
+    if isinstance(x, bytes): return ["bytes", x.hex()]
     if x is True or x is False: return ["bool", x]
     if isinstance(x, int): return ["int", str(x)]
     if isinstance(x, float): return ["float", struct.pack(">d", x).hex()]
@@ -44,6 +59,11 @@ function expected(value: unknown): Typed {
     return ["float", b.toString("hex")];
   }
   if (typeof value === "string") return ["str", value];
+  if (value instanceof Date) return ["datetime", formatIsoDateTime(value)];
+  if (value instanceof CeleryDate) return ["date", value.value];
+  if (value instanceof CeleryTime) return ["time", value.value];
+  if (value instanceof CeleryDecimal) return ["decimal", value.value];
+  if (value instanceof Uint8Array) return ["bytes", Buffer.from(value).toString("hex")];
   if (Array.isArray(value)) return ["list", value.map(expected)];
   const entries = Object.entries(value as object).filter(([, v]) => v !== undefined);
   return ["dict", entries.map(([k, v]) => [["str", k], expected(v)])];
@@ -112,6 +132,34 @@ describe("encodePickle", () => {
     );
   });
 
+  it("round-trips the value model the decoder produces: datetime, date, time, Decimal, bytes", async () => {
+    const celeryValue = fc.oneof(
+      pythonDate,
+      celeryDate,
+      celeryTime,
+      celeryDecimal,
+      fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes)),
+    );
+    await fc.assert(
+      fc.asyncProperty(celeryValue, async (value) => {
+        expect(await unpickle(encodePickle(value))).toEqual(expected(value));
+      }),
+      { numRuns: 300 },
+    );
+    // And nested anywhere a decoded message may hold them.
+    await fc.assert(
+      fc.asyncProperty(kombuValue, async (value) => {
+        expect(await unpickle(encodePickle(value))).toEqual(expected(value));
+      }),
+      { numRuns: 200 },
+    );
+    expect(await unpickle(encodePickle(new CeleryTime("23:59:59.000001-05:30")))).toEqual([
+      "time",
+      "23:59:59.000001-05:30",
+    ]);
+    expect(await unpickle(encodePickle(Buffer.alloc(0)))).toEqual(["bytes", ""]);
+  });
+
   it("leaves out undefined properties and turns undefined list items into None, like JSON", async () => {
     const value = { a: undefined, b: [undefined, 1] };
     expect(await unpickle(encodePickle(value))).toEqual([
@@ -131,8 +179,8 @@ describe("encodePickle", () => {
     expect(encodePickle(2n ** 31n)).toEqual(Buffer.from([0x80, 2, 0x8a, 5, 0, 0, 0, 0x80, 0, 0x2e]));
   });
 
-  it("refuses values that are not JSON-like, naming where they are", () => {
-    for (const bad of [{ at: new Date(0) }, { n: Number.NaN }, { f: () => 1 }, new Map()]) {
+  it("refuses values outside the value model, naming where they are", () => {
+    for (const bad of [{ at: new Date(Number.NaN) }, { n: Number.NaN }, { f: () => 1 }, new Map()]) {
       let caught: unknown;
       try {
         encodePickle(bad);
@@ -141,7 +189,8 @@ describe("encodePickle", () => {
       }
       expect(isToolboxError(caught, "MESSAGE_NOT_SERIALIZABLE")).toBe(true);
     }
-    expect(() => encodePickle({ at: new Date(0) })).toThrow(/\$\.at.*Date/);
+    expect(() => encodePickle({ at: new Date(Number.NaN) })).toThrow(/\$\.at.*Date is invalid/);
+    expect(() => encodePickle({ m: new Map() })).toThrow(/\$\.m.*Map/);
   });
 });
 
@@ -178,9 +227,33 @@ describe("toJsonText", () => {
     );
   });
 
-  it("writes bigints as exact numbers and refuses strings jsonb cannot hold", () => {
+  it("writes bigints as exact numbers and puts U+FFFD where jsonb cannot hold a character", () => {
     expect(toJsonText({ n: 2n ** 70n })).toBe('{"n":1180591620717411303424}');
-    expect(() => toJsonText({ s: "a\u0000b" })).toThrow(/\$\.s.*NUL/);
-    expect(() => toJsonText(["\ud800"])).toThrow(/lone UTF-16 surrogate/);
+    expect(toJsonText({ s: "a\u0000b" })).toBe('{"s":"a\ufffdb"}');
+    expect(toJsonText(["\ud800", "\ud83d\ude00", "x\udc00"])).toBe('["\ufffd","\ud83d\ude00","x\ufffd"]');
+    expect(() => toJsonText({ m: new Map() })).toThrow(/\$\.m.*Map/);
+  });
+
+  it("writes the value model as Kombu's markers, which revive to the same values", () => {
+    fc.assert(
+      fc.property(kombuValue, (value) => {
+        const stored = JSON.parse(toJsonText(value));
+        expect(reviveMarkers(stored)).toEqual(withoutJsonbGaps(value));
+      }),
+      { numRuns: 500 },
+    );
+    expect(toJsonText([new CeleryDecimal("1.10"), new Date("2024-05-01T03:03:41.415Z")])).toBe(
+      '[{"__type__":"decimal","__value__":"1.10"},{"__type__":"datetime","__value__":"2024-05-01T03:03:41.415000+00:00"}]',
+    );
   });
 });
+
+/** What jsonb keeps of a value: strings with U+0000 or lone surrogates get U+FFFD. */
+function withoutJsonbGaps(value: unknown): unknown {
+  if (typeof value === "string") return jsonbString(value);
+  if (Array.isArray(value)) return value.map(withoutJsonbGaps);
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [jsonbString(k), withoutJsonbGaps(v)]));
+  }
+  return value;
+}

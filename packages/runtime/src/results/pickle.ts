@@ -5,6 +5,7 @@
  * Lib/pickle.py; the subset is the one verified against Celery in research/anchors-mission.md §4.1.
  */
 import { ToolboxError } from "@worker-toolbox/config";
+import { CeleryDate, CeleryDecimal, CeleryTime } from "../protocol/values.js";
 
 /** Values the encoder accepts: JSON plus bigint (Python int of any size). */
 export type PickleValue =
@@ -34,6 +35,11 @@ const OP = {
   MARK: 0x28, // (
   APPENDS: 0x65, // e
   SETITEMS: 0x75, // u
+  GLOBAL: 0x63, // c: module\nname\n
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  REDUCE: 0x52, // R: call the callable below the argument tuple
 } as const;
 
 /**
@@ -100,6 +106,11 @@ class ByteWriter {
     this.pos += this.buf.write(s, this.pos, length, "utf8");
     return this;
   }
+  /** GLOBAL: push `module.name` (a class or function Python imports when it unpickles). */
+  global(module: string, name: string): this {
+    this.byte(OP.GLOBAL);
+    return this.bytes(Buffer.from(`${module}\n${name}\n`, "latin1"));
+  }
   pathText(): string {
     return this.path.reduce<string>(
       (text, key) => (typeof key === "number" ? `${text}[${key}]` : `${text}.${key}`),
@@ -142,13 +153,73 @@ function writeValue(w: ByteWriter, value: unknown): ByteWriter {
     case "object":
       if (Array.isArray(value)) return writeList(w, value);
       if (isPlainObject(value)) return writeDict(w, value);
-      throw notSerializable(
-        w.pathText(),
-        `${describe(value)} is not a plain object; convert it first (e.g. a Date to an ISO string)`,
-      );
+      if (writePythonValue(w, value)) return w;
+      throw notSerializable(w.pathText(), `${describe(value)} is not a plain object or a Celery value`);
     default:
       throw notSerializable(w.pathText(), `a ${typeof value} cannot be pickled`);
   }
+}
+
+/**
+ * The Kombu types of the value model (protocol/values.ts) as the Python objects they stand for, pickled
+ * the way Python's own protocol-2 writer does it: `datetime.datetime/date/time` from their packed state
+ * bytes, `decimal.Decimal(text)`, and bytes as `_codecs.encode(latin-1 text, "latin1")`. False when
+ * `value` is none of them.
+ */
+function writePythonValue(w: ByteWriter, value: object): boolean {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw notSerializable(w.pathText(), "the Date is invalid");
+    const year = value.getUTCFullYear();
+    if (year < 1 || year > 9999)
+      throw notSerializable(w.pathText(), "Python datetimes hold years 1 to 9999 only");
+    const us = value.getUTCMilliseconds() * 1_000;
+    const state = [year >> 8, year & 0xff, value.getUTCMonth() + 1, value.getUTCDate(), value.getUTCHours()];
+    state.push(value.getUTCMinutes(), value.getUTCSeconds(), us >> 16, (us >> 8) & 0xff, us & 0xff);
+    w.global("datetime", "datetime");
+    writeBytes(w, state);
+    writeTimezone(w, 0);
+    w.byte(OP.TUPLE2).byte(OP.REDUCE);
+  } else if (value instanceof CeleryDate) {
+    const [year, month, day] = value.value.split("-").map(Number) as [number, number, number];
+    w.global("datetime", "date");
+    writeBytes(w, [year >> 8, year & 0xff, month, day]);
+    w.byte(OP.TUPLE1).byte(OP.REDUCE);
+  } else if (value instanceof CeleryTime) {
+    const m = /^(\d\d):(\d\d):(\d\d)(?:\.(\d{6}))?(?:([+-])(\d\d):(\d\d))?$/.exec(value.value)!;
+    const us = Number(m[4] ?? 0);
+    w.global("datetime", "time");
+    writeBytes(w, [Number(m[1]), Number(m[2]), Number(m[3]), us >> 16, (us >> 8) & 0xff, us & 0xff]);
+    if (m[5] === undefined) w.byte(OP.TUPLE1);
+    else {
+      const minutes = (Number(m[6]) * 60 + Number(m[7])) * (m[5] === "-" ? -1 : 1);
+      writeTimezone(w, minutes);
+      w.byte(OP.TUPLE2);
+    }
+    w.byte(OP.REDUCE);
+  } else if (value instanceof CeleryDecimal) {
+    w.global("decimal", "Decimal").unicode(value.value).byte(OP.TUPLE1).byte(OP.REDUCE);
+  } else if (value instanceof Uint8Array) {
+    writeBytes(w, value);
+  } else return false;
+  return true;
+}
+
+/** Python bytes in protocol 2: `_codecs.encode(text, "latin1")`, one character per byte. */
+function writeBytes(w: ByteWriter, bytes: ArrayLike<number>): void {
+  let latin1 = "";
+  for (let i = 0; i < bytes.length; i++) latin1 += String.fromCharCode(bytes[i]!);
+  w.global("_codecs", "encode").unicode(latin1).unicode("latin1").byte(OP.TUPLE2).byte(OP.REDUCE);
+}
+
+/** `datetime.timezone(datetime.timedelta(days, seconds, 0))` for an offset in minutes east of UTC. */
+function writeTimezone(w: ByteWriter, offsetMinutes: number): void {
+  const seconds = offsetMinutes * 60;
+  const days = Math.floor(seconds / 86_400);
+  w.global("datetime", "timezone").global("datetime", "timedelta");
+  writeValue(w, days);
+  writeValue(w, seconds - days * 86_400);
+  writeValue(w, 0);
+  w.byte(OP.TUPLE3).byte(OP.REDUCE).byte(OP.TUPLE1).byte(OP.REDUCE);
 }
 
 function writeInt(w: ByteWriter, n: bigint): ByteWriter {

@@ -1,6 +1,7 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import type { Pool } from "pg";
 import { translateDbError, withDbErrors } from "./dbErrors.js";
+import { fromJsonb } from "./jsonText.js";
 import { readPythonRow } from "./pythonRow.js";
 import { resultListener } from "./resultListener.js";
 import type { TaskState } from "./resultTypes.js";
@@ -75,8 +76,8 @@ function resultFromRow(r: ResultRow): StoredResult {
   const python = r.result ? readPythonRow(r.status, r.result, r.traceback) : undefined;
   return {
     status: r.status,
-    value: python ? python.value : r.result_json,
-    meta: python ? python.meta : r.meta,
+    value: python ? python.value : fromJsonb(r.result_json),
+    meta: python ? python.meta : fromJsonb(r.meta),
     error: python ? python.error : r.error,
     unreadable: python?.unreadable ?? null,
     traceback: r.traceback,

@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import { withDbErrors } from "./dbErrors.js";
-import { toJsonText } from "./jsonText.js";
+import { fromJsonb, toJsonText } from "./jsonText.js";
 import { resultTables } from "./sqlNames.js";
 
 /** One scheduled task, as the tracker records it from the platform queue. */
@@ -44,15 +44,15 @@ export function trackingFromRow(r: any): TrackingRecord {
   return {
     taskId: r.task_id,
     name: r.name,
-    args: r.args,
-    kwargs: r.kwargs,
+    args: fromJsonb(r.args) as unknown[],
+    kwargs: fromJsonb(r.kwargs) as Record<string, unknown>,
     parentId: r.parent_id,
     rootId: r.root_id,
     eta: r.eta,
     expires: r.expires,
     retries: r.retries,
     queue: r.queue,
-    tracking: r.tracking,
+    tracking: fromJsonb(r.tracking) as Record<string, unknown>,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -79,15 +79,8 @@ export async function upsertTracking(
 ): Promise<TrackingSummary> {
   if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
   const t = resultTables(schema);
-  // One row per task id (ON CONFLICT cannot touch a row twice): keep the highest retries.
-  const byId = new Map<string, TrackingInput>();
-  for (const row of rows) {
-    const held = byId.get(row.taskId);
-    if (!held || (row.retries ?? 0) >= (held.retries ?? 0)) byId.set(row.taskId, row);
-  }
-  const unique = [...byId.values()];
-  const col = <T>(f: (r: TrackingInput) => T) => unique.map(f);
-  const { rows: out } = await withDbErrors(pool, schema, `record ${unique.length} tracking row(s)`, () =>
+  const columns = encodeTracking(rows);
+  const { rows: out } = await withDbErrors(pool, schema, `record ${columns[0].length} tracking row(s)`, () =>
     pool.query<{ inserted: boolean }>(
       `INSERT INTO ${t.tracking} AS k
          (task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking)
@@ -107,21 +100,54 @@ export async function upsertTracking(
          updated_at = now()
        WHERE EXCLUDED.retries >= k.retries
        RETURNING (xmax = 0) AS inserted`,
-      [
-        col((r) => r.taskId),
-        col((r) => r.name),
-        col((r) => toJsonText(r.args ?? [], "$.args")),
-        col((r) => toJsonText(r.kwargs ?? {}, "$.kwargs")),
-        col((r) => r.parentId ?? null),
-        col((r) => r.rootId ?? null),
-        col((r) => r.eta ?? null),
-        col((r) => r.expires ?? null),
-        col((r) => r.retries ?? 0),
-        col((r) => r.queue ?? null),
-        col((r) => toJsonText(r.tracking ?? {}, "$.tracking")),
-      ],
+      columns,
     ),
   );
   const inserted = out.filter((r) => r.inserted).length;
   return { inserted, updated: out.length - inserted, unchanged: rows.length - out.length };
+}
+
+type Column = unknown[];
+/** task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking. */
+type TrackingColumns = [
+  Column,
+  Column,
+  Column,
+  Column,
+  Column,
+  Column,
+  Column,
+  Column,
+  Column,
+  Column,
+  Column,
+];
+
+/**
+ * The upsert's `unnest` parameters, one array per column ($1..$11), one entry per task id (ON CONFLICT
+ * cannot touch a row twice: the copy with the highest retries wins). Arguments and metadata are written in
+ * the value model (`toJsonText`: Kombu's markers), so anything the decoder produced can be stored; throws
+ * MESSAGE_NOT_SERIALIZABLE before any SQL for what cannot.
+ */
+export function encodeTracking(rows: readonly TrackingInput[]): TrackingColumns {
+  const byId = new Map<string, TrackingInput>();
+  for (const row of rows) {
+    const held = byId.get(row.taskId);
+    if (!held || (row.retries ?? 0) >= (held.retries ?? 0)) byId.set(row.taskId, row);
+  }
+  const unique = [...byId.values()];
+  const col = <T>(f: (r: TrackingInput) => T) => unique.map(f);
+  return [
+    col((r) => r.taskId),
+    col((r) => r.name),
+    col((r) => toJsonText(r.args ?? [], "$.args")),
+    col((r) => toJsonText(r.kwargs ?? {}, "$.kwargs")),
+    col((r) => r.parentId ?? null),
+    col((r) => r.rootId ?? null),
+    col((r) => r.eta ?? null),
+    col((r) => r.expires ?? null),
+    col((r) => r.retries ?? 0),
+    col((r) => r.queue ?? null),
+    col((r) => toJsonText(r.tracking ?? {}, "$.tracking")),
+  ];
 }

@@ -1,0 +1,89 @@
+import { isToolboxError } from "@worker-toolbox/config";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TaskMessage } from "../../packages/runtime/src/protocol/celeryMessage.js";
+import { decodeTaskMessage } from "../../packages/runtime/src/protocol/decodeTaskMessage.js";
+import { decodeJson } from "../../packages/runtime/src/protocol/kombuJson.js";
+import { arrivingMessage } from "../../packages/runtime/src/protocol/testArbitraries.js";
+import { getTask, migrate, upsertTracking } from "../../packages/runtime/src/results/index.js";
+import { jsonbString } from "../../packages/runtime/src/results/jsonText.js";
+import { taskRef, trackingInput } from "../../packages/runtime/src/results/messageRows.js";
+import { createResultStore, type ResultStore } from "../../packages/runtime/src/results/resultStore.js";
+import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+
+/**
+ * The one value model against a real PostgreSQL: a sample of the messages the unit property test
+ * (packages/runtime/src/results/valueModel.test.ts) checks, decoded, stored by both writers (result row
+ * with the arguments as its value too, tracking row) and read back.
+ */
+const schema = "public";
+let fresh: FreshDatabase;
+let store: ResultStore;
+
+beforeAll(async () => {
+  fresh = await freshDatabase("valuemodel");
+  await migrate(fresh.pool, { schema });
+  store = createResultStore({ pool: fresh.pool, schema, workerName: "svc@host" });
+});
+afterAll(async () => {
+  await fresh?.close();
+});
+
+function decoded(raw: { content: Buffer; properties: object }): TaskMessage | undefined {
+  try {
+    return decodeTaskMessage(raw.content, raw.properties);
+  } catch (error) {
+    if (!isToolboxError(error, "MESSAGE_MALFORMED")) throw error;
+    return undefined;
+  }
+}
+
+/** What a jsonb copy keeps: U+FFFD for U+0000 and unpaired surrogates; numeric has no -0. */
+function asJsonb(value: unknown): unknown {
+  if (typeof value === "string") return jsonbString(value);
+  if (Object.is(value, -0)) return 0;
+  if (Array.isArray(value)) return value.map(asJsonb);
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [jsonbString(k), asJsonb(v)]));
+  }
+  return value;
+}
+
+async function storeAndReadBack(msg: TaskMessage): Promise<void> {
+  await fresh.pool.query("DELETE FROM celery_taskmeta WHERE task_id = $1", [msg.id]);
+  await fresh.pool.query("DELETE FROM worker_toolbox_tasks WHERE task_id = $1", [msg.id]);
+  await store.writeMany([{ ...taskRef(msg, "prod.svc"), state: "SUCCESS", result: msg.args }]);
+  await upsertTracking(fresh.pool, schema, [trackingInput(msg, (service) => `prod.${service}`)]);
+
+  const view = await getTask(fresh.pool, schema, msg.id);
+  expect(view.status).toBe("SUCCESS");
+  expect(view.result?.value).toEqual(asJsonb(msg.args));
+  expect(view.tracking?.args).toEqual(asJsonb(msg.args));
+  expect(view.tracking?.kwargs).toEqual(asJsonb(msg.kwargs));
+  const { rows } = await fresh.pool.query<{ args: Buffer; kwargs: Buffer }>(
+    "SELECT args, kwargs FROM celery_taskmeta WHERE task_id = $1",
+    [msg.id],
+  );
+  // The bytea columns keep the arguments exactly, as Kombu JSON.
+  expect(decodeJson(rows[0]!.args.toString("utf8"))).toEqual(msg.args);
+  expect(decodeJson(rows[0]!.kwargs.toString("utf8"))).toEqual(msg.kwargs);
+}
+
+describe("the value model in PostgreSQL", () => {
+  it.each(["encoded", "handMade"] as const)(
+    "stores %s messages that decode, and reads them back",
+    async (kind) => {
+      let stored = 0;
+      await fc.assert(
+        fc.asyncProperty(arrivingMessage[kind], async (raw) => {
+          const msg = decoded(raw);
+          if (!msg) return;
+          await storeAndReadBack(msg);
+          stored++;
+        }),
+        { numRuns: 60 },
+      );
+      expect(stored).toBeGreaterThan(20);
+    },
+  );
+});
