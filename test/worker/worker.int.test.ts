@@ -82,6 +82,25 @@ describe("worker", () => {
     expect(copies.sort()).toEqual([0, 1]);
   });
 
+  it("a retry keeps the producer's tracking metadata and trace context (the platform copy of each attempt has them)", async () => {
+    const tracking = { requestedBy: "user:42" };
+    const { id } = await h.producer.send(flaky, [], { failures: 1 }, { tracking });
+    await h.waitForStatus(id, "SUCCESS");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const platform = entityNames(h.prefix).platformQueue;
+    const copies: Record<string, unknown>[] = [];
+    for (;;) {
+      const message = await (await h.channel()).get(platform, { noAck: true });
+      if (!message) break;
+      if (message.properties.headers?.id === id) copies.push(message.properties.headers);
+    }
+    expect(copies.map((headers) => headers.retries).sort()).toEqual([0, 1]);
+    for (const headers of copies) {
+      expect(headers["x-wt-tracking"]).toEqual(tracking);
+      expect(headers.traceparent).toBe(copies[0]!.traceparent);
+    }
+  });
+
   it("dead-letters a task whose retries are exhausted, with the reason in headers and a FAILURE row", async () => {
     const { id } = await h.producer.send(alwaysFails, []);
     const row = await h.waitForStatus(id, "FAILURE");
@@ -152,6 +171,29 @@ describe("worker", () => {
     expect(await h.takeDeadLetters()).toEqual([]);
     const queue = await (await h.channel()).checkQueue(entityNames(h.prefix).serviceQueue(SERVICE));
     expect(queue.messageCount).toBe(0);
+  });
+
+  it("dead-letters a message over limits.maxMessageBytes unrun, with no row holding its body", async () => {
+    const key = `big-${randomUUID()}-${"x".repeat(h.config.limits.maxMessageBytes)}`;
+    const raw = encodedRaw({ task: "wtest.idempotent", args: [key] });
+    expect(raw.content.length).toBeGreaterThan(h.config.limits.maxMessageBytes);
+    await h.publishRaw("wtest.idempotent", raw.content, raw.properties);
+    const [letter] = await pollDeadLetters(1);
+    expect(letter!.properties.headers).toMatchObject({
+      id: raw.msg.id,
+      "x-wt-reason": "too-large",
+      "x-wt-attempts": 0,
+      "x-wt-error-class": "ToolboxError",
+    });
+    expect(letter!.content.equals(raw.content)).toBe(true);
+    expect(executions.get(key)).toBeUndefined();
+    const { rows } = await h.pool.query(
+      "SELECT status, name, args, kwargs, octet_length(result) < 1000 AS small FROM celery_taskmeta WHERE task_id = $1",
+      [raw.msg.id],
+    );
+    expect(rows).toEqual([
+      { status: "FAILURE", name: "wtest.idempotent", args: null, kwargs: null, small: true },
+    ]);
   });
 
   it("records an expired task as REVOKED without running it", async () => {

@@ -118,6 +118,20 @@ async function processDelivery(rt: WorkerRuntime, acks: AckTracker, message: Con
     return;
   }
   rt.metrics.received(message.properties.headers?.task);
+  const limit = rt.config.limits.maxMessageBytes;
+  if (message.content.length > limit) {
+    // Never decoded, run or stored: the row keeps the task's id and name, not its arguments.
+    const { id, task } = message.properties.headers ?? {};
+    const ref =
+      typeof id === "string" && id !== ""
+        ? { taskId: id, queue: rt.queue, ...(typeof task === "string" ? { name: task } : {}) }
+        : undefined;
+    const error = new ToolboxError(
+      "MESSAGE_TOO_LARGE",
+      `The message is ${message.content.length} bytes; the limit is ${limit} bytes (limits.maxMessageBytes).`,
+    );
+    return deadLetter(rt, acks, message, ref, { reason: "too-large", error, attempts: 0 });
+  }
   let msg: TaskMessage;
   try {
     msg = decodeTaskMessage(message.content, message.properties as unknown as IncomingProperties);
