@@ -1,0 +1,85 @@
+/** What the release script computes without side effects: version order and the template's changes. */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+
+export const VERSION = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$/;
+
+/** -1, 0 or 1; a pre-release sorts before its release (1.0.0-rc.1 < 1.0.0). */
+export function compareVersions(a: string, b: string): number {
+  const [, ...pa] = VERSION.exec(a) ?? [];
+  const [, ...pb] = VERSION.exec(b) ?? [];
+  for (let i = 0; i < 3; i++) {
+    const diff = Number(pa[i]) - Number(pb[i]);
+    if (diff !== 0) return Math.sign(diff);
+  }
+  if (pa[3] === pb[3]) return 0;
+  if (pa[3] === undefined) return 1;
+  if (pb[3] === undefined) return -1;
+  return pa[3] < pb[3] ? -1 : 1;
+}
+
+function files(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current)) {
+      const full = join(current, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.push(relative(dir, full).split(sep).join("/"));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** A template source path as it lands in a service: `.hbs` dropped, `_gitignore` → `.gitignore`. */
+function servicePath(source: string): string {
+  return source
+    .replace(/\.hbs$/, "")
+    .split("/")
+    .map((segment) => (segment.startsWith("__") ? segment.slice(1) : segment.replace(/^_/, ".")))
+    .join("/");
+}
+
+/** What `upgrade` does with a change to one template file, by who owns the file in a service. */
+function effect(template: string, path: string, userOwned: readonly string[], change: string): string {
+  if (template === "task") {
+    return `\`${path}\` (task template): ${change}; used by \`add task\` for new tasks, existing task files are the service's`;
+  }
+  if (userOwned.includes(path)) {
+    return `\`${path}\` (the service's own file): ${change}; \`upgrade\` leaves it alone, copy the change by hand if wanted`;
+  }
+  const action = {
+    changed:
+      "`upgrade` three-way merges the change into the service's edits (conflicts are marked and reported)",
+    added: "`upgrade` creates it",
+    removed: "`upgrade` deletes it where unedited, keeps it where edited",
+  }[change];
+  return `\`${path}\` (managed): ${change}; ${action}`;
+}
+
+/**
+ * One line per template file that differs between two `templates/` directories (the previous published
+ * CLI's and this checkout's), saying what `worker-toolbox upgrade` does with it.
+ */
+export function describeTemplateChanges(oldRoot: string, newRoot: string): string[] {
+  const lines: string[] = [];
+  for (const template of ["worker", "task"]) {
+    const oldDir = join(oldRoot, template);
+    const newDir = join(newRoot, template);
+    const meta = join(newDir, "template.json");
+    const userOwned = existsSync(meta)
+      ? ((JSON.parse(readFileSync(meta, "utf8")) as { userOwned?: string[] }).userOwned ?? [])
+      : [];
+    const oldFiles = files(oldDir).filter((file) => file !== "template.json");
+    const newFiles = files(newDir).filter((file) => file !== "template.json");
+    for (const file of [...new Set([...oldFiles, ...newFiles])].sort()) {
+      const before = oldFiles.includes(file) ? readFileSync(join(oldDir, file), "utf8") : undefined;
+      const after = newFiles.includes(file) ? readFileSync(join(newDir, file), "utf8") : undefined;
+      if (before === after) continue;
+      const change = before === undefined ? "added" : after === undefined ? "removed" : "changed";
+      lines.push(effect(template, servicePath(file), userOwned, change));
+    }
+  }
+  return lines;
+}
