@@ -1,5 +1,5 @@
 /**
- * Throwaway RabbitMQ and PostgreSQL servers for tests (`@worker-toolbox/testing`).
+ * Throwaway RabbitMQ, PostgreSQL and npm registry (Verdaccio) servers for tests (`@worker-toolbox/testing`).
  * Used by this repo's vitest global setup, by generated worker services and by the conformance
  * suite. Every server lives in a temp dir on loopback and is killed when the process exits.
  */
@@ -22,3 +22,4 @@ export {
   type StartRabbitMQOptions,
   startRabbitMQ,
 } from "./rabbitmq.js";
+export { type RegistryServer, type StartRegistryOptions, startRegistry } from "./registry.js";
