@@ -6,6 +6,7 @@ import { configCommands } from "./config.js";
 import { dbCommands } from "./db.js";
 import { dlqCommands } from "./dlq.js";
 import { doctorCommand } from "./doctor.js";
+import { fleetCommand } from "./fleet.js";
 import { monitorCommand } from "./monitor.js";
 import { newCommand } from "./new.js";
 import { topologyCommands } from "./topology.js";
@@ -20,6 +21,7 @@ export const commandGroups: ReadonlyArray<(ctx: CommandContext) => CommandModule
   newCommand,
   addCommands,
   upgradeCommand,
+  fleetCommand,
   configCommands,
   topologyCommands,
   dbCommands,

@@ -1,16 +1,31 @@
 import { relative } from "node:path";
+import { ToolboxError } from "@worker-toolbox/config";
 import type { Argv, CommandModule } from "yargs";
 import type { CommandContext } from "../context.js";
 import { reportFailures, runGeneratorCommand } from "../generator/commandSupport.js";
-import { checkFailed, type ServiceUpgrade, upgrade } from "../generator/index.js";
+import {
+  checkFailed,
+  installAndTest,
+  type ServiceSteps,
+  type ServiceUpgrade,
+  stepsPassed,
+  toolboxVersion,
+  upgrade,
+  versionProblem,
+} from "../generator/index.js";
 import { table } from "../output.js";
+import { delegateToVersion } from "./delegate.js";
 
 interface UpgradeArgs {
   dirs: string[];
   to?: string;
   check: boolean;
   json: boolean;
+  install: boolean;
+  test: boolean;
 }
+
+type Report = ServiceUpgrade & { steps?: ServiceSteps };
 
 /** `worker-toolbox upgrade [dirs...]`: bump the toolbox and merge template changes into each service. */
 export function upgradeCommand(ctx: CommandContext): CommandModule {
@@ -32,17 +47,57 @@ export function upgradeCommand(ctx: CommandContext): CommandModule {
             "Write nothing; exit 1 when a service is behind, drifted from its template or would conflict",
         })
         .option("json", { type: "boolean", default: false, describe: "Print the per-service report as JSON" })
+        .option("install", {
+          type: "boolean",
+          default: false,
+          describe: "Run `npm install` in each upgraded service (updates its lockfile)",
+        })
+        .option("test", {
+          type: "boolean",
+          default: false,
+          describe:
+            "Run `npm test` in each upgraded service (after --install); one failure never stops the rest",
+        })
         .example("$0 upgrade services/* --to 0.2.0", "upgrade every service in services/")
+        .example(
+          "$0 upgrade services/* --to 0.2.0 --install --test",
+          "upgrade, install and test each service",
+        )
         .example("$0 upgrade --check", "in a service's CI: fail when it is behind or drifted"),
     handler: (argv) => {
       const args = argv as unknown as UpgradeArgs;
+      // The template and the pins move together: another version's upgrade is that version's CLI.
+      const other = args.to && !versionProblem(args.to) && args.to !== toolboxVersion();
+      if (other && !ctx.io.env.WORKER_TOOLBOX_DELEGATED) {
+        return delegateToVersion(ctx, args.to as string, ["upgrade", ...upgradeFlags(args)]);
+      }
       return runGeneratorCommand(ctx, args.json, () => run(ctx, args));
     },
   };
 }
 
-function run(ctx: CommandContext, argv: UpgradeArgs): void {
-  const results = upgrade(argv.dirs.map(String), { ...(argv.to ? { to: argv.to } : {}), check: argv.check });
+/** The command line again, for the CLI of the target version. */
+function upgradeFlags(args: UpgradeArgs): string[] {
+  const flags = [...args.dirs.map(String), "--to", String(args.to)];
+  for (const flag of ["check", "json", "install", "test"] as const) if (args[flag]) flags.push(`--${flag}`);
+  return flags;
+}
+
+async function run(ctx: CommandContext, argv: UpgradeArgs): Promise<void> {
+  if (argv.check && (argv.install || argv.test)) {
+    throw new ToolboxError(
+      "GENERATOR_INVALID_INPUT",
+      "--check writes nothing, so there is nothing to install or test.",
+      {
+        hint: "drop --install/--test, or drop --check to upgrade, install and test",
+      },
+    );
+  }
+  const results: Report[] = upgrade(argv.dirs.map(String), {
+    ...(argv.to ? { to: argv.to } : {}),
+    check: argv.check,
+  });
+  if (argv.install || argv.test) await runSteps(ctx, results, argv);
   if (argv.json) {
     ctx.print(
       JSON.stringify(
@@ -54,7 +109,7 @@ function run(ctx: CommandContext, argv: UpgradeArgs): void {
   } else {
     ctx.print(
       table(
-        ["service", "dir", "from", "to", "status", "files", "conflicts", "drifted"],
+        ["service", "dir", "from", "to", "status", "files", "conflicts", "drifted", ...stepHeaders(argv)],
         results.map((result) => [
           result.service,
           relative(process.cwd(), result.dir) || ".",
@@ -64,6 +119,7 @@ function run(ctx: CommandContext, argv: UpgradeArgs): void {
           String(result.files.filter((file) => file.outcome !== "unchanged").length),
           String(result.conflicts.length),
           String(result.drifted.length),
+          ...stepCells(result.steps, argv),
         ]),
       ),
     );
@@ -71,15 +127,48 @@ function run(ctx: CommandContext, argv: UpgradeArgs): void {
   }
   for (const result of results) reportFailures(ctx, result.failures);
   const conflicts = results.some((result) => result.conflicts.length > 0);
-  if (argv.check ? checkFailed(results) : conflicts) ctx.fail(1);
+  const stepsFailed = results.some((result) => !stepsPassed(result.steps));
+  if (argv.check ? checkFailed(results) : conflicts || stepsFailed) ctx.fail(1);
+}
+
+/** Install and test each service in turn; a service in conflict is skipped, a failure stops only its own steps. */
+async function runSteps(ctx: CommandContext, results: Report[], argv: UpgradeArgs): Promise<void> {
+  for (const [index, result] of results.entries()) {
+    if (result.failures.length > 0 || result.conflicts.length > 0) {
+      result.steps = { skipped: "resolve the conflicts (or write errors) first" };
+      continue;
+    }
+    const env = { ...process.env, ...ctx.io.env };
+    result.steps = await installAndTest(result.dir, { install: argv.install, test: argv.test, env }, (step) =>
+      ctx.warn(`[${index + 1}/${results.length}] ${result.service}: ${step}`),
+    );
+  }
+}
+
+function stepHeaders(argv: UpgradeArgs): string[] {
+  return [...(argv.install ? ["install"] : []), ...(argv.test ? ["test"] : [])];
+}
+
+function stepCells(steps: ServiceSteps | undefined, argv: UpgradeArgs): string[] {
+  const cell = (step: ServiceSteps["install"]) =>
+    steps?.skipped
+      ? "skipped"
+      : !step
+        ? "-"
+        : step.code === 0
+          ? `ok ${step.seconds}s`
+          : `FAILED (exit ${step.code})`;
+  return [...(argv.install ? [cell(steps?.install)] : []), ...(argv.test ? [cell(steps?.test)] : [])];
 }
 
 function status(result: ServiceUpgrade, check: boolean): string {
+  const fresh = result.conflicts.filter((path) => !result.unresolved.includes(path));
   if (check) {
     const problems = [
       result.behind && "behind",
+      result.unresolved.length > 0 && "conflicted",
       result.drifted.length > 0 && "drifted",
-      result.conflicts.length > 0 && "would conflict",
+      fresh.length > 0 && "would conflict",
     ];
     return problems.filter(Boolean).join(", ") || "current";
   }
@@ -87,7 +176,7 @@ function status(result: ServiceUpgrade, check: boolean): string {
   return result.behind ? "upgraded" : "current";
 }
 
-function details(ctx: CommandContext, result: ServiceUpgrade, check: boolean): void {
+function details(ctx: CommandContext, result: Report, check: boolean): void {
   const lines = [
     ...result.bumped.map((bump) => `  bump      ${bump}`),
     ...result.files
@@ -97,16 +186,26 @@ function details(ctx: CommandContext, result: ServiceUpgrade, check: boolean): v
       (path) => `  drifted   ${path} (differs from the template; list it in "customized" if on purpose)`,
     ),
   ];
-  if (lines.length === 0) return;
+  const failedSteps = [result.steps?.install, result.steps?.test].filter((step) => step && step.code !== 0);
+  if (lines.length === 0 && failedSteps.length === 0) return;
   ctx.print();
   ctx.print(`${result.service} (${result.dir})${check ? " — nothing written (--check)" : ""}:`);
   for (const line of lines) ctx.print(line);
-  if (!check && result.conflicts.length > 0) {
+  if (result.conflicts.length > 0) {
     ctx.print("  Resolve the <<<<<<< yours / >>>>>>> template markers in the files above, then commit.");
+  }
+  for (const step of failedSteps) {
+    if (step) ctx.print(`  ${step.command} failed (exit ${step.code}):\n${indent(step.tail)}`);
   }
 }
 
-function jsonReport(result: ServiceUpgrade, check: boolean) {
+const indent = (text: string) =>
+  text
+    .split("\n")
+    .map((line) => `    ${line}`)
+    .join("\n");
+
+function jsonReport(result: Report, check: boolean) {
   const { changes, ...rest } = result;
   return {
     ...rest,

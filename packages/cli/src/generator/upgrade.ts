@@ -3,7 +3,8 @@ import { ToolboxError } from "@worker-toolbox/config";
 import { versionProblem } from "./answers.js";
 import { applyChanges, type FileChange, type FileFailure, readIfExists } from "./fsPlan.js";
 import { BASE_DIR, MANIFEST_FILE, type Manifest, manifestContent, readManifest } from "./manifest.js";
-import { threeWayMerge } from "./merge.js";
+import { hasConflictMarkers, type MergeOutcome, threeWayMerge } from "./merge.js";
+import { mergePackageJson } from "./packageJsonMerge.js";
 import { renderService } from "./render.js";
 import { loadTemplate, type TemplateRef } from "./template.js";
 
@@ -28,6 +29,8 @@ export interface FileUpgrade {
     | "kept"; // deleted by the service, or dropped by the template but edited: left as it is
   /** The service's file differs from the template's render (an edit not listed in `customized`). */
   drifted: boolean;
+  /** The file still holds conflict markers from an earlier upgrade: resolve them first. */
+  unresolved?: boolean;
 }
 
 export interface ServiceUpgrade {
@@ -38,7 +41,10 @@ export interface ServiceUpgrade {
   /** The template version or a pinned toolbox package is older than the target. */
   behind: boolean;
   files: FileUpgrade[];
+  /** Files in conflict: merged into conflict now, or still holding markers from an earlier upgrade. */
   conflicts: string[];
+  /** The subset of `conflicts` left unresolved by an earlier upgrade. */
+  unresolved: string[];
   drifted: string[];
   /** `@worker-toolbox/*` dependencies whose version changes, as `name: old → new`. */
   bumped: string[];
@@ -73,50 +79,8 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
 
   const files: FileUpgrade[] = [];
   const changes: FileChange[] = [];
-  const write = (path: string, content: string, current: string | undefined) => {
-    if (current !== content)
-      changes.push({ path, action: current === undefined ? "create" : "overwrite", content });
-  };
-
-  for (const path of paths) {
-    const ours = readIfExists(join(dir, path));
-    const base = readIfExists(join(dir, BASE_DIR, path));
-    const theirs = renderedByPath.get(path);
-    // Without a base (deleted by hand) the nearest truth is "what the template renders now".
-    const drifted =
-      ours !== undefined &&
-      ours !== (base ?? theirs) &&
-      !manifest.customized.includes(path) &&
-      theirs !== undefined;
-
-    if (theirs === undefined) {
-      const unedited = ours === undefined || ours === base;
-      if (unedited && ours !== undefined) changes.push({ path, action: "delete", content: "" });
-      if (base !== undefined) changes.push({ path: `${BASE_DIR}/${path}`, action: "delete", content: "" });
-      files.push({ path, outcome: unedited ? "removed" : "kept", drifted: false });
-      continue;
-    }
-    write(`${BASE_DIR}/${path}`, theirs, base);
-    if (ours === undefined) {
-      const isNew = !manifest.managedFiles.includes(path);
-      if (isNew) write(path, theirs, ours);
-      files.push({ path, outcome: isNew ? "created" : "kept", drifted: false });
-      continue;
-    }
-    // The toolbox pins are bumped on every side first, so a dependency the service added next to them
-    // merges cleanly instead of conflicting with the version change on the adjacent lines.
-    const bump = (text: string) => (path === "package.json" && !linked ? setToolboxVersions(text, to) : text);
-    const merged = threeWayMerge(bump(base ?? ""), bump(ours), theirs, label);
-    write(path, merged.content, ours);
-    const outcome = merged.conflict
-      ? "conflict"
-      : merged.content === ours
-        ? "unchanged"
-        : ours === base
-          ? "updated"
-          : "merged";
-    files.push({ path, outcome, drifted });
-  }
+  const context: FileContext = { dir, manifest, to, linked, label, changes };
+  for (const path of paths) files.push(planFile(context, path, renderedByPath.get(path)));
 
   const bumped = linked ? [] : bumpList(readIfExists(join(dir, "package.json")), to);
 
@@ -127,15 +91,17 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
     answers: manifest.answers,
     managedFiles: rendered.map((file) => file.path),
   };
-  const manifestText = manifestContent(next);
-  write(MANIFEST_FILE, manifestText, readIfExists(join(dir, MANIFEST_FILE)));
+  writeIfChanged(changes, MANIFEST_FILE, manifestContent(next), readIfExists(join(dir, MANIFEST_FILE)));
 
   const fromToolbox = manifest.toolboxVersion;
   const behind =
     manifest.template.version !== template.version ||
     (!linked && fromToolbox !== to) ||
     bumped.length > 0 ||
-    files.some((file) => ["updated", "merged", "conflict", "created", "removed"].includes(file.outcome));
+    files.some(
+      (file) =>
+        !file.unresolved && ["updated", "merged", "conflict", "created", "removed"].includes(file.outcome),
+    );
   return {
     dir,
     service: manifest.answers.service,
@@ -144,11 +110,92 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
     behind,
     files,
     conflicts: files.filter((file) => file.outcome === "conflict").map((file) => file.path),
+    unresolved: files.filter((file) => file.unresolved).map((file) => file.path),
     drifted: files.filter((file) => file.drifted).map((file) => file.path),
     bumped,
     changes,
     failures: [],
   };
+}
+
+interface FileContext {
+  dir: string;
+  manifest: Manifest;
+  to: string;
+  linked: boolean;
+  label: string;
+  changes: FileChange[];
+}
+
+function writeIfChanged(
+  changes: FileChange[],
+  path: string,
+  content: string,
+  current: string | undefined,
+): void {
+  if (current !== content)
+    changes.push({ path, action: current === undefined ? "create" : "overwrite", content });
+}
+
+/** Plan one managed file: merge the new render (`theirs`, undefined when the template dropped it) into it. */
+function planFile(ctx: FileContext, path: string, theirs: string | undefined): FileUpgrade {
+  const { dir, manifest, changes } = ctx;
+  const ours = readIfExists(join(dir, path));
+  const base = readIfExists(join(dir, BASE_DIR, path));
+  const customized = manifest.customized.includes(path);
+  // Without a base (deleted by hand) the nearest truth is "what the template renders now".
+  const drifted = ours !== undefined && ours !== (base ?? theirs) && !customized && theirs !== undefined;
+
+  if (theirs === undefined) {
+    const unedited = ours === undefined || ours === base;
+    if (unedited && ours !== undefined) changes.push({ path, action: "delete", content: "" });
+    if (base !== undefined) changes.push({ path: `${BASE_DIR}/${path}`, action: "delete", content: "" });
+    return { path, outcome: unedited ? "removed" : "kept", drifted: false };
+  }
+  if (ours === undefined) {
+    const isNew = !manifest.managedFiles.includes(path);
+    writeIfChanged(changes, `${BASE_DIR}/${path}`, theirs, base);
+    if (isNew) writeIfChanged(changes, path, theirs, ours);
+    return { path, outcome: isNew ? "created" : "kept", drifted: false };
+  }
+  // Markers left by an earlier upgrade: nothing is merged into the file (or its base) until they are resolved.
+  if (hasConflictMarkers(ours)) return { path, outcome: "conflict", drifted: false, unresolved: true };
+  writeIfChanged(changes, `${BASE_DIR}/${path}`, theirs, base);
+
+  const merged = mergeManaged(ctx, path, base, ours, theirs);
+  writeIfChanged(changes, path, merged.content, ours);
+  const outcome = merged.conflict
+    ? "conflict"
+    : merged.content === ours
+      ? "unchanged"
+      : ours === base
+        ? "updated"
+        : "merged";
+  return {
+    path,
+    outcome,
+    drifted: path === "package.json" ? (merged.drifted ?? drifted) && !customized : drifted,
+  };
+}
+
+/** package.json by key (the toolbox pins are the toolbox's, the rest the service's); every other file by line. */
+function mergeManaged(
+  ctx: FileContext,
+  path: string,
+  base: string | undefined,
+  ours: string,
+  theirs: string,
+): MergeOutcome & { drifted?: boolean } {
+  if (path === "package.json") {
+    const byKey = mergePackageJson(base, ours, theirs);
+    if (byKey.content !== undefined)
+      return { content: byKey.content, conflict: false, drifted: byKey.drifted };
+  }
+  // The toolbox pins are bumped on every side first, so a dependency the service added next to them
+  // merges cleanly instead of conflicting with the version change on the adjacent lines.
+  const bump = (text: string) =>
+    path === "package.json" && !ctx.linked ? setToolboxVersions(text, ctx.to) : text;
+  return threeWayMerge(bump(base ?? ""), bump(ours), theirs, ctx.label);
 }
 
 // `"@worker-toolbox/runtime": "0.1.0"`; `file:` links are left alone.
