@@ -19,10 +19,10 @@ export function registerStaticCases({ options, service, contracts, taskContracts
   describe("config", () => {
     it("loads in production mode from the deployment environment (nothing production needs is missing)", () => {
       failIfAny(
-        productionConfigProblems(options.productionEnv ?? process.env, service),
+        productionConfigProblems(options.productionEnv ?? process.env, service, options.productionSecrets),
         `The ${service} config does not load in production mode (WT_MODE=production)`,
         "set these variables in the deployment environment (docs/config.md lists every one); in CI, pass " +
-          "the deployment's environment as `productionEnv` to describeWorkerConformance",
+          "the deployment's environment as `productionEnv` and name what its secret store adds in `productionSecrets`",
       );
     });
 

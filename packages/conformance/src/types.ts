@@ -64,6 +64,12 @@ export interface ConformanceOptions {
    * deployment manifest). Default: `process.env`.
    */
   productionEnv?: Record<string, string | undefined>;
+  /**
+   * Variables the deployment's secret store provides (e.g. `["AMQP_URL", "DATABASE_URL"]`): the
+   * production-mode case takes them as given when `productionEnv` lacks them, and still checks them when
+   * present. Default: none.
+   */
+  productionSecrets?: readonly string[];
   /** Start the service's real worker. Default: `createWorker({ config, tasks })` and `start()`. */
   startWorker?: StartWorker;
   /** Sample calls per task name; default: the contract's `examples`, else a call without arguments. */

@@ -6,9 +6,12 @@ import { tasks } from "../src/tasks/index.js";
 // What production runs with: deploy/production.env plus the secrets its secret store provides.
 const deployment = parseEnv(readFileSync(new URL("../deploy/production.env", import.meta.url), "utf8"));
 
-// Proves this service is wired right against a real RabbitMQ and PostgreSQL (AMQP_URL, DATABASE_URL):
-// config, contracts, topology, routing, a round trip per task example, retries, dead-lettering, shutdown.
+// Proves this service is wired right against a real RabbitMQ and PostgreSQL: config, contracts, topology,
+// routing, a round trip per task example, retries, dead-lettering, shutdown. It uses AMQP_URL and
+// DATABASE_URL when set, else starts throwaway servers (@worker-toolbox/testing: needs rabbitmq-server and
+// postgresql installed).
 describeWorkerConformance({
   tasks,
   productionEnv: { ...deployment, AMQP_URL: process.env.AMQP_URL, DATABASE_URL: process.env.DATABASE_URL },
+  productionSecrets: ["AMQP_URL", "DATABASE_URL"],
 });

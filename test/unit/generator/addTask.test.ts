@@ -17,13 +17,13 @@ describe("add task", () => {
     const dir = service();
     const { io, cli } = captureIo();
     expect(await runCli(["add", "task", "send_invoice", "--dir", dir], cli), io.err).toBe(0);
-    expect(io.out).toContain("Added task order-export.send_invoice");
+    expect(io.out).toContain("Added task order-export.send_invoice.v1");
     const tree = readTree(dir);
-    expect(tree["src/tasks/send-invoice.ts"]).toContain('name: "order-export.send_invoice"');
+    expect(tree["src/tasks/send-invoice.ts"]).toContain('name: "order-export.send_invoice.v1"');
     expect(tree["src/handlers/send-invoice.ts"]).toContain(
       "export const sendInvoice: TaskHandler<typeof sendInvoiceTask>",
     );
-    expect(tree["test/send-invoice.test.ts"]).toContain('describe("order-export.send_invoice"');
+    expect(tree["test/send-invoice.test.ts"]).toContain('describe("order-export.send_invoice.v1"');
     expect(tree["src/tasks/index.ts"]).toContain(
       [
         'import { sendInvoice } from "../handlers/send-invoice.js";',

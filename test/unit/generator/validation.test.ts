@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { isToolboxError } from "@worker-toolbox/config";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../../packages/cli/src/cli.js";
-import { type Answers, generate } from "../../../packages/cli/src/generator/index.js";
+import { type Answers, generate, toolboxVersion } from "../../../packages/cli/src/generator/index.js";
 import { ANSWERS, captureIo, readTree, tempDir } from "./support.js";
 
 function expectRefused(run: () => unknown, code: string, pattern: RegExp): void {
@@ -130,9 +130,15 @@ describe("worker-toolbox new (in process)", () => {
     );
     expect(code, io.err).toBe(0);
     expect(io.out).toContain("create          src/tasks/send-invoice.ts");
-    expect(io.out).toMatch(/Next:\n {2}cd \S*billing\n {2}npm install\n {2}npm test\n {2}npm start\n/);
+    expect(io.out).toMatch(
+      /Next:\n {2}cd \S*billing\n {2}npm install\n {2}npm test\n {2}npx worker-toolbox db migrate\n {2}npm start\n/,
+    );
+    // How the toolbox is resolved: the exact pin and the registry npm is configured with.
+    expect(io.out).toContain(
+      `npm install: @worker-toolbox/* ${toolboxVersion()}, pinned exactly, from the registry`,
+    );
     const tree = readTree(join(dir, "billing"));
-    expect(tree["src/tasks/send-invoice.ts"]).toContain('name: "billing.send_invoice"');
+    expect(tree["src/tasks/send-invoice.ts"]).toContain('name: "billing.send_invoice.v1"');
     expect(JSON.parse(tree[".worker-toolbox.json"]!).answers).toMatchObject({
       service: "billing",
       task: "send_invoice",

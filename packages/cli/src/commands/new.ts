@@ -16,6 +16,7 @@ import {
   serviceNameProblem,
   taskPartProblem,
   textProblem,
+  toolboxVersion,
 } from "../generator/index.js";
 import { terminalQuestions } from "../prompts.js";
 
@@ -103,7 +104,7 @@ async function run(ctx: CommandContext, argv: NewArgs): Promise<void> {
   const targetDir = resolve(argv.dir ?? answers.service);
   const result = generate({ answers, targetDir, dryRun: argv.dryRun, force: argv.force });
   const cd = shellPath(result.targetDir);
-  const next = [`cd ${cd}`, "npm install", "npm test", "npm start"];
+  const next = [`cd ${cd}`, "npm install", "npm test", "npx worker-toolbox db migrate", "npm start"];
 
   if (argv.json) {
     ctx.print(
@@ -128,8 +129,12 @@ async function run(ctx: CommandContext, argv: NewArgs): Promise<void> {
       ctx.print("Next:");
       for (const command of next) ctx.print(`  ${command}`);
       ctx.print();
+      ctx.print(`npm install: ${toolboxSource(answers, ctx.io.env)}.`);
       ctx.print(
-        "npm test runs the conformance suite too: it needs RabbitMQ and PostgreSQL (AMQP_URL, DATABASE_URL).",
+        "npm test: unit tests and the conformance suite, against AMQP_URL / DATABASE_URL when set, else throwaway local servers (needs rabbitmq-server and postgresql installed).",
+      );
+      ctx.print(
+        "db migrate (once per database) and npm start (builds, then runs) use DATABASE_URL and AMQP_URL.",
       );
     }
   }
@@ -139,6 +144,14 @@ async function run(ctx: CommandContext, argv: NewArgs): Promise<void> {
 /** Flags first; what is missing is asked on a terminal, else the default (or a usage error for the name). */
 async function collectAnswers(ctx: CommandContext, argv: NewArgs): Promise<Answers> {
   const prompt = canPrompt(ctx, argv.json) ? terminalQuestions() : undefined;
+  if (prompt) {
+    const pinned = {
+      toolboxVersion: argv.toolboxVersion,
+      toolboxPath: argv.toolboxPath && resolve(argv.toolboxPath),
+    };
+    ctx.print(`Toolbox: ${toolboxSource(pinned, ctx.io.env)}`);
+    ctx.print("  (--toolbox-version <v> pins another version, --toolbox-path <dir> links a local checkout)");
+  }
   try {
     const ask = async (question: string, fallback: string, problem: (value: string) => string | null) => {
       if (!prompt) return fallback;
@@ -172,6 +185,21 @@ async function collectAnswers(ctx: CommandContext, argv: NewArgs): Promise<Answe
   } finally {
     prompt?.close();
   }
+}
+
+/** Where `npm install` takes the toolbox from, in words: the pinned version and the registry, or the checkout. */
+function toolboxSource(
+  answers: { toolboxVersion?: string | undefined; toolboxPath?: string | undefined },
+  env: Record<string, string | undefined>,
+): string {
+  if (answers.toolboxPath)
+    return `@worker-toolbox/* linked from the checkout ${answers.toolboxPath} (file: dependencies)`;
+  const version = answers.toolboxVersion ?? toolboxVersion();
+  // npm exec/npx pass the registry they use to the command they run.
+  const registry = env.npm_config_registry
+    ? `the registry npm uses here, ${env.npm_config_registry}`
+    : "the registry your npm is configured with (npm config get registry)";
+  return `@worker-toolbox/* ${version}, pinned exactly, from ${registry}`;
 }
 
 /** An absolute toolbox checkout path that really holds the packages to link. */

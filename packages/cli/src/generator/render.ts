@@ -26,7 +26,6 @@ export function renderContext(template: Template, answers: Answers) {
     answers.toolboxPath ? `file:${posix.join(toPosix(answers.toolboxPath), "packages", pkg)}` : version;
   return {
     ...answers,
-    taskName: `${answers.service}.${answers.task}`,
     template: { name: template.name, version: template.version },
     toolbox: {
       version,
@@ -47,7 +46,9 @@ export function taskContext(service: string, task: string) {
   return {
     service,
     task,
-    taskName: `${service}.${task}`,
+    // Versioned from the start (docs/generator.md): an incompatible change becomes `.v2` beside it.
+    taskBase: `${service}.${task}`,
+    taskName: `${service}.${task}.v1`,
     taskFile: kebabCase(task),
     contractName: `${camelCase(task)}Task`,
     handlerName: camelCase(task),

@@ -35,6 +35,22 @@ describe("config checks", () => {
     ).toEqual([]);
   });
 
+  it("takes the secrets the secret store provides as given when absent, never when malformed", () => {
+    const deployment = { WT_ENVIRONMENT_PREFIX: "prod" };
+    const secrets = ["AMQP_URL", "DATABASE_URL"];
+    expect(productionConfigProblems(deployment, "export", secrets)).toEqual([]);
+    // Without declaring them, the same environment fails: the check can fail.
+    expect(productionConfigProblems(deployment, "export")).toHaveLength(2);
+    const malformed = productionConfigProblems(
+      { ...deployment, DATABASE_URL: "not a url" },
+      "export",
+      secrets,
+    );
+    expect(malformed.join("\n")).toContain("DATABASE_URL (database.url)");
+    // Something production needs that is not a secret is still reported.
+    expect(productionConfigProblems({}, "export", secrets).join("\n")).toContain("WT_ENVIRONMENT_PREFIX");
+  });
+
   it("reports tasks of another service and a config without a service", () => {
     expect(serviceProblems("export", parseConfig({ service: "export" }), [project, ping])).toEqual([]);
     const problems = serviceProblems("export", parseConfig({}), [project, foreign]);
