@@ -44,7 +44,12 @@ describe("a generated service", () => {
       root,
     );
     expect(created.code, created.output).toBe(0);
-    expect(created.output).toMatch(/Next:\n {2}cd e2e-orders\n {2}npm install\n {2}npm test\n {2}npm start/);
+    expect(created.output).toMatch(
+      /Next:\n {2}cd e2e-orders\n {2}npm install\n {2}npm test\n {2}npx worker-toolbox db migrate\n {2}npm start/,
+    );
+    expect(created.output).toContain(
+      `npm install: @worker-toolbox/* linked from the checkout ${repo.replace(/\/$/, "")}`,
+    );
     expect(JSON.parse(read("package.json")).dependencies["@worker-toolbox/runtime"]).toBe(
       `file:${join(repo, "packages/runtime")}`,
     );
