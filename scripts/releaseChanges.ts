@@ -1,6 +1,8 @@
 /** What the release script computes without side effects: version order and the template's changes. */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { outputPath } from "../packages/cli/src/generator/render.js";
+import { templateFiles } from "../packages/cli/src/generator/template.js";
 
 export const VERSION = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$/;
 
@@ -18,28 +20,10 @@ export function compareVersions(a: string, b: string): number {
   return pa[3] < pb[3] ? -1 : 1;
 }
 
-function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (current: string) => {
-    for (const entry of readdirSync(current)) {
-      const full = join(current, entry);
-      if (statSync(full).isDirectory()) walk(full);
-      else out.push(relative(dir, full).split(sep).join("/"));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+const files = (dir: string): string[] => (existsSync(dir) ? templateFiles(dir) : []);
 
 /** A template source path as it lands in a service: `.hbs` dropped, `_gitignore` → `.gitignore`. */
-function servicePath(source: string): string {
-  return source
-    .replace(/\.hbs$/, "")
-    .split("/")
-    .map((segment) => (segment.startsWith("__") ? segment.slice(1) : segment.replace(/^_/, ".")))
-    .join("/");
-}
+const servicePath = (source: string): string => outputPath(source, source);
 
 /** What `upgrade` does with a change to one template file, by who owns the file in a service. */
 function effect(template: string, path: string, userOwned: readonly string[], change: string): string {
@@ -71,8 +55,8 @@ export function describeTemplateChanges(oldRoot: string, newRoot: string): strin
     const userOwned = existsSync(meta)
       ? ((JSON.parse(readFileSync(meta, "utf8")) as { userOwned?: string[] }).userOwned ?? [])
       : [];
-    const oldFiles = files(oldDir).filter((file) => file !== "template.json");
-    const newFiles = files(newDir).filter((file) => file !== "template.json");
+    const oldFiles = files(oldDir);
+    const newFiles = files(newDir);
     for (const file of [...new Set([...oldFiles, ...newFiles])].sort()) {
       const before = oldFiles.includes(file) ? readFileSync(join(oldDir, file), "utf8") : undefined;
       const after = newFiles.includes(file) ? readFileSync(join(newDir, file), "utf8") : undefined;
