@@ -33,6 +33,9 @@ function effect(template: string, path: string, userOwned: readonly string[], ch
   if (userOwned.includes(path)) {
     return `\`${path}\` (the service's own file): ${change}; \`upgrade\` leaves it alone, copy the change by hand if wanted`;
   }
+  if (path === "package.json" && change === "changed") {
+    return "`package.json` (managed, merged by key): changed; `upgrade` takes the change for the toolbox pins and for keys the service left as rendered, the service's own keys stay";
+  }
   const action = {
     changed:
       "`upgrade` three-way merges the change into the service's edits (conflicts are marked and reported)",

@@ -36,6 +36,7 @@ describe("describeTemplateChanges", () => {
     writeFileSync(join(next, "worker/Dockerfile"), "FROM node:22-slim\n");
     writeFileSync(join(next, "worker/_github/workflows/lint.yml"), "name: lint\n");
     unlinkSync(join(next, "worker/_dockerignore"));
+    writeFileSync(join(next, "worker/package.json.hbs"), "{}\n");
     writeFileSync(join(next, "worker/src/tasks/index.ts.hbs"), "// changed\n");
     writeFileSync(join(next, "task/src/handlers/{{kebabCase task}}.ts.hbs"), "// changed\n");
     const lines = describeTemplateChanges(templates, next);
@@ -43,6 +44,7 @@ describe("describeTemplateChanges", () => {
       "`Dockerfile` (managed): changed; `upgrade` three-way merges the change into the service's edits (conflicts are marked and reported)",
       "`.dockerignore` (managed): removed; `upgrade` deletes it where unedited, keeps it where edited",
       "`.github/workflows/lint.yml` (managed): added; `upgrade` creates it",
+      "`package.json` (managed, merged by key): changed; `upgrade` takes the change for the toolbox pins and for keys the service left as rendered, the service's own keys stay",
       "`src/tasks/index.ts` (the service's own file): changed; `upgrade` leaves it alone, copy the change by hand if wanted",
       "`src/handlers/{{kebabCase task}}.ts` (task template): changed; used by `add task` for new tasks, existing task files are the service's",
     ]);
