@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 const source = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
 const alias = [
   {
-    find: /^@worker-toolbox\/(config|runtime|testing|conformance|cli)$/,
+    find: /^@worker-toolbox\/(config|runtime|testing|conformance|dashboard|cli)$/,
     replacement: source("$1/src/index.ts"),
   },
 ];

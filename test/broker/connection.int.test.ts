@@ -43,6 +43,20 @@ describe("BrokerConnection", () => {
     expect(setups).toBe(1);
   });
 
+  it("close() while the first connection attempt is in flight resolves and leaves no connection open", async () => {
+    const name = `test-${randomUUID()}`;
+    const conn = connection(amqpUrl, undefined, name).start();
+    // The attempt is under way (TCP + AMQP handshake); close before it completes.
+    const closed = await Promise.race([
+      conn.close().then(() => "closed"),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), 5_000)),
+    ]);
+    expect(closed).toBe("closed");
+    expect(conn.state).toBe("closed");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await closeConnectionsNamed(managementUrl, name)).toBe(0);
+  });
+
   it("reconnects after the broker drops the connection and re-runs setup", async () => {
     let setups = 0;
     const name = `test-${randomUUID()}`;

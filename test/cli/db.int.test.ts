@@ -22,8 +22,9 @@ describe("worker-toolbox db", () => {
     const first = await run("db", "migrate");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("applied 000001");
+    expect(first.stdout).toContain("applied 000002");
     const again = await run("db", "migrate", "--json");
-    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], current: 1, latest: 1 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], current: 2, latest: 2 });
     expect((await run("db", "status")).code).toBe(0);
   });
 
@@ -36,6 +37,8 @@ describe("worker-toolbox db", () => {
       "cli_worker",
       "--tracker-role",
       "cli_tracker",
+      "--dashboard-role",
+      "cli_dashboard",
     );
     expect(applied.code).toBe(0);
     const pool = new pg.Pool({ connectionString: database.url });

@@ -14,6 +14,7 @@ import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 const schema = "grants";
 const workerPassword = "w0rker pa'ss";
 const trackerPassword = "tr4cker";
+const dashboardPassword = "d4shboard-viewer";
 let own: PostgresServer | undefined;
 let fresh: FreshDatabase;
 
@@ -48,6 +49,8 @@ async function sqlState(promise: Promise<unknown>): Promise<string | undefined> 
   );
 }
 
+const roles = () => ["worker", "tracker", "dashboard"].map((kind) => `wt_${kind}_${fresh.db.name}`);
+
 beforeAll(async () => {
   fresh = await freshDatabase("grants", await passwordAuthUrl());
   await migrate(fresh.pool, { schema });
@@ -55,7 +58,8 @@ beforeAll(async () => {
     schema,
     workerRole: `wt_worker_${fresh.db.name}`,
     trackerRole: `wt_tracker_${fresh.db.name}`,
-    passwords: { worker: workerPassword, tracker: trackerPassword },
+    dashboardRole: `wt_dashboard_${fresh.db.name}`,
+    passwords: { worker: workerPassword, tracker: trackerPassword, dashboard: dashboardPassword },
   });
   await fresh.pool.query(sql);
   await fresh.pool.query(sql); // idempotent: a second run converges on the same rights
@@ -63,13 +67,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (fresh) {
-    for (const role of [`wt_worker_${fresh.db.name}`, `wt_tracker_${fresh.db.name}`]) {
+    for (const role of roles()) {
       await fresh.pool.query(`DROP OWNED BY "${role}"`).catch(() => {});
     }
     await fresh.close();
     const admin = new pg.Client({ connectionString: own?.url ?? testServers().databaseUrl });
     await admin.connect();
-    for (const role of [`wt_worker_${fresh.db.name}`, `wt_tracker_${fresh.db.name}`]) {
+    for (const role of roles()) {
       await admin.query(`DROP ROLE IF EXISTS "${role}"`);
     }
     await admin.end();
@@ -99,6 +103,8 @@ describe("grantsSql", () => {
       await pool.query("SELECT nextval('grants.task_id_sequence')");
 
       expect(await sqlState(pool.query("SELECT * FROM grants.worker_toolbox_tasks"))).toBe("42501");
+      // The state history is written by a trigger as its owner: the worker cannot read or write it itself.
+      expect(await sqlState(pool.query("SELECT * FROM grants.worker_toolbox_task_states"))).toBe("42501");
       expect(await sqlState(pool.query("DELETE FROM grants.celery_taskmeta"))).toBe("42501");
       expect(await sqlState(pool.query("TRUNCATE grants.celery_taskmeta"))).toBe("42501");
       expect(await sqlState(pool.query("SELECT * FROM grants.celery_tasksetmeta"))).toBe("42501");
@@ -124,6 +130,36 @@ describe("grantsSql", () => {
       expect(await sqlState(pool.query("SELECT * FROM grants.celery_taskmeta"))).toBe("42501");
       expect(await sqlState(pool.query("DELETE FROM grants.worker_toolbox_tasks"))).toBe("42501");
       expect(await sqlState(pool.query("SELECT nextval('grants.task_id_sequence')"))).toBe("42501");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("dashboard role reads results, tracking and history, records revocations, and changes nothing else", async () => {
+    const pool = new pg.Pool({
+      connectionString: urlAs(`wt_dashboard_${fresh.db.name}`, dashboardPassword),
+      max: 2,
+    });
+    try {
+      // The worker role's writes above left their history, through the trigger.
+      const history = await pool.query(
+        "SELECT status FROM grants.worker_toolbox_task_states WHERE task_id = 'g-1' ORDER BY id",
+      );
+      expect(history.rows.map((row) => row.status)).toEqual(["STARTED", "SUCCESS"]);
+      await pool.query("SELECT * FROM grants.worker_toolbox_tasks");
+      const store = createResultStore({ pool, schema, workerName: "dashboard@h" });
+      await store.writeMany([{ taskId: "g-revoked", state: "REVOKED", reason: "from the dashboard" }]);
+      expect(await sqlState(pool.query("DELETE FROM grants.celery_taskmeta"))).toBe("42501");
+      expect(await sqlState(pool.query("UPDATE grants.worker_toolbox_tasks SET retries = 9"))).toBe("42501");
+      expect(await sqlState(pool.query("DELETE FROM grants.worker_toolbox_task_states"))).toBe("42501");
+      expect(
+        await sqlState(
+          pool.query(
+            "INSERT INTO grants.worker_toolbox_task_states (task_id, status, at) VALUES ('x', 'SUCCESS', now())",
+          ),
+        ),
+      ).toBe("42501");
+      expect(await sqlState(pruneResults(pool, schema, { olderThanMs: 0 }))).toBe("42501");
     } finally {
       await pool.end();
     }

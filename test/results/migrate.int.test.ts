@@ -43,6 +43,8 @@ describe("migrate", () => {
       "task_id_sequence",
       "taskset_id_sequence",
       "worker_toolbox_migrations",
+      "worker_toolbox_task_states",
+      "worker_toolbox_task_states_id_seq",
       "worker_toolbox_tasks",
     ]);
     const status = await assertMigrated(fresh.pool, "once");

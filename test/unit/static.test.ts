@@ -18,6 +18,12 @@ describe("static checks", () => {
     expect(status).toBe(0);
   }, 240_000);
 
+  it("typechecks the dashboard's browser script (checkJs, DOM types)", () => {
+    const { status, output } = run(bin("tsc"), ["-p", "packages/dashboard/assets/tsconfig.json"]);
+    expect(output, "tsc reported errors").toBe("");
+    expect(status).toBe(0);
+  }, 120_000);
+
   it("lints and formats clean (biome check)", () => {
     const { status, output } = run(bin("biome"), ["check", "--diagnostic-level=error", "."]);
     expect(status, output).toBe(0);

@@ -60,6 +60,11 @@ export function entityNames(prefix: string) {
     delayExchange: `${prefix}.delay`,
     /** Fanout exchange for control messages to every worker (revoke); each worker binds a private queue. */
     controlExchange: `${prefix}.control`,
+    /**
+     * Celery's event exchange (Celery's `event_exchange`, topic): worker heartbeats and task events, routing
+     * key = event type with `-` as `.` (`worker.heartbeat`). `celery-config` prints this name.
+     */
+    eventExchange: `${prefix}.celeryev`,
     /** Direct exchange for dead letters, routing key = service name. */
     deadLetterExchange: `${prefix}.dead`,
     platformQueue: `${prefix}.platform`,

@@ -94,7 +94,7 @@ export function celerySettings(
     // Celery multiplies it by the concurrency; the toolbox's prefetch is per process.
     worker_prefetch_multiplier: Math.max(1, Math.floor(config.worker.prefetch / config.worker.concurrency)),
     control_exchange: `${config.environment.prefix}.celery`,
-    event_exchange: `${config.environment.prefix}.celeryev`,
+    event_exchange: names.eventExchange,
     broker_connection_retry_on_startup: true,
     worker_detect_quorum_queues: true,
   };

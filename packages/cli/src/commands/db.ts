@@ -40,7 +40,7 @@ export function dbCommands(ctx: CommandContext): CommandModule {
         .command({
           command: "grants",
           describe:
-            "Print (or with --apply run) the SQL that creates the least-privilege worker and tracker roles",
+            "Print (or with --apply run) the SQL that creates the least-privilege worker, tracker and dashboard roles",
           builder: (inner: Argv) =>
             inner
               .option("worker-role", {
@@ -53,6 +53,11 @@ export function dbCommands(ctx: CommandContext): CommandModule {
                 default: "worker_toolbox_tracker",
                 describe: "Role the tracker connects as",
               })
+              .option("dashboard-role", {
+                type: "string",
+                default: "worker_toolbox_dashboard",
+                describe: "Role the dashboard connects as (reads history; records revocations)",
+              })
               .option("worker-password", {
                 type: "string",
                 describe: "Set the worker role's password (stored as a SCRAM hash)",
@@ -60,6 +65,10 @@ export function dbCommands(ctx: CommandContext): CommandModule {
               .option("tracker-password", {
                 type: "string",
                 describe: "Set the tracker role's password (stored as a SCRAM hash)",
+              })
+              .option("dashboard-password", {
+                type: "string",
+                describe: "Set the dashboard role's password (stored as a SCRAM hash)",
               })
               .option("apply", {
                 type: "boolean",
@@ -98,8 +107,10 @@ export function dbCommands(ctx: CommandContext): CommandModule {
 interface GrantsArgs {
   workerRole: string;
   trackerRole: string;
+  dashboardRole: string;
   workerPassword?: string;
   trackerPassword?: string;
+  dashboardPassword?: string;
   apply: boolean;
 }
 
@@ -175,11 +186,13 @@ async function runGrants(ctx: CommandContext, argv: DbArgs & GrantsArgs): Promis
   const passwords = {
     ...(argv.workerPassword ? { worker: argv.workerPassword } : {}),
     ...(argv.trackerPassword ? { tracker: argv.trackerPassword } : {}),
+    ...(argv.dashboardPassword ? { dashboard: argv.dashboardPassword } : {}),
   };
   const sql = grantsSql({
     schema: config.database.schema,
     workerRole: argv.workerRole,
     trackerRole: argv.trackerRole,
+    dashboardRole: argv.dashboardRole,
     passwords,
   });
   if (!argv.apply) {
@@ -189,7 +202,7 @@ async function runGrants(ctx: CommandContext, argv: DbArgs & GrantsArgs): Promis
   await withPool(ctx, argv, async (pool) => {
     await pool.query(sql);
     ctx.print(
-      `Applied grants for roles ${argv.workerRole} and ${argv.trackerRole} on schema "${config.database.schema}".`,
+      `Applied grants for roles ${argv.workerRole}, ${argv.trackerRole} and ${argv.dashboardRole} on schema "${config.database.schema}".`,
     );
   });
 }

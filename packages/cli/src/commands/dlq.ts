@@ -19,7 +19,14 @@ import { json, table } from "../output.js";
 /** The positional <service> shares its name with the global --service option, so it may arrive as a list. */
 type DlqArgs = Omit<GlobalOptions, "service"> & { service: string | string[]; json: boolean };
 type ListArgs = DlqArgs & { limit: number };
-type ReplayArgs = DlqArgs & { id?: string[]; task?: string; all: boolean; dryRun: boolean; rate?: number };
+type ReplayArgs = DlqArgs & {
+  id?: string[];
+  task?: string;
+  reason?: string;
+  all: boolean;
+  dryRun: boolean;
+  rate?: number;
+};
 type PurgeArgs = DlqArgs & { yes: boolean };
 
 /** `worker-toolbox dlq …`: inspect, replay and purge a service's dead-letter queue. */
@@ -65,6 +72,11 @@ export function dlqCommands(ctx: CommandContext): CommandModule {
                 type: "string",
                 requiresArg: true,
                 describe: "Replay every dead letter of this task name",
+              })
+              .option("reason", {
+                type: "string",
+                requiresArg: true,
+                describe: "Replay every dead letter with this reason (e.g. retries-exhausted)",
               })
               .option("all", { type: "boolean", default: false, describe: "Replay every dead letter" })
               .option("dry-run", {
@@ -174,8 +186,13 @@ function letterTable(letters: readonly DeadLetterInfo[]): string {
 }
 
 async function replay(ctx: CommandContext, argv: ReplayArgs): Promise<void> {
-  const selected = [argv.all, argv.task !== undefined, (argv.id?.length ?? 0) > 0].filter(Boolean).length;
-  if (selected !== 1) throw usage("name exactly one of --id (repeatable), --task or --all");
+  const selected = [
+    argv.all,
+    argv.task !== undefined,
+    argv.reason !== undefined,
+    (argv.id?.length ?? 0) > 0,
+  ].filter(Boolean).length;
+  if (selected !== 1) throw usage("name exactly one of --id (repeatable), --task, --reason or --all");
   if (argv.rate !== undefined && !(argv.rate > 0))
     throw usage(`--rate ${argv.rate} is not a positive number`);
   await withBroker(ctx, argv, async (connection, config, service) => {
@@ -188,6 +205,7 @@ async function replay(ctx: CommandContext, argv: ReplayArgs): Promise<void> {
         selection: {
           ...(argv.id ? { ids: argv.id } : {}),
           ...(argv.task ? { task: argv.task } : {}),
+          ...(argv.reason ? { reason: argv.reason } : {}),
           all: argv.all,
         },
         logger,

@@ -3,12 +3,15 @@ import type { CommandContext } from "../context.js";
 import { addCommands } from "./add.js";
 import { celeryConfigCommand } from "./celeryConfig.js";
 import { configCommands } from "./config.js";
+import { dashboardCommand } from "./dashboard.js";
 import { dbCommands } from "./db.js";
 import { dlqCommands } from "./dlq.js";
 import { doctorCommand } from "./doctor.js";
 import { fleetCommand } from "./fleet.js";
 import { monitorCommand } from "./monitor.js";
 import { newCommand } from "./new.js";
+import { sendCommand } from "./send.js";
+import { taskCommand, tasksCommand } from "./tasks.js";
 import { topologyCommands } from "./topology.js";
 import { trackCommand } from "./track.js";
 import { upgradeCommand } from "./upgrade.js";
@@ -29,5 +32,9 @@ export const commandGroups: ReadonlyArray<(ctx: CommandContext) => CommandModule
   doctorCommand,
   monitorCommand,
   dlqCommands,
+  sendCommand,
+  taskCommand,
+  tasksCommand,
+  dashboardCommand,
   celeryConfigCommand,
 ];

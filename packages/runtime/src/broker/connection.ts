@@ -130,6 +130,11 @@ export class BrokerConnection extends EventEmitter<Events> {
         this.setState("failed", classified);
         return;
       }
+      // close() while the attempt was in flight: nobody else will close this connection.
+      if (this.abort.signal.aborted) {
+        await connection.close().catch(() => undefined);
+        return;
+      }
       this.current = connection;
       this.setState("connected", undefined);
       logger.info({ broker: maskUrl(this.url) }, "connected to broker");

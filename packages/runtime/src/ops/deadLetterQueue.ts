@@ -70,6 +70,8 @@ export interface ReplaySelection {
   ids?: readonly string[];
   /** Replay tasks with this exact name. */
   task?: string;
+  /** Replay every dead letter with this reason (`retries-exhausted`, or the broker's `delivery_limit`…). */
+  reason?: string;
   /** Replay everything. */
   all?: boolean;
 }
@@ -111,16 +113,21 @@ export async function replayDeadLetters(
   options: ReplayOptions,
 ): Promise<ReplayResult> {
   const select = options.selection;
-  if (!select.all && !select.task && (!select.ids || select.ids.length === 0)) {
-    throw new ToolboxError("CONFIG_INVALID", "A replay needs a selection: ids, a task name, or all.", {
-      hint: "pass --id <task id> (repeatable), --task <name> or --all",
-    });
+  if (!select.all && !select.task && !select.reason && (!select.ids || select.ids.length === 0)) {
+    throw new ToolboxError(
+      "CONFIG_INVALID",
+      "A replay needs a selection: ids, a task name, a reason, or all.",
+      {
+        hint: "pass --id <task id> (repeatable), --task <name>, --reason <reason> or --all",
+      },
+    );
   }
   const ids = new Set(select.ids ?? []);
   const matches = (info: DeadLetterInfo) =>
     select.all === true ||
     (info.taskId !== undefined && ids.has(info.taskId)) ||
-    (select.task !== undefined && info.task === select.task);
+    (select.task !== undefined && info.task === select.task) ||
+    (select.reason !== undefined && info.reason === select.reason);
   const names = entityNames(ref.prefix);
   // The platform's dead letters are tracking copies: straight back to the platform queue, or the task
   // would run again.

@@ -1,4 +1,16 @@
 export {
+  decodeEventBody,
+  decodeWorkerEvent,
+  EVENT_EXCHANGE_OPTIONS,
+  EVENT_EXCHANGE_TYPE,
+  encodeWorkerEvent,
+  eventRoutingKey,
+  heartbeatExpiresAt,
+  WORKER_EVENTS_KEY,
+  type WorkerEvent,
+  type WorkerEventType,
+} from "./celeryEvents.js";
+export {
   CELERY_HEADERS,
   type NewTaskMessageInit,
   newTaskMessage,

@@ -8,14 +8,19 @@ export interface GrantsOptions {
   /** Role the tracker connects as: may only read/insert/update the tracking table. */
   trackerRole: string;
   /**
+   * Role the dashboard connects as: reads results, tracking rows and task history; writes only the
+   * REVOKED rows a revocation records (replays and purges go through the broker, not the database).
+   */
+  dashboardRole?: string;
+  /**
    * Set these roles' passwords. They go into the SQL as SCRAM-SHA-256 verifiers, never as plain
    * text, so the generated SQL can be logged or committed without leaking them.
    */
-  passwords?: { worker?: string; tracker?: string };
+  passwords?: { worker?: string; tracker?: string; dashboard?: string };
 }
 
 /**
- * SQL that creates the two least-privilege roles if missing and (re)sets exactly their rights
+ * SQL that creates the least-privilege roles (worker, tracker and, when named, dashboard) if missing and (re)sets exactly their rights
  * on the result schema: everything they had there is revoked first, so running it again, or
  * after a migration adds tables, always converges on the same grants (as Cadasta re-applied
  * its `worker` grants after every migration). Run it as the schema owner or a superuser.
@@ -26,8 +31,14 @@ export function grantsSql(options: GrantsOptions): string {
     `-- worker-toolbox: least-privilege roles for schema ${t.schema}`,
     ...roleSql(options.workerRole, options.passwords?.worker),
     ...roleSql(options.trackerRole, options.passwords?.tracker),
+    ...(options.dashboardRole ? roleSql(options.dashboardRole, options.passwords?.dashboard) : []),
   ];
-  for (const role of [options.workerRole, options.trackerRole]) {
+  const roles = [
+    options.workerRole,
+    options.trackerRole,
+    ...(options.dashboardRole ? [options.dashboardRole] : []),
+  ];
+  for (const role of roles) {
     const r = quoteIdent(role);
     lines.push(
       `REVOKE ALL ON ALL TABLES IN SCHEMA ${t.schema} FROM ${r};`,
@@ -43,6 +54,14 @@ export function grantsSql(options: GrantsOptions): string {
     `GRANT USAGE ON SEQUENCE ${t.schema}.task_id_sequence TO ${worker};`,
     `GRANT SELECT, INSERT, UPDATE ON ${t.tracking} TO ${tracker};`,
   );
+  if (options.dashboardRole) {
+    const dashboard = quoteIdent(options.dashboardRole);
+    lines.push(
+      `GRANT SELECT ON ${t.results}, ${t.groups}, ${t.tracking}, ${t.states}, ${t.ledger} TO ${dashboard};`,
+      `GRANT INSERT, UPDATE ON ${t.results} TO ${dashboard};`,
+      `GRANT USAGE ON SEQUENCE ${t.schema}.task_id_sequence TO ${dashboard};`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }
 

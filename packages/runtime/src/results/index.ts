@@ -35,6 +35,7 @@ export {
 } from "./readResults.js";
 export { createResultStore, type ResultStore, type ResultStoreOptions } from "./resultStore.js";
 export type { TaskErrorInfo, TaskOutcome, TaskRef, TaskState, WriteSummary } from "./resultTypes.js";
+export { FINAL_STATES, RESULT_CHANNEL, type ResultTables, resultTables } from "./sqlNames.js";
 export {
   type TrackingInput,
   type TrackingRecord,

@@ -18,7 +18,7 @@ export interface PruneCounts {
 }
 
 /**
- * Delete old finished results and their tracking rows, batch by batch (each batch its own
+ * Delete old finished results with their state history and tracking rows, batch by batch (each batch its own
  * transaction), until nothing old is left. Unfinished results are never touched; a tracking
  * row without any result (ignore_result tasks, lost tasks) goes once its `updated_at` and `eta`
  * are both past the cutoff.
@@ -45,6 +45,8 @@ export async function pruneResults(pool: Pool, schema: string, options: PruneOpt
             ORDER BY date_done LIMIT $2 FOR UPDATE SKIP LOCKED
          ), gone AS (
            DELETE FROM ${t.results} r USING doomed d WHERE r.id = d.id RETURNING r.task_id
+         ), gone_states AS (
+           DELETE FROM ${t.states} s USING gone g WHERE s.task_id = g.task_id
          ), gone_tracking AS (
            DELETE FROM ${t.tracking} k USING gone g WHERE k.task_id = g.task_id RETURNING 1
          )

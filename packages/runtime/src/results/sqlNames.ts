@@ -16,6 +16,8 @@ export interface ResultTables {
   results: string;
   groups: string;
   tracking: string;
+  /** Every state each task went through (appended by triggers on the results table). */
+  states: string;
   ledger: string;
   /** `regclass` text for nextval(), e.g. `'"toolbox".task_id_sequence'`. */
   taskIdSequence: string;
@@ -33,6 +35,7 @@ export function resultTables(schema: string): ResultTables {
     results: `${s}.celery_taskmeta`,
     groups: `${s}.celery_tasksetmeta`,
     tracking: `${s}.worker_toolbox_tasks`,
+    states: `${s}.worker_toolbox_task_states`,
     ledger: `${s}.worker_toolbox_migrations`,
     taskIdSequence: quoteLiteral(`${s}.task_id_sequence`),
   };

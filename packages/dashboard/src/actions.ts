@@ -1,0 +1,106 @@
+import { parseTaskName, type ToolboxConfig, ToolboxError, taskNameProblem } from "@worker-toolbox/config";
+import {
+  type ConfirmPublisher,
+  purgeDeadLetters,
+  type ReplayResult,
+  type ReplaySelection,
+  type ResultStore,
+  replayDeadLetters,
+  revokeTask,
+} from "@worker-toolbox/runtime";
+import type { ChannelModel } from "amqplib";
+import type { Logger } from "pino";
+
+/**
+ * What an operator can do from the dashboard, through the runtime functions the CLI uses (`revokeTask`,
+ * `replayDeadLetters`, `purgeDeadLetters`): no second implementation of any of them.
+ */
+export interface Actions {
+  revoke(taskIds: readonly string[], by: string): Promise<{ revoked: number }>;
+  /**
+   * Replay failed tasks from their services' dead-letter queues (a failed task's message is dead-lettered
+   * beside its FAILURE row). Ids whose dead letter is gone (purged, already replayed) are reported as missing.
+   */
+  replayFailed(tasks: readonly { taskId: string; name: string | null }[]): Promise<ReplaySummary>;
+  replayDeadLetters(service: string, selection: ReplaySelection): Promise<ReplaySummary>;
+  purgeDeadLetters(service: string): Promise<{ purged: number }>;
+}
+
+export interface ReplaySummary {
+  replayed: number;
+  matched: number;
+  /** Ids asked for but not found among the dead letters. */
+  missing: string[];
+  failed: ReplayResult["failed"];
+}
+
+export interface ActionDeps {
+  config: ToolboxConfig;
+  logger: Logger;
+  connection: () => Promise<ChannelModel>;
+  publisher: () => Promise<ConfirmPublisher>;
+  store: Pick<ResultStore, "writeMany">;
+}
+
+export function createActions(deps: ActionDeps): Actions {
+  const prefix = deps.config.environment.prefix;
+  const replay = async (service: string, selection: ReplaySelection): Promise<ReplaySummary> => {
+    const result = await replayDeadLetters(
+      await deps.connection(),
+      { prefix, service },
+      { selection, logger: deps.logger, publishTimeoutMs: deps.config.producer.publishTimeoutMs },
+    );
+    const found = new Set(result.items.map((item) => item.taskId));
+    return {
+      replayed: result.replayed,
+      matched: result.matched,
+      missing: (selection.ids ?? []).filter((id) => !found.has(id)),
+      failed: result.failed,
+    };
+  };
+  return {
+    async revoke(taskIds, by) {
+      await revokeTask({
+        config: deps.config,
+        publisher: await deps.publisher(),
+        store: deps.store,
+        taskIds,
+        reason: `revoked from the dashboard by ${by}`,
+      });
+      return { revoked: new Set(taskIds).size };
+    },
+    async replayFailed(tasks) {
+      const byService = new Map<string, string[]>();
+      const missing: string[] = [];
+      for (const task of tasks) {
+        if (!task.name || taskNameProblem(task.name)) {
+          missing.push(task.taskId);
+          continue;
+        }
+        const service = parseTaskName(task.name).service;
+        byService.set(service, [...(byService.get(service) ?? []), task.taskId]);
+      }
+      const total: ReplaySummary = { replayed: 0, matched: 0, missing, failed: [] };
+      for (const [service, ids] of byService) {
+        const one = await replay(service, { ids });
+        total.replayed += one.replayed;
+        total.matched += one.matched;
+        total.missing.push(...one.missing);
+        total.failed.push(...one.failed);
+      }
+      return total;
+    },
+    replayDeadLetters: (service, selection) => {
+      if (!selection.all && !selection.reason && !selection.task && !selection.ids?.length) {
+        throw new ToolboxError(
+          "CONFIG_INVALID",
+          "Choose dead letters to replay: some ids, a reason, or all.",
+        );
+      }
+      return replay(service, selection);
+    },
+    async purgeDeadLetters(service) {
+      return { purged: await purgeDeadLetters(await deps.connection(), { prefix, service }) };
+    },
+  };
+}

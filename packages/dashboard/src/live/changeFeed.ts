@@ -1,0 +1,92 @@
+import { EventEmitter } from "node:events";
+import { RESULT_CHANNEL } from "@worker-toolbox/runtime";
+import type { Pool, PoolClient } from "pg";
+import type { Logger } from "pino";
+
+/** What changed; each page names the topics it shows and refreshes on them. */
+export type Topic = "tasks" | "failures" | "workers" | "broker";
+
+/** The tracking table's channel (sql/000002.sql). */
+export const TRACKING_CHANNEL = "worker_toolbox_tracking";
+
+/**
+ * Changes, coalesced: `publish(topic)` from anywhere (the workers registry, the broker poller) and, through
+ * LISTEN, from every result and tracking write in the schema, including writes made by other processes.
+ * Subscribers get at most one `change` per `coalesceMs` with every topic that changed meanwhile.
+ */
+export class ChangeFeed extends EventEmitter<{ change: [topics: Topic[]] }> {
+  private readonly pendingTopics = new Set<Topic>();
+  private timer: NodeJS.Timeout | undefined;
+  private client: PoolClient | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: { pool: Pool; schema: string; logger: Logger; coalesceMs?: number }) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  publish(topic: Topic): void {
+    this.pendingTopics.add(topic);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      const topics = [...this.pendingTopics];
+      this.pendingTopics.clear();
+      this.emit("change", topics);
+    }, this.options.coalesceMs ?? 250);
+  }
+
+  /** Hold one connection that LISTENs; replaced after a failure (a write missed meanwhile is re-read by the next change). */
+  async listen(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const client = await this.options.pool.connect();
+      this.client = client;
+      client.on("notification", (note) => this.onNotification(note.channel, note.payload));
+      client.on("error", (error) => this.lost(client, error));
+      await client.query(`LISTEN ${RESULT_CHANNEL}`);
+      await client.query(`LISTEN ${TRACKING_CHANNEL}`);
+      // Anything written while no one listened: let the pages catch up.
+      this.publish("tasks");
+      this.publish("failures");
+    } catch (error) {
+      if (this.client) this.lost(this.client, error as Error);
+      else this.scheduleRetry(error as Error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    client?.release(true);
+  }
+
+  private onNotification(channel: string, payload: string | undefined): void {
+    let note: { schema?: string; status?: string } = {};
+    try {
+      note = JSON.parse(payload ?? "{}");
+    } catch {
+      return;
+    }
+    if (note.schema !== this.options.schema) return;
+    this.publish("tasks");
+    if (channel === RESULT_CHANNEL && (note.status === "FAILURE" || note.status === "SUCCESS"))
+      this.publish("failures");
+  }
+
+  private lost(client: PoolClient, error: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    client.release(true);
+    this.scheduleRetry(error);
+  }
+
+  private scheduleRetry(error: Error): void {
+    if (this.closed) return;
+    this.options.logger.warn({ err: error.message }, "dashboard lost its LISTEN connection; retrying in 1 s");
+    this.retry = setTimeout(() => void this.listen(), 1_000);
+  }
+}

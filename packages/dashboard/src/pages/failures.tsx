@@ -1,0 +1,89 @@
+import type { FailureGroup } from "../queries/index.js";
+import { count, time } from "./format.js";
+import { ActionForm, Empty, Layout, type PageContext } from "./layout.js";
+
+export const FAILURE_WINDOWS = ["1h", "24h", "7d"] as const;
+
+export function FailuresPage(props: { ctx: PageContext; window: string; groups: FailureGroup[] }) {
+  const { ctx } = props;
+  return (
+    <Layout ctx={ctx} title="Failures" current="/failures" topics={["failures"]}>
+      <h1>Failures</h1>
+      <p class="tabs">
+        last{" "}
+        {FAILURE_WINDOWS.map((window) => (
+          <a
+            href={`${ctx.base}/failures?window=${window}`}
+            class={window === props.window ? "current" : undefined}
+          >
+            {window}
+          </a>
+        ))}
+      </p>
+      {props.groups.length === 0 ? (
+        <Empty>No task failed in the last {props.window}.</Empty>
+      ) : (
+        <table class="failures">
+          <thead>
+            <tr>
+              <th>task</th>
+              <th>error</th>
+              <th class="num">count</th>
+              <th>first seen (UTC)</th>
+              <th>last seen (UTC)</th>
+              <th>sample</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {props.groups.map((group) => (
+              <tr data-task={group.task}>
+                <td>
+                  <a
+                    href={`${ctx.base}/tasks?state=FAILURE&task=${encodeURIComponent(group.task)}&since=${props.window}`}
+                  >
+                    {group.task}
+                  </a>
+                </td>
+                <td class="error">
+                  <strong>{group.errorType}</strong>: {group.errorMessage}
+                </td>
+                <td class="num">{count(group.count)}</td>
+                <td class="nowrap">{time(group.firstSeen)}</td>
+                <td class="nowrap">{time(group.lastSeen)}</td>
+                <td>
+                  <a href={`${ctx.base}/tasks/${encodeURIComponent(group.sampleTaskId)}`} class="mono sample">
+                    {group.sampleTaskId.slice(0, 8)}
+                  </a>
+                </td>
+                <td class="actions">
+                  <ActionForm
+                    ctx={ctx}
+                    action="/actions/replay"
+                    label={`Replay all ${group.count}`}
+                    fields={{
+                      task: group.task,
+                      errorType: group.errorType,
+                      errorMessage: group.errorMessage,
+                      window: props.window,
+                    }}
+                  />
+                  <ActionForm
+                    ctx={ctx}
+                    action="/actions/replay"
+                    label="Replay sample"
+                    fields={{ id: group.sampleTaskId }}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p class="note">
+        A replay republishes the failed task's dead letter to its queue as a fresh attempt (the same as{" "}
+        <code>worker-toolbox dlq replay --id</code>).
+      </p>
+    </Layout>
+  );
+}

@@ -1,0 +1,188 @@
+import { Hono } from "hono";
+import type { ReplaySummary } from "../actions.js";
+import type { DashboardServices } from "../createDashboard.js";
+import { ConfirmPage, ErrorPage } from "../pages/confirm.js";
+import { durationMs, failureGroupTaskIds } from "../queries/index.js";
+import { tables } from "../queries/tables.js";
+import { type Ctx, type Env, pageContext } from "./env.js";
+
+type Fields = Record<string, string[]>;
+
+interface Plan {
+  question: string;
+  details: string[];
+  cancel: string;
+  danger?: boolean;
+  /** Runs once confirmed; returns the message shown and where to go. */
+  run: () => Promise<{ message: string; to: string }>;
+}
+
+/**
+ * POST /actions/*: refused (403) unless the caller is an operator and the form carries their CSRF token;
+ * without `confirm=1` the answer is a confirmation page describing exactly what will happen.
+ */
+export function actionRoutes(services: DashboardServices): Hono<Env> {
+  const app = new Hono<Env>();
+  const { actions, pool, schema } = services;
+  const one = (fields: Fields, name: string) => fields[name]?.[0]?.trim() ?? "";
+
+  const handle = (path: string, plan: (fields: Fields, c: Ctx) => Promise<Plan>) =>
+    app.post(path, async (c) => {
+      const ctx = pageContext(c, services);
+      const fields = await formFields(c);
+      if (ctx.principal.role !== "operator") {
+        return c.html(
+          <ErrorPage
+            ctx={ctx}
+            status={403}
+            message="Only an operator may do this; you are signed in as a viewer."
+          />,
+          403,
+        );
+      }
+      if (!services.auth.checkCsrf(ctx.principal, fields._csrf?.[0])) {
+        return c.html(
+          <ErrorPage
+            ctx={ctx}
+            status={403}
+            message="The form's CSRF token is missing or wrong: reload the page and try again."
+          />,
+          403,
+        );
+      }
+      const { _csrf, confirm, ...rest } = fields;
+      const planned = await plan(rest, c);
+      if (confirm?.[0] !== "1") {
+        return c.html(<ConfirmPage ctx={ctx} action={`/actions${path}`} fields={rest} {...planned} />);
+      }
+      const who = ctx.principal.user;
+      services.logger.info({ action: path, by: who, fields: rest }, "dashboard action");
+      const done = await planned.run();
+      return c.redirect(
+        `${services.base}${done.to}${done.to.includes("?") ? "&" : "?"}flash=${encodeURIComponent(done.message)}`,
+        303,
+      );
+    });
+
+  handle("/revoke", async (fields, c) => {
+    const ids = (fields.id ?? []).filter(Boolean);
+    if (ids.length === 0) throw badRequest("name a task id to revoke");
+    return {
+      question: `Revoke ${ids.length} task(s)? A queued task will be skipped, a running one aborted; both end REVOKED.`,
+      details: ids,
+      cancel: `/tasks/${encodeURIComponent(ids[0]!)}`,
+      danger: true,
+      run: async () => {
+        const { revoked } = await actions.revoke(ids, c.get("principal").user);
+        return { message: `Revoked ${revoked} task(s).`, to: `/tasks/${encodeURIComponent(ids[0]!)}` };
+      },
+    };
+  });
+
+  handle("/replay", async (fields) => {
+    let ids = (fields.id ?? []).filter(Boolean);
+    const grouped = one(fields, "task") !== "";
+    if (grouped) {
+      const window = one(fields, "window") || "24h";
+      ids = await failureGroupTaskIds(
+        pool,
+        schema,
+        {
+          task: one(fields, "task"),
+          errorType: one(fields, "errorType"),
+          errorMessage: fields.errorMessage?.[0] ?? "",
+        },
+        { since: new Date(Date.now() - (durationMs(window) ?? 86_400_000)) },
+      );
+    }
+    if (ids.length === 0) throw badRequest("no failed task to replay");
+    const names = await taskNames(services, ids);
+    return {
+      question: `Replay ${ids.length} failed task(s) from their dead-letter queue as fresh attempts?`,
+      details: ids.map((id) => `${names.get(id) ?? "?"} ${id}`),
+      cancel: grouped || ids.length > 1 ? "/failures" : `/tasks/${encodeURIComponent(ids[0]!)}`,
+      run: async () => {
+        const summary = await actions.replayFailed(
+          ids.map((taskId) => ({ taskId, name: names.get(taskId) ?? null })),
+        );
+        const to = ids.length === 1 ? `/tasks/${encodeURIComponent(ids[0]!)}` : "/failures";
+        return { message: replayMessage(summary), to };
+      },
+    };
+  });
+
+  handle("/dlq/replay", async (fields) => {
+    const service = one(fields, "service");
+    const ids = (fields.id ?? []).filter(Boolean);
+    const reason = one(fields, "reason");
+    const all = one(fields, "all") === "1";
+    if (!service) throw badRequest("name the service");
+    if (!all && !reason && ids.length === 0) throw badRequest("select dead letters to replay");
+    const selection = all ? { all: true } : reason ? { reason } : { ids };
+    const what = all
+      ? "every dead letter"
+      : reason
+        ? `every dead letter with reason ${reason}`
+        : `${ids.length} selected dead letter(s)`;
+    return {
+      question: `Replay ${what} of ${service} to their tasks as fresh attempts?`,
+      details: ids,
+      cancel: `/dead-letters/${encodeURIComponent(service)}`,
+      run: async () => ({
+        message: replayMessage(await actions.replayDeadLetters(service, selection)),
+        to: `/dead-letters/${encodeURIComponent(service)}`,
+      }),
+    };
+  });
+
+  handle("/dlq/purge", async (fields) => {
+    const service = one(fields, "service");
+    if (!service) throw badRequest("name the service");
+    return {
+      question: `Purge every dead letter of ${service}? They are deleted for good.`,
+      details: [],
+      cancel: `/dead-letters/${encodeURIComponent(service)}`,
+      danger: true,
+      run: async () => {
+        const { purged } = await actions.purgeDeadLetters(service);
+        return { message: `Purged ${purged} dead letter(s) of ${service}.`, to: "/dead-letters" };
+      },
+    };
+  });
+
+  return app;
+}
+
+async function formFields(c: Ctx): Promise<Fields> {
+  const body = await c.req.parseBody({ all: true });
+  const fields: Fields = {};
+  for (const [key, value] of Object.entries(body)) {
+    fields[key] = (Array.isArray(value) ? value : [value]).filter(
+      (item): item is string => typeof item === "string",
+    );
+  }
+  return fields;
+}
+
+async function taskNames(services: DashboardServices, ids: readonly string[]): Promise<Map<string, string>> {
+  const t = tables(services.schema);
+  const { rows } = await services.pool.query<{ task_id: string; name: string | null }>(
+    `SELECT r.task_id, COALESCE(r.name, k.name) AS name FROM ${t.results} r
+       LEFT JOIN ${t.tracking} k ON k.task_id = r.task_id WHERE r.task_id = ANY($1::text[])`,
+    [ids],
+  );
+  return new Map(rows.filter((row) => row.name).map((row) => [row.task_id, row.name!]));
+}
+
+function replayMessage(summary: ReplaySummary): string {
+  const parts = [`Replayed ${summary.replayed} of ${summary.matched} matching dead letter(s).`];
+  if (summary.missing.length > 0)
+    parts.push(`${summary.missing.length} not found among the dead letters (purged or replayed already).`);
+  if (summary.failed.length > 0)
+    parts.push(`${summary.failed.length} could not be republished: ${summary.failed[0]!.error}`);
+  return parts.join(" ");
+}
+
+function badRequest(message: string): Error {
+  return Object.assign(new Error(message), { code: "CONFIG_INVALID" });
+}

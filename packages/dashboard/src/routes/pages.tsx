@@ -1,0 +1,114 @@
+import { isToolboxError } from "@worker-toolbox/config";
+import { Hono } from "hono";
+import type { DashboardServices } from "../createDashboard.js";
+import { ErrorPage } from "../pages/confirm.js";
+import { DeadLetterQueuePage, DeadLettersPage } from "../pages/deadLetters.js";
+import { FAILURE_WINDOWS, FailuresPage } from "../pages/failures.js";
+import { OverviewPage } from "../pages/overview.js";
+import { TaskDetailPage } from "../pages/taskDetail.js";
+import { type TaskQuery, TasksPage } from "../pages/tasks.js";
+import { WorkersPage } from "../pages/workers.js";
+import {
+  getTaskDetail,
+  listTaskNames,
+  parseTaskFilter,
+  searchTasks,
+  type TaskPage,
+} from "../queries/index.js";
+import { failuresSince, overviewData, workersData } from "./data.js";
+import { type Env, pageContext } from "./env.js";
+
+export function pageRoutes(services: DashboardServices): Hono<Env> {
+  const { pool, schema } = services;
+  const app = new Hono<Env>();
+
+  app.get("/", async (c) =>
+    c.html(<OverviewPage ctx={pageContext(c, services)} data={await overviewData(services)} />),
+  );
+
+  app.get("/tasks", async (c) => {
+    const id = c.req.query("id")?.trim();
+    if (id) return c.redirect(`${services.base}/tasks/${encodeURIComponent(id)}`);
+    const query: TaskQuery = {
+      service: c.req.query("service"),
+      task: c.req.query("task"),
+      state: c.req.queries("state") ?? [],
+      since: c.req.query("since"),
+      until: c.req.query("until"),
+      root: c.req.query("root"),
+      arg: c.req.query("arg"),
+    };
+    let page: TaskPage = { tasks: [], next: undefined };
+    let error: string | undefined;
+    try {
+      const before = c.req.query("before");
+      page = await searchTasks(pool, schema, parseTaskFilter({ ...query }), before ? { before } : {});
+    } catch (caught) {
+      if (!isToolboxError(caught)) throw caught;
+      error = `${caught.message} ${caught.hint ?? ""}`;
+    }
+    const [names, serviceList] = await Promise.all([
+      listTaskNames(pool, schema),
+      services.broker.services().catch(() => []),
+    ]);
+    const allServices = [...new Set([...serviceList, ...names.map((name) => name.split(".")[0]!)])].sort();
+    return c.html(
+      <TasksPage
+        ctx={pageContext(c, services)}
+        query={query}
+        page={page}
+        services={allServices}
+        taskNames={names}
+        error={error}
+      />,
+    );
+  });
+
+  app.get("/tasks/:id", async (c) => {
+    const task = await getTaskDetail(pool, schema, c.req.param("id"));
+    return c.html(<TaskDetailPage ctx={pageContext(c, services)} task={task} />, task.unknown ? 404 : 200);
+  });
+
+  app.get("/failures", async (c) => {
+    const window = (FAILURE_WINDOWS as readonly string[]).includes(c.req.query("window") ?? "")
+      ? c.req.query("window")!
+      : "24h";
+    const groups = await failuresSince(services, window);
+    return c.html(<FailuresPage ctx={pageContext(c, services)} window={window} groups={groups} />);
+  });
+
+  app.get("/dead-letters", async (c) => {
+    const snapshot = await services.broker.snapshot();
+    const summaries = await services.broker.deadLetterSummaries();
+    return c.html(
+      <DeadLettersPage
+        ctx={pageContext(c, services)}
+        summaries={summaries}
+        {...(snapshot.error ? { error: snapshot.error } : {})}
+      />,
+    );
+  });
+
+  app.get("/dead-letters/:service", async (c) => {
+    const service = c.req.param("service");
+    const listing = await services.broker.deadLetters(service);
+    return c.html(
+      <DeadLetterQueuePage
+        ctx={pageContext(c, services)}
+        service={service}
+        total={listing.total}
+        letters={listing.letters}
+      />,
+    );
+  });
+
+  app.get("/workers", async (c) => {
+    const data = await workersData(services);
+    return c.html(<WorkersPage ctx={pageContext(c, services)} {...data} />);
+  });
+
+  app.notFound((c) =>
+    c.html(<ErrorPage ctx={pageContext(c, services)} status={404} message="No such page." />, 404),
+  );
+  return app;
+}
