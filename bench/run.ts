@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   tracker: () => benchTracker(),
   worker: () => benchWorker(),
   celery: () => import("./celery.js").then(({ benchCelery }) => benchCelery()),
+  dashboard: () => import("./dashboard.js").then(({ benchDashboard }) => benchDashboard()),
 };
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 for (const [name, run] of Object.entries(benches)) {

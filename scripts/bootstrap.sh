@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a fresh Debian machine for the tests: RabbitMQ, PostgreSQL and PgBouncer
-# binaries (the tests start their own throwaway servers from them), the Python packages the Celery
-# interop tests use, and node_modules. Run it, or `source` it (scripts/test.sh does).
+# binaries (the tests start their own throwaway servers from them), Chromium for the dashboard's
+# browser tests, the Python packages the Celery interop tests use, and node_modules.
+# Run it, or `source` it (scripts/test.sh does).
 # Exports CELERY_PYTHON (not WT_*: the config loader rejects unknown WT_ variables): a python3 that can import celery, sqlalchemy and psycopg2.
 
 _wt_bootstrap() {
@@ -28,6 +29,10 @@ _wt_bootstrap() {
   # The result store's behaviour behind a transaction-pooling PgBouncer is tested against a real one.
   if [ ! -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
     packages+=(pgbouncer)
+  fi
+  # The dashboard's end-to-end tests drive Debian's Chromium (playwright-core never downloads a browser).
+  if [ ! -x /usr/bin/chromium ]; then
+    packages+=(chromium)
   fi
   # Debian's packages install into /usr/bin/python3, which may not be the python3 on PATH (pyenv).
   local py=""

@@ -5,7 +5,10 @@
  *   3. migrate the result backend and create the least-privilege worker role;
  *   4. run the service's worker (as that role) and the platform tracker;
  *   5. send it tasks with a producer using the service's own contracts, including one bad call;
- *   6. show the results and the tracking records, stop the worker with SIGTERM, clean up.
+ *   6. show the results and the tracking records;
+ *   7. serve the dashboard and print its URL: on a terminal it stays up (with the worker) until Ctrl+C, in CI
+ *      or any non-terminal run it answers one request and the demo goes on;
+ *   8. stop the worker with SIGTERM, clean up.
  * Pass --keep to leave the generated service in place.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -15,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runCli } from "@worker-toolbox/cli";
 import { type AnyTaskContract, maskUrl, parseConfig } from "@worker-toolbox/config";
+import { type RunningDashboard, startDashboard } from "@worker-toolbox/dashboard";
 import {
   createDatabasePool,
   createProducer,
@@ -107,7 +111,8 @@ try {
       schema: "public",
       workerRole: "demo_worker",
       trackerRole: "demo_tracker",
-      passwords: { worker: workerPassword },
+      dashboardRole: "demo_dashboard",
+      passwords: { worker: workerPassword, dashboard: workerPassword },
     }),
   );
   const workerDbUrl = new URL(database.url);
@@ -170,6 +175,36 @@ try {
   console.log(`\n  tracking table: ${rows.length} tasks recorded by the platform tracker, e.g.`);
   console.log(`  ${rows[0]?.task_id}  ${rows[0]?.name}  ${JSON.stringify(rows[0]?.tracking)}`);
 
+  step("Serving the dashboard (as the least-privilege dashboard role)");
+  const dashboardDbUrl = new URL(database.url);
+  dashboardDbUrl.username = "demo_dashboard";
+  dashboardDbUrl.password = workerPassword;
+  const dashboard = await serveDashboard(
+    parseConfig({
+      environment: { prefix },
+      broker: {
+        url: servers.amqpUrl,
+        ...(servers.managementUrl ? { managementUrl: servers.managementUrl } : {}),
+      },
+      database: { url: dashboardDbUrl.toString() },
+      service,
+      logLevel: "warn",
+    }),
+  );
+  console.log(`\n  \x1b[1mDashboard: ${dashboard.url}\x1b[0m`);
+  if (process.stdin.isTTY && process.stdout.isTTY) {
+    console.log("  Open it in a browser; send more tasks meanwhile. Press Ctrl+C to stop the demo.");
+    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+    console.log("");
+  } else {
+    const response = await fetch(new URL("api/tasks?limit=500", dashboard.url));
+    const page = (await response.json()) as { tasks: unknown[] };
+    console.log(
+      `  (not a terminal: not waiting) GET /api/tasks answered ${response.status} with ${page.tasks.length} tasks`,
+    );
+  }
+  await dashboard.close();
+
   step("Stopping the worker with SIGTERM (drains in-flight tasks, exits 0)");
   worker.kill("SIGTERM");
   console.log(`  worker exited with code ${await workerExit}`);
@@ -184,4 +219,15 @@ try {
   await database.drop().catch(() => undefined);
   await servers.stop();
   if (!keep) rmSync(workdir, { recursive: true, force: true });
+}
+
+/** The dashboard on its usual port, or on any free one when that is taken. */
+async function serveDashboard(config: ReturnType<typeof parseConfig>): Promise<RunningDashboard> {
+  const logger = pino({ level: "warn" });
+  try {
+    return await startDashboard({ config, logger, port: 8089 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    return startDashboard({ config, logger, port: 0 });
+  }
 }

@@ -58,9 +58,9 @@ describe("worker-toolbox send / task / tasks", () => {
 
   it("a raw send (no contracts) publishes JSON arguments as given; a failure shows in tasks --failed", async () => {
     const sent = await cli("send", "wtest.permanent", "--wait", "20");
-    expect(sent.code).toBe(1);
     const [id, status] = sent.stdout.trim().split(/\s+/);
-    expect(status).toBe("FAILURE");
+    expect(status, sent.stderr).toBe("FAILURE");
+    expect(sent.code).toBe(1);
 
     await expect
       .poll(

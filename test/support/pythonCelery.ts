@@ -39,6 +39,8 @@ export interface PythonCelery {
 export interface PythonWorker {
   readonly name: string;
   log(): string;
+  /** Kill it at once (SIGKILL): no worker-offline event, no goodbye; resolves when it is gone. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -138,6 +140,12 @@ function trackWorker(child: ChildProcess, name: string): PythonWorker & { ready:
     name,
     ready,
     log: () => log,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -29,10 +29,15 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Ru
   await dashboard.start();
   const server = createServer(dashboard.handler);
   // Server-sent event streams stay open: close() ends them instead of waiting.
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (error) {
+    await dashboard.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {

@@ -82,6 +82,7 @@ CREATE INDEX worker_toolbox_tasks_parent_idx ON worker_toolbox_tasks (parent_id)
 CREATE INDEX worker_toolbox_tasks_values_idx
   ON worker_toolbox_tasks USING gin (worker_toolbox_argument_values(args, kwargs) jsonb_path_ops);
 
--- Failures in a time window (grouping, rates) and children of a task.
+-- Failures in a time window (grouping, rates), a state of one task name, and children of a task.
 CREATE INDEX celery_taskmeta_status_done_idx ON celery_taskmeta (status, date_done);
+CREATE INDEX celery_taskmeta_status_name_idx ON celery_taskmeta (status, name);
 CREATE INDEX celery_taskmeta_parent_id_idx ON celery_taskmeta (parent_id);

@@ -1,15 +1,9 @@
 import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
-import {
-  createDatabasePool,
-  describeDatabase,
-  grantsSql,
-  migrate,
-  migrationStatus,
-  pruneResults,
-} from "@worker-toolbox/runtime";
+import { describeDatabase, grantsSql, migrate, migrationStatus, pruneResults } from "@worker-toolbox/runtime";
 import type pg from "pg";
 import type { Argv, CommandModule } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
+import { withPool } from "../database.js";
 import { json, table } from "../output.js";
 
 type DbArgs = GlobalOptions & { json?: boolean };
@@ -117,20 +111,6 @@ interface GrantsArgs {
 interface PruneArgs {
   olderThan: string;
   batchSize: number;
-}
-
-async function withPool(
-  ctx: CommandContext,
-  argv: DbArgs,
-  run: (pool: pg.Pool, config: ToolboxConfig) => Promise<void>,
-): Promise<void> {
-  const config = ctx.loadConfig(argv);
-  const pool = createDatabasePool(config, { max: 2 });
-  try {
-    await run(pool, config);
-  } finally {
-    await pool.end();
-  }
 }
 
 async function runMigrate(

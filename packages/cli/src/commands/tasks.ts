@@ -6,10 +6,10 @@ import {
   type TaskDetail,
   type TaskSummary,
 } from "@worker-toolbox/dashboard";
-import { createDatabasePool } from "@worker-toolbox/runtime";
 import type pg from "pg";
 import type { Argv, CommandModule } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
+import { withPool } from "../database.js";
 import { branches, formatValue, json, table } from "../output.js";
 
 type TaskArgs = GlobalOptions & { id: string; json: boolean };
@@ -97,20 +97,6 @@ export function tasksCommand(ctx: CommandContext): CommandModule {
         listTasks(ctx, pool, config, argv as unknown as TasksArgs),
       ),
   };
-}
-
-async function withPool(
-  ctx: CommandContext,
-  argv: GlobalOptions,
-  run: (pool: pg.Pool, config: ToolboxConfig) => Promise<void>,
-): Promise<void> {
-  const config = ctx.loadConfig(argv);
-  const pool = createDatabasePool(config, { max: 3 });
-  try {
-    await run(pool, config);
-  } finally {
-    await pool.end();
-  }
 }
 
 async function showTask(

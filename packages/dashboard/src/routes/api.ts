@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { DashboardServices } from "../createDashboard.js";
 import { getTaskDetail, parseTaskFilter, searchTasks } from "../queries/index.js";
 import { failuresSince, overviewData, workersData } from "./data.js";
-import type { Env } from "./env.js";
+import { type Env, taskQuery } from "./env.js";
 
 /** The same data as the pages, as JSON, for scripts and other tools (read-only; actions are forms). */
 export function apiRoutes(services: DashboardServices): Hono<Env> {
@@ -10,15 +10,7 @@ export function apiRoutes(services: DashboardServices): Hono<Env> {
   const app = new Hono<Env>();
   app.get("/overview", async (c) => c.json(await overviewData(services)));
   app.get("/tasks", async (c) => {
-    const filter = parseTaskFilter({
-      service: c.req.query("service"),
-      task: c.req.query("task"),
-      state: c.req.queries("state") ?? [],
-      since: c.req.query("since"),
-      until: c.req.query("until"),
-      root: c.req.query("root"),
-      arg: c.req.query("arg"),
-    });
+    const filter = parseTaskFilter(taskQuery(c));
     const limit = Number(c.req.query("limit") ?? 50);
     const before = c.req.query("before");
     return c.json(await searchTasks(pool, schema, filter, { limit, ...(before ? { before } : {}) }));

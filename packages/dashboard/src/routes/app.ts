@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
+import { timing } from "hono/timing";
 import type { DashboardServices } from "../createDashboard.js";
 import { actionRoutes } from "./actions.js";
 import { apiRoutes } from "./api.js";
@@ -43,6 +44,10 @@ export function createApp(services: DashboardServices): Hono<Env> {
       referrerPolicy: "same-origin",
     }),
   );
+  // `Server-Timing: total;dur=…` on every answer but the event stream: the server-side time the bench reads.
+  const timed = timing({ crossOrigin: false });
+  app.use("*", (c, next) => (c.req.path === "/events" ? next() : timed(c, next)));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/assets/:file", (c) => {
     const asset = ASSETS[c.req.param("file")];
     if (!asset) return c.notFound();

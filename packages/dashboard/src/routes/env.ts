@@ -7,6 +7,19 @@ import type { PageContext } from "../pages/layout.js";
 export type Env = { Variables: { principal: Principal } };
 export type Ctx = Context<Env>;
 
+/** The task-list filter fields of a request's query string (the Tasks page and /api/tasks). */
+export function taskQuery(c: Ctx) {
+  return {
+    service: c.req.query("service"),
+    task: c.req.query("task"),
+    state: c.req.queries("state") ?? [],
+    since: c.req.query("since"),
+    until: c.req.query("until"),
+    root: c.req.query("root"),
+    arg: c.req.query("arg"),
+  };
+}
+
 export function pageContext(c: Ctx, services: DashboardServices): PageContext {
   const principal = c.get("principal");
   const flash = c.req.query("flash");

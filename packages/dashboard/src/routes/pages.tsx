@@ -16,7 +16,7 @@ import {
   type TaskPage,
 } from "../queries/index.js";
 import { failuresSince, overviewData, workersData } from "./data.js";
-import { type Env, pageContext } from "./env.js";
+import { type Env, pageContext, taskQuery } from "./env.js";
 
 export function pageRoutes(services: DashboardServices): Hono<Env> {
   const { pool, schema } = services;
@@ -29,15 +29,7 @@ export function pageRoutes(services: DashboardServices): Hono<Env> {
   app.get("/tasks", async (c) => {
     const id = c.req.query("id")?.trim();
     if (id) return c.redirect(`${services.base}/tasks/${encodeURIComponent(id)}`);
-    const query: TaskQuery = {
-      service: c.req.query("service"),
-      task: c.req.query("task"),
-      state: c.req.queries("state") ?? [],
-      since: c.req.query("since"),
-      until: c.req.query("until"),
-      root: c.req.query("root"),
-      arg: c.req.query("arg"),
-    };
+    const query: TaskQuery = taskQuery(c);
     let page: TaskPage = { tasks: [], next: undefined };
     let error: string | undefined;
     try {
