@@ -42,6 +42,7 @@ describe("migrate", () => {
       "celery_tasksetmeta",
       "task_id_sequence",
       "taskset_id_sequence",
+      "worker_toolbox_failure_counts",
       "worker_toolbox_migrations",
       "worker_toolbox_task_states",
       "worker_toolbox_task_states_id_seq",

@@ -12,8 +12,13 @@ const indicator = document.getElementById("live-status");
 const base = document.body.dataset.base ?? "";
 const topics = new Set((main?.dataset.topics ?? "").split(" ").filter(Boolean));
 
+/** At most one refresh a second: a busy system changes something every few milliseconds. */
+const MIN_INTERVAL_MS = 1_000;
 let busy = false;
 let again = false;
+let last = 0;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let scheduled;
 
 /** True while the user is working inside the live region: a refresh would throw their input away. */
 function userIsBusy() {
@@ -29,7 +34,18 @@ async function refresh() {
     again = true;
     return;
   }
+  const wait = last + MIN_INTERVAL_MS - Date.now();
+  if (wait > 0) {
+    if (scheduled === undefined) {
+      scheduled = setTimeout(() => {
+        scheduled = undefined;
+        void refresh();
+      }, wait);
+    }
+    return;
+  }
   busy = true;
+  last = Date.now();
   try {
     const response = await fetch(location.href, {
       headers: { accept: "text/html" },

@@ -19,14 +19,10 @@ export interface FailureGroupKey {
   errorMessage: string;
 }
 
-// Rows Celery (Python) wrote have no error JSON, only a traceback: its last line names the exception.
-const ERROR_TYPE = `COALESCE(r.error->>'type', substring(r.traceback from '([A-Za-z_][A-Za-z0-9_.]*)(?::[^\\n]*)?\\n*$'), 'unknown')`;
-const ERROR_MESSAGE = `left(COALESCE(r.error->>'message', substring(r.traceback from ':\\s*([^\\n]*)\\n*$'), ''), 300)`;
-const TASK = `COALESCE(r.name, '?')`;
-
 /**
- * FAILURE rows finished since `since`, grouped by task name, error class and message (the first 300
- * characters), biggest groups first. Uses the (status, date_done) index of sql/000002.sql.
+ * Failures since `since` grouped by task name, error class and message (its first 300 characters), biggest
+ * groups first. Reads the hourly counters the results triggers keep (sql/000002.sql), so a week of 100,000
+ * failures costs a few hundred rows: a window includes the whole hour it starts in.
  */
 export async function failureGroups(
   pool: Pool,
@@ -35,15 +31,15 @@ export async function failureGroups(
 ): Promise<FailureGroup[]> {
   const t = tables(schema);
   const params: unknown[] = [options.since, options.limit ?? 100];
-  const service = options.service ? `AND split_part(r.name, '.', 1) = $${params.push(options.service)}` : "";
+  const service = options.service ? `AND split_part(f.name, '.', 1) = $${params.push(options.service)}` : "";
   const { rows } = await pool.query(
-    `SELECT ${TASK} AS task, ${ERROR_TYPE} AS error_type, ${ERROR_MESSAGE} AS error_message, count(*)::int AS count,
-            min(r.date_done) AT TIME ZONE 'UTC' AS first_seen, max(r.date_done) AT TIME ZONE 'UTC' AS last_seen,
-            (max(ARRAY[to_char(r.date_done, 'YYYYMMDDHH24MISSUS'), r.task_id]))[2] AS sample
-       FROM ${t.results} r
-      WHERE r.status = 'FAILURE' AND r.date_done >= ($1::timestamptz AT TIME ZONE 'UTC') ${service}
+    `SELECT f.name AS task, f.error_type, f.error_message, sum(f.failures)::int AS count,
+            min(f.first_seen) AS first_seen, max(f.last_seen) AS last_seen,
+            (array_agg(f.sample_task_id ORDER BY f.last_seen DESC))[1] AS sample
+       FROM ${t.failureCounts} f
+      WHERE f.hour >= date_trunc('hour', $1::timestamptz) ${service}
       GROUP BY 1, 2, 3
-      ORDER BY count(*) DESC, max(r.date_done) DESC
+      ORDER BY sum(f.failures) DESC, max(f.last_seen) DESC
       LIMIT $2`,
     params,
   );
@@ -68,8 +64,10 @@ export async function failureGroupTaskIds(
   const t = tables(schema);
   const { rows } = await pool.query<{ task_id: string }>(
     `SELECT r.task_id FROM ${t.results} r
-      WHERE r.status = 'FAILURE' AND r.date_done >= ($1::timestamptz AT TIME ZONE 'UTC')
-        AND ${TASK} = $2 AND ${ERROR_TYPE} = $3 AND ${ERROR_MESSAGE} = $4
+      WHERE r.status = 'FAILURE' AND r.date_done >= (date_trunc('hour', $1::timestamptz) AT TIME ZONE 'UTC')
+        AND COALESCE(r.name, '?') = $2
+        AND ${t.schema}.worker_toolbox_error_type(r.error, r.traceback) = $3
+        AND ${t.schema}.worker_toolbox_error_message(r.error, r.traceback) = $4
       ORDER BY r.date_done DESC LIMIT $5`,
     [options.since, key.task, key.errorType, key.errorMessage, options.limit ?? 10_000],
   );

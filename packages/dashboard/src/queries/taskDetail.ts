@@ -79,8 +79,12 @@ async function familyOf(pool: Pool, schema: string, rootId: string): Promise<Fam
        SELECT task_id, name, parent_id, created_at FROM ${t.tracking}
         WHERE root_id = $1 OR task_id = $1 ORDER BY created_at LIMIT $2
      ), stored AS (
-       SELECT task_id, name, parent_id, status FROM ${t.results}
-        WHERE root_id = $1 OR task_id = $1 OR task_id IN (SELECT task_id FROM tracked) LIMIT $2
+       -- Three indexed reads (an OR across them would scan the whole table).
+       (SELECT task_id, name, parent_id, status FROM ${t.results} WHERE root_id = $1 LIMIT $2)
+       UNION
+       (SELECT r.task_id, r.name, r.parent_id, r.status FROM ${t.results} r JOIN tracked k ON k.task_id = r.task_id)
+       UNION
+       (SELECT task_id, name, parent_id, status FROM ${t.results} WHERE task_id = $1)
      )
      SELECT COALESCE(k.task_id, r.task_id) AS task_id, COALESCE(k.name, r.name) AS name,
             COALESCE(k.parent_id, r.parent_id) AS parent_id, COALESCE(r.status, 'PENDING') AS status, k.created_at

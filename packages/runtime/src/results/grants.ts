@@ -57,7 +57,7 @@ export function grantsSql(options: GrantsOptions): string {
   if (options.dashboardRole) {
     const dashboard = quoteIdent(options.dashboardRole);
     lines.push(
-      `GRANT SELECT ON ${t.results}, ${t.groups}, ${t.tracking}, ${t.states}, ${t.ledger} TO ${dashboard};`,
+      `GRANT SELECT ON ${t.results}, ${t.groups}, ${t.tracking}, ${t.states}, ${t.failureCounts}, ${t.ledger} TO ${dashboard};`,
       `GRANT INSERT, UPDATE ON ${t.results} TO ${dashboard};`,
       `GRANT USAGE ON SEQUENCE ${t.schema}.task_id_sequence TO ${dashboard};`,
     );

@@ -59,6 +59,7 @@ export async function pruneResults(pool: Pool, schema: string, options: PruneOpt
       if (b.results > 0) options.onProgress?.({ ...counts });
       if (b.results < batchSize) break;
     }
+    await pool.query(`DELETE FROM ${t.failureCounts} WHERE last_seen < $1`, [cutoff]);
     for (;;) {
       const { rowCount } = await pool.query(
         `DELETE FROM ${t.tracking} WHERE task_id IN (

@@ -18,6 +18,8 @@ export interface ResultTables {
   tracking: string;
   /** Every state each task went through (appended by triggers on the results table). */
   states: string;
+  /** FAILURE rows counted per hour, task and error (kept by the same triggers). */
+  failureCounts: string;
   ledger: string;
   /** `regclass` text for nextval(), e.g. `'"toolbox".task_id_sequence'`. */
   taskIdSequence: string;
@@ -36,6 +38,7 @@ export function resultTables(schema: string): ResultTables {
     groups: `${s}.celery_tasksetmeta`,
     tracking: `${s}.worker_toolbox_tasks`,
     states: `${s}.worker_toolbox_task_states`,
+    failureCounts: `${s}.worker_toolbox_failure_counts`,
     ledger: `${s}.worker_toolbox_migrations`,
     taskIdSequence: quoteLiteral(`${s}.task_id_sequence`),
   };
