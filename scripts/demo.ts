@@ -81,6 +81,8 @@ try {
     service,
     "--task",
     "render",
+    "--description",
+    "Renders documents (the demo's service).",
     "--toolbox-path",
     root,
     "--dir",
@@ -194,7 +196,7 @@ try {
   console.log(`\n  \x1b[1mDashboard: ${dashboard.url}\x1b[0m`);
   if (process.stdin.isTTY && process.stdout.isTTY) {
     console.log("  Open it in a browser; send more tasks meanwhile. Press Ctrl+C to stop the demo.");
-    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+    await untilCtrlC();
     console.log("");
   } else {
     const response = await fetch(new URL("api/tasks?limit=500", dashboard.url));
@@ -230,4 +232,28 @@ async function serveDashboard(config: ReturnType<typeof parseConfig>): Promise<R
     if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
     return startDashboard({ config, logger, port: 0 });
   }
+}
+
+/**
+ * Wait for Ctrl+C, read as a key: the terminal is put in raw mode so it sends no SIGINT to the whole process
+ * group (the throwaway RabbitMQ node and the worker would die with it before the demo could stop them in order).
+ */
+function untilCtrlC(): Promise<void> {
+  return new Promise((resolve) => {
+    const stdin = process.stdin;
+    const done = () => {
+      stdin.off("data", onKey);
+      stdin.setRawMode(false);
+      stdin.pause();
+      resolve();
+    };
+    const onKey = (key: Buffer) => {
+      // Ctrl+C, Ctrl+D or q.
+      if (key.includes(3) || key.includes(4) || key.toString() === "q") done();
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on("data", onKey);
+    process.once("SIGTERM", done);
+  });
 }
