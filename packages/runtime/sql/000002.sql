@@ -1,9 +1,10 @@
 -- name: task history and dashboard indexes
 -- Applied by migrate() with search_path set to the target schema, so names here are unqualified.
 
--- Every state a task went through, with its time: appended by the triggers below whenever a write to
--- celery_taskmeta changes a task's status, progress meta or retry count (writes Celery itself makes
--- included). celery_taskmeta keeps only the latest state; this is the history the dashboard shows.
+-- Every state a task went through before its current one, with its time: when a write to celery_taskmeta
+-- changes a task's status, progress meta or retry count (writes Celery itself makes included), the triggers
+-- below keep the state it replaces. The current state is the row itself, so a task stored once (the common
+-- case: straight to SUCCESS) costs no history row at all; reading the history appends the current row.
 CREATE TABLE worker_toolbox_task_states (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   task_id varchar(155) NOT NULL,
@@ -41,58 +42,71 @@ CREATE TABLE worker_toolbox_failure_counts (
   PRIMARY KEY (hour, name, error_type, error_message)
 );
 
--- Statement-level triggers with transition tables: one INSERT ... SELECT per write statement (the worker
--- writes results in batches), not one per row. SECURITY DEFINER so the writers' least-privilege roles need
--- no right on the history table; the table is named through TG_TABLE_SCHEMA and the search path pinned,
--- as a definer function must.
-CREATE FUNCTION worker_toolbox_record_states() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+-- Add one newly failed row to the hourly counter of its task, error class and message.
+CREATE FUNCTION worker_toolbox_count_failure(failed celery_taskmeta) RETURNS void
+  LANGUAGE plpgsql AS $fn$
 DECLARE
-  -- The rows this statement changed: all inserted ones, or the updated ones whose state, meta or retries moved.
-  changed text := CASE WHEN TG_OP = 'INSERT' THEN
-      'SELECT n.*, NULL::varchar AS old_status FROM new_rows n'
-    ELSE
-      'SELECT n.*, o.status AS old_status FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE n.status IS DISTINCT FROM o.status OR n.meta IS DISTINCT FROM o.meta
-           OR n.retries IS DISTINCT FROM o.retries'
-    END;
+  at timestamptz := COALESCE(failed.date_done AT TIME ZONE 'UTC', now());
 BEGIN
-  EXECUTE format(
-    'INSERT INTO %1$I.worker_toolbox_task_states (task_id, status, at, retries, worker, meta, error)
-     SELECT c.task_id, c.status, COALESCE(c.updated_at, c.date_done AT TIME ZONE ''UTC'', now()),
-            c.retries, c.worker, CASE WHEN c.status = ''PROGRESS'' THEN c.meta END, c.error
-       FROM (%2$s) c
-      WHERE c.task_id IS NOT NULL AND c.status IS NOT NULL', TG_TABLE_SCHEMA, changed);
-  -- Sorted, so concurrent writers lock the counters in the same order.
-  EXECUTE format(
-    'INSERT INTO %1$I.worker_toolbox_failure_counts AS f
-       (hour, name, error_type, error_message, failures, first_seen, last_seen, sample_task_id)
-     SELECT date_trunc(''hour'', x.at), x.name, x.error_type, x.error_message, count(*), min(x.at), max(x.at),
-            (array_agg(x.task_id ORDER BY x.at DESC))[1]
-       FROM (SELECT c.task_id, COALESCE(c.name, ''?'') AS name,
-                    COALESCE(c.date_done AT TIME ZONE ''UTC'', now()) AS at,
-                    %1$I.worker_toolbox_error_type(c.error, c.traceback) AS error_type,
-                    %1$I.worker_toolbox_error_message(c.error, c.traceback) AS error_message
-               FROM (%2$s) c
-              WHERE c.status = ''FAILURE'' AND c.task_id IS NOT NULL
-                AND c.old_status IS DISTINCT FROM ''FAILURE'') x
-      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-     ON CONFLICT (hour, name, error_type, error_message) DO UPDATE SET
-       failures = f.failures + EXCLUDED.failures,
-       first_seen = LEAST(f.first_seen, EXCLUDED.first_seen),
-       last_seen = GREATEST(f.last_seen, EXCLUDED.last_seen),
-       sample_task_id = CASE WHEN EXCLUDED.last_seen >= f.last_seen THEN EXCLUDED.sample_task_id
-                             ELSE f.sample_task_id END', TG_TABLE_SCHEMA, changed);
+  INSERT INTO worker_toolbox_failure_counts AS f
+    (hour, name, error_type, error_message, failures, first_seen, last_seen, sample_task_id)
+  VALUES (date_trunc('hour', at), COALESCE(failed.name, '?'),
+          worker_toolbox_error_type(failed.error, failed.traceback),
+          worker_toolbox_error_message(failed.error, failed.traceback), 1, at, at, failed.task_id)
+  ON CONFLICT (hour, name, error_type, error_message) DO UPDATE SET
+    failures = f.failures + 1,
+    first_seen = LEAST(f.first_seen, EXCLUDED.first_seen),
+    last_seen = GREATEST(f.last_seen, EXCLUDED.last_seen),
+    sample_task_id = CASE WHEN EXCLUDED.last_seen >= f.last_seen THEN EXCLUDED.sample_task_id
+                          ELSE f.sample_task_id END;
+END
+$fn$;
+
+-- Row triggers whose WHEN clause PostgreSQL evaluates without calling any function: the worker's usual
+-- write (a new row, straight to SUCCESS) runs none of them; a failure counts itself, and an update that
+-- moves a task's state, meta or retry count keeps the state it replaces. SECURITY DEFINER, so the writers'
+-- least-privilege roles need no right on the history or the counters; their search path is pinned to this
+-- schema (then pg_catalog, pg_temp last), as a definer function's must be.
+CREATE FUNCTION worker_toolbox_result_inserted() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+BEGIN
+  PERFORM worker_toolbox_count_failure(NEW);
   RETURN NULL;
 END
 $fn$;
 
-CREATE TRIGGER worker_toolbox_record_inserted_states
-  AFTER INSERT ON celery_taskmeta REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION worker_toolbox_record_states();
-CREATE TRIGGER worker_toolbox_record_updated_states
-  AFTER UPDATE ON celery_taskmeta REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION worker_toolbox_record_states();
+CREATE FUNCTION worker_toolbox_result_updated() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+BEGIN
+  IF OLD.task_id IS NOT NULL AND OLD.status IS NOT NULL THEN
+    INSERT INTO worker_toolbox_task_states (task_id, status, at, retries, worker, meta, error)
+    VALUES (OLD.task_id, OLD.status, COALESCE(OLD.updated_at, OLD.date_done AT TIME ZONE 'UTC', now()),
+            OLD.retries, OLD.worker, CASE WHEN OLD.status = 'PROGRESS' THEN OLD.meta END, OLD.error);
+  END IF;
+  IF NEW.status = 'FAILURE' AND OLD.status IS DISTINCT FROM 'FAILURE' THEN
+    PERFORM worker_toolbox_count_failure(NEW);
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+
+DO $do$ BEGIN
+  EXECUTE format('ALTER FUNCTION worker_toolbox_count_failure(celery_taskmeta) SET search_path = %I, pg_catalog, pg_temp',
+                 current_schema());
+  EXECUTE format('ALTER FUNCTION worker_toolbox_result_inserted() SET search_path = %I, pg_catalog, pg_temp',
+                 current_schema());
+  EXECUTE format('ALTER FUNCTION worker_toolbox_result_updated() SET search_path = %I, pg_catalog, pg_temp',
+                 current_schema());
+END $do$;
+
+CREATE TRIGGER worker_toolbox_result_inserted
+  AFTER INSERT ON celery_taskmeta FOR EACH ROW WHEN (NEW.status = 'FAILURE')
+  EXECUTE FUNCTION worker_toolbox_result_inserted();
+CREATE TRIGGER worker_toolbox_result_updated
+  AFTER UPDATE ON celery_taskmeta FOR EACH ROW
+  WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.meta IS DISTINCT FROM NEW.meta
+        OR OLD.retries IS DISTINCT FROM NEW.retries)
+  EXECUTE FUNCTION worker_toolbox_result_updated();
 
 -- Wakes the dashboard when the tracker records tasks: one notification per statement (a batch), and
 -- PostgreSQL folds identical notifications of one transaction into one.

@@ -1,4 +1,10 @@
-import { getTask, rootTraceId, type TaskState, type TaskView } from "@worker-toolbox/runtime";
+import {
+  getTask,
+  rootTraceId,
+  type StoredResult,
+  type TaskState,
+  type TaskView,
+} from "@worker-toolbox/runtime";
 import type { Pool } from "pg";
 import { tables } from "./tables.js";
 
@@ -24,7 +30,7 @@ export interface FamilyMember {
 }
 
 export interface TaskDetail extends TaskView {
-  /** Every state with its time, oldest first. Empty for rows written before the history existed. */
+  /** Every state with its time, oldest first, the current one last (only that one for rows stored once). */
   states: StateChange[];
   rootId: string;
   parentId: string | null;
@@ -54,20 +60,37 @@ export async function getTaskDetail(pool: Pool, schema: string, taskId: string):
   const family = await familyOf(pool, schema, rootId);
   return {
     ...view,
-    states: states.rows.map((row) => ({
-      status: row.status,
-      at: row.at,
-      retries: row.retries,
-      worker: row.worker,
-      meta: row.meta,
-      error: row.error,
-    })),
+    states: [...states.rows.map(stateFromRow), ...(view.result ? [currentState(view.result)] : [])],
     rootId,
     parentId,
     traceId: rootTraceId(rootId),
     family: family.slice(0, FAMILY_LIMIT),
     familyTruncated: family.length > FAMILY_LIMIT,
     unknown: view.tracking === null && view.result === null,
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw pg row
+function stateFromRow(row: any): StateChange {
+  return {
+    status: row.status,
+    at: row.at,
+    retries: row.retries,
+    worker: row.worker,
+    meta: row.meta,
+    error: row.error,
+  };
+}
+
+/** The history table keeps the states a task left; its current one is the result row itself. */
+function currentState(result: StoredResult): StateChange {
+  return {
+    status: result.status,
+    at: result.updatedAt ?? result.dateDone ?? result.startedAt ?? new Date(0),
+    retries: result.retries,
+    worker: result.worker,
+    meta: result.status === "PROGRESS" ? result.meta : null,
+    error: result.error,
   };
 }
 
