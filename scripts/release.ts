@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { compareVersions, describeTemplateChanges, VERSION } from "./releaseChanges.js";
 
 /** In dependency order: a package is published after every toolbox package it depends on. */
-const RELEASE_ORDER = ["config", "testing", "runtime", "conformance", "cli"] as const;
+const RELEASE_ORDER = ["config", "testing", "runtime", "conformance", "dashboard", "cli"] as const;
 const DEPENDENCY_FIELDS = ["dependencies", "devDependencies", "peerDependencies"] as const;
 
 interface Options {

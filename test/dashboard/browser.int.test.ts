@@ -198,7 +198,10 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     const receipt = await producer.send(charge, [payload]);
     await resultRow(receipt.id, "SUCCESS");
     await open(`/tasks/${receipt.id}`);
-    expect(await page.locator("#task-args").innerText()).toContain(JSON.stringify(payload));
+    // The tracker may store the arguments a moment after the result: the page updates itself when it does.
+    await expect
+      .poll(() => page.locator("#task-args").innerText(), { timeout: 10_000 })
+      .toContain(JSON.stringify(payload));
     expect(await page.locator("#task-args img, #task-args script").count()).toBe(0);
     await open(`/tasks?arg=${encodeURIComponent(payload)}`);
     expect(await page.locator("td.args").innerText()).toContain("<script>");

@@ -102,7 +102,7 @@ describe("releasing the toolbox and upgrading a fleet through a registry", () =>
   it(`releases ${A}: every package, built, to the registry npm is configured with`, () => {
     const released = release(A);
     expect(released.code, released.output).toBe(0);
-    for (const pkg of ["config", "testing", "runtime", "conformance", "cli"]) {
+    for (const pkg of ["config", "testing", "runtime", "conformance", "dashboard", "cli"]) {
       const view = run("npm", ["view", `@worker-toolbox/${pkg}@${A}`, "dist.tarball"], root, npmEnv());
       expect(view.stdout, view.output).toContain(registry.url);
     }

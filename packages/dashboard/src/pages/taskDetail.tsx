@@ -53,6 +53,11 @@ export function TaskDetailPage(props: { ctx: PageContext; task: TaskDetail }) {
       </section>
       <section>
         <h2>Arguments</h2>
+        {tracking ? null : (
+          <p class="note">
+            No tracking row yet: the tracker records a task's arguments from the platform queue.
+          </p>
+        )}
         <h3>args</h3>
         <pre id="task-args">{pretty(tracking?.args ?? [])}</pre>
         <h3>kwargs</h3>
