@@ -181,6 +181,8 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     await open("/tasks");
     await page.locator('select[name="state"]').selectOption(["FAILURE"]);
     await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/[?&]state=FAILURE/);
+    await page.waitForSelector("body[data-live=connected]");
     const states = await page.locator("table.tasks tbody tr .status").allInnerTexts();
     expect(states.length).toBeGreaterThan(0);
     expect(new Set(states)).toEqual(new Set(["FAILURE"]));
