@@ -1,8 +1,11 @@
+// Only what every call needs is imported here: yargs and the command table. A command's module — and with
+// it the config package, the runtime, pg, amqplib, the generator — is imported when the command is used
+// (commands/index.ts explains the pattern; bench/cliStartup.ts measures it).
 import { readFileSync } from "node:fs";
-import { isToolboxError } from "@worker-toolbox/config";
 import yargs, { type Argv } from "yargs";
-import { commandGroups } from "./commands/index.js";
-import { type CliIo, createContext } from "./context.js";
+import { commandTable } from "./commands/index.js";
+import { lazyCommand } from "./commands/table.js";
+import type { CliIo, CommandContext } from "./context.js";
 
 /** A mistake in how the command was called (unknown flag, missing command): exit 2. */
 class UsageError extends Error {}
@@ -26,7 +29,11 @@ export const HELP_WIDTH = 100;
  * `UsageError` out of `parseAsync` instead of exiting the process, so tests can run commands in-process.
  */
 export function buildCli(io: CliIo, state: { exitCode: number } = { exitCode: 0 }): Argv {
-  const ctx = createContext(io, state);
+  let ctx: Promise<CommandContext> | undefined;
+  const context = () => {
+    ctx ??= import("./context.js").then(({ createContext }) => createContext(io, state));
+    return ctx;
+  };
   let app = yargs()
     .scriptName("worker-toolbox")
     .usage("$0 <command>\n\nScaffold, wire, inspect and operate Celery-compatible worker services.")
@@ -49,7 +56,7 @@ export function buildCli(io: CliIo, state: { exitCode: number } = { exitCode: 0 
     .option("amqp-url", { type: "string", describe: "RabbitMQ URL (AMQP_URL)", requiresArg: true })
     .option("database-url", { type: "string", describe: "PostgreSQL URL (DATABASE_URL)", requiresArg: true })
     .group(["config", "env-prefix", "service", "amqp-url", "database-url"], "Global options:");
-  for (const group of commandGroups) app = app.command(group(ctx));
+  for (const entry of commandTable) app = app.command(lazyCommand(entry, context));
   return app
     .demandCommand(1, "name a command (see --help)")
     .strict()
@@ -90,6 +97,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       fullIo.stderr(`${error.message}\nRun \`worker-toolbox ${commandPath(argv)}--help\` for usage.\n`);
       return 2;
     }
+    const { isToolboxError } = await import("@worker-toolbox/config");
     if (isToolboxError(error)) {
       fullIo.stderr(`error ${error.code}: ${error.message}\n`);
       return error.code === "CONFIG_INVALID" || error.code === "CONFIG_FILE_UNREADABLE" ? 2 : 1;

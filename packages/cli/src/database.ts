@@ -1,5 +1,4 @@
 import type { ToolboxConfig } from "@worker-toolbox/config";
-import { createDatabasePool } from "@worker-toolbox/runtime";
 import type pg from "pg";
 import type { CommandContext, GlobalOptions } from "./context.js";
 
@@ -10,6 +9,8 @@ export async function withPool(
   run: (pool: pg.Pool, config: ToolboxConfig) => Promise<void>,
 ): Promise<void> {
   const config = ctx.loadConfig(argv);
+  // Imported here, not at the top: a command's --help loads this file but needs no pg (commands/index.ts).
+  const { createDatabasePool } = await import("@worker-toolbox/runtime");
   // Two reads at once at most (a task's detail reads its rows in parallel).
   const pool = createDatabasePool(config, { max: 3 });
   try {

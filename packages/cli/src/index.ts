@@ -1,5 +1,6 @@
 export { buildCli, HELP_WIDTH, runCli } from "./cli.js";
-export { commandGroups } from "./commands/index.js";
+export { commandTable } from "./commands/index.js";
+export type { CommandBody, CommandEntry, CommandTable } from "./commands/table.js";
 export type { CliIo, CommandContext, GlobalOptions } from "./context.js";
 export {
   type Answers,

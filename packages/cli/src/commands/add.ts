@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext } from "../context.js";
 import { changeLines, reportFailures, runGeneratorCommand } from "../generator/commandSupport.js";
 import { addTask } from "../generator/index.js";
+import type { CommandBody } from "./table.js";
 
 interface AddTaskArgs {
   name: string;
@@ -12,10 +13,8 @@ interface AddTaskArgs {
 }
 
 /** `worker-toolbox add task <name>`: a contract, handler and unit test, registered in the task list. */
-export function addCommands(ctx: CommandContext): CommandModule {
+export function addCommands(ctx: CommandContext): CommandBody {
   return {
-    command: "add <what>",
-    describe: "Add to a generated service",
     builder: (yargs: Argv) =>
       yargs
         .command({
@@ -47,7 +46,6 @@ export function addCommands(ctx: CommandContext): CommandModule {
           },
         })
         .demandCommand(1, "name what to add (see --help)"),
-    handler: () => {},
   };
 }
 

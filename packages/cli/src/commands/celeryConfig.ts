@@ -1,14 +1,13 @@
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { celerySettings } from "../celery/celerySettings.js";
 import { renderPython } from "../celery/renderPython.js";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
 import { json } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 /** `worker-toolbox celery-config --service <name> [--format python|json] [--show-secrets]` */
-export function celeryConfigCommand(ctx: CommandContext): CommandModule {
+export function celeryConfigCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "celery-config",
-    describe: "Print the Celery settings that make a Python producer or worker join the same topology",
     builder: (yargs: Argv) =>
       yargs
         .option("format", {

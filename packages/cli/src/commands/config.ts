@@ -1,13 +1,12 @@
 import { configFields, maskSecrets, type ToolboxConfig } from "@worker-toolbox/config";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { formatValue, json, table } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 /** `worker-toolbox config …`: inspect the resolved configuration. */
-export function configCommands(ctx: CommandContext): CommandModule {
+export function configCommands(ctx: CommandContext): CommandBody {
   return {
-    command: "config",
-    describe: "Inspect the resolved configuration",
     builder: (yargs: Argv) =>
       yargs
         .command({
@@ -23,7 +22,6 @@ export function configCommands(ctx: CommandContext): CommandModule {
           handler: (argv) => check(ctx, argv as GlobalOptions & { json: boolean }),
         })
         .demandCommand(1, "name a config command (see --help)"),
-    handler: () => {},
   };
 }
 

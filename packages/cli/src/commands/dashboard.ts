@@ -1,15 +1,14 @@
 import { startDashboard } from "@worker-toolbox/dashboard";
 import { pino } from "pino";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
+import type { CommandBody } from "./table.js";
 
 type DashboardArgs = GlobalOptions & { host?: string; port?: number; basePath?: string };
 
 /** `worker-toolbox dashboard`: serve the web dashboard until SIGTERM/SIGINT. */
-export function dashboardCommand(ctx: CommandContext): CommandModule {
+export function dashboardCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "dashboard",
-    describe: "Serve the web dashboard: queues, tasks, failures, dead letters and workers, with live updates",
     builder: (yargs: Argv) =>
       yargs
         .option("host", {

@@ -1,20 +1,22 @@
 import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
-import { describeDatabase, grantsSql, migrate, migrationStatus, pruneResults } from "@worker-toolbox/runtime";
 import type pg from "pg";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { withPool } from "../database.js";
 import { json, table } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 type DbArgs = GlobalOptions & { json?: boolean };
 
+// The runtime (pg, amqplib) is imported by the handlers that use it, so `--help` does not load it
+// (see commands/index.ts).
+const runtime = () => import("@worker-toolbox/runtime");
+
 /** `worker-toolbox db …`: the PostgreSQL result backend. Nothing is created unless asked. */
-export function dbCommands(ctx: CommandContext): CommandModule {
+export function dbCommands(ctx: CommandContext): CommandBody {
   const withJson = (inner: Argv) =>
     inner.option("json", { type: "boolean", default: false, describe: "Print JSON instead of text" });
   return {
-    command: "db",
-    describe: "Migrate, inspect, secure and prune the PostgreSQL result backend",
     builder: (yargs: Argv) =>
       yargs
         .command({
@@ -94,7 +96,6 @@ export function dbCommands(ctx: CommandContext): CommandModule {
             ),
         })
         .demandCommand(1, "name a db command (see --help)"),
-    handler: () => {},
   };
 }
 
@@ -119,6 +120,7 @@ async function runMigrate(
   config: ToolboxConfig,
   argv: DbArgs,
 ): Promise<void> {
+  const { describeDatabase, migrate } = await runtime();
   const result = await migrate(pool, {
     schema: config.database.schema,
     onApplied: (migration) => {
@@ -140,6 +142,7 @@ async function runStatus(
   config: ToolboxConfig,
   argv: DbArgs,
 ): Promise<void> {
+  const { migrationStatus } = await runtime();
   const status = await migrationStatus(pool, { schema: config.database.schema });
   if (argv.json) ctx.print(json(status));
   else {
@@ -168,6 +171,7 @@ async function runGrants(ctx: CommandContext, argv: DbArgs & GrantsArgs): Promis
     ...(argv.trackerPassword ? { tracker: argv.trackerPassword } : {}),
     ...(argv.dashboardPassword ? { dashboard: argv.dashboardPassword } : {}),
   };
+  const { grantsSql } = await runtime();
   const sql = grantsSql({
     schema: config.database.schema,
     workerRole: argv.workerRole,
@@ -194,6 +198,7 @@ async function runPrune(
   argv: DbArgs & PruneArgs,
 ): Promise<void> {
   const olderThanMs = parseDuration(argv.olderThan);
+  const { pruneResults } = await runtime();
   const counts = await pruneResults(pool, config.database.schema, {
     olderThanMs,
     batchSize: argv.batchSize,

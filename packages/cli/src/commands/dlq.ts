@@ -1,20 +1,11 @@
 import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
-import {
-  classifyBrokerError,
-  type DeadLetterInfo,
-  formatAge,
-  listDeadLetters,
-  purgeDeadLetters,
-  type ReplayProgress,
-  replayDeadLetters,
-} from "@worker-toolbox/runtime";
-import amqp, { type ChannelModel } from "amqplib";
-import cliProgress from "cli-progress";
-import { pino } from "pino";
-import type { Argv, CommandModule } from "yargs";
-import { socketOptions } from "../broker.js";
+import type { DeadLetterInfo, ReplayProgress } from "@worker-toolbox/runtime";
+import type { ChannelModel } from "amqplib";
+import type cliProgress from "cli-progress";
+import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { json, table } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 /** The positional <service> shares its name with the global --service option, so it may arrive as a list. */
 type DlqArgs = Omit<GlobalOptions, "service"> & { service: string | string[]; json: boolean };
@@ -29,8 +20,12 @@ type ReplayArgs = DlqArgs & {
 };
 type PurgeArgs = DlqArgs & { yes: boolean };
 
+// The runtime and amqplib are imported by the handlers, so `dlq --help` does not load them
+// (see commands/index.ts).
+const runtime = () => import("@worker-toolbox/runtime");
+
 /** `worker-toolbox dlq …`: inspect, replay and purge a service's dead-letter queue. */
-export function dlqCommands(ctx: CommandContext): CommandModule {
+export function dlqCommands(ctx: CommandContext): CommandBody {
   const withJson = (inner: Argv) =>
     inner
       .positional("service", {
@@ -39,8 +34,6 @@ export function dlqCommands(ctx: CommandContext): CommandModule {
       })
       .option("json", { type: "boolean", default: false, describe: "Print JSON instead of text" });
   return {
-    command: "dlq",
-    describe: "Inspect, replay and purge dead-lettered tasks",
     builder: (yargs: Argv) =>
       yargs
         .command({
@@ -103,7 +96,6 @@ export function dlqCommands(ctx: CommandContext): CommandModule {
           handler: (argv) => purge(ctx, argv as unknown as PurgeArgs),
         })
         .demandCommand(1, "name a dlq command (see --help)"),
-    handler: () => {},
   };
 }
 
@@ -133,6 +125,11 @@ async function withBroker<T>(
  * replay take a minute instead of a second or two.
  */
 async function connectNoDelay(config: ToolboxConfig): Promise<ChannelModel> {
+  const [{ default: amqp }, { classifyBrokerError }, { socketOptions }] = await Promise.all([
+    import("amqplib"),
+    runtime(),
+    import("../broker.js"),
+  ]);
   try {
     const connection = await amqp.connect(config.broker.url, { ...socketOptions(config), noDelay: true });
     connection.on("error", () => {});
@@ -145,6 +142,7 @@ async function connectNoDelay(config: ToolboxConfig): Promise<ChannelModel> {
 async function list(ctx: CommandContext, argv: ListArgs): Promise<void> {
   if (!Number.isInteger(argv.limit) || argv.limit < 1)
     throw usage(`--limit ${argv.limit} is not a positive whole number`);
+  const { formatAge, listDeadLetters } = await runtime();
   await withBroker(ctx, argv, async (connection, config, service) => {
     const listing = await listDeadLetters(
       connection,
@@ -162,12 +160,12 @@ async function list(ctx: CommandContext, argv: ListArgs): Promise<void> {
     ctx.print(
       `${listing.messages.length} of ${listing.total} dead letter(s) in ${listing.queue}, head first:\n`,
     );
-    ctx.print(letterTable(listing.messages));
+    ctx.print(letterTable(listing.messages, formatAge));
     ctx.print("\nAll were returned to the queue (their redelivered flag is now set).");
   });
 }
 
-function letterTable(letters: readonly DeadLetterInfo[]): string {
+function letterTable(letters: readonly DeadLetterInfo[], formatAge: (ms: number) => string): string {
   return table(
     ["task", "id", "reason", "attempts", "age", "error"],
     letters.map((letter) => [
@@ -195,9 +193,10 @@ async function replay(ctx: CommandContext, argv: ReplayArgs): Promise<void> {
   if (selected !== 1) throw usage("name exactly one of --id (repeatable), --task, --reason or --all");
   if (argv.rate !== undefined && !(argv.rate > 0))
     throw usage(`--rate ${argv.rate} is not a positive number`);
+  const [{ formatAge, replayDeadLetters }, { pino }] = await Promise.all([runtime(), import("pino")]);
   await withBroker(ctx, argv, async (connection, config, service) => {
     const logger = pino({ level: "warn" }, { write: (line: string) => ctx.io.stderr(line) });
-    const bar = progressBar(argv.json);
+    const bar = await progressBar(argv.json);
     const result = await replayDeadLetters(
       connection,
       { prefix: config.environment.prefix, service },
@@ -225,7 +224,7 @@ async function replay(ctx: CommandContext, argv: ReplayArgs): Promise<void> {
       ctx.print(
         `Dry run: ${result.matched} of ${result.total} dead letter(s) in ${result.queue} would be replayed.`,
       );
-      if (result.items.length > 0) ctx.print(`\n${letterTable(result.items.slice(0, 50))}`);
+      if (result.items.length > 0) ctx.print(`\n${letterTable(result.items.slice(0, 50), formatAge)}`);
       if (result.items.length > 50) ctx.print(`… and ${result.matched - 50} more`);
       return;
     }
@@ -240,8 +239,11 @@ async function replay(ctx: CommandContext, argv: ReplayArgs): Promise<void> {
 }
 
 /** cli-progress on stderr, only for people: not with --json and not when stderr is not a terminal. */
-function progressBar(asJson: boolean): { update: (progress: ReplayProgress) => void; stop: () => void } {
+async function progressBar(
+  asJson: boolean,
+): Promise<{ update: (progress: ReplayProgress) => void; stop: () => void }> {
   if (asJson || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const { default: cliProgress } = await import("cli-progress");
   let bar: cliProgress.SingleBar | undefined;
   return {
     update: (progress) => {
@@ -268,6 +270,7 @@ async function purge(ctx: CommandContext, argv: PurgeArgs): Promise<void> {
     ctx.fail(2);
     return;
   }
+  const { purgeDeadLetters } = await runtime();
   await withBroker(ctx, argv, async (connection, config, service) => {
     const ref = { prefix: config.environment.prefix, service };
     const purged = await purgeDeadLetters(connection, ref);

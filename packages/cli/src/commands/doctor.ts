@@ -1,19 +1,15 @@
 import { isToolboxError } from "@worker-toolbox/config";
-import { type DoctorCheck, type DoctorReport, runDoctor } from "@worker-toolbox/runtime";
-import type { Argv, CommandModule } from "yargs";
-import { socketOptions } from "../broker.js";
+import type { DoctorCheck, DoctorReport } from "@worker-toolbox/runtime";
+import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { json, table } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 type DoctorArgs = GlobalOptions & { json: boolean; database: boolean };
 
 /** `worker-toolbox doctor`: one table of everything that must hold for the services to work. */
-export function doctorCommand(ctx: CommandContext): CommandModule {
+export function doctorCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "doctor",
-    describe:
-      "Check config, broker, database migrations, topology drift, consumers, dead letters, queue depth and age; " +
-      "exit 1 when a check fails",
     builder: (yargs: Argv) =>
       yargs
         .option("json", { type: "boolean", default: false, describe: "Print JSON instead of a table" })
@@ -32,6 +28,11 @@ async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
   let report: DoctorReport;
   try {
     const config = ctx.loadConfig(argv);
+    // Imported on use, so `doctor --help` does not load the runtime (see commands/index.ts).
+    const [{ runDoctor }, { socketOptions }] = await Promise.all([
+      import("@worker-toolbox/runtime"),
+      import("../broker.js"),
+    ]);
     report = await runDoctor({
       config,
       ...(argv.service && argv.service.length > 0 ? { services: argv.service } : {}),

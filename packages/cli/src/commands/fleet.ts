@@ -1,9 +1,10 @@
 import { relative } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext } from "../context.js";
 import { runGeneratorCommand } from "../generator/commandSupport.js";
 import { type FleetEntry, fleet } from "../generator/index.js";
 import { table } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 interface FleetArgs {
   dirs: string[];
@@ -11,10 +12,8 @@ interface FleetArgs {
 }
 
 /** `worker-toolbox fleet <dirs...>`: every service's toolbox and template state, before and after a bump. */
-export function fleetCommand(ctx: CommandContext): CommandModule {
+export function fleetCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "fleet [dirs..]",
-    describe: "Show every service's toolbox version, template version, drift, conflicts and lockfile",
     builder: (yargs: Argv) =>
       yargs
         .positional("dirs", { type: "string", array: true, default: ["."], describe: "Service directories" })

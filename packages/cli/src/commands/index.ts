@@ -1,40 +1,109 @@
-import type { CommandModule } from "yargs";
-import type { CommandContext } from "../context.js";
-import { addCommands } from "./add.js";
-import { celeryConfigCommand } from "./celeryConfig.js";
-import { configCommands } from "./config.js";
-import { dashboardCommand } from "./dashboard.js";
-import { dbCommands } from "./db.js";
-import { dlqCommands } from "./dlq.js";
-import { doctorCommand } from "./doctor.js";
-import { fleetCommand } from "./fleet.js";
-import { monitorCommand } from "./monitor.js";
-import { newCommand } from "./new.js";
-import { sendCommand } from "./send.js";
-import { taskCommand, tasksCommand } from "./tasks.js";
-import { topologyCommands } from "./topology.js";
-import { trackCommand } from "./track.js";
-import { upgradeCommand } from "./upgrade.js";
+import type { CommandTable } from "./table.js";
 
 /**
- * Every command group of `worker-toolbox`, in help order. Adding a group is one line here: a function that
- * takes the command context and returns a yargs command module (see ./config.ts for the shape).
+ * Every top-level command of `worker-toolbox`, in help order.
+ *
+ * The table is what `worker-toolbox --help` prints, and it is all a call loads up front: a command's
+ * module is imported only when that command runs or its own `--help` is asked for (see lazyCommand in
+ * ./table.ts), so no call pays for pg, amqplib or the generator unless it uses them.
+ *
+ * Adding a command is two steps:
+ *   1. `commands/<name>.ts` exports `(ctx: CommandContext) => CommandBody`: the builder (options,
+ *      positionals, examples, subcommands) and the handler. The name and the one-line description live
+ *      here, not there — the table is their one owner.
+ *   2. One entry below: `command` (yargs syntax, positionals included), `describe`, and `load`, a
+ *      function that imports the module — `load: async () => (await import("./<name>.js")).<fn>`.
+ * Keep this file and ../cli.ts free of static imports of command modules, the runtime or the config
+ * package: a static import here would be loaded by every call, `--help` included. Inside a command
+ * module, a subcommand that needs a heavy dependency another subcommand does not (e.g. `topology plan`
+ * needs no broker client) imports it in its handler (`await import("@worker-toolbox/runtime")`).
+ * bench/cliStartup.ts measures the result; test/unit/cli/commandTable.test.ts checks the table.
  */
-export const commandGroups: ReadonlyArray<(ctx: CommandContext) => CommandModule> = [
-  newCommand,
-  addCommands,
-  upgradeCommand,
-  fleetCommand,
-  configCommands,
-  topologyCommands,
-  dbCommands,
-  trackCommand,
-  doctorCommand,
-  monitorCommand,
-  dlqCommands,
-  sendCommand,
-  taskCommand,
-  tasksCommand,
-  dashboardCommand,
-  celeryConfigCommand,
+export const commandTable: CommandTable = [
+  {
+    command: "new [name]",
+    describe: "Create a worker service from the toolbox template",
+    load: async () => (await import("./new.js")).newCommand,
+  },
+  {
+    command: "add <what>",
+    describe: "Add to a generated service",
+    load: async () => (await import("./add.js")).addCommands,
+  },
+  {
+    command: "upgrade [dirs..]",
+    describe: "Move services to a toolbox version, three-way merging template changes into their edits",
+    load: async () => (await import("./upgrade.js")).upgradeCommand,
+  },
+  {
+    command: "fleet [dirs..]",
+    describe: "Show every service's toolbox version, template version, drift, conflicts and lockfile",
+    load: async () => (await import("./fleet.js")).fleetCommand,
+  },
+  {
+    command: "config",
+    describe: "Inspect the resolved configuration",
+    load: async () => (await import("./config.js")).configCommands,
+  },
+  {
+    command: "topology",
+    describe: "Print, declare and verify the RabbitMQ exchanges, queues and bindings",
+    load: async () => (await import("./topology.js")).topologyCommands,
+  },
+  {
+    command: "db",
+    describe: "Migrate, inspect, secure and prune the PostgreSQL result backend",
+    load: async () => (await import("./db.js")).dbCommands,
+  },
+  {
+    command: "track",
+    describe:
+      "Consume the platform queue into the tracking table until SIGTERM (the platform's tracker daemon)",
+    load: async () => (await import("./track.js")).trackCommand,
+  },
+  {
+    command: "doctor",
+    describe:
+      "Check config, broker, database migrations, topology drift, consumers, dead letters, queue depth and age; " +
+      "exit 1 when a check fails",
+    load: async () => (await import("./doctor.js")).doctorCommand,
+  },
+  {
+    command: "monitor",
+    describe:
+      "Sample queue depth, consumers, rates and dead letters; log alarms at error level and POST them to a webhook",
+    load: async () => (await import("./monitor.js")).monitorCommand,
+  },
+  {
+    command: "dlq",
+    describe: "Inspect, replay and purge dead-lettered tasks",
+    load: async () => (await import("./dlq.js")).dlqCommands,
+  },
+  {
+    command: "send <task> [args..]",
+    describe:
+      "Send a task (validated by its contract with --contracts, raw otherwise); prints its id, or its outcome with --wait",
+    load: async () => (await import("./send.js")).sendCommand,
+  },
+  {
+    command: "task <id>",
+    describe: "Show one task: arguments, state history, result or exception, family, tracking metadata",
+    load: async () => (await import("./tasks.js")).taskCommand,
+  },
+  {
+    command: "tasks",
+    describe:
+      "List tasks newest first, filtered like the dashboard's task list (--service filters by service)",
+    load: async () => (await import("./tasks.js")).tasksCommand,
+  },
+  {
+    command: "dashboard",
+    describe: "Serve the web dashboard: queues, tasks, failures, dead letters and workers, with live updates",
+    load: async () => (await import("./dashboard.js")).dashboardCommand,
+  },
+  {
+    command: "celery-config",
+    describe: "Print the Celery settings that make a Python producer or worker join the same topology",
+    load: async () => (await import("./celeryConfig.js")).celeryConfigCommand,
+  },
 ];

@@ -1,24 +1,18 @@
 import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
-import {
-  BrokerConnection,
-  createManagementClient,
-  createMonitor,
-  deriveManagementUrl,
-  discoverServices,
-  vhostOf,
-} from "@worker-toolbox/runtime";
-import { type Logger, pino } from "pino";
-import type { Argv, CommandModule } from "yargs";
+import type { Logger } from "pino";
+import type { Argv } from "yargs";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
+import type { CommandBody } from "./table.js";
 
 type MonitorArgs = GlobalOptions & { once: boolean; interval?: number; webhook?: string };
 
+// The runtime (pg, amqplib) is imported by the handlers that use it, so `--help` does not load it
+// (see commands/index.ts).
+const runtime = () => import("@worker-toolbox/runtime");
+
 /** `worker-toolbox monitor`: sample queues at an interval and raise alarms (pino lines on stdout). */
-export function monitorCommand(ctx: CommandContext): CommandModule {
+export function monitorCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "monitor",
-    describe:
-      "Sample queue depth, consumers, rates and dead letters; log alarms at error level and POST them to a webhook",
     builder: (yargs: Argv) =>
       yargs
         .option("once", {
@@ -50,6 +44,7 @@ async function monitor(ctx: CommandContext, argv: MonitorArgs): Promise<void> {
       hint: "pass the full URL, e.g. https://hooks.example.com/alerts",
     });
   }
+  const [{ BrokerConnection, createMonitor }, { pino }] = await Promise.all([runtime(), import("pino")]);
   // JSON log lines on stdout, like every long-running toolbox process.
   const logger = pino({ level: config.logLevel }, { write: (line: string) => ctx.io.stdout(line) });
   const broker = new BrokerConnection({ config, logger, name: "worker-toolbox monitor" }).start();
@@ -100,6 +95,7 @@ function intervalOf(interval: number | undefined, config: ToolboxConfig): number
 async function resolveServices(argv: MonitorArgs, config: ToolboxConfig, logger: Logger): Promise<string[]> {
   const named = servicesFrom(argv, config);
   if (named.length > 0) return named;
+  const { createManagementClient, deriveManagementUrl, discoverServices, vhostOf } = await runtime();
   const client = createManagementClient({
     url: deriveManagementUrl(config.broker.url, config.broker.managementUrl),
   });

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ToolboxError } from "@worker-toolbox/config";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext } from "../context.js";
 import {
   canPrompt,
@@ -19,6 +19,7 @@ import {
   toolboxVersion,
 } from "../generator/index.js";
 import { terminalQuestions } from "../prompts.js";
+import type { CommandBody } from "./table.js";
 
 interface NewArgs {
   name?: string;
@@ -36,10 +37,8 @@ interface NewArgs {
 const DEFAULT_TASK = "process";
 
 /** `worker-toolbox new <name>`: scaffold a worker service that is wired right from the first commit. */
-export function newCommand(ctx: CommandContext): CommandModule {
+export function newCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "new [name]",
-    describe: "Create a worker service from the toolbox template",
     builder: (yargs: Argv) =>
       yargs
         .positional("name", {

@@ -9,10 +9,11 @@ import {
 } from "@worker-toolbox/config";
 import { createDatabasePool, createProducer, waitForResult } from "@worker-toolbox/runtime";
 import { pino } from "pino";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import { z } from "zod";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { formatValue, json } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 type SendArgs = GlobalOptions & {
   task: string;
@@ -26,11 +27,8 @@ type SendArgs = GlobalOptions & {
 };
 
 /** `worker-toolbox send <task> [args..]`: publish one task, confirmed by the broker; optionally wait for it. */
-export function sendCommand(ctx: CommandContext): CommandModule {
+export function sendCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "send <task> [args..]",
-    describe:
-      "Send a task (validated by its contract with --contracts, raw otherwise); prints its id, or its outcome with --wait",
     builder: (yargs: Argv) =>
       yargs
         .positional("task", { type: "string", describe: "Task name, e.g. export.project.v2" })

@@ -7,10 +7,11 @@ import {
   type TaskSummary,
 } from "@worker-toolbox/dashboard";
 import type pg from "pg";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { withPool } from "../database.js";
 import { branches, formatValue, json, table } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 type TaskArgs = GlobalOptions & { id: string; json: boolean };
 type TasksArgs = GlobalOptions & {
@@ -33,10 +34,8 @@ type TasksArgs = GlobalOptions & {
 const jsonOption = (inner: Argv) =>
   inner.option("json", { type: "boolean", default: false, describe: "Print JSON instead of text" });
 
-export function taskCommand(ctx: CommandContext): CommandModule {
+export function taskCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "task <id>",
-    describe: "Show one task: arguments, state history, result or exception, family, tracking metadata",
     builder: (yargs: Argv) =>
       jsonOption(yargs)
         .positional("id", { type: "string", describe: "Task id" })
@@ -48,11 +47,8 @@ export function taskCommand(ctx: CommandContext): CommandModule {
   };
 }
 
-export function tasksCommand(ctx: CommandContext): CommandModule {
+export function tasksCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "tasks",
-    describe:
-      "List tasks newest first, filtered like the dashboard's task list (--service filters by service)",
     builder: (yargs: Argv) =>
       jsonOption(yargs)
         .option("task", {

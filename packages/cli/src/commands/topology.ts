@@ -1,24 +1,16 @@
 import { planTopology, type ToolboxConfig, type TopologyPlan } from "@worker-toolbox/config";
-import {
-  applyTopology,
-  deriveManagementUrl,
-  describeMismatch,
-  verifyTopology,
-} from "@worker-toolbox/runtime";
-import type { Argv, CommandModule } from "yargs";
-import { connectOnce, socketOptions } from "../broker.js";
+import type { Argv } from "yargs";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
 import { branches, json } from "../output.js";
+import type { CommandBody } from "./table.js";
 
 type TopologyArgs = GlobalOptions & { json?: boolean; skipBindings?: boolean };
 
 /** `worker-toolbox topology …`: print, declare and verify the RabbitMQ topology. */
-export function topologyCommands(ctx: CommandContext): CommandModule {
+export function topologyCommands(ctx: CommandContext): CommandBody {
   const json = (inner: Argv) =>
     inner.option("json", { type: "boolean", default: false, describe: "Print JSON instead of text" });
   return {
-    command: "topology",
-    describe: "Print, declare and verify the RabbitMQ exchanges, queues and bindings",
     builder: (yargs: Argv) =>
       yargs
         .command({
@@ -49,7 +41,6 @@ export function topologyCommands(ctx: CommandContext): CommandModule {
           handler: (argv) => verify(ctx, argv as TopologyArgs),
         })
         .demandCommand(1, "name a topology command (see --help)"),
-    handler: () => {},
   };
 }
 
@@ -88,8 +79,12 @@ export function renderPlan(plan: TopologyPlan): string {
   return lines.join("\n");
 }
 
+// apply and verify import the broker client on use: `topology plan` needs none (see commands/index.ts).
+const brokerModules = () => Promise.all([import("@worker-toolbox/runtime"), import("../broker.js")]);
+
 async function apply(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
   const { config, plan } = load(ctx, argv);
+  const [{ applyTopology }, { connectOnce }] = await brokerModules();
   const connection = await connectOnce(config);
   try {
     const channel = await connection.createChannel();
@@ -107,6 +102,8 @@ async function apply(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
 
 async function verify(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
   const { config, plan } = load(ctx, argv);
+  const [{ deriveManagementUrl, describeMismatch, verifyTopology }, { socketOptions }] =
+    await brokerModules();
   const result = await verifyTopology({
     amqpUrl: config.broker.url,
     managementUrl: deriveManagementUrl(config.broker.url, config.broker.managementUrl),

@@ -1,20 +1,21 @@
-import { createTracker } from "@worker-toolbox/runtime";
-import { pino } from "pino";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
+import type { CommandBody } from "./table.js";
 
 /** `worker-toolbox track`: run the tracker until SIGTERM/SIGINT. */
-export function trackCommand(ctx: CommandContext): CommandModule {
+export function trackCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "track",
-    describe:
-      "Consume the platform queue into the tracking table until SIGTERM (the platform's tracker daemon)",
     builder: (yargs: Argv) =>
       yargs
         .example("$0 track", "record every task ever scheduled")
         .example("WT_TRACKER_BATCH_SIZE=1000 $0 track", "bigger batches"),
     handler: async (argv) => {
       const config = ctx.loadConfig(argv as GlobalOptions);
+      // Imported on use, so `track --help` does not load the runtime (see commands/index.ts).
+      const [{ createTracker }, { pino }] = await Promise.all([
+        import("@worker-toolbox/runtime"),
+        import("pino"),
+      ]);
       const logger = pino({ level: config.logLevel });
       const tracker = createTracker({ config, logger });
       await tracker.start();

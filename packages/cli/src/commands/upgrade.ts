@@ -1,6 +1,6 @@
 import { relative } from "node:path";
 import { ToolboxError } from "@worker-toolbox/config";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv } from "yargs";
 import type { CommandContext } from "../context.js";
 import { reportFailures, runGeneratorCommand } from "../generator/commandSupport.js";
 import {
@@ -15,6 +15,7 @@ import {
 } from "../generator/index.js";
 import { table } from "../output.js";
 import { delegateToVersion } from "./delegate.js";
+import type { CommandBody } from "./table.js";
 
 interface UpgradeArgs {
   dirs: string[];
@@ -28,10 +29,8 @@ interface UpgradeArgs {
 type Report = ServiceUpgrade & { steps?: ServiceSteps };
 
 /** `worker-toolbox upgrade [dirs...]`: bump the toolbox and merge template changes into each service. */
-export function upgradeCommand(ctx: CommandContext): CommandModule {
+export function upgradeCommand(ctx: CommandContext): CommandBody {
   return {
-    command: "upgrade [dirs..]",
-    describe: "Move services to a toolbox version, three-way merging template changes into their edits",
     builder: (yargs: Argv) =>
       yargs
         .positional("dirs", { type: "string", array: true, default: ["."], describe: "Service directories" })
