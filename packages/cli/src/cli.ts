@@ -97,12 +97,9 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       fullIo.stderr(`${error.message}\nRun \`worker-toolbox ${commandPath(argv)}--help\` for usage.\n`);
       return 2;
     }
-    const { isToolboxError } = await import("@worker-toolbox/config");
-    if (isToolboxError(error)) {
-      fullIo.stderr(`error ${error.code}: ${error.message}\n`);
-      return error.code === "CONFIG_INVALID" || error.code === "CONFIG_FILE_UNREADABLE" ? 2 : 1;
-    }
-    fullIo.stderr(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const { describeError, isToolboxError } = await import("@worker-toolbox/config");
+    fullIo.stderr(`${describeError(error)}\n`);
+    if (isToolboxError(error, "CONFIG_INVALID") || isToolboxError(error, "CONFIG_FILE_UNREADABLE")) return 2;
     return 1;
   }
 }

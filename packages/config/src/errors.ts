@@ -99,3 +99,17 @@ export function coerceError(value: unknown): Error {
   if (value instanceof Error) return value;
   return new Error(typeof value === "string" ? value : JSON.stringify(value), { cause: value });
 }
+
+/**
+ * An error as a person should read it when a command or process dies of it: `error CODE: message` (the
+ * message ends with its `fix:` line) for a ToolboxError, plus the cause when the message does not already
+ * say it; the stack for anything else, since that is a bug to report.
+ */
+export function describeError(error: unknown): string {
+  if (isToolboxError(error)) {
+    const cause = error.cause instanceof Error ? error.cause.message : undefined;
+    const because = cause && !error.message.includes(cause) ? `\n  cause: ${cause}` : "";
+    return `error ${error.code}: ${error.message}${because}`;
+  }
+  return `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}

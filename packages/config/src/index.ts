@@ -13,6 +13,7 @@ export {
 } from "./contracts.js";
 export {
   coerceError,
+  describeError,
   ERROR_CODES,
   type ErrorCode,
   isToolboxError,

@@ -368,6 +368,12 @@ export const configSchema = z.strictObject({
     "pino log level.",
     "info",
   ),
+  logFormat: doc(
+    z.enum(["auto", "pretty", "json"]).default("auto"),
+    "Log line format. auto: readable lines (pino-pretty) in development and test modes when the output is a " +
+      "terminal, one JSON object per line otherwise (always in production mode); pretty or json: always that.",
+    "json",
+  ),
   monitor: z
     .strictObject({
       intervalSeconds: doc(

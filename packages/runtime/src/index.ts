@@ -2,8 +2,9 @@
  * @worker-toolbox/runtime — everything that talks to RabbitMQ (amqplib) or PostgreSQL (pg):
  * broker/ (self-healing connection, confirm publisher), management/ (RabbitMQ HTTP API), topology/
  * (apply, verify), protocol/ (Celery v2 codec, trace context), producer/, worker/, health/ (the
- * /healthz /readyz /metrics endpoint), results/ (result backend, migrations, grants), tracker/, ops/
- * (doctor, monitor, dead letters). Throwaway test servers live in `@worker-toolbox/testing`.
+ * /healthz /readyz /metrics endpoint), logging/ (JSON or readable log lines, crash reports), results/
+ * (result backend, migrations, grants), tracker/, ops/ (doctor, monitor, dead letters). Throwaway test
+ * servers live in `@worker-toolbox/testing`.
  */
 export { classifyBrokerError, vhostOf } from "./broker/classifyError.js";
 export { ConfirmPublisher, type PublishRequest } from "./broker/confirmPublisher.js";
@@ -16,6 +17,7 @@ export {
 } from "./broker/connection.js";
 export * from "./canvas/index.js";
 export * from "./health/index.js";
+export * from "./logging/index.js";
 export * from "./management/index.js";
 export * from "./ops/index.js";
 export * from "./producer/index.js";

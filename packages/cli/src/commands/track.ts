@@ -12,11 +12,8 @@ export function trackCommand(ctx: CommandContext): CommandBody {
     handler: async (argv) => {
       const config = ctx.loadConfig(argv as GlobalOptions);
       // Imported on use, so `track --help` does not load the runtime (see commands/index.ts).
-      const [{ createTracker }, { pino }] = await Promise.all([
-        import("@worker-toolbox/runtime"),
-        import("pino"),
-      ]);
-      const logger = pino({ level: config.logLevel });
+      const { createLogger, createTracker } = await import("@worker-toolbox/runtime");
+      const logger = createLogger(config);
       const tracker = createTracker({ config, logger });
       await tracker.start();
       await new Promise<void>((resolve) => {

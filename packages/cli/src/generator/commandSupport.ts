@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { isToolboxError } from "@worker-toolbox/config";
+import { describeError, isToolboxError } from "@worker-toolbox/config";
 import type { CommandContext } from "../context.js";
 import type { FileChange, FileFailure } from "./fsPlan.js";
 
@@ -20,7 +20,7 @@ export async function runGeneratorCommand(
       ctx.print(
         JSON.stringify({ error: { code: error.code, message: error.message, hint: error.hint } }, null, 2),
       );
-    ctx.warn(`error ${error.code}: ${error.message}`);
+    ctx.warn(describeError(error));
     ctx.fail(2);
   }
 }
