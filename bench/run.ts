@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, one after the other (they would skew each other if run in parallel).
- * BENCH_ONLY=worker (or producer, tracker; comma-separated) runs a subset.
+ * BENCH_ONLY=worker (or producer, tracker, celery, cli; comma-separated) runs a subset.
  */
+import { benchCliStartup } from "./cliStartup.js";
 import { benchProducer } from "./producer.js";
 import { benchTracker } from "./tracker.js";
 import { benchWorker } from "./worker.js";
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   worker: () => benchWorker(),
   celery: () => import("./celery.js").then(({ benchCelery }) => benchCelery()),
   dashboard: () => import("./dashboard.js").then(({ benchDashboard }) => benchDashboard()),
+  cli: async () => benchCliStartup(),
 };
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 for (const [name, run] of Object.entries(benches)) {
