@@ -72,6 +72,36 @@ describe("BrokerConnection", () => {
     expect(setups).toBe(2);
   });
 
+  it("close() while setup runs: resolves, and the connection that was being set up is closed", async () => {
+    let setupStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      setupStarted = resolve;
+    });
+    let finishSetup: () => void = () => {};
+    const setupDone = new Promise<void>((resolve) => {
+      finishSetup = resolve;
+    });
+    const name = `test-${randomUUID()}`;
+    const conn = new BrokerConnection({
+      config: parseConfig({ environment: { prefix: "t" }, broker: { url: amqpUrl } }),
+      logger,
+      name,
+      setup: async () => {
+        setupStarted();
+        await setupDone;
+      },
+    }).start();
+    await started;
+    const closing = conn.close();
+    finishSetup();
+    // It hung here: nothing closed the connection that was being set up.
+    const hung = new Promise((resolve) => setTimeout(resolve, 10_000, "hung").unref());
+    expect(await Promise.race([closing.then(() => "closed"), hung])).toBe("closed");
+    expect(conn.state).toBe("closed");
+    // No connection of that name is left open on the broker (the management API lists it a moment late).
+    await expect.poll(() => closeConnectionsNamed(managementUrl, name), { timeout: 10_000 }).toBe(0);
+  });
+
   it("wrong password: a fatal BROKER_AUTH_FAILED at once, password masked", async () => {
     const conn = connection(withUrl((url) => (url.password = "definitely-wrong")));
     const started = Date.now();

@@ -48,6 +48,15 @@ function publisherOf(producer: Producer): { queued: number } {
   return (producer as unknown as { publisher: { queued: number } }).publisher;
 }
 
+/** Every send resolved (else the first reasons, one line each), and every message is in the queue. */
+async function expectAllSent(outcomes: readonly PromiseSettledResult<unknown>[], queue: string) {
+  const reasons = outcomes.flatMap((outcome) =>
+    outcome.status === "rejected" ? [(outcome.reason as Error).message.split("\n")[0]] : [],
+  );
+  expect(reasons.slice(0, 3), `${reasons.length} of ${outcomes.length} rejected`).toEqual([]);
+  expect(await messageCount(amqpUrl, queue)).toBe(outcomes.length);
+}
+
 afterEach(async () => {
   await Promise.all(producers.splice(0).map((producer) => producer.close()));
 });
@@ -145,6 +154,23 @@ describe("producer", () => {
     expect(rejected).toEqual([[2_500, "TASK_ARGS_INVALID"]]);
     const sent = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value.id] : []));
     expect(await drainTaskIds(amqpUrl, serviceQueue)).toEqual(sent);
+  });
+
+  it("sendMany right after createProducer waits for the first connection, as send() does", async () => {
+    const { producer, serviceQueue } = setup();
+    // No ready(): the first connection is still being set up when the batch arrives.
+    const calls = Array.from({ length: 5_000 }, (_, i) => ({ args: [i] as [number] }));
+    const outcomes = await producer.sendMany(placeOrder, calls);
+    await expectAllSent(outcomes, serviceQueue);
+  });
+
+  it("a loop of 5,000 send() right after createProducer: every one waits for the first connection", async () => {
+    const { producer, serviceQueue } = setup();
+    // The loop encodes every call before the event loop turns, holding up the connection it waits for.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 5_000 }, (_, i) => producer.send(placeOrder, [i])),
+    );
+    await expectAllSent(outcomes, serviceQueue);
   });
 
   it("a send() loop past producer.maxQueuedBytes: the overflow rejects PUBLISH_BUFFER_FULL at once and never arrives", async () => {
