@@ -54,7 +54,9 @@ function typeOf(field: ConfigField): string {
 function defaultOf(field: ConfigField): string {
   if (field.defaultValue !== undefined) return code(field.defaultValue);
   const preset = presetValue(field.path);
-  if (preset !== undefined) return `none in production; development: ${code(preset)}`;
+  if (preset !== undefined) {
+    return `${field.required ? "none" : "unset"} in production; development: ${code(preset)}`;
+  }
   return "unset";
 }
 

@@ -40,6 +40,8 @@ async function scrapeUntil(done: (samples: Samples) => boolean, timeoutMs = 20_0
 describe("worker metrics", () => {
   it("starts the endpoint from worker.healthPort: every known task at 0, consumer active, broker connected", async () => {
     expect(port).toBeGreaterThan(0);
+    // worker.healthHost unset in the harness's config: the test preset's loopback.
+    expect(worker.healthServer?.host).toBe("127.0.0.1");
     const answer = await get(port, "/metrics");
     expect(answer.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = await scrape(port);

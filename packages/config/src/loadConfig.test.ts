@@ -36,6 +36,20 @@ describe("loadConfig", () => {
     expect(error.message).toContain("example: AMQP_URL=amqps://");
   });
 
+  it("the health endpoint listens on loopback in development, everywhere in production, or where told", () => {
+    expect(loadConfig({ env: {}, file: false }).worker.healthHost).toBe("127.0.0.1");
+    expect(loadConfig({ env: { WT_MODE: "test" }, file: false }).worker.healthHost).toBe("127.0.0.1");
+    const production = {
+      WT_MODE: "production",
+      WT_ENVIRONMENT_PREFIX: "prod",
+      AMQP_URL: "amqp://u:p@rabbit/",
+      DATABASE_URL: "postgres://u:p@db/tasks",
+    };
+    expect(loadConfig({ env: production, file: false }).worker.healthHost).toBeUndefined();
+    const told = { ...production, WT_WORKER_HEALTH_HOST: "10.0.0.7" };
+    expect(loadConfig({ env: told, file: false }).worker.healthHost).toBe("10.0.0.7");
+  });
+
   it("NODE_ENV=production selects production mode", () => {
     const error = configError(() => loadConfig({ env: { NODE_ENV: "production" }, file: false }));
     expect(error.issues).toHaveLength(3);

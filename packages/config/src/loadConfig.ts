@@ -12,11 +12,15 @@ import { configSchema, type ToolboxConfig, type ToolboxConfigInput } from "./sch
  */
 export type Mode = ToolboxConfig["mode"];
 
-/** Local defaults for the three fields that have none in the schema; never applied in production. */
+/**
+ * Local defaults: the three fields that have none in the schema, and the health endpoint on loopback.
+ * Never applied in production.
+ */
 export const DEVELOPMENT_PRESET = {
   environment: { prefix: "dev" },
   broker: { url: "amqp://guest:guest@127.0.0.1:5672/" },
   database: { url: "postgres://postgres@127.0.0.1:5432/postgres" },
+  worker: { healthHost: "127.0.0.1" },
 } as const;
 
 const PRESETS: Record<Mode, Record<string, unknown>> = {

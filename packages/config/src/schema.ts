@@ -288,6 +288,13 @@ export const configSchema = z.strictObject({
         "Port of the HTTP endpoint with /healthz, /readyz and /metrics. Off when unset; 0 picks a free port.",
         9464,
       ),
+      healthHost: doc(
+        z.string().min(1).optional(),
+        "Interface the health endpoint listens on (with worker.healthPort). Unset: every interface (`::`, IPv4 " +
+          "too), since probes and scrapers come from outside the container; the development and test presets " +
+          "set 127.0.0.1, so a laptop does not serve /metrics to its network.",
+        "0.0.0.0",
+      ),
     })
     .prefault({}),
   retry: retryPolicySchema.prefault({}),

@@ -14,8 +14,11 @@ export interface HealthServerOptions extends DatabaseProbeOptions {
   worker: HealthTarget;
   /** 0 picks a free port (read it from the returned `port`). */
   port: number;
-  /** Interface to listen on; default all (`::` / `0.0.0.0`), since probes and scrapers come from outside. */
-  host?: string;
+  /**
+   * Interface to listen on (a worker passes `worker.healthHost`); default all (`::` / `0.0.0.0`), since
+   * probes and scrapers come from outside.
+   */
+  host?: string | undefined;
   /** Served on /metrics; default the worker's own registry. */
   registry?: Registry;
   /** Probed by /readyz instead of the worker's pool. Without either, /readyz checks the consumer only. */

@@ -283,7 +283,8 @@ class TaskWorker
   private openHealthServer(): Promise<void> {
     const port = this.config.worker.healthPort;
     if (port === undefined) return Promise.resolve();
-    this.health ??= startHealthServer({ worker: this, port, logger: this.logger }).then((server) => {
+    const host = this.config.worker.healthHost;
+    this.health ??= startHealthServer({ worker: this, port, host, logger: this.logger }).then((server) => {
       this.healthServer = server;
     });
     return this.health;
