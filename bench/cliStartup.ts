@@ -92,7 +92,13 @@ function cases(modes: readonly Mode[], baseline: string | undefined): Case[] {
 }
 
 // A clean, fixed environment: development mode, one service, no broker or database variables.
-const env = { PATH: process.env.PATH, HOME: process.env.HOME, WT_SERVICE: "billing", NO_COLOR: "1" };
+const env = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  WT_MODE: "development",
+  WT_SERVICE: "billing",
+  NO_COLOR: "1",
+};
 
 const scratch = mkdtempSync(`${tmpdir()}/wt-cli-bench-`);
 const cpuFile = `${scratch}/cpu`;

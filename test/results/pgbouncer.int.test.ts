@@ -59,6 +59,7 @@ describe("results behind a transaction-pooling PgBouncer", () => {
     // Set the way an operator would, from the environment.
     const config = loadConfig({
       env: {
+        WT_MODE: "test",
         WT_ENVIRONMENT_PREFIX: "t",
         DATABASE_URL: bouncer.url,
         WT_DATABASE_PREPARED_STATEMENTS: "false",

@@ -130,7 +130,7 @@ describe("a service's start-up (installCrashReporter + createLogger, as the temp
   }, 60_000);
 
   it("piped, a bug after start-up: the log lines, then one fatal line carrying the stack", () => {
-    const { code, stdout, stderr } = piped({ FIXTURE_CRASH: "boom" });
+    const { code, stdout, stderr } = piped({ WT_MODE: "development", FIXTURE_CRASH: "boom" });
     expect(code).toBe(1);
     expect(stderr).toBe("");
     const lines = stdout

@@ -1,4 +1,5 @@
 import {
+  type Connection,
   type DeepPartial,
   loadConfig,
   type ToolboxConfig,
@@ -30,8 +31,12 @@ export interface CommandContext {
   warn(text: string): void;
   /** 0 ok, 1 a check failed, 2 usage or config error; the highest value set wins. */
   fail(code: 1 | 2): void;
-  /** Resolve the config: defaults < preset < file < env < flags. Throws ConfigError. */
-  loadConfig(argv: GlobalOptions): ToolboxConfig;
+  /**
+   * Resolve the config: defaults < preset < file < env < flags. Throws ConfigError. `uses`: the connections
+   * the command opens (default both); the URL of one it never opens need not be set
+   * (LoadConfigOptions.localDefaults).
+   */
+  loadConfig(argv: GlobalOptions, options?: { uses?: readonly Connection[] }): ToolboxConfig;
 }
 
 export function createContext(io: CliIo, state: { exitCode: number }): CommandContext {
@@ -42,8 +47,9 @@ export function createContext(io: CliIo, state: { exitCode: number }): CommandCo
     fail: (code) => {
       state.exitCode = Math.max(state.exitCode, code);
     },
-    loadConfig: (argv) =>
+    loadConfig: (argv, options = {}) =>
       loadConfig({
+        localDefaults: (["broker", "database"] as const).filter((c) => !(options.uses ?? [c]).includes(c)),
         env: io.env,
         ...(argv.config ? { file: argv.config } : {}),
         overrides: overridesFrom(argv),

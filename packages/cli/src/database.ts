@@ -8,7 +8,7 @@ export async function withPool(
   argv: GlobalOptions,
   run: (pool: pg.Pool, config: ToolboxConfig) => Promise<void>,
 ): Promise<void> {
-  const config = ctx.loadConfig(argv);
+  const config = ctx.loadConfig(argv, { uses: ["database"] });
   // Imported here, not at the top: a command's --help loads this file but needs no pg (commands/index.ts).
   const { createDatabasePool } = await import("@worker-toolbox/runtime");
   // Two reads at once at most (a task's detail reads its rows in parallel).

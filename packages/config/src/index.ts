@@ -24,6 +24,7 @@ export { type ConfigField, configFields, envVarName, fieldByPath } from "./field
 export {
   ConfigError,
   type ConfigIssue,
+  type Connection,
   DEVELOPMENT_PRESET,
   type DeepPartial,
   envText,

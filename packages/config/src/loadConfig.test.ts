@@ -15,13 +15,33 @@ function configError(run: () => unknown): ConfigError {
 }
 
 describe("loadConfig", () => {
-  it("fills the development preset when nothing is set", () => {
-    const config = loadConfig({ env: {}, file: false });
+  it("fills the development preset when development mode is asked for", () => {
+    const config = loadConfig({ env: { WT_MODE: "development" }, file: false });
     expect(config.mode).toBe("development");
     expect(config.environment.prefix).toBe("dev");
     expect(config.broker.url).toMatch(/^amqp:\/\/guest:guest@127\.0\.0\.1:5672/);
+    expect(config.database.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:5432/);
     expect(config.worker.prefetch).toBe(20);
     expect(config.queue.type).toBe("quorum");
+  });
+
+  it("with no mode named, assumes no local broker or database: both are missing, with the ways to get them", () => {
+    const error = configError(() => loadConfig({ env: {}, file: false }));
+    expect(error.issues.map((issue) => issue.envVar).sort()).toEqual(["AMQP_URL", "DATABASE_URL"]);
+    expect(error.message).toContain("(mode development): 2 problems");
+    expect(error.message).toContain(
+      "broker.url (AMQP_URL): missing; no mode was named, so no local default is assumed: set it, or set " +
+        "WT_MODE=development to use amqp://guest:***@127.0.0.1:5672/, or run `worker-toolbox dev` (it starts a " +
+        "broker and a database)",
+    );
+    // Settings that open no connection keep their development defaults.
+    const named = loadConfig({
+      env: { AMQP_URL: "amqp://h/", DATABASE_URL: "postgres://h/db" },
+      file: false,
+    });
+    expect(named).toMatchObject({ mode: "development", environment: { prefix: "dev" } });
+    // Code that states its config, or a caller that never connects, may ask for the local defaults.
+    expect(loadConfig({ env: {}, file: false, localDefaults: true }).broker.url).toMatch(/127\.0\.0\.1:5672/);
   });
 
   it("in production lists every missing variable in one error, with the env var and an example", () => {
@@ -37,7 +57,7 @@ describe("loadConfig", () => {
   });
 
   it("the health endpoint listens on loopback in development, everywhere in production, or where told", () => {
-    expect(loadConfig({ env: {}, file: false }).worker.healthHost).toBe("127.0.0.1");
+    expect(loadConfig({ env: {}, file: false, localDefaults: true }).worker.healthHost).toBe("127.0.0.1");
     expect(loadConfig({ env: { WT_MODE: "test" }, file: false }).worker.healthHost).toBe("127.0.0.1");
     const production = {
       WT_MODE: "production",
@@ -58,6 +78,7 @@ describe("loadConfig", () => {
   it("coerces env values by field type and names the variable of a bad one", () => {
     const config = loadConfig({
       env: {
+        WT_MODE: "development",
         WT_WORKER_PREFETCH: "50",
         WT_BROKER_TLS_REJECT_UNAUTHORIZED: "false",
         WT_QUEUE_DELAY_RUNGS_MS: "1000,5000",
@@ -69,7 +90,10 @@ describe("loadConfig", () => {
     expect(config.queue.delayRungsMs).toEqual([1000, 5000]);
 
     const error = configError(() =>
-      loadConfig({ env: { WT_WORKER_PREFETCH: "lots", WT_QUEUE_TYPE: "stream" }, file: false }),
+      loadConfig({
+        env: { WT_MODE: "test", WT_WORKER_PREFETCH: "lots", WT_QUEUE_TYPE: "stream" },
+        file: false,
+      }),
     );
     expect(error.issues.map((issue) => issue.envVar).sort()).toEqual(["WT_QUEUE_TYPE", "WT_WORKER_PREFETCH"]);
     expect(error.message).toContain('got "lots"');
@@ -78,18 +102,26 @@ describe("loadConfig", () => {
 
   it("reads a map field (per-service monitor thresholds) from one JSON variable, and names it when invalid", () => {
     const config = loadConfig({
-      env: { WT_MONITOR_SERVICES: '{"exports": {"maxDepth": 5}, "billing": {"minConsumers": 0}}' },
+      env: {
+        WT_MODE: "development",
+        WT_MONITOR_SERVICES: '{"exports": {"maxDepth": 5}, "billing": {"minConsumers": 0}}',
+      },
       file: false,
     });
     expect(config.monitor.services).toEqual({ exports: { maxDepth: 5 }, billing: { minConsumers: 0 } });
 
-    const notJson = configError(() => loadConfig({ env: { WT_MONITOR_SERVICES: "exports=5" }, file: false }));
+    const notJson = configError(() =>
+      loadConfig({ env: { WT_MODE: "test", WT_MONITOR_SERVICES: "exports=5" }, file: false }),
+    );
     expect(notJson.issues.map((issue) => issue.envVar)).toEqual(["WT_MONITOR_SERVICES"]);
     expect(notJson.message).toContain("is not valid JSON");
     expect(notJson.message).toContain(`example: WT_MONITOR_SERVICES='{"export":{"maxDepth":50000`);
 
     const badField = configError(() =>
-      loadConfig({ env: { WT_MONITOR_SERVICES: '{"exports": {"maxDepht": 5}}' }, file: false }),
+      loadConfig({
+        env: { WT_MODE: "test", WT_MONITOR_SERVICES: '{"exports": {"maxDepht": 5}}' },
+        file: false,
+      }),
     );
     expect(badField.message).toContain("monitor.services.exports");
   });
@@ -120,7 +152,7 @@ describe("loadConfig", () => {
       JSON.stringify({ worker: { prefetch: 7, concurrency: 3 }, environment: { prefix: "filed" } }),
     );
     const config = loadConfig({
-      env: { WT_CONFIG_FILE: file, WT_WORKER_CONCURRENCY: "4" },
+      env: { WT_MODE: "development", WT_CONFIG_FILE: file, WT_WORKER_CONCURRENCY: "4" },
       overrides: { environment: { prefix: "override" } },
     });
     expect(config.worker.prefetch).toBe(7);
@@ -133,7 +165,7 @@ describe("loadConfig", () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "config.json");
     writeFileSync(file, JSON.stringify({ worker: { prefech: 7 } }));
-    const error = configError(() => loadConfig({ env: {}, file }));
+    const error = configError(() => loadConfig({ env: { WT_MODE: "development" }, file }));
     expect(error.issues[0]).toMatchObject({ path: "worker.prefech", source: `file ${file}` });
     expect(error.issues[0]?.message).toContain("did you mean prefetch?");
   });

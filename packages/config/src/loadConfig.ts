@@ -8,7 +8,9 @@ import { configSchema, type ToolboxConfig, type ToolboxConfigInput } from "./sch
 /**
  * One precedence chain, lowest first:
  *   schema defaults < mode preset < config file < environment variables < explicit overrides.
- * The mode itself comes from overrides, then WT_MODE, then the file, then NODE_ENV=production.
+ * The mode itself comes from overrides, then WT_MODE, then the file, then NODE_ENV=production; when none
+ * names it, the mode is development, but without the preset's broker and database URLs: a process only
+ * connects to a local default (whatever listens on 127.0.0.1:5672) when someone asked for development mode.
  */
 export type Mode = ToolboxConfig["mode"];
 
@@ -79,6 +81,13 @@ export interface LoadConfigOptions {
   file?: string | false;
   /** Highest-precedence values, e.g. from CLI flags or code. */
   overrides?: DeepPartial<ToolboxConfigInput>;
+  /**
+   * Outside production mode, fill a missing broker or database URL (`true`: both, or the ones listed) from
+   * the development preset even when no mode was named. For code that states its config itself
+   * (`parseConfig`) and for callers that never open that connection (`worker-toolbox topology plan`, `db`
+   * commands need no broker); a process configured from its environment leaves it off.
+   */
+  localDefaults?: boolean | readonly Connection[];
 }
 
 export type DeepPartial<T> = T extends readonly unknown[]
@@ -97,15 +106,20 @@ export function loadConfig(options: LoadConfigOptions = {}): ToolboxConfig {
   const fileValues = filePath ? readConfigFile(filePath) : {};
   const envValues = readEnv(env, issues);
 
-  const requestedMode =
+  const namedMode =
     (options.overrides?.mode as string | undefined) ??
     env.WT_MODE ??
     (fileValues.mode as string | undefined) ??
-    (env.NODE_ENV === "production" ? "production" : "development");
+    (env.NODE_ENV === "production" ? "production" : undefined);
+  const requestedMode = namedMode ?? "development";
   const mode: Mode = Object.hasOwn(PRESETS, requestedMode) ? (requestedMode as Mode) : "production";
+  const preset =
+    namedMode === undefined
+      ? withoutConnections(PRESETS[mode], options.localDefaults ?? false)
+      : PRESETS[mode];
 
   const layers: Layer[] = [
-    { values: PRESETS[mode], source: () => `${mode} preset` },
+    { values: preset, source: () => `${mode} preset` },
     { values: fileValues, source: () => `file ${filePath}` },
     { values: envValues, source: (path) => `env ${envVarName(path)}` },
     { values: (options.overrides ?? {}) as Record<string, unknown>, source: () => "override" },
@@ -116,15 +130,38 @@ export function loadConfig(options: LoadConfigOptions = {}): ToolboxConfig {
   if (!Object.hasOwn(PRESETS, requestedMode)) merged.mode = requestedMode;
 
   const result = configSchema.safeParse(merged);
-  if (!result.success)
-    issues.push(...result.error.issues.flatMap((issue) => toConfigIssues(issue, merged, layers, mode)));
+  const implicit = namedMode === undefined;
+  if (!result.success) {
+    issues.push(
+      ...result.error.issues.flatMap((issue) => toConfigIssues(issue, merged, layers, mode, implicit)),
+    );
+  }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, mode);
   return result.data;
 }
 
-/** Validate an in-memory config object (no environment, no preset unless its mode asks for one). */
+/** A connection whose URL the development preset holds. */
+export type Connection = "broker" | "database";
+
+/** For a mode nobody named: the preset without the connection URLs, but for those `keep` names. */
+function withoutConnections(
+  preset: Record<string, unknown>,
+  keep: boolean | readonly Connection[],
+): Record<string, unknown> {
+  const kept = keep === true ? ["broker", "database"] : keep === false ? [] : keep;
+  const out = { ...preset };
+  for (const connection of ["broker", "database"] as const) {
+    if (!kept.includes(connection)) delete out[connection];
+  }
+  return out;
+}
+
+/**
+ * Validate an in-memory config object: no environment, no file. Without a `mode` it is development with
+ * the development preset (local URLs included): the code says what it wants.
+ */
 export function parseConfig(input: DeepPartial<ToolboxConfigInput>): ToolboxConfig {
-  return loadConfig({ env: {}, file: false, overrides: input });
+  return loadConfig({ env: {}, file: false, overrides: input, localDefaults: true });
 }
 
 const envVarName = (path: string) => fieldByPath(path)?.envVar ?? path;
@@ -206,6 +243,7 @@ function toConfigIssues(
   merged: Record<string, unknown>,
   layers: Layer[],
   mode: Mode,
+  implicitMode: boolean,
 ): ConfigIssue[] {
   const base = issue.path.filter((part) => typeof part === "string").join(".");
   if (issue.code === "unrecognized_keys") {
@@ -226,9 +264,7 @@ function toConfigIssues(
   const value = getPath(merged, base);
   const missing = value === undefined;
   const message = missing
-    ? mode === "production"
-      ? "missing; required in production mode (no default on purpose)"
-      : "missing"
+    ? missingMessage(base, mode, implicitMode)
     : `${issue.message.replace(/^Invalid input: /, "")}; got ${describeValue(value, field)}`;
   return [
     {
@@ -238,6 +274,18 @@ function toConfigIssues(
       message,
     },
   ];
+}
+
+function missingMessage(path: string, mode: Mode, implicitMode: boolean): string {
+  if (mode === "production") return "missing; required in production mode (no default on purpose)";
+  const local = getPath(DEVELOPMENT_PRESET as unknown as Record<string, unknown>, path);
+  if (implicitMode && typeof local === "string") {
+    return (
+      `missing; no mode was named, so no local default is assumed: set it, or set WT_MODE=development ` +
+      `to use ${maskUrl(local)}, or run \`worker-toolbox dev\` (it starts a broker and a database)`
+    );
+  }
+  return "missing";
 }
 
 function describeValue(value: unknown, field: ConfigField | undefined): string {

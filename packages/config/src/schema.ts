@@ -7,8 +7,8 @@ import { SERVICE_NAME_PATTERN } from "./names.js";
  * and environment variable names are derived from the paths (see `envVarName`).
  *
  * Three fields have no default on purpose: `environment.prefix`, `broker.url` and `database.url`.
- * Outside production mode `loadConfig` fills them from the development preset; in production a missing
- * one is a hard error.
+ * Outside production mode `loadConfig` fills them from the development preset (the URLs only when a mode
+ * was named); in production a missing one is a hard error.
  */
 
 /** Attach the description and an example that docs and error messages show. */

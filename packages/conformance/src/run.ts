@@ -191,7 +191,8 @@ export class ConformanceRun {
   private baseConfig(): ToolboxConfig {
     if (this.options.config) return this.options.config;
     try {
-      return loadConfig({ overrides: { service: this.service } });
+      // The run replaces the broker and database URLs with its servers', so none has to be set.
+      return loadConfig({ overrides: { service: this.service }, localDefaults: true });
     } catch {
       // The production case reports config problems; the run only needs a valid shape.
       return parseConfig({ mode: "test", service: this.service });

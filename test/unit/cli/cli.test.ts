@@ -45,6 +45,7 @@ describe("worker-toolbox config check", () => {
     const result = await run(
       ["config", "check", "--json", "--env-prefix", "qa", "--amqp-url", "amqp://h:5672/"],
       {
+        WT_MODE: "development",
         WT_ENVIRONMENT_PREFIX: "staging",
       },
     );

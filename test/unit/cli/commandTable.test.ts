@@ -44,7 +44,7 @@ function loadedBy(args: string[]): string[] {
     ],
     {
       cwd: repo,
-      env: { PATH: process.env.PATH, TEST_LOAD_LOG: log, WT_SERVICE: "billing" },
+      env: { PATH: process.env.PATH, TEST_LOAD_LOG: log, WT_MODE: "development", WT_SERVICE: "billing" },
       encoding: "utf8",
     },
   );

@@ -165,7 +165,7 @@ async function runStatus(
 }
 
 async function runGrants(ctx: CommandContext, argv: DbArgs & GrantsArgs): Promise<void> {
-  const config = ctx.loadConfig(argv);
+  const config = ctx.loadConfig(argv, { uses: ["database"] });
   const passwords = {
     ...(argv.workerPassword ? { worker: argv.workerPassword } : {}),
     ...(argv.trackerPassword ? { tracker: argv.trackerPassword } : {}),

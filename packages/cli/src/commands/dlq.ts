@@ -110,7 +110,7 @@ async function withBroker<T>(
   use: (connection: ChannelModel, config: ToolboxConfig, service: string) => Promise<T>,
 ): Promise<T> {
   const service = serviceOf(argv);
-  const config = ctx.loadConfig({ ...argv, service: [service] });
+  const config = ctx.loadConfig({ ...argv, service: [service] }, { uses: ["broker"] });
   const connection = await connectNoDelay(config);
   try {
     return await use(connection, config, service);

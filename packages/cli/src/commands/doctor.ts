@@ -27,7 +27,7 @@ export function doctorCommand(ctx: CommandContext): CommandBody {
 async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
   let report: DoctorReport;
   try {
-    const config = ctx.loadConfig(argv);
+    const config = ctx.loadConfig(argv, { uses: argv.database ? ["broker", "database"] : ["broker"] });
     // Imported on use, so `doctor --help` does not load the runtime (see commands/index.ts).
     const [{ runDoctor }, { socketOptions }] = await Promise.all([
       import("@worker-toolbox/runtime"),

@@ -37,7 +37,7 @@ export function monitorCommand(ctx: CommandContext): CommandBody {
 }
 
 async function monitor(ctx: CommandContext, argv: MonitorArgs): Promise<void> {
-  const config = ctx.loadConfig(argv);
+  const config = ctx.loadConfig(argv, { uses: ["broker"] });
   const intervalMs = intervalOf(argv.interval, config);
   if (argv.webhook !== undefined && !/^https?:\/\/./.test(argv.webhook)) {
     throw new ToolboxError("CONFIG_INVALID", `--webhook "${argv.webhook}" is not an http(s) URL.`, {

@@ -71,7 +71,9 @@ export function sendCommand(ctx: CommandContext): CommandBody {
 }
 
 async function send(ctx: CommandContext, argv: SendArgs): Promise<void> {
-  const config = ctx.loadConfig({ ...argv, service: undefined });
+  // The database only with --wait (to read the outcome).
+  const uses = argv.wait === undefined ? (["broker"] as const) : (["broker", "database"] as const);
+  const config = ctx.loadConfig({ ...argv, service: undefined }, { uses });
   parseTaskName(argv.task);
   const args = (argv.args ?? []).map((value) => parseValue(String(value)));
   const kwargs = parseKwargs(argv.kwargs);

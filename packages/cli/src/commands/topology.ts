@@ -1,4 +1,4 @@
-import { planTopology, type ToolboxConfig, type TopologyPlan } from "@worker-toolbox/config";
+import { type Connection, planTopology, type ToolboxConfig, type TopologyPlan } from "@worker-toolbox/config";
 import type { Argv } from "yargs";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
 import { branches, json } from "../output.js";
@@ -44,13 +44,18 @@ export function topologyCommands(ctx: CommandContext): CommandBody {
   };
 }
 
-function load(ctx: CommandContext, argv: TopologyArgs): { config: ToolboxConfig; plan: TopologyPlan } {
-  const config = ctx.loadConfig(argv);
+function load(
+  ctx: CommandContext,
+  argv: TopologyArgs,
+  uses: readonly Connection[] = ["broker"],
+): { config: ToolboxConfig; plan: TopologyPlan } {
+  const config = ctx.loadConfig(argv, { uses });
   return { config, plan: planTopology(config, servicesFrom(argv, config)) };
 }
 
 function plan(ctx: CommandContext, argv: TopologyArgs): void {
-  const { plan } = load(ctx, argv);
+  // Planning needs no broker: no URL has to be set for it.
+  const { plan } = load(ctx, argv, []);
   if (argv.json) {
     ctx.print(json(plan));
     return;
