@@ -134,9 +134,7 @@ describe("releasing the toolbox and upgrading a fleet through a registry", () =>
     ] as const) {
       const created = toolbox(A, ["new", name, "--task", task, "--description", `Service ${name}.`]);
       expect(created.code, created.output).toBe(0);
-      expect(created.stdout).toMatch(
-        /Next:\n {2}cd \S+\n {2}npm install\n {2}npm test\n {2}npx worker-toolbox db migrate\n/,
-      );
+      expect(created.stdout).toMatch(/Next:\n {2}cd \S+\n {2}npm install\n {2}npm test\n {2}npm run dev\n/);
     }
     for (const name of names) {
       const pkg = JSON.parse(read(name, "package.json"));

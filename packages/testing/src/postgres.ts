@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import {
   chownSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -21,6 +22,14 @@ export interface StartPostgresOptions {
   binDir?: string;
   /** How long one start may take before it fails; default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * Keep the cluster here instead of in a temp dir; nothing removes it. A later start with the same dir
+   * reuses the cluster (no initdb) and its password (`worker-toolbox dev`). Run as root, the `postgres`
+   * OS user must be able to reach it.
+   */
+  dir?: string;
+  /** The server outlives this process: it is not killed at exit (stop it with stop(), or by its pid). */
+  keep?: boolean;
 }
 
 /**
@@ -65,6 +74,45 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+interface InitOptions {
+  binDir: string;
+  dir: string;
+  data: string;
+  password: string;
+  env: NodeJS.ProcessEnv;
+  startTimeoutMs: number;
+  user: { uid: number; gid: number } | undefined;
+  /** The dir is a temp dir of ours: removed when initdb fails. */
+  temp: boolean;
+}
+
+/** initdb: password auth over TCP (tests use least-privilege roles); trust only on the private socket. */
+async function initCluster(options: InitOptions): Promise<void> {
+  const { dir, data, user } = options;
+  const pwfile = join(dir, "pwfile");
+  writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
+  if (user) chownSync(pwfile, user.uid, user.gid);
+  const init = await runCommand(
+    join(options.binDir, "initdb"),
+    ["-D", data, "-U", "postgres", `--pwfile=${pwfile}`, "--auth-local=trust"].concat([
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
+    ]),
+    { env: options.env, timeoutMs: options.startTimeoutMs, ...user },
+  );
+  rmSync(pwfile, { force: true });
+  if (init.code !== 0) {
+    if (options.temp) {
+      rmSync(dir, { recursive: true, force: true });
+      untrackDir(dir);
+    } else rmSync(data, { recursive: true, force: true });
+    throw serverFailed(`initdb failed (code ${init.code}) in ${data}:\n${init.output.trim().slice(-2000)}`);
+  }
+}
+
 /** Initialise a throwaway cluster in a temp dir and start it on 127.0.0.1 and a free port. */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
   const binDir = findPostgresBinDir(options.binDir);
@@ -73,45 +121,31 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   }
   const user = serverUser();
   const port = await getFreePort();
-  const password = randomBytes(12).toString("hex");
-  const dir = mkdtempSync(join(tmpdir(), "wt-postgres-"));
-  trackDir(dir);
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "wt-postgres-"));
+  if (options.dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  else if (!options.keep) trackDir(dir);
   const data = join(dir, "data");
   const log = join(dir, "postgres.log");
-  const pwfile = join(dir, "pwfile");
-  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
-  writeFileSync(log, "");
-  if (user) for (const path of [dir, pwfile, log]) chownSync(path, user.uid, user.gid);
+  // A kept cluster keeps its superuser password next to it (readable by its owner only).
+  const passwordFile = join(dir, "superuser-password");
+  const existing = options.dir && existsSync(join(data, "PG_VERSION"));
+  const password = existing ? readFileSync(passwordFile, "utf8").trim() : randomBytes(12).toString("hex");
+  if (options.dir && !existing) writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  if (!existsSync(log)) writeFileSync(log, "");
+  if (user) for (const path of [dir, log]) chownSync(path, user.uid, user.gid);
   const env = { ...process.env, LC_ALL: "C", PGTZ: "UTC" };
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-
-  // Password auth over TCP (tests use least-privilege roles); trust only on the private socket.
-  const init = await runCommand(
-    join(binDir, "initdb"),
-    ["-D", data, "-U", "postgres", `--pwfile=${pwfile}`, "--auth-local=trust"].concat([
-      "--auth-host=scram-sha-256",
-      "-E",
-      "UTF8",
-      "--locale=C",
-      "--no-sync",
-    ]),
-    { env, timeoutMs: startTimeoutMs, ...user },
-  );
-  rmSync(pwfile, { force: true });
-  if (init.code !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    untrackDir(dir);
-    throw serverFailed(`initdb failed (code ${init.code}) in ${data}:\n${init.output.trim().slice(-2000)}`);
-  }
+  if (!existing)
+    await initCluster({ binDir, dir, data, password, env, startTimeoutMs, user, temp: !options.dir });
 
   const name = `test PostgreSQL on port ${port}`;
   const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"];
-  // No fsync: the OS does not crash under a test. synchronous_commit stays on, so a commit
-  // survives kill() as it would survive a real server crash (fault-injection tests rely on it).
-  for (const setting of ["fsync=off", "full_page_writes=off", "max_connections=200"]) {
-    args.push("-c", setting);
-  }
+  // No fsync for a throwaway cluster: the OS does not crash under a test (a kept one keeps it). Either way
+  // synchronous_commit stays on, so a commit survives kill() as it would survive a real server crash
+  // (fault-injection tests rely on it).
+  const durability = options.dir ? [] : ["fsync=off", "full_page_writes=off"];
+  for (const setting of [...durability, "max_connections=200"]) args.push("-c", setting);
 
   const awaitReady = async (exited: () => string | undefined): Promise<void> => {
     const deadline = Date.now() + startTimeoutMs;
@@ -131,7 +165,15 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     name,
     dir,
     dataDir: data,
-    spawn: () => spawnServer(join(binDir, "postgres"), args, { env, logFile: log, cwd: dir, ...user }),
+    keepDir: options.dir !== undefined,
+    spawn: () =>
+      spawnServer(join(binDir, "postgres"), args, {
+        env,
+        logFile: log,
+        cwd: dir,
+        keep: options.keep,
+        ...user,
+      }),
     awaitReady,
     // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
     stopSignal: "SIGINT",

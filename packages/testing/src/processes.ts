@@ -138,8 +138,33 @@ function killGroupIfAlive(pgid: number): void {
   if (groupMembers(pgid, { zombies: true }).length > 0) signalGroup(pgid, "SIGKILL");
 }
 
+/**
+ * Stop a group this process did not start (a kept server, known from a state file): `signal` to its leader,
+ * SIGKILL to the group after `graceMs`. Nothing is signalled when the leader's number now names another
+ * process (its start time differs). Resolves once no member is left.
+ */
+export async function stopKeptGroup(
+  pgid: number,
+  startedAt: string,
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<void> {
+  const now = startTime(pgid);
+  if (now !== undefined && now !== startedAt) return;
+  if (now !== undefined) {
+    try {
+      process.kill(pgid, signal);
+    } catch {
+      // Gone meanwhile.
+    }
+    if (await waitGroupGone(pgid, graceMs)) return;
+  }
+  if (groupMembers(pgid).length > 0) signalGroup(pgid, "SIGKILL");
+  await waitGroupGone(pgid, 10_000);
+}
+
 /** A process's start time (field 22 of /proc/<pid>/stat), or undefined when there is no such process. */
-function startTime(pid: number): string | undefined {
+export function startTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
@@ -188,6 +213,8 @@ export interface SpawnServerOptions {
   cwd?: string;
   uid?: number;
   gid?: number;
+  /** The server outlives this process (`worker-toolbox dev`): not killed at exit, nor by the reaper. */
+  keep?: boolean;
 }
 
 /** Start a long-running server as the leader of a new process group, output appended to a log. */
@@ -204,7 +231,7 @@ export function spawnServer(command: string, args: string[], options: SpawnServe
     });
     child.on("error", () => {});
     const pgid = child.pid;
-    if (pgid !== undefined) {
+    if (pgid !== undefined && !options.keep) {
       trackGroup(pgid);
       // A group left empty by its leader's exit is forgotten at once: its number may soon be reused.
       child.once("exit", () => {

@@ -16,6 +16,13 @@ export interface StartRabbitMQOptions {
   nodeName?: string;
   /** How long one start may take before it fails; default 90 s. */
   startTimeoutMs?: number;
+  /**
+   * Keep config, data and logs here instead of in a temp dir; nothing removes it. A later start with the
+   * same dir and `nodeName` finds its queues and messages again (`worker-toolbox dev`).
+   */
+  dir?: string;
+  /** The node outlives this process: it is not killed at exit (stop it with stop(), or by its pids). */
+  keep?: boolean;
 }
 
 /** A throwaway node; start/stop/kill/restart/dispose as every test server (ServerLifecycle). */
@@ -28,6 +35,8 @@ export interface RabbitMQServer extends ServerLifecycle {
   /** Temp dir with config, data (mnesia), logs and the private HOME. */
   readonly dir: string;
   readonly ports: { amqp: number; management: number; dist: number; epmd: number };
+  /** The node's private epmd (its own process group) while it runs. */
+  readonly epmdPid: number | undefined;
   /**
    * Run `rabbitmqctl` against this node (e.g. `set_vm_memory_high_watermark 0` to raise a memory alarm
    * that blocks publishers); rejects with the command's output when it fails.
@@ -118,8 +127,9 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
   ];
   const ports = { amqp: amqpPort, management: managementPort, dist: distPort, epmd: epmdPort };
   const nodeName = options.nodeName ?? `wt-${randomBytes(4).toString("hex")}@localhost`;
-  const dir = mkdtempSync(join(tmpdir(), "wt-rabbitmq-"));
-  trackDir(dir);
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "wt-rabbitmq-"));
+  if (options.dir) mkdirSync(dir, { recursive: true });
+  else if (!options.keep) trackDir(dir);
   writeConfig(dir, ports);
   const env = nodeEnv(dir, nodeName, ports);
   const serverLog = join(dir, "server.out");
@@ -170,13 +180,20 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
   const lifecycle = await startServerLifecycle({
     name,
     dir,
+    keepDir: options.dir !== undefined,
     dataDir: join(dir, "mnesia"),
     spawn: () => {
       epmd ??= spawnServer(epmdBin, ["-port", String(ports.epmd), "-address", "127.0.0.1"], {
         env,
         logFile: join(dir, "epmd.out"),
+        keep: options.keep,
       });
-      return spawnServer(join(binDir, "rabbitmq-server"), [], { env, logFile: serverLog, cwd: dir });
+      return spawnServer(join(binDir, "rabbitmq-server"), [], {
+        env,
+        logFile: serverLog,
+        cwd: dir,
+        keep: options.keep,
+      });
     },
     awaitReady,
     // SIGTERM to the wrapper script makes it stop the node gracefully (rabbitmq-server's own trap).
@@ -190,7 +207,9 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
     },
   });
 
-  return Object.assign(lifecycle, {
+  // A getter, not a value: Object.assign would copy what it returns now.
+  Object.defineProperty(lifecycle, "epmdPid", { get: () => epmd?.pid, enumerable: true });
+  return Object.assign(lifecycle as ServerLifecycle & { readonly epmdPid: number | undefined }, {
     url,
     managementUrl: `http://guest:guest@127.0.0.1:${ports.management}/`,
     nodeName,

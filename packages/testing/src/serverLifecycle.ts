@@ -6,6 +6,8 @@ import { stopGroup, untrackDir, untrackGroup } from "./processes.js";
 /** What the throwaway RabbitMQ and PostgreSQL servers have in common: one process group, started again and again. */
 export interface ServerLifecycle {
   readonly running: boolean;
+  /** The server process (leader of its group) while it runs. */
+  readonly pid: number | undefined;
   /** Start the server (again, with the same data and ports); resolves once it answers. */
   start(): Promise<void>;
   /** Graceful shutdown; keeps the data unless `removeData`. */
@@ -22,6 +24,8 @@ export interface ServerLifecycleOptions {
   name: string;
   /** The temp dir dispose() removes. */
   dir: string;
+  /** A directory the caller chose and keeps (`worker-toolbox dev`): dispose() and a failed start leave it. */
+  keepDir?: boolean;
   /** What stop({ removeData: true }) removes. */
   dataDir: string;
   /** Start the server process as the leader of a new group (spawnServer). */
@@ -73,6 +77,9 @@ export async function startServerLifecycle(options: ServerLifecycleOptions): Pro
     get running() {
       return child !== undefined;
     },
+    get pid() {
+      return child?.pid;
+    },
     start,
     async stop(stopOptions = {}) {
       await stopChild(options.stopSignal);
@@ -88,8 +95,10 @@ export async function startServerLifecycle(options: ServerLifecycleOptions): Pro
       // The data is thrown away, so a graceful shutdown buys nothing.
       await stopChild("SIGKILL");
       await options.afterKill?.();
-      rmSync(options.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
-      untrackDir(options.dir);
+      if (!options.keepDir) {
+        rmSync(options.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+        untrackDir(options.dir);
+      }
     },
   };
 

@@ -130,9 +130,7 @@ describe("worker-toolbox new (in process)", () => {
     );
     expect(code, io.err).toBe(0);
     expect(io.out).toContain("create          src/tasks/send-invoice.ts");
-    expect(io.out).toMatch(
-      /Next:\n {2}cd \S*billing\n {2}npm install\n {2}npm test\n {2}npx worker-toolbox db migrate\n {2}npm start\n/,
-    );
+    expect(io.out).toMatch(/Next:\n {2}cd \S*billing\n {2}npm install\n {2}npm test\n {2}npm run dev\n/);
     // How the toolbox is resolved: the exact pin and the registry npm is configured with.
     expect(io.out).toContain(
       `npm install: @worker-toolbox/* ${toolboxVersion()}, pinned exactly, from the registry`,

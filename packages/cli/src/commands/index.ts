@@ -41,6 +41,13 @@ export const commandTable: CommandTable = [
     load: async () => (await import("./fleet.js")).fleetCommand,
   },
   {
+    command: "dev",
+    describe:
+      "Run this service's worker for development: local RabbitMQ and PostgreSQL (started once, then reused), " +
+      "migrations, topology, restart on change, readable logs and every task result",
+    load: async () => (await import("./dev.js")).devCommand,
+  },
+  {
     command: "config",
     describe: "Inspect the resolved configuration",
     load: async () => (await import("./config.js")).configCommands,

@@ -103,7 +103,7 @@ async function run(ctx: CommandContext, argv: NewArgs): Promise<void> {
   const targetDir = resolve(argv.dir ?? answers.service);
   const result = generate({ answers, targetDir, dryRun: argv.dryRun, force: argv.force });
   const cd = shellPath(result.targetDir);
-  const next = [`cd ${cd}`, "npm install", "npm test", "npx worker-toolbox db migrate", "npm start"];
+  const next = [`cd ${cd}`, "npm install", "npm test", "npm run dev"];
 
   if (argv.json) {
     ctx.print(
@@ -133,7 +133,10 @@ async function run(ctx: CommandContext, argv: NewArgs): Promise<void> {
         "npm test: unit tests and the conformance suite, against AMQP_URL / DATABASE_URL when set, else throwaway local servers (needs rabbitmq-server and postgresql installed).",
       );
       ctx.print(
-        "db migrate (once per database) and npm start (builds, then runs) use DATABASE_URL and AMQP_URL.",
+        "npm run dev: the worker on a local RabbitMQ and PostgreSQL (started once, then reused), restarting on change.",
+      );
+      ctx.print(
+        "On servers of your own (AMQP_URL, DATABASE_URL): npx worker-toolbox db migrate once per database, then npm start (builds, then runs).",
       );
     }
   }

@@ -3,6 +3,7 @@
  * platform's tracking table, migrations, least-privilege grants and pruning.
  */
 export { describeDatabase } from "./dbErrors.js";
+export { type FollowResultsOptions, followResults } from "./followResults.js";
 export { type GrantsOptions, grantsSql, scramVerifier } from "./grants.js";
 export {
   assertMigrated,
