@@ -56,6 +56,11 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
   /** The result schema is missing or older than this toolbox needs: run `worker-toolbox db migrate`. */
   DATABASE_NOT_MIGRATED: "DATABASE_NOT_MIGRATED",
+  /**
+   * The database refused a write the role needs (e.g. the worker role may not insert results): run
+   * `worker-toolbox db grants --apply` as the schema owner.
+   */
+  DATABASE_PERMISSION_DENIED: "DATABASE_PERMISSION_DENIED",
   /** A stored result (a pickle Celery wrote) holds a value outside what the toolbox reads (docs/results.md). */
   RESULT_UNREADABLE: "RESULT_UNREADABLE",
   /** Waiting for a result timed out. */

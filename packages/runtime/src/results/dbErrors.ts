@@ -30,8 +30,9 @@ const UNAVAILABLE_ERRNOS = new Set([
 ]);
 
 /**
- * Translate a pg/socket error into DATABASE_UNAVAILABLE or DATABASE_NOT_MIGRATED; anything else
- * is returned unchanged so real bugs keep their original stack and SQLSTATE.
+ * Translate a pg/socket error into DATABASE_UNAVAILABLE, DATABASE_NOT_MIGRATED or
+ * DATABASE_PERMISSION_DENIED; anything else is returned unchanged so real bugs keep their original stack
+ * and SQLSTATE.
  */
 export function translateDbError(error: unknown, pool: Pool, schema: string, action: string): unknown {
   const e = error as { code?: string; message?: string };
@@ -54,14 +55,41 @@ export function translateDbError(error: unknown, pool: Pool, schema: string, act
       },
     );
   }
-  if (code === "42P01" || code === "3F000") {
+  // 42703: a column this toolbox writes is missing (a newer migration was not applied).
+  if (code === "42P01" || code === "3F000" || code === "42703") {
     return new ToolboxError(
       "DATABASE_NOT_MIGRATED",
       `Cannot ${action}: the result backend tables are missing in schema "${schema}" at ${where} (${e?.message}).`,
       { cause: error, hint: "Run `worker-toolbox db migrate` against this database." },
     );
   }
+  if (code === "42501") {
+    const role = roleOf(pool);
+    return new ToolboxError(
+      "DATABASE_PERMISSION_DENIED",
+      `Cannot ${action}: PostgreSQL at ${where} refuses it to the role ${role ?? "in the URL"} (${e?.message}).`,
+      {
+        cause: error,
+        hint:
+          `a worker's role gets its rights from \`worker-toolbox db grants --apply${role ? ` --worker-role ${role}` : ""}\`, ` +
+          "run as the schema owner (without --apply it prints the SQL); migrate and prune run as the owner",
+      },
+    );
+  }
   return error;
+}
+
+/** The user a pool connects as, when its config names one. */
+function roleOf(pool: Pool): string | undefined {
+  const o = (pool as unknown as { options: PoolConfig }).options;
+  if (o.user) return o.user;
+  try {
+    return o.connectionString
+      ? decodeURIComponent(new URL(o.connectionString).username) || undefined
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Run `fn`, translating connection and missing-table errors (see translateDbError). */

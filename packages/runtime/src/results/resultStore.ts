@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { Pool } from "pg";
 import { withDbErrors } from "./dbErrors.js";
 import { type EncodedOutcome, encodeOutcome, latestPerTask } from "./encodeOutcome.js";
@@ -29,6 +29,12 @@ export interface ResultStore {
   writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary>;
   /** For `idempotent: true` tasks: skip work whose success is already stored. */
   hasSucceeded(taskId: string): Promise<boolean>;
+  /**
+   * Prove this store can write: a probe task is stored as STARTED, then SUCCESS, with the very statement
+   * every write uses, in a transaction that is rolled back (nothing stays; two result ids are drawn).
+   * Rejects with DATABASE_NOT_MIGRATED, DATABASE_PERMISSION_DENIED or DATABASE_UNAVAILABLE.
+   */
+  checkWrites(): Promise<void>;
 }
 
 /**
@@ -137,6 +143,30 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
     markSuccess: (task, result) => one({ ...task, state: "SUCCESS", result }),
     markFailure: (task, error) => one({ ...task, state: "FAILURE", error }),
     markRevoked: (task, reason) => one({ ...task, state: "REVOKED", reason }),
+    async checkWrites() {
+      const taskId = `worker-toolbox-write-check-${randomUUID()}`;
+      const probe: TaskOutcome[] = [
+        { taskId, state: "STARTED" },
+        { taskId, state: "SUCCESS", result: null },
+      ];
+      await withDbErrors(pool, schema, "store a task result", async () => {
+        const client = await pool.connect();
+        let broken: Error | undefined;
+        try {
+          await client.query("BEGIN");
+          for (const outcome of probe) {
+            const values = [...columns([encodeOutcome(outcome, workerName)]), workerName];
+            await client.query({ text: sql, values });
+          }
+        } finally {
+          await client.query("ROLLBACK").catch((error: Error) => {
+            broken = error;
+          });
+          // A connection that cannot even roll back is dropped, not handed back to the pool.
+          client.release(broken);
+        }
+      });
+    },
     async hasSucceeded(taskId) {
       const { rowCount } = await withDbErrors(pool, schema, "check for a stored success", () =>
         pool.query(`SELECT 1 FROM ${t.results} WHERE task_id = $1 AND status = 'SUCCESS'`, [taskId]),
