@@ -33,7 +33,16 @@ export interface PythonCelery {
     env?: Record<string, string>,
     timeoutMs?: number,
   ): Promise<{ code: number | null; out: string }>;
+  /** Start a Python script (a path, or `-c` code) and follow its output while it runs. */
+  start(args: string[], env?: Record<string, string>, timeoutMs?: number): PythonProcess;
   close(): Promise<void>;
+}
+
+export interface PythonProcess {
+  /** Resolves when a line of the output starts with `prefix` (the rest of the line). */
+  line(prefix: string): Promise<string>;
+  exited: Promise<{ code: number | null; out: string }>;
+  output(): string;
 }
 
 export interface PythonWorker {
@@ -95,27 +104,60 @@ export async function pythonCelery(options: PythonCeleryOptions): Promise<Python
       return worker;
     },
     run(code, extraEnv = {}, timeoutMs = 60_000) {
-      const child = spawnPython(["-c", code], extraEnv);
-      let out = "";
-      child.stdout!.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      child.stderr!.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        child.on("error", reject);
-        child.on("exit", (code) => {
-          clearTimeout(timer);
-          resolve({ code, out });
-        });
-      });
+      return followProcess(spawnPython(["-c", code], extraEnv), timeoutMs).exited;
+    },
+    start(args, extraEnv = {}, timeoutMs = 120_000) {
+      const child = spawnPython(args, extraEnv);
+      return followProcess(child, timeoutMs);
     },
     async close() {
       await Promise.all([...workers].map((worker) => worker.stop()));
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+function followProcess(child: ChildProcess, timeoutMs: number): PythonProcess {
+  let out = "";
+  const waiters = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const wake of waiters) wake();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+      for (const wake of waiters) wake();
+    });
+  });
+  const find = (prefix: string) =>
+    out
+      .split("\n")
+      .find((line) => line.startsWith(prefix))
+      ?.slice(prefix.length);
+  return {
+    exited,
+    output: () => out,
+    line: (prefix) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const found = find(prefix);
+          if (found !== undefined) {
+            waiters.delete(check);
+            resolve(found.trim());
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            waiters.delete(check);
+            reject(new Error(`python exited before printing ${prefix}:\n${out}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      }),
   };
 }
 

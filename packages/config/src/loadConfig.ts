@@ -26,7 +26,8 @@ export const DEVELOPMENT_PRESET = {
 } as const;
 
 const PRESETS: Record<Mode, Record<string, unknown>> = {
-  development: DEVELOPMENT_PRESET,
+  // A developer sees their workers in `celery events`, Flower and the dashboard without asking.
+  development: { ...DEVELOPMENT_PRESET, worker: { events: true } },
   test: { ...DEVELOPMENT_PRESET, environment: { prefix: "test" }, producer: { publishTimeoutMs: 5_000 } },
   production: {},
 };

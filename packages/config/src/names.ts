@@ -65,6 +65,8 @@ export function entityNames(prefix: string) {
      * key = event type with `-` as `.` (`worker.heartbeat`). `celery-config` prints this name.
      */
     eventExchange: `${prefix}.celeryev`,
+    /** Celery's `control_exchange` name: remote control goes through `<this>.pidbox` (docs/interop.md). */
+    celeryControl: `${prefix}.celery`,
     /** Direct exchange for dead letters, routing key = service name. */
     deadLetterExchange: `${prefix}.dead`,
     platformQueue: `${prefix}.platform`,

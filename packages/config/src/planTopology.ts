@@ -100,6 +100,12 @@ export function planTopology(
       durable: true,
       purpose: "dead letters, routing key = service",
     },
+    {
+      name: names.eventExchange,
+      type: "topic",
+      durable: true,
+      purpose: "Celery events: worker heartbeats and task events (celery events, Flower, the dashboard)",
+    },
   ];
 
   const queues: PlannedQueue[] = [];

@@ -283,6 +283,19 @@ export const configSchema = z.strictObject({
         "How long to wait for more results before writing a partial batch.",
         2,
       ),
+      events: doc(
+        z.boolean().default(false),
+        "Send Celery events (as `celery worker -E`): worker-online/heartbeat/offline and task-received/" +
+          "started/succeeded/failed/retried/revoked on `<prefix>.celeryev`, for `celery events`, Flower and the " +
+          "dashboard. On by default in development mode.",
+        true,
+      ),
+      heartbeatMs: doc(
+        z.number().int().min(500).max(60_000).default(2_000),
+        "With events on, how often the worker sends worker-heartbeat (Celery's is every 2 s; monitors call " +
+          "a worker offline after missing a few).",
+        2000,
+      ),
       healthPort: doc(
         z.number().int().min(0).max(65_535).optional(),
         "Port of the HTTP endpoint with /healthz, /readyz and /metrics. Off when unset; 0 picks a free port.",

@@ -93,7 +93,7 @@ export function celerySettings(
     database_table_schemas: { task: config.database.schema, group: config.database.schema },
     // Celery multiplies it by the concurrency; the toolbox's prefetch is per process.
     worker_prefetch_multiplier: Math.max(1, Math.floor(config.worker.prefetch / config.worker.concurrency)),
-    control_exchange: `${config.environment.prefix}.celery`,
+    control_exchange: names.celeryControl,
     event_exchange: names.eventExchange,
     broker_connection_retry_on_startup: true,
     worker_detect_quorum_queues: true,

@@ -43,6 +43,10 @@ export function topologyGroups(plan: TopologyPlan, service: string): TopologyGro
           (kind === "binding" && name.includes(` -> ${deadQueue} [`)),
       },
       {
+        title: "declares the events exchange <prefix>.celeryev as a durable topic exchange (Celery events)",
+        owns: (name, kind) => kind === "exchange" && name === names.eventExchange,
+      },
+      {
         title: "declares the delay exchange <prefix>.delay and one delay queue per rung",
         owns: (name, kind) =>
           (kind === "exchange" && name === names.delayExchange) ||

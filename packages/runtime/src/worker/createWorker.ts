@@ -9,12 +9,15 @@ import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
+import { EventSource } from "../events/celeryEvents.js";
+import { WorkerEvents } from "../events/workerEvents.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { prepareSend } from "../producer/prepareSend.js";
 import { childTraceparent, headerText, parseTraceparent } from "../protocol/traceContext.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
+import { runtimeVersion } from "../version.js";
 import { AckTracker } from "./acks.js";
 import { TaskRevokedError } from "./errors.js";
 import { handleDelivery, type WorkerRuntime, type WorkerStats } from "./handleDelivery.js";
@@ -50,6 +53,8 @@ export interface WorkerOptions {
 export interface Worker
   extends EventEmitter<{ state: [state: WorkerState, error: ToolboxError | undefined] }> {
   readonly state: WorkerState;
+  /** The worker's Celery node name, `<service>-<pid>@<host>`: in result rows, events and `celery inspect`. */
+  readonly nodeName: string;
   readonly lastError: ToolboxError | undefined;
   readonly stats: Readonly<WorkerStats & { running: number; pendingResults: number }>;
   /** Connect, declare, subscribe. Resolves once the consumer is active; rejects on a fatal broker error. */
@@ -74,6 +79,18 @@ export interface Worker
 /** Stop retrying a publish or query that failed for one of these: another try gives the same answer. */
 const FINAL_CODES = new Set(["CLOSED", "MESSAGE_INVALID", "MESSAGE_TOO_LARGE", "MESSAGE_NOT_SERIALIZABLE"]);
 
+const workersPerService = new Map<string, number>();
+
+/**
+ * `<service>-<pid>@<host>`, and `-2`, `-3`... for further workers of the service in one process: node
+ * names must be unique, or remote-control replies (keyed by node name) overwrite each other.
+ */
+function nodeNameFor(service: string): string {
+  const count = (workersPerService.get(service) ?? 0) + 1;
+  workersPerService.set(service, count);
+  return `${service}-${process.pid}${count > 1 ? `-${count}` : ""}@${hostname()}`;
+}
+
 export function createWorker(options: WorkerOptions): Worker {
   return new TaskWorker(options);
 }
@@ -85,6 +102,7 @@ class TaskWorker
   state: WorkerState = "starting";
   lastError: ToolboxError | undefined;
   readonly metrics: Registry;
+  readonly nodeName: string;
   healthServer: HealthServer | undefined;
 
   private readonly config: ToolboxConfig;
@@ -102,6 +120,8 @@ class TaskWorker
   /** Set when shutdown's deadline passed: retries of writes and publishes stop. */
   private readonly hardStop = new AbortController();
   private health: Promise<void> | undefined;
+  /** Celery events (config.worker.events), or undefined when off. */
+  private readonly events: WorkerEvents | undefined;
 
   constructor(options: WorkerOptions) {
     super();
@@ -136,7 +156,9 @@ class TaskWorker
     }
     this.config = config;
     const names = entityNames(config.environment.prefix);
-    const workerName = `${service}@${hostname()}:${process.pid}`;
+    // A Celery node name (`name@host`), one per process: in result rows, dead letters, events and `inspect`.
+    const workerName = nodeNameFor(service);
+    this.nodeName = workerName;
     const parentLogger = options.logger ?? pino({ level: config.logLevel });
     // Bind the service unless the given logger already does (a generated service's does): pino would
     // repeat the key in every line.
@@ -248,6 +270,29 @@ class TaskWorker
       },
     };
 
+    this.events = config.worker.events
+      ? new WorkerEvents({
+          exchange: names.eventExchange,
+          source: new EventSource(workerName),
+          heartbeatMs: config.worker.heartbeatMs,
+          identity: {
+            sw_ident: "worker-toolbox",
+            sw_ver: runtimeVersion(),
+            wt_service: service,
+            wt_version: runtimeVersion(),
+            wt_tasks: [...registry.values()].map(({ contract }) => ({
+              name: contract.name,
+              version: contract.version,
+            })),
+          },
+          counts: () => {
+            const { running, succeeded, retried, deadLettered, revoked } = this.stats;
+            return { active: running, processed: succeeded + retried + deadLettered + revoked };
+          },
+          logger: this.logger,
+        })
+      : undefined;
+
     this.connection = new BrokerConnection({
       config,
       logger: this.logger,
@@ -330,6 +375,7 @@ class TaskWorker
       },
       hardStop: () => this.hardStop.abort(),
     });
+    await this.events?.close();
     await this.publisher.close(1_000);
     await this.connection.close();
     if (this.ownsPool) await this.pool.end().catch(() => undefined);
@@ -355,6 +401,7 @@ class TaskWorker
     await declare.assertExchange(names.controlExchange, "fanout", { durable: true });
     await declare.close();
     await this.publisher.attach(conn);
+    await this.events?.attach(conn);
 
     const control = await conn.createChannel();
     control.on("error", (error: Error) => this.logger.warn({ err: error.message }, "control channel error"));
