@@ -1,23 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { parseConfig } from "@worker-toolbox/config";
-import {
-  createTestDatabase,
-  createTestNamespace,
-  deleteNamespace,
-  type TestDatabase,
-} from "@worker-toolbox/testing";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { immutable, partial, signature } from "../../packages/runtime/src/canvas/signature.js";
 import { chain, chord, group } from "../../packages/runtime/src/canvas/workflows.js";
 import { createProducer, type Producer } from "../../packages/runtime/src/producer/index.js";
-import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { getTask, waitForResult } from "../../packages/runtime/src/results/readResults.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
-import { type PythonCelery, type PythonWorker, pythonCelery } from "../support/pythonCelery.js";
-import { testServers } from "../support/servers.js";
+import type { PythonWorker } from "../support/pythonCelery.js";
 import { canvasContracts } from "./contracts.js";
+import { type InteropWorld, interopWorld } from "./world.js";
 
 /**
  * Canvas from the TypeScript producer, run by a real Python Celery worker: the messages `producer.apply`
@@ -29,51 +20,35 @@ const celery = findCeleryPython();
 if (!celery.found) warnCeleryMissing("the canvas interop tests", celery.reason);
 const py = canvasContracts("interop");
 
-const servers = testServers();
-const prefix = createTestNamespace("canvas");
-let database: TestDatabase;
-let pool: pg.Pool;
-let python: PythonCelery;
+let world: InteropWorld;
 let worker: PythonWorker;
 let producer: Producer;
 const schema = "public";
 
 async function result(id: string) {
-  const view = await waitForResult(pool, schema, id, { timeoutMs: 30_000, recheckMs: 500 }).catch((error) => {
-    throw new Error(`${(error as Error).message}\nPython worker log:\n${worker.log()}`);
-  });
+  const view = await waitForResult(world.pool, schema, id, { timeoutMs: 30_000, recheckMs: 500 }).catch(
+    (error) => {
+      throw new Error(`${(error as Error).message}\nPython worker log:\n${worker.log()}`);
+    },
+  );
   return view.result;
 }
 
 describe.skipIf(!celery.found)("canvas: TypeScript producer → Python Celery worker", () => {
   beforeAll(async () => {
-    database = await createTestDatabase(servers.databaseUrl, "canvas");
-    pool = new pg.Pool({ connectionString: database.url, max: 3 });
-    await migrate(pool, { schema });
-    const config = parseConfig({
-      mode: "test",
-      environment: { prefix },
-      broker: { url: servers.amqpUrl },
-      database: { url: database.url },
-      logLevel: "silent",
+    world = await interopWorld("canvas", ["interop"]);
+    producer = createProducer({
+      config: world.config(),
+      contracts: Object.values(py),
+      logger: pino({ level: "silent" }),
     });
-    producer = createProducer({ config, contracts: Object.values(py), logger: pino({ level: "silent" }) });
     await producer.ready(20_000);
-    python = await pythonCelery({
-      prefix,
-      services: ["interop"],
-      amqpUrl: servers.amqpUrl,
-      databaseUrl: database.url,
-    });
-    worker = await python.startWorker();
+    worker = await world.python.startWorker();
   });
 
   afterAll(async () => {
     await producer?.close();
-    await python?.close();
-    await pool?.end();
-    if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
-    await database?.drop();
+    await world?.close();
   });
 
   it("link runs the callback with the result; link_error runs the errback with the failed task's id", async () => {
@@ -89,7 +64,10 @@ describe.skipIf(!celery.found)("canvas: TypeScript producer → Python Celery wo
     expect((await result(failing.id))?.error).toMatchObject({ type: "ValueError", message: "no" });
     expect((await result(errbackId))?.value).toEqual({ failed: failing.id, tag: "from-ts" });
     // Celery sets the follow-up's parent and root: the task that ran before it.
-    expect(await getTask(pool, schema, callbackId)).toMatchObject({ status: "SUCCESS", name: "interop.mul" });
+    expect(await getTask(world.pool, schema, callbackId)).toMatchObject({
+      status: "SUCCESS",
+      name: "interop.mul",
+    });
   });
 
   it("a chain of 3 hands each result to the next step; the receipt's id is the last step's", async () => {
@@ -98,7 +76,7 @@ describe.skipIf(!celery.found)("canvas: TypeScript producer → Python Celery wo
     );
     expect(receipt.ids).toHaveLength(3);
     expect((await result(receipt.id))?.value).toBe(35);
-    expect((await getTask(pool, schema, receipt.ids[1]!)).result?.value).toBe(30);
+    expect((await getTask(world.pool, schema, receipt.ids[1]!)).result?.value).toBe(30);
   });
 
   it("an immutable step ignores what came before", async () => {

@@ -1,19 +1,9 @@
-import { parseConfig, type ToolboxConfig } from "@worker-toolbox/config";
-import {
-  createTestDatabase,
-  createTestNamespace,
-  deleteNamespace,
-  type TestDatabase,
-} from "@worker-toolbox/testing";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { createWorker, implementTask } from "../../packages/runtime/src/worker/index.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
-import { type PythonCelery, pythonCelery } from "../support/pythonCelery.js";
-import { testServers } from "../support/servers.js";
 import { canvasContracts } from "./contracts.js";
+import { type InteropWorld, interopWorld } from "./world.js";
 
 /**
  * Celery events from a TypeScript worker, watched by Celery's own event receiver and State (what
@@ -24,11 +14,7 @@ const celery = findCeleryPython();
 if (!celery.found) warnCeleryMissing("the Celery events interop tests", celery.reason);
 const ts = canvasContracts("tsint");
 
-const servers = testServers();
-const prefix = createTestNamespace("events");
-let database: TestDatabase;
-let python: PythonCelery;
-let config: ToolboxConfig;
+let world: InteropWorld;
 
 interface ReceiverResult {
   events: { type: string; [field: string]: unknown }[];
@@ -42,40 +28,20 @@ interface ReceiverResult {
 
 describe.skipIf(!celery.found)("Celery events from a TypeScript worker", () => {
   beforeAll(async () => {
-    database = await createTestDatabase(servers.databaseUrl, "events");
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-    await migrate(pool, { schema: "public" });
-    await pool.end();
-    config = parseConfig({
-      mode: "test",
-      service: "tsint",
-      environment: { prefix },
-      broker: { url: servers.amqpUrl },
-      database: { url: database.url, poolSize: 3 },
-      worker: { events: true, heartbeatMs: 500 },
-      logLevel: "silent",
-    });
-    python = await pythonCelery({
-      prefix,
-      services: ["tsint"],
-      amqpUrl: servers.amqpUrl,
-      databaseUrl: database.url,
-    });
+    world = await interopWorld("events", ["tsint"]);
   });
 
   afterAll(async () => {
-    await python?.close();
-    if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
-    await database?.drop();
+    await world?.close();
   });
 
   it("worker-online, heartbeats with the toolbox's identity, worker-offline: Celery's State sees it alive, then gone", async () => {
     const worker = createWorker({
-      config,
+      config: world.config({ service: "tsint", worker: { events: true, heartbeatMs: 500 } }),
       tasks: [implementTask(ts.add, ({ args: [a, b] }) => a + b)],
       logger: pino({ level: "silent" }),
     });
-    const receiver = python.start(["-m", "event_receiver"], { NODE: worker.nodeName, SECONDS: "30" });
+    const receiver = world.python.start(["-m", "event_receiver"], { NODE: worker.nodeName, SECONDS: "30" });
     await receiver.line("READY");
     await worker.start();
     await new Promise((resolve) => setTimeout(resolve, 1_600));

@@ -1,5 +1,5 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CAPTURED_PIDBOX } from "./celeryCaptures.testUtil.js";
 import { queueInfo, requestInfo, workerStats } from "./inspectReplies.js";
 import {
   controlReply,
@@ -8,6 +8,12 @@ import {
   isForNode,
   pidboxNames,
 } from "./pidbox.js";
+
+/** Captured from Celery 5.2.6: test/fixtures/celery/README.md. */
+// biome-ignore lint/suspicious/noExplicitAny: captured JSON, read loosely.
+const CAPTURED_PIDBOX: Record<string, any> = JSON.parse(
+  readFileSync(new URL("../../../../test/fixtures/celery/pidbox.json", import.meta.url), "utf8"),
+);
 
 const content = (body: unknown) => Buffer.from(JSON.stringify(body));
 

@@ -1,6 +1,12 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CAPTURED_EVENTS } from "./celeryCaptures.testUtil.js";
 import { type CeleryEvent, EventSource, eventMessage, utcoffset } from "./celeryEvents.js";
+
+/** Captured from Celery 5.2.6: test/fixtures/celery/README.md. */
+// biome-ignore lint/suspicious/noExplicitAny: captured JSON, read loosely.
+const CAPTURED_EVENTS: Record<string, any> = JSON.parse(
+  readFileSync(new URL("../../../../test/fixtures/celery/events.json", import.meta.url), "utf8"),
+);
 
 const TOOLBOX = {
   sw_ident: "worker-toolbox",
