@@ -108,10 +108,10 @@ describe("planCanvas writes what Celery's canvas publishes", () => {
   it("group: one message per member with the group id and index", () => {
     const plan = planCanvas(group(signature(a, [1]), signature(b, [2, 3])), ids());
     expect(wire(plan).map((m) => [m.rk, m.headers, m.body[0]])).toEqual([
-      ["svc.a", { task: "svc.a", id: id(2), group: id(1), group_index: 0 }, [1]],
-      ["svc.b", { task: "svc.b", id: id(3), group: id(1), group_index: 1 }, [2, 3]],
+      ["svc.a", { task: "svc.a", id: id(1), group: id(3), group_index: 0 }, [1]],
+      ["svc.b", { task: "svc.b", id: id(2), group: id(3), group_index: 1 }, [2, 3]],
     ]);
-    expect(plan.receipt).toEqual({ id: id(1), ids: [id(2), id(3)], groupId: id(1) });
+    expect(plan.receipt).toEqual({ id: id(3), ids: [id(1), id(2)], groupId: id(3) });
   });
 
   it("chord: header members carry the body; celery.chord_unlock goes to the body's queue in a second", () => {
@@ -120,9 +120,9 @@ describe("planCanvas writes what Celery's canvas publishes", () => {
       ids(),
     );
     const [first, second, unlock] = wire(plan);
-    const body = dict("svc.total", [], { task_id: id(2) }, { kwargs: { k: 1 } });
-    expect(first!.headers).toEqual({ task: "svc.a", id: id(3), group: id(1), group_index: 0 });
-    expect(second!.headers).toEqual({ task: "svc.c", id: id(4), group: id(1), group_index: 1 });
+    const body = dict("svc.total", [], { task_id: id(4) }, { kwargs: { k: 1 } });
+    expect(first!.headers).toEqual({ task: "svc.a", id: id(1), group: id(3), group_index: 0 });
+    expect(second!.headers).toEqual({ task: "svc.c", id: id(2), group: id(3), group_index: 1 });
     expect(first!.body[2]).toEqual({ callbacks: null, errbacks: null, chain: null, chord: body });
     expect(unlock!.rk).toBe("svc.#");
     expect(unlock!.headers).toEqual({
@@ -132,20 +132,20 @@ describe("planCanvas writes what Celery's canvas publishes", () => {
       group_index: null,
     });
     expect(unlock!.body).toEqual([
-      [id(1), body],
+      [id(3), body],
       {
         interval: null,
         max_retries: null,
         result: [
-          [[id(3), null], null],
-          [[id(4), null], null],
+          [[id(1), null], null],
+          [[id(2), null], null],
         ],
       },
       { callbacks: null, errbacks: null, chain: null, chord: null },
     ]);
     expect(unlock!.decoded.eta).toBeInstanceOf(Date);
     expect(unlock!.decoded.ignoreResult).toBe(true);
-    expect(plan.receipt).toEqual({ id: id(2), ids: [id(3), id(4), id(2)], groupId: id(1) });
+    expect(plan.receipt).toEqual({ id: id(4), ids: [id(1), id(2), id(4)], groupId: id(3) });
   });
 
   it("writes a step's options in Celery's names and units", () => {

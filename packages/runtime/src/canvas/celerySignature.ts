@@ -30,6 +30,10 @@ export function toCelerySignature(
   if (expires !== undefined)
     options.expires = expires instanceof Date ? formatIsoDateTime(expires) : expires / 1_000;
   if (priority !== undefined) options.priority = priority;
+  // The contract's time limits travel with the step, in Celery's option names and unit (seconds).
+  const { hard, soft } = sig.contract.timeLimitMs;
+  if (hard !== null) options.time_limit = hard / 1_000;
+  if (soft !== null) options.soft_time_limit = soft / 1_000;
   if (sig.callbacks.length > 0) options.link = sig.callbacks.map((cb) => toCelerySignature(cb, idOf));
   if (sig.errbacks.length > 0) options.link_error = sig.errbacks.map((eb) => toCelerySignature(eb, idOf));
   return {

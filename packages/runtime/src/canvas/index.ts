@@ -1,13 +1,13 @@
 /** Celery's canvas over task contracts: signatures, chain, group, chord, link and linkError. */
-export { type CelerySignatureDict, toCelerySignature } from "./celerySignature.js";
+
 export {
-  type CanvasPlan,
-  type CanvasReceipt,
+  type ApplyContext,
+  applySignature,
   CHORD_UNLOCK,
-  contractsOf,
   type PlannedMessage,
-  planCanvas,
-} from "./planCanvas.js";
+} from "./applySignature.js";
+export { type CelerySignatureDict, toCelerySignature } from "./celerySignature.js";
+export { type CanvasPlan, type CanvasReceipt, contractsOf, planCanvas } from "./planCanvas.js";
 export {
   type AnySignature,
   type CompleteSignature,

@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { type AnyTaskContract, serviceBindingKey } from "@worker-toolbox/config";
-import { contractTimeLimit } from "../producer/prepareSend.js";
-import type { NewTaskMessageInit } from "../protocol/celeryMessage.js";
+import type { AnyTaskContract } from "@worker-toolbox/config";
+import { applySignature, type PlannedMessage } from "./applySignature.js";
 import { type CelerySignatureDict, toCelerySignature } from "./celerySignature.js";
 import type { AnySignature } from "./signature.js";
-import type { Canvas, Chord } from "./workflows.js";
+import type { Canvas } from "./workflows.js";
 
 /**
  * The messages a workflow starts with, exactly as Celery 5.2's canvas publishes them (captured from
  * `chain(...).apply_async()` etc. against the toolbox's topology), so a Python worker and a TypeScript
- * worker run them alike. Pure: ids come from `newId`, nothing is sent.
+ * worker run them alike. The workflow is written as Celery's signature dicts (`celery.chain`,
+ * `celery.group`, `celery.chord`) and applied by applySignature.ts, the one place workflows become
+ * messages:
  *
  *   signature  one message; its links in `embed.callbacks` / `embed.errbacks`
  *   chain      the first step's message; the rest, last first, in `embed.chain`
@@ -19,13 +20,6 @@ import type { Canvas, Chord } from "./workflows.js";
  *              service queue: whichever worker consumes it (Celery's, or ours) polls the header's results
  *              and sends the body with their list once all are done
  */
-export interface PlannedMessage {
-  init: NewTaskMessageInit;
-  routingKey: string;
-  /** The contract the message calls; none for `celery.chord_unlock`. */
-  contract?: AnyTaskContract;
-}
-
 export interface CanvasReceipt {
   /** The id whose result is the workflow's: the signature's, a chain's last step's, a chord's body's, a group's id. */
   id: string;
@@ -40,94 +34,66 @@ export interface CanvasPlan {
   receipt: CanvasReceipt;
 }
 
-export const CHORD_UNLOCK = "celery.chord_unlock";
-/** Celery's `result_chord_retry_interval` default: the first poll of a chord's header, in ms. */
-const CHORD_UNLOCK_COUNTDOWN_MS = 1_000;
-
 export function planCanvas(canvas: Canvas, newId: () => string = randomUUID): CanvasPlan {
   const idOf = (sig: AnySignature) => sig.options.id ?? newId();
+  const dict = canvasDict(canvas, idOf, newId);
+  const messages = applySignature(dict, { newId });
+  const taskId = (d: CelerySignatureDict) => d.options.task_id as string;
   switch (canvas.kind) {
-    case "signature": {
-      const message = messageOf(canvas, idOf(canvas), idOf);
-      return { messages: [message], receipt: { id: message.init.id!, ids: [message.init.id!] } };
-    }
+    case "signature":
+      return { messages, receipt: { id: taskId(dict), ids: [taskId(dict)] } };
     case "chain": {
-      const [first, ...rest] = canvas.steps as [AnySignature, ...AnySignature[]];
-      const firstId = idOf(first);
-      const dicts = rest.map((step) => toCelerySignature(step, idOf));
-      const message = messageOf(first, firstId, idOf);
-      // Celery pops the next step from the end of the list.
-      message.init.embed = { ...message.init.embed, chain: [...dicts].reverse() };
-      const ids = [firstId, ...dicts.map(taskIdOf)];
-      return { messages: [message], receipt: { id: ids[ids.length - 1]!, ids } };
+      const ids = (dict.kwargs.tasks as CelerySignatureDict[]).map(taskId);
+      return { messages, receipt: { id: ids[ids.length - 1]!, ids } };
     }
     case "group": {
-      const groupId = newId();
-      const messages = canvas.members.map((member, index) =>
-        messageOf(member, idOf(member), idOf, { id: groupId, index }),
-      );
-      return { messages, receipt: { id: groupId, ids: messages.map((m) => m.init.id!), groupId } };
+      const ids = (dict.kwargs.tasks as CelerySignatureDict[]).map(taskId);
+      return { messages, receipt: { id: taskId(dict), ids, groupId: taskId(dict) } };
     }
-    case "chord":
-      return planChord(canvas, newId, idOf);
+    case "chord": {
+      const header = (dict.kwargs.header as CelerySignatureDict).kwargs.tasks as CelerySignatureDict[];
+      const body = taskId(dict.kwargs.body as CelerySignatureDict);
+      const groupId = taskId(dict.kwargs.header as CelerySignatureDict);
+      return { messages, receipt: { id: body, ids: [...header.map(taskId), body], groupId } };
+    }
   }
 }
 
-function planChord(chord: Chord, newId: () => string, idOf: (sig: AnySignature) => string): CanvasPlan {
-  const groupId = newId();
-  const body = toCelerySignature(chord.body, idOf);
-  const header = chord.header.members.map((member, index) => {
-    const message = messageOf(member, idOf(member), idOf, { id: groupId, index });
-    message.init.embed = { ...message.init.embed, chord: body };
-    return message;
-  });
-  const headerIds = header.map((m) => m.init.id!);
-  const unlock: PlannedMessage = {
-    init: {
-      task: CHORD_UNLOCK,
-      id: newId(),
-      args: [groupId, body],
-      // GroupResult.as_tuple() of each header task: ((id, parent), None).
-      kwargs: { interval: null, max_retries: null, result: headerIds.map((id) => [[id, null], null]) },
-      countdownMs: CHORD_UNLOCK_COUNTDOWN_MS,
-      ignoreResult: true,
-    },
-    // What Celery publishes it with: the binding key of the body's service queue.
-    routingKey: serviceBindingKey(chord.body.contract.service),
-  };
-  return {
-    messages: [...header, unlock],
-    receipt: { id: taskIdOf(body), ids: [...headerIds, taskIdOf(body)], groupId },
-  };
-}
-
-function messageOf(
-  sig: AnySignature,
-  id: string,
+/** A workflow as Celery's dicts, every task id assigned. */
+function canvasDict(
+  canvas: Canvas,
   idOf: (sig: AnySignature) => string,
-  group?: { id: string; index: number },
-): PlannedMessage {
-  const { countdownMs, eta, expires, priority } = sig.options;
-  const init: NewTaskMessageInit = {
-    task: sig.contract.name,
-    id,
-    args: [...sig.args],
-    kwargs: { ...sig.kwargs },
-    countdownMs,
-    eta,
-    expires,
-    priority,
-    timeLimit: contractTimeLimit(sig.contract),
-    embed: {
-      callbacks: sig.callbacks.length > 0 ? sig.callbacks.map((cb) => toCelerySignature(cb, idOf)) : null,
-      errbacks: sig.errbacks.length > 0 ? sig.errbacks.map((eb) => toCelerySignature(eb, idOf)) : null,
-    },
-  };
-  if (group) init.group = group;
-  return { init, routingKey: sig.contract.name, contract: sig.contract };
+  newId: () => string,
+): CelerySignatureDict {
+  const composite = (task: string, kwargs: Record<string, unknown>, type: string, id?: string) => ({
+    task,
+    args: [],
+    kwargs,
+    options: id ? { task_id: id } : {},
+    subtask_type: type,
+    immutable: false,
+  });
+  const group = (members: readonly AnySignature[]) =>
+    composite("celery.group", { tasks: members.map((m) => toCelerySignature(m, idOf)) }, "group", newId());
+  switch (canvas.kind) {
+    case "signature":
+      return toCelerySignature(canvas, idOf);
+    case "chain":
+      return composite(
+        "celery.chain",
+        { tasks: canvas.steps.map((s) => toCelerySignature(s, idOf)) },
+        "chain",
+      );
+    case "group":
+      return group(canvas.members);
+    case "chord":
+      return composite(
+        "celery.chord",
+        { header: group(canvas.header.members), body: toCelerySignature(canvas.body, idOf) },
+        "chord",
+      );
+  }
 }
-
-const taskIdOf = (dict: CelerySignatureDict) => dict.options.task_id as string;
 
 /** Every contract a workflow calls, callbacks and errbacks included (the producer must know each). */
 export function contractsOf(canvas: Canvas): AnyTaskContract[] {
