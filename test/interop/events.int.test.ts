@@ -59,9 +59,10 @@ describe.skipIf(!celery.found)("Celery events from a TypeScript worker", () => {
       active: 0,
       sw_ident: "worker-toolbox",
       wt_service: "tsint",
-      wt_tasks: [{ name: "tsint.add", version: null }],
+      wt_tasks: ["tsint.add"],
+      wt_concurrency: 8,
     });
-    expect(heartbeat.wt_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(heartbeat.wt_toolbox_version).toMatch(/^\d+\.\d+\.\d+/);
     // Celery's State counted it alive while it beat, and offline after worker-offline.
     expect(result.alive_while_running.every(Boolean)).toBe(true);
     expect(result.worker).toMatchObject({ alive: false, freq: 0.5, sw_ident: "worker-toolbox" });

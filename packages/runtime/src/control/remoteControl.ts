@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
-import type { EventSource } from "../events/celeryEvents.js";
+import type { EventSource } from "../protocol/celeryEvents.js";
 import {
   type ConsumedQueue,
   type HeldTask,

@@ -1,4 +1,3 @@
-import { type as osType } from "node:os";
 import type { Channel, ChannelModel } from "amqplib";
 import type { Logger } from "pino";
 import {
@@ -7,9 +6,9 @@ import {
   eventMessage,
   type TaskEventFields,
   type TaskEventType,
-  type WorkerEventFields,
+  type WorkerEvent,
   type WorkerEventType,
-} from "./celeryEvents.js";
+} from "../protocol/celeryEvents.js";
 
 /**
  * A worker's Celery events on the broker: worker-online when it (re)connects, worker-heartbeat every
@@ -25,7 +24,7 @@ export interface WorkerEventsOptions {
   source: EventSource;
   heartbeatMs: number;
   /** What worker events say about the worker (besides `active` and `processed`). */
-  identity: Pick<WorkerEventFields, "sw_ident" | "sw_ver" | "wt_service" | "wt_version" | "wt_tasks">;
+  identity: Pick<WorkerEvent, "swIdent" | "swVer" | "service" | "toolboxVersion" | "tasks" | "concurrency">;
   /** Tasks running now and finished so far. */
   counts(): { active: number; processed: number };
   logger: Logger;
@@ -99,9 +98,7 @@ export class WorkerEvents {
 
   private sendWorker(type: WorkerEventType): void {
     const { identity, counts, source, heartbeatMs } = this.options;
-    this.publish(
-      source.worker(type, { freq: heartbeatMs / 1_000, ...counts(), ...identity, sw_sys: osType() }),
-    );
+    this.publish(source.worker(type, { freq: heartbeatMs / 1_000, ...counts(), ...identity }));
   }
 
   private publish(events: CeleryEvent | CeleryEvent[]): void {

@@ -1,11 +1,16 @@
+import { loadavg, type as osType } from "node:os";
+
 /**
- * Celery's worker events, written and read in one place: `worker-online`, `worker-heartbeat` and
- * `worker-offline` on the event exchange (`entityNames(prefix).eventExchange`, topic, durable), routing key
- * = the type with `-` as `.` (`worker.heartbeat`), a JSON body (one event, or a list of events when Celery
- * flushes a buffered group). Field names are Celery's (celery/worker/heartbeat.py, celery/events/event.py),
- * so `celery events`, Flower and this module read Python and TypeScript workers alike. A toolbox worker adds
- * the `wt_*` fields below: its service, toolbox version, the task names (with versions) it implements and
- * its concurrency. Python workers leave them out.
+ * Celery's events, written and read in one place (captured from Celery 5.2.6: test/fixtures/celery):
+ * `worker-online`, `worker-heartbeat`, `worker-offline` and the task events on the event exchange
+ * (`entityNames(prefix).eventExchange`, topic, durable), routing key = the type with `-` as `.`
+ * (`worker.heartbeat`), a JSON body (one event, or a list under `task.multi` when a worker flushes its
+ * buffered task events), transient, header `hostname`. Every event starts with `hostname`, `utcoffset`
+ * (hours west of UTC, Python's `time.timezone // 3600`), `pid`, `clock` (a Lamport clock) and ends with
+ * `timestamp` (seconds) and `type`. Field names are Celery's (celery/worker/heartbeat.py,
+ * celery/worker/request.py, celery/events/event.py), so `celery events`, Flower and this module read Python
+ * and TypeScript workers alike. A toolbox worker adds the `wt_*` fields below: its service, toolbox version,
+ * the task names (with versions) it implements and its concurrency. Python workers leave them out.
  */
 
 export type WorkerEventType = "worker-online" | "worker-heartbeat" | "worker-offline";
@@ -51,17 +56,16 @@ export function eventRoutingKey(type: string): string {
   return type.replaceAll("-", ".");
 }
 
-/** The body of a worker event, Celery's field names plus the toolbox's `wt_*` ones. */
-export function encodeWorkerEvent(event: WorkerEvent): Record<string, unknown> {
+/** The body of a worker event: Celery's fields in Celery's order, the toolbox's `wt_*` ones, then `timestamp` and `type`. */
+export function encodeWorkerEvent(event: WorkerEvent, clock = 0): Record<string, unknown> {
   const body: Record<string, unknown> = {
-    type: event.type,
     hostname: event.hostname,
-    timestamp: event.timestamp,
-    utcoffset: -new Date(event.timestamp * 1_000).getTimezoneOffset() / 60,
+    utcoffset: utcoffset(new Date(event.timestamp * 1_000)),
+    pid: event.pid,
+    clock,
     freq: event.freq,
     active: event.active,
     processed: event.processed,
-    pid: event.pid,
     loadavg: event.loadavg,
     sw_ident: event.swIdent,
     sw_ver: event.swVer,
@@ -70,9 +74,16 @@ export function encodeWorkerEvent(event: WorkerEvent): Record<string, unknown> {
     wt_toolbox_version: event.toolboxVersion,
     wt_tasks: event.tasks,
     wt_concurrency: event.concurrency,
+    timestamp: event.timestamp,
+    type: event.type,
   };
   for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
   return body;
+}
+
+/** Python's `time.timezone // 3600` (or `altzone` in summer): hours west of UTC, floored. */
+export function utcoffset(at: Date): number {
+  return Math.floor(at.getTimezoneOffset() / 60);
 }
 
 /** The events in one message body: Celery sends one object, or a list for a flushed group. */
@@ -127,4 +138,129 @@ function text(value: unknown): string | undefined {
 function number(value: unknown): number | undefined {
   const n = typeof value === "string" ? Number(value) : value;
   return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+}
+
+export type TaskEventType =
+  | "task-received"
+  | "task-started"
+  | "task-succeeded"
+  | "task-failed"
+  | "task-retried"
+  | "task-revoked"
+  | "task-rejected";
+
+/** Fields of each task event beyond `uuid`, as Celery's worker sends them. */
+export interface TaskEventFields {
+  "task-received": {
+    name: string;
+    /** `argsrepr` / `kwargsrepr`: Python reprs. */
+    args: string;
+    kwargs: string;
+    root_id: string | null;
+    parent_id: string | null;
+    retries: number;
+    eta: string | null;
+    expires: string | null;
+  };
+  "task-started": Record<string, never>;
+  /** `result` is the repr of the return value; `runtime` in seconds. */
+  "task-succeeded": { result: string; runtime: number };
+  /** `exception` is a repr such as `ValueError('bad')`. */
+  "task-failed": { exception: string; traceback: string };
+  "task-retried": { exception: string; traceback: string };
+  "task-revoked": { terminated: boolean; signum: number | null; expired: boolean };
+  "task-rejected": { requeue: boolean };
+}
+
+/** An event as sent: the common fields, then the type's own. */
+export type CeleryEvent = Record<string, unknown> & { hostname: string; type: string };
+
+/** A worker's events share who sends them and one Lamport clock. */
+export class EventSource {
+  private clock = 0;
+  constructor(
+    readonly hostname: string,
+    readonly pid: number = process.pid,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Advance the clock past one seen in a received message. */
+  adjust(seen: number): void {
+    if (Number.isFinite(seen) && seen > this.clock) this.clock = Math.floor(seen);
+  }
+
+  /** One step forward (Celery's `clock.forward()`). */
+  forward(): number {
+    this.clock += 1;
+    return this.clock;
+  }
+
+  task<T extends TaskEventType>(type: T, uuid: string, fields: TaskEventFields[T]): CeleryEvent {
+    const timestamp = this.now() / 1_000;
+    return {
+      hostname: this.hostname,
+      utcoffset: utcoffset(new Date(this.now())),
+      pid: this.pid,
+      clock: this.forward(),
+      uuid,
+      ...fields,
+      timestamp,
+      type,
+    };
+  }
+
+  worker(
+    type: WorkerEventType,
+    fields: Pick<
+      WorkerEvent,
+      | "freq"
+      | "active"
+      | "processed"
+      | "swIdent"
+      | "swVer"
+      | "service"
+      | "toolboxVersion"
+      | "tasks"
+      | "concurrency"
+    >,
+  ): CeleryEvent {
+    const event: WorkerEvent = {
+      ...fields,
+      type,
+      hostname: this.hostname,
+      timestamp: this.now() / 1_000,
+      pid: this.pid,
+      loadavg: loadavg().map((n) => Math.round(n * 100) / 100),
+      swSys: osType(),
+    };
+    return encodeWorkerEvent(event, this.forward()) as CeleryEvent;
+  }
+}
+
+export interface EventMessage {
+  routingKey: string;
+  content: Buffer;
+  properties: {
+    contentType: "application/json";
+    contentEncoding: "utf-8";
+    deliveryMode: 1;
+    headers: { hostname: string };
+  };
+}
+
+/** One event under its type's routing key, or a list of task events under `task.multi` (Celery's group flush). */
+export function eventMessage(events: CeleryEvent | readonly CeleryEvent[]): EventMessage {
+  const list = Array.isArray(events);
+  const first = (list ? events[0] : events) as CeleryEvent | undefined;
+  if (!first) throw new Error("eventMessage needs at least one event");
+  return {
+    routingKey: list ? "task.multi" : eventRoutingKey(first.type),
+    content: Buffer.from(JSON.stringify(events)),
+    properties: {
+      contentType: "application/json",
+      contentEncoding: "utf-8",
+      deliveryMode: 1,
+      headers: { hostname: first.hostname },
+    },
+  };
 }

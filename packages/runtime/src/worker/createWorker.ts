@@ -9,11 +9,11 @@ import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
-import { EventSource } from "../events/celeryEvents.js";
 import { WorkerEvents } from "../events/workerEvents.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { prepareSend } from "../producer/prepareSend.js";
+import { EventSource } from "../protocol/celeryEvents.js";
 import { childTraceparent, headerText, parseTraceparent } from "../protocol/traceContext.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
@@ -276,14 +276,12 @@ class TaskWorker
           source: new EventSource(workerName),
           heartbeatMs: config.worker.heartbeatMs,
           identity: {
-            sw_ident: "worker-toolbox",
-            sw_ver: runtimeVersion(),
-            wt_service: service,
-            wt_version: runtimeVersion(),
-            wt_tasks: [...registry.values()].map(({ contract }) => ({
-              name: contract.name,
-              version: contract.version,
-            })),
+            swIdent: "worker-toolbox",
+            swVer: runtimeVersion(),
+            service,
+            toolboxVersion: runtimeVersion(),
+            tasks: [...registry.keys()].sort(),
+            concurrency: config.worker.concurrency,
           },
           counts: () => {
             const { running, succeeded, retried, deadLettered, revoked } = this.stats;
