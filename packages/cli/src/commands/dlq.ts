@@ -111,31 +111,13 @@ async function withBroker<T>(
 ): Promise<T> {
   const service = serviceOf(argv);
   const config = ctx.loadConfig({ ...argv, service: [service] }, { uses: ["broker"] });
-  const connection = await connectNoDelay(config);
+  // TCP_NODELAY (brokerSocketOptions): list and replay are a `basic.get` round trip per message.
+  const { connectOnce } = await import("../broker.js");
+  const connection = await connectOnce(config);
   try {
     return await use(connection, config, service);
   } finally {
     await connection.close().catch(() => {});
-  }
-}
-
-/**
- * Like connectOnce, with TCP_NODELAY: list and replay are a `basic.get` round trip per message, and with
- * Nagle's algorithm each one waits out the peer's delayed ACK (about 40 ms), making a 1,000-message
- * replay take a minute instead of a second or two.
- */
-async function connectNoDelay(config: ToolboxConfig): Promise<ChannelModel> {
-  const [{ default: amqp }, { classifyBrokerError }, { socketOptions }] = await Promise.all([
-    import("amqplib"),
-    runtime(),
-    import("../broker.js"),
-  ]);
-  try {
-    const connection = await amqp.connect(config.broker.url, { ...socketOptions(config), noDelay: true });
-    connection.on("error", () => {});
-    return connection;
-  } catch (error) {
-    throw classifyBrokerError(error, config.broker.url);
   }
 }
 

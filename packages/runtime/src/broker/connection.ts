@@ -194,11 +194,18 @@ function connectionUrl(config: ToolboxConfig): string {
   return url.toString();
 }
 
-/** amqplib socket options: connect timeout, a connection name for the management UI, and `broker.tls`. */
+/**
+ * amqplib socket options: connect timeout, a connection name for the management UI, `broker.tls`, and
+ * `noDelay`. amqplib leaves Nagle's algorithm on unless told otherwise; then a small frame written while an
+ * earlier one is unacknowledged waits for the peer's delayed ACK (40 ms on Linux), and a 1 KB task's
+ * round trip took 49 ms instead of 4 (issue 20). AMQP frames are written whole, so there is nothing to
+ * coalesce that amqplib does not already batch per event-loop turn.
+ */
 export function brokerSocketOptions(config: ToolboxConfig, name: string): Record<string, unknown> {
   const tls = config.broker.tls;
   const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
   return {
+    noDelay: true,
     timeout: config.broker.connectTimeoutMs,
     clientProperties: { connection_name: name },
     ...(config.broker.url.startsWith("amqps:")
