@@ -6,20 +6,15 @@
  *
  * Pipelines:
  *   toolbox      createWorker with a no-op task;
- *   raw-single   per message: one INSERT of the full row, then ack(msg);
- *   raw-batched  up to 100 rows per multi-row INSERT (one statement = one transaction), then one
- *                ack(last, allUpTo) after it committed; one batch in flight, written as soon as the
- *                previous one committed, or after 2 ms when the database was idle;
+ *   raw-single, raw-batched   the hand-written amqplib + pg consumers of bench/rawPipeline.mjs (what each
+ *                does, and how their row matches the toolbox's, is written there);
  *   baseline     amqplib + pg + pino + zod loaded, one AMQP connection and one database connection
  *                open, nothing consumed: what any Node worker with these libraries costs in memory;
  *   setup        not a consumer: migrate the database and declare the topology with the built packages
  *                (so the queues match what the built worker expects), print the entity names, exit.
  *
- * The raw pipelines write the same celery_taskmeta columns as the toolbox: pickled result, result_json,
- * args/kwargs as JSON bytes, name, worker, retries, queue, parent/root id, date_done/updated_at. They use
- * ON CONFLICT DO NOTHING where the toolbox's upsert keeps its state-precedence WHERE (for fresh task ids
- * both insert). They parse the body with JSON.parse and read the headers directly; the toolbox decodes a
- * full Celery v2 message (Kombu markers, every header) and validates arguments and result with zod.
+ * The toolbox decodes a full Celery v2 message (Kombu markers, every header) and validates arguments and
+ * result with zod; the raw consumers parse the body with JSON.parse and read the headers directly.
  *
  * BENCH_CONFIG holds the config *input* (parsed here by the built parseConfig for the toolbox).
  * Events on stdout, one JSON object a line: ready, warm (warm-up done), drained {ms}. The parent
@@ -28,6 +23,7 @@
 import amqp from "amqplib";
 import pg from "pg";
 import { pino } from "pino";
+import { startRawConsumer } from "./rawPipeline.mjs";
 
 const [pipeline, warmupArg, countArg] = process.argv.slice(2);
 const warmup = Number(warmupArg);
@@ -133,90 +129,11 @@ if (pipeline === "toolbox") {
     await pool.end();
   };
 } else {
-  const prefetch = config.worker.prefetch;
-  const workerName = `${config.service}@bench:${process.pid}`;
-  const queue = `${config.environment.prefix}.${config.service}`;
-  const pool = new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize });
-  const connection = await amqp.connect(config.broker.url);
-  const channel = await connection.createChannel();
-  await channel.prefetch(prefetch);
-  const ROW = 10;
-  const insert = (rows) => {
-    const workerParam = `$${rows.length * ROW + 1}`;
-    const tuples = rows.map((_, i) => {
-      const $ = (k) => `$${i * ROW + k}`;
-      return `(nextval('task_id_sequence'), ${$(1)}, 'SUCCESS', ${$(2)}, now() AT TIME ZONE 'UTC', ${$(3)}, ${$(4)},
-        ${$(5)}, ${workerParam}, ${$(6)}, ${$(7)}, ${$(8)}::jsonb, now(), ${$(9)}, ${$(10)})`;
-    });
-    return {
-      text: `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, name, args, kwargs, worker,
-        retries, queue, result_json, updated_at, parent_id, root_id)
-        VALUES ${tuples.join(", ")} ON CONFLICT (task_id) DO NOTHING`,
-      values: [...rows.flat(), workerName],
-    };
-  };
-  // Decode, run the no-op, encode the row's values in column order.
-  const execute = (message) => {
-    const [args, kwargs] = JSON.parse(message.content.toString());
-    const headers = message.properties.headers;
-    const result = args[0];
-    return [
-      String(headers.id),
-      pickleInt(result),
-      String(headers.task),
-      Buffer.from(JSON.stringify(args)),
-      Buffer.from(JSON.stringify(kwargs)),
-      Number(headers.retries ?? 0),
-      queue,
-      JSON.stringify(result),
-      headers.parent_id ?? null,
-      headers.root_id ?? null,
-    ];
-  };
-  if (pipeline === "raw-single") {
-    await channel.consume(queue, (message) => {
-      if (!message) return;
-      void pool.query(insert([execute(message)])).then(() => {
-        channel.ack(message);
-        done += 1;
-      });
-    });
-  } else {
-    const batch = [];
-    let writing = false;
-    let timer;
-    const flush = async () => {
-      clearTimeout(timer);
-      timer = undefined;
-      if (writing || batch.length === 0) return;
-      writing = true;
-      const taken = batch.splice(0, 100);
-      await pool.query(insert(taken.map(execute)));
-      channel.ack(taken.at(-1), true);
-      done += taken.length;
-      writing = false;
-      if (batch.length > 0) void flush(); // what gathered meanwhile goes now
-    };
-    await channel.consume(queue, (message) => {
-      if (!message) return;
-      batch.push(message);
-      if (batch.length >= 100) void flush();
-      else timer ??= setTimeout(flush, 2);
-    });
-  }
-  stop = async () => {
-    await connection.close();
-    await pool.end();
-  };
-}
-
-/** Python pickle protocol 2 of a small non-negative int: PROTO 2, BININT1/BININT2/BININT, STOP. */
-function pickleInt(n) {
-  if (n < 0x100) return Buffer.from([0x80, 2, 0x4b, n, 0x2e]);
-  if (n < 0x10000) return Buffer.from([0x80, 2, 0x4d, n & 0xff, n >> 8, 0x2e]);
-  const b = Buffer.from([0x80, 2, 0x4a, 0, 0, 0, 0, 0x2e]);
-  b.writeInt32LE(n, 3);
-  return b;
+  // raw-single / raw-batched (bench/rawPipeline.mjs)
+  const raw = await startRawConsumer(config, pipeline === "raw-single" ? "single" : "batched", (n) => {
+    done += n;
+  });
+  stop = raw.stop;
 }
 
 report({ event: "ready" });
