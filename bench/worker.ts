@@ -22,13 +22,13 @@
  * (extra node flags for the consumers, e.g. --cpu-prof), AMQP_URL / DATABASE_URL (default: throwaway
  * local servers, started once).
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";
+import { procMemory, startChild } from "./child.js";
 import { medianRows, round } from "./stats.js";
 
 const SERVICE = "bench";
@@ -71,57 +71,12 @@ function benchConfig(prefix: string, amqpUrl: string, databaseUrl: string): Conf
 function startConsumer(pipeline: Pipeline | "setup", config: ConfigInput, warmup: number, count: number) {
   // BENCH_CONSUMER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", goes to the consumer's node.
   const nodeArgs = process.env.BENCH_CONSUMER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, CONSUMER, pipeline, String(warmup), String(count)], {
-    env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const events = new Map<string, Record<string, unknown>>();
-  const waiters = new Map<string, (event: Record<string, unknown>) => void>();
-  let failed: Error | undefined;
-  const fail = (error: Error) => {
-    failed = error;
-    for (const wake of waiters.values()) wake({ event: "error" });
-  };
-  child.on("exit", (code) => fail(new Error(`${pipeline} consumer exited with ${code}`)));
-  let buffer = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString();
-    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      // Node's own diagnostics (--trace-gc) also go to stdout: pass them on.
-      if (!line.startsWith('{"event"')) {
-        process.stderr.write(`${line}\n`);
-        continue;
-      }
-      const event = JSON.parse(line) as Record<string, unknown>;
-      events.set(String(event.event), event);
-      waiters.get(String(event.event))?.(event);
-    }
-  });
-  return {
-    pid: child.pid as number,
-    next: (event: string) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const seen = events.get(event);
-        if (seen) return resolve(seen);
-        if (failed) return reject(failed);
-        waiters.set(event, (e) => (failed ? reject(failed) : resolve(e)));
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.removeAllListeners("exit");
-        child.once("exit", () => resolve());
-        child.stdin.write("stop\n");
-      }),
-  };
-}
-
-/** kB figures from /proc/<pid>/status, in MB. */
-function procMemory(pid: number): { hwmMb: number; rssMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
-  return { hwmMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
+  return startChild(
+    `${pipeline} consumer`,
+    process.execPath,
+    [...nodeArgs, CONSUMER, pipeline, String(warmup), String(count)],
+    { BENCH_CONFIG: JSON.stringify(config) },
+  );
 }
 
 async function measure(

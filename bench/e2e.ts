@@ -1,0 +1,420 @@
+/**
+ * End to end, as users run it: a producer process and a worker process at the same time, with payloads of
+ * 0 B, 1 KB and 100 KB, side by side in one run for the toolbox, a hand-written amqplib + pg pipeline on the
+ * same topology (raw-batched, raw-single), and BullMQ on Redis (AOF everysec). What each process does is
+ * written in bench/e2e/*.mjs; how it is measured:
+ *
+ *   tasks/s     the worker and the producer are started and connected; the producer sends the warm-up tasks
+ *               (a tenth of N) and the worker finishes them; then the clock starts, the producer sends N
+ *               more with its bulk API, and the clock stops when the worker finished the last one
+ *               (its result stored and the message acknowledged): N / that window;
+ *   publish/s   N / the producer's own time to have all N confirmed (it runs while the worker consumes);
+ *   round trip  then one task at a time from the producer: publish → result readable by the producer
+ *               (waitForResult for the toolbox, LISTEN + SELECT for raw, waitUntilFinished for BullMQ);
+ *   CPU         user + system time in the throughput window of each process (producer, worker) and of
+ *               the servers started here (RabbitMQ, PostgreSQL with its backends, Redis), in µs per task;
+ *   RSS         peak resident set (VmHWM) of the producer and the worker processes.
+ *
+ * Rounds rotate the order of the systems; figures are medians over rounds. Ratios are taken within the run.
+ *
+ *   npm run build && npx tsx bench/e2e.ts        (or BENCH_ONLY=e2e npm run bench)
+ * Env: BENCH_E2E_SYSTEMS (raw-batched,raw-single,toolbox,bullmq), BENCH_E2E_PAYLOADS (0,1024,102400),
+ * BENCH_E2E_COUNT (20000; payloads ≥ 64 KB use BENCH_E2E_COUNT_LARGE, 2000), BENCH_E2E_SAMPLES (200),
+ * BENCH_E2E_ROUNDS (3), BENCH_E2E_PREFETCH (500), BENCH_E2E_CONCURRENCY (64), BENCH_E2E_NODE_ARGS (node
+ * flags for every process), BENCH_E2E_PROFILE=<dir> (a CPU profile of every Node process, named after
+ * system, role, payload and round), BENCH_E2E_FSYNC (on: PostgreSQL commits reach the disk, as in production;
+ * off keeps the throwaway server's fsync=off), AMQP_URL / DATABASE_URL (default: throwaway servers).
+ * Writes the whole result as JSON to bench/results/e2e-<time>.json.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseConfig, planTopology, type ToolboxConfigInput } from "@worker-toolbox/config";
+import { applyTopology, migrate } from "@worker-toolbox/runtime";
+import {
+  createTestDatabase,
+  createTestNamespace,
+  type LocalServers,
+  startLocalServers,
+} from "@worker-toolbox/testing";
+import amqp from "amqplib";
+import pg from "pg";
+import {
+  type Child,
+  cpuSeconds,
+  procMemory,
+  rootsByCommandLine,
+  startChild,
+  treeCpuSeconds,
+} from "./child.js";
+import { ensureRedisInstalled, type RedisServer, startRedis } from "./redis.js";
+import { median, round } from "./stats.js";
+
+const SYSTEMS = {
+  "raw-batched": { script: "raw.mjs", producer: "producer", worker: "batched", server: "rabbitmq" },
+  "raw-single": { script: "raw.mjs", producer: "producer", worker: "single", server: "rabbitmq" },
+  toolbox: { script: "toolbox.mjs", producer: "producer", worker: "worker", server: "rabbitmq" },
+  bullmq: { script: "bullmq.mjs", producer: "producer", worker: "worker", server: "redis" },
+} as const;
+type System = keyof typeof SYSTEMS;
+const BUILT = fileURLToPath(new URL("../packages/runtime/dist/index.js", import.meta.url));
+const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+
+export interface E2eRow {
+  system: System;
+  payloadBytes: number;
+  count: number;
+  tasksPerSecond: number;
+  publishPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU µs per task in the throughput window. */
+  cpuProducerUs: number;
+  cpuWorkerUs: number;
+  /** RabbitMQ for the AMQP systems, Redis for BullMQ (null for servers this bench did not start). */
+  cpuBrokerUs: number | null;
+  /** PostgreSQL and its backends (null for BullMQ, and when DATABASE_URL names a server of someone else's). */
+  cpuDatabaseUs: number | null;
+  rssProducerMb: number;
+  rssWorkerMb: number;
+  /** 1-minute load average when the run started: how busy the machine was. */
+  load: number;
+}
+
+interface Settings {
+  systems: System[];
+  payloads: number[];
+  count: (payloadBytes: number) => number;
+  samples: number;
+  rounds: number;
+  prefetch: number;
+  concurrency: number;
+  nodeArgs: string[];
+  profileDir: string | undefined;
+}
+
+function settings(): Settings {
+  const list = (name: string, fallback: string) =>
+    (process.env[name] ?? fallback)
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const systems = list("BENCH_E2E_SYSTEMS", Object.keys(SYSTEMS).join(",")) as System[];
+  for (const system of systems) if (!(system in SYSTEMS)) throw new Error(`unknown system ${system}`);
+  const count = Number(process.env.BENCH_E2E_COUNT ?? 20_000);
+  const large = Number(process.env.BENCH_E2E_COUNT_LARGE ?? 2_000);
+  return {
+    systems,
+    payloads: list("BENCH_E2E_PAYLOADS", "0,1024,102400").map(Number),
+    count: (bytes) => (bytes >= 65_536 ? large : count),
+    samples: Number(process.env.BENCH_E2E_SAMPLES ?? 200),
+    rounds: Number(process.env.BENCH_E2E_ROUNDS ?? 3),
+    prefetch: Number(process.env.BENCH_E2E_PREFETCH ?? 500),
+    concurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 64),
+    nodeArgs: process.env.BENCH_E2E_NODE_ARGS?.split(" ").filter(Boolean) ?? [],
+    profileDir: process.env.BENCH_E2E_PROFILE,
+  };
+}
+
+const loadAverage = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+
+/** The servers' process trees, for their CPU time. */
+interface ServerPids {
+  rabbitmq: number[];
+  postgres: number[];
+  redis: number[];
+}
+
+function serverCpu(pids: number[]): number | null {
+  return pids.length === 0 ? null : pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
+}
+
+interface World {
+  servers: LocalServers;
+  redis: RedisServer | undefined;
+  pids: ServerPids;
+}
+
+async function measure(
+  world: World,
+  system: System,
+  payloadBytes: number,
+  s: Settings,
+  roundIndex: number,
+): Promise<E2eRow> {
+  const spec = SYSTEMS[system];
+  const count = s.count(payloadBytes);
+  const load = loadAverage();
+  const db = await createTestDatabase(world.servers.databaseUrl, `bench_e2e`);
+  const prefix = createTestNamespace(`e2e-${system}`);
+  const config: ToolboxConfigInput = {
+    mode: "production",
+    service: "bench",
+    environment: { prefix },
+    broker: { url: world.servers.amqpUrl },
+    database: { url: db.url, poolSize: 5 },
+    worker: { prefetch: s.prefetch, concurrency: s.concurrency },
+    logLevel: "warn",
+  };
+  const plan = planTopology(parseConfig(config));
+  const connection = spec.server === "rabbitmq" ? await amqp.connect(world.servers.amqpUrl) : undefined;
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  const children: Child[] = [];
+  try {
+    await migrate(pool, { schema: "public" });
+    if (connection) await applyTopology(await connection.createChannel(), plan);
+    const env = {
+      BENCH_E2E: JSON.stringify({
+        config,
+        payloadBytes,
+        warmup: Math.ceil(count / 10),
+        count,
+        samples: s.samples,
+        redis: world.redis ? { host: world.redis.host, port: world.redis.port } : undefined,
+      }),
+    };
+    const start = (role: string) => {
+      const profile = s.profileDir
+        ? [
+            "--cpu-prof",
+            `--cpu-prof-dir=${s.profileDir}`,
+            `--cpu-prof-name=${system}-${role}-${payloadBytes}-r${roundIndex + 1}.cpuprofile`,
+          ]
+        : [];
+      const script = fileURLToPath(new URL(`./e2e/${spec.script}`, import.meta.url));
+      const child = startChild(
+        `${system} ${role}`,
+        process.execPath,
+        [...s.nodeArgs, ...profile, script, role],
+        env,
+      );
+      children.push(child);
+      return child;
+    };
+    const worker = start(spec.worker);
+    await worker.next("ready");
+    const producer = start(spec.producer);
+    await producer.next("ready");
+
+    producer.send("warm");
+    await Promise.all([producer.next("warmed"), worker.next("warmed")]);
+    const brokerPids = spec.server === "redis" ? world.pids.redis : world.pids.rabbitmq;
+    const databasePids = spec.server === "redis" ? [] : world.pids.postgres;
+    const cpu = () => ({
+      producer: cpuSeconds(producer.pid),
+      worker: cpuSeconds(worker.pid),
+      broker: serverCpu(brokerPids),
+      database: serverCpu(databasePids),
+    });
+    const before = cpu();
+    const started = performance.now();
+    producer.send("go");
+    const [published] = await Promise.all([producer.next("published"), worker.next("drained")]);
+    const seconds = (performance.now() - started) / 1_000;
+    const after = cpu();
+
+    producer.send("latency");
+    const latencies = ((await producer.next("latency")).ms as number[]).sort((a, b) => a - b);
+    const [producerMemory, workerMemory] = [procMemory(producer.pid), procMemory(worker.pid)];
+    await Promise.all([producer.stop(), worker.stop()]);
+    const perTask = (a: number | null, b: number | null) =>
+      a === null || b === null ? null : Math.round(((b - a) * 1e6) / count);
+    return {
+      system,
+      payloadBytes,
+      count,
+      tasksPerSecond: Math.round(count / seconds),
+      publishPerSecond: Math.round(count / ((published.ms as number) / 1_000)),
+      p50Ms: round(latencies[Math.floor(latencies.length * 0.5)] ?? 0),
+      p99Ms: round(latencies[Math.floor(latencies.length * 0.99)] ?? 0),
+      cpuProducerUs: perTask(before.producer, after.producer) ?? 0,
+      cpuWorkerUs: perTask(before.worker, after.worker) ?? 0,
+      cpuBrokerUs: perTask(before.broker, after.broker),
+      cpuDatabaseUs: perTask(before.database, after.database),
+      rssProducerMb: round(producerMemory.hwmMb),
+      rssWorkerMb: round(workerMemory.hwmMb),
+      load,
+    };
+  } finally {
+    for (const child of children) child.kill();
+    if (connection) {
+      const channel = await connection.createChannel();
+      for (const queue of plan.queues) await channel.deleteQueue(queue.name).catch(() => undefined);
+      for (const exchange of plan.exchanges)
+        await channel.deleteExchange(exchange.name).catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    }
+    await world.redis?.flushAll();
+    await pool.end();
+    await db.drop();
+  }
+}
+
+/** PostgreSQL as production runs it: commits flushed to disk (the throwaway server starts with fsync=off). */
+async function durablePostgres(servers: LocalServers): Promise<void> {
+  if (!servers.postgres || process.env.BENCH_E2E_FSYNC === "off") return;
+  const client = new pg.Client({ connectionString: servers.databaseUrl });
+  await client.connect();
+  await client.query("ALTER SYSTEM SET fsync = on");
+  await client.query("ALTER SYSTEM SET full_page_writes = on");
+  await client.query("SELECT pg_reload_conf()");
+  await client.end();
+}
+
+function medians(runs: E2eRow[], s: Settings): E2eRow[] {
+  const rows: E2eRow[] = [];
+  for (const payloadBytes of s.payloads) {
+    for (const system of s.systems) {
+      const of = runs.filter((run) => run.system === system && run.payloadBytes === payloadBytes);
+      if (of.length === 0) continue;
+      const m = (key: keyof E2eRow) => {
+        const values = of.map((run) => run[key]).filter((v): v is number => typeof v === "number");
+        return values.length === 0 ? null : median(values);
+      };
+      rows.push({
+        system,
+        payloadBytes,
+        count: of[0]!.count,
+        tasksPerSecond: Math.round(m("tasksPerSecond")!),
+        publishPerSecond: Math.round(m("publishPerSecond")!),
+        p50Ms: round(m("p50Ms")!),
+        p99Ms: round(m("p99Ms")!),
+        cpuProducerUs: Math.round(m("cpuProducerUs")!),
+        cpuWorkerUs: Math.round(m("cpuWorkerUs")!),
+        cpuBrokerUs: m("cpuBrokerUs") === null ? null : Math.round(m("cpuBrokerUs")!),
+        cpuDatabaseUs: m("cpuDatabaseUs") === null ? null : Math.round(m("cpuDatabaseUs")!),
+        rssProducerMb: round(m("rssProducerMb")!),
+        rssWorkerMb: round(m("rssWorkerMb")!),
+        load: round(m("load")!),
+      });
+    }
+  }
+  return rows;
+}
+
+export interface E2eVerdict {
+  payloadBytes: number;
+  check: string;
+  ratio: number;
+  target: string;
+  pass: boolean;
+}
+
+/** The issue's targets, as ratios within the run (only those whose systems ran). */
+function verdicts(rows: E2eRow[]): E2eVerdict[] {
+  const out: E2eVerdict[] = [];
+  const payloads = [...new Set(rows.map((row) => row.payloadBytes))];
+  for (const payloadBytes of payloads) {
+    const get = (system: System) => rows.find((r) => r.system === system && r.payloadBytes === payloadBytes);
+    const toolbox = get("toolbox");
+    if (!toolbox) continue;
+    const add = (check: string, ratio: number, target: string, pass: boolean) =>
+      out.push({ payloadBytes, check, ratio: Math.round(ratio * 100) / 100, target, pass });
+    const large = payloadBytes >= 65_536;
+    const bull = get("bullmq");
+    const batched = get("raw-batched");
+    const single = get("raw-single");
+    if (bull && !large) {
+      const r = toolbox.tasksPerSecond / bull.tasksPerSecond;
+      add("tasks/s vs bullmq", r, ">= 1.0", r >= 1);
+    }
+    if (batched) {
+      const r = toolbox.tasksPerSecond / batched.tasksPerSecond;
+      add("tasks/s vs raw-batched", r, large ? ">= 0.8" : ">= 0.9", r >= (large ? 0.8 : 0.9));
+      const m = toolbox.rssWorkerMb / batched.rssWorkerMb;
+      add("worker peak RSS vs raw-batched", m, "<= 1.3", m <= 1.3);
+    }
+    if (single) {
+      const r = toolbox.p50Ms / single.p50Ms;
+      add("idle p50 vs raw-single", r, "<= 1.5", r <= 1.5);
+    }
+  }
+  return out;
+}
+
+export async function benchE2e(): Promise<{ rows: E2eRow[]; verdicts: E2eVerdict[] }> {
+  if (!existsSync(BUILT)) throw new Error("bench/e2e.ts runs the built packages: run `npm run build` first");
+  const s = settings();
+  if (s.systems.includes("bullmq") && !ensureRedisInstalled())
+    s.systems = s.systems.filter((x) => x !== "bullmq");
+  const startedAt = new Date().toISOString();
+  const loadBefore = readFileSync("/proc/loadavg", "utf8").trim();
+  const servers = await startLocalServers();
+  const redis = s.systems.includes("bullmq") ? await startRedis() : undefined;
+  try {
+    await durablePostgres(servers);
+    const pids: ServerPids = {
+      rabbitmq: servers.rabbitmq ? rootsByCommandLine(servers.rabbitmq.dir) : [],
+      postgres: servers.postgres ? rootsByCommandLine(`${servers.postgres.dir}/data`) : [],
+      redis: redis ? [redis.pid] : [],
+    };
+    const world: World = { servers, redis, pids };
+    const runs: E2eRow[] = [];
+    for (let r = 0; r < s.rounds; r++) {
+      for (const payloadBytes of s.payloads) {
+        for (let k = 0; k < s.systems.length; k++) {
+          const system = s.systems[(r + k) % s.systems.length]!;
+          const row = await measure(world, system, payloadBytes, s, r);
+          console.log(`round ${r + 1}: ${JSON.stringify(row)}`);
+          runs.push(row);
+        }
+      }
+    }
+    const rows = medians(runs, s);
+    const checks = verdicts(rows);
+    printTable(rows, s, servers);
+    for (const v of checks)
+      console.log(
+        `${String(v.payloadBytes).padStart(6)} B  ${v.check.padEnd(32)} ${v.ratio.toFixed(2)}x  (target ${v.target}: ${v.pass ? "PASS" : "FAIL"})`,
+      );
+    const loadAfter = readFileSync("/proc/loadavg", "utf8").trim();
+    console.log(`load average at start: ${loadBefore}; at end: ${loadAfter}`);
+    mkdirSync(RESULTS, { recursive: true });
+    const file = `${RESULTS}e2e-${startedAt.replace(/[:.]/g, "-")}.json`;
+    const settingsOut = { ...s, count: Object.fromEntries(s.payloads.map((p) => [p, s.count(p)])) };
+    writeFileSync(
+      file,
+      JSON.stringify(
+        { startedAt, loadBefore, loadAfter, settings: settingsOut, runs, rows, verdicts: checks },
+        null,
+        2,
+      ),
+    );
+    console.log(`written to ${file}`);
+    return { rows, verdicts: checks };
+  } finally {
+    await redis?.stop();
+    await servers.stop();
+  }
+}
+
+function printTable(rows: E2eRow[], s: Settings, servers: LocalServers): void {
+  console.log(
+    `\nEnd to end: producer + worker processes at once; N = ${s.payloads.map((p) => `${s.count(p)} at ${p} B`).join(", ")}` +
+      ` (+10% warm-up), ${s.samples} idle round trips; prefetch ${s.prefetch}, concurrency ${s.concurrency}; ` +
+      `median of ${s.rounds} round(s); servers ${servers.started ? "throwaway" : "from AMQP_URL/DATABASE_URL"}` +
+      `; PostgreSQL fsync ${servers.postgres && process.env.BENCH_E2E_FSYNC !== "off" ? "on" : "as configured"}`,
+  );
+  const table = rows.map((row) => {
+    const base = rows.find((r) => r.payloadBytes === row.payloadBytes && r.system === "raw-batched");
+    return {
+      payload: `${row.payloadBytes} B`,
+      system: row.system,
+      "tasks/s": row.tasksPerSecond,
+      "x raw-batched": base ? Math.round((row.tasksPerSecond / base.tasksPerSecond) * 100) / 100 : "-",
+      "publish/s": row.publishPerSecond,
+      "p50 ms": row.p50Ms,
+      "p99 ms": row.p99Ms,
+      "CPU µs/task prod": row.cpuProducerUs,
+      worker: row.cpuWorkerUs,
+      broker: row.cpuBrokerUs ?? "-",
+      db: row.cpuDatabaseUs ?? "-",
+      "RSS MB prod": row.rssProducerMb,
+      "RSS MB worker": row.rssWorkerMb,
+    };
+  });
+  console.table(table);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await benchE2e();
+}

@@ -1,0 +1,54 @@
+/**
+ * The toolbox as a service runs it: `node bench/e2e/toolbox.mjs producer|worker` (BENCH_E2E: see common.mjs).
+ *   producer  createProducer; the throughput phase is one `sendMany` per phase (the bulk API, which paces
+ *             itself on the socket), the round trips `send()` then `waitForResult()`, the user's path;
+ *   worker    createWorker with the task's handler (returns its first argument), zod-validated both ways.
+ */
+import { defineTask, parseConfig } from "@worker-toolbox/config";
+import { createProducer, createWorker, implementTask, waitForResult } from "@worker-toolbox/runtime";
+import pg from "pg";
+import { pino } from "pino";
+import { z } from "zod";
+import { payload, run, serveProducer, serveWorker, TASK } from "./common.mjs";
+
+const task = defineTask({
+  name: TASK,
+  args: z.tuple([z.number().int(), z.string()]),
+  result: z.number().int(),
+});
+const config = parseConfig(run.config);
+const logger = pino({ level: "warn" }, pino.destination(2));
+const role = process.argv[2];
+
+if (role === "producer") {
+  const producer = createProducer({ config, contracts: [task], logger });
+  const pool = new pg.Pool({ connectionString: config.database.url, max: 2 });
+  await producer.ready(30_000);
+  serveProducer({
+    send: async (from, to) => {
+      const calls = [];
+      for (let n = from; n < to; n++) calls.push({ args: [n, payload] });
+      const outcomes = await producer.sendMany(task, calls);
+      const failed = outcomes.find((outcome) => outcome.status === "rejected");
+      if (failed) throw failed.reason;
+    },
+    roundTrip: async (n) => {
+      const { id } = await producer.send(task, [n, payload]);
+      const view = await waitForResult(pool, config.database.schema, id, { timeoutMs: 30_000 });
+      if (view.status !== "SUCCESS") throw new Error(`task ${id} ended ${view.status}`);
+    },
+    close: async () => {
+      await producer.close();
+      await pool.end();
+    },
+  });
+} else {
+  const worker = createWorker({ config, tasks: [implementTask(task, ({ args: [n] }) => n)], logger });
+  await worker.start();
+  const progress = serveWorker({ close: () => worker.close({ graceMs: 1_000 }) });
+  // The worker counts finished tasks; a 1 ms poll turns the count into events (as bench/workerConsumer.mjs).
+  const poll = setInterval(() => {
+    progress(worker.stats.succeeded);
+    if (worker.stats.succeeded >= run.warmup + run.count) clearInterval(poll);
+  }, 1);
+}
