@@ -46,6 +46,17 @@ describe("argsRepr / kwargsRepr", () => {
     const many = pythonRepr([Array.from({ length: 500 }, (_, i) => i)], { maxLength: 40 });
     expect(many).toBe("[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, , ...]]");
   });
+
+  it("count code points as Python does when cutting, astral characters included", () => {
+    // Python: len('😀' * 600) == 600 (1,200 UTF-16 units); cut at 1,023 code points, never inside a pair.
+    expect(argsRepr(["😀".repeat(600)])).toBe(`('${"😀".repeat(600)}',)`);
+    expect(argsRepr(["😀".repeat(1100)])).toBe(`('${"😀".repeat(1023)}...', ...`);
+    expect(argsRepr([`${"a".repeat(1000)}${"😀".repeat(100)}`])).toBe(
+      `('${"a".repeat(1000)}${"😀".repeat(23)}...', ...`,
+    );
+    // A large argument is cut from its head (the repr costs the same for 100 KB as for 2 KB).
+    expect(argsRepr(["b".repeat(100_000)])).toBe(`('${"b".repeat(1023)}...', ...`);
+  });
 });
 
 describe("pythonFloatRepr", () => {

@@ -12,14 +12,27 @@ import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
 export const REPR_MAX_LENGTH = 1024;
 const MAX_LEVELS = 3;
 
-const codePoints = (s: string) =>
-  Array.from(s.length > 4 * REPR_MAX_LENGTH ? s.slice(0, 4 * REPR_MAX_LENGTH) : s);
-const pyLen = (s: string) => (/[\ud800-\udfff]/.test(s) ? Array.from(s).length : s.length);
+const SURROGATE = /[\ud800-\udfff]/;
+/** Python's len(): code points, where a JavaScript string counts UTF-16 units (a pair for astral ones). */
+const pyLen = (s: string) => (SURROGATE.test(s) ? Array.from(s).length : s.length);
+
+/** The first `n` code points of `s`, reading no further into it than 2n units (a 100 KB argument is cut, not scanned). */
+function headCodePoints(s: string, n: number): string {
+  const units = s.slice(0, n);
+  return SURROGATE.test(units) ? Array.from(s.slice(0, 2 * n)).slice(0, n).join("") : units;
+}
+
+/** True when `s` holds fewer than `maxlen` code points. */
+function shorterThan(s: string, maxlen: number): boolean {
+  if (s.length < maxlen) return true; // code points <= units
+  if (s.length >= 2 * maxlen) return false; // at most 2 units per code point
+  return pyLen(s) < maxlen;
+}
 
 /** celery.utils.text.truncate: cut at maxlen, back to the last space, then "...". */
 function truncate(s: string, maxlen: number): string {
-  if (maxlen <= 0 || pyLen(s) < maxlen) return s;
-  const head = codePoints(s).slice(0, maxlen).join("");
+  if (maxlen <= 0 || shorterThan(s, maxlen)) return s;
+  const head = headCodePoints(s, maxlen);
   const space = head.lastIndexOf(" ");
   return (space === -1 ? head : head.slice(0, space)) + "...";
 }
