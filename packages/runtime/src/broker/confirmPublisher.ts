@@ -1,6 +1,7 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import type { ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { Logger } from "pino";
+import { DeadlineSlots } from "./deadlineSlots.js";
 
 /**
  * Publishes on a confirm channel with `mandatory` set, and turns every way a publish can end into a
@@ -18,8 +19,11 @@ export interface PublishRequest {
   properties: Options.Publish;
 }
 
+/** How a publish ended: undefined when the broker confirmed it, else why not. Called exactly once. */
+export type PublishDone = (error: ToolboxError | undefined) => void;
+
 /**
- * One publish from `publish()` until it settles. `unwritten` holds the request until amqplib took it; then
+ * One publish from `submit()` until it settles. `unwritten` holds the request until amqplib took it; then
  * it is dropped, so a publish waiting for its confirm holds no copy of the message.
  */
 interface Pending {
@@ -27,9 +31,11 @@ interface Pending {
   exchange: string;
   routingKey: string;
   unwritten: PublishRequest | undefined;
-  resolve: () => void;
-  reject: (error: ToolboxError) => void;
-  timer: NodeJS.Timeout;
+  done: PublishDone;
+  /** When it times out (ms since the epoch), and its slot in `deadlines`. */
+  deadline: number;
+  slot: number;
+  deadlineMs: number;
   returned: boolean;
   /** In the backlog, waiting for the socket to drain. */
   queued: boolean;
@@ -65,6 +71,8 @@ export class ConfirmPublisher {
   private writableWaiters: (() => void)[] = [];
   private sequence = 0;
   private closing = false;
+  /** One timer per 10 ms of deadlines, not one per publish (deadlineSlots.ts). */
+  private readonly deadlines = new DeadlineSlots(10, (now) => this.expire(now));
 
   constructor(private readonly options: ConfirmPublisherOptions) {}
 
@@ -146,44 +154,50 @@ export class ConfirmPublisher {
 
   /** Resolves when the broker confirmed the message; rejects with a typed error otherwise. */
   publish(request: PublishRequest, deadlineMs = this.options.deadlineMs): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.submit(request, deadlineMs, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /**
+   * `publish` without a promise, for senders of many messages (producer.sendMany): `done` runs once, when
+   * the broker confirmed the message (undefined) or with the typed error; at once when it is refused.
+   */
+  submit(request: PublishRequest, deadlineMs: number, done: PublishDone): void {
     if (!this.channel) {
-      return Promise.reject(
-        new ToolboxError(
-          "PUBLISH_CONNECTION_LOST",
-          `Not connected: ${request.routingKey} was not published.`,
-          {
-            hint: "wait for the producer to be available (producer.available) or retry later",
-          },
-        ),
-      );
+      const why = `Not connected: ${request.routingKey} was not published.`;
+      const hint = "wait for the producer to be available (producer.available) or retry later";
+      done(new ToolboxError("PUBLISH_CONNECTION_LOST", why, { hint }));
+      return;
     }
     const size = request.content.length;
     const limit = this.options.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
     if (this.blocked && this.queuedCount > 0 && this.queuedBytes + size > limit) {
-      return Promise.reject(backlogFull(request.routingKey, this.queuedCount, this.queuedBytes, limit));
+      done(backlogFull(request.routingKey, this.queuedCount, this.queuedBytes, limit));
+      return;
     }
     const id = `${this.options.name}:${++this.sequence}`;
-    return new Promise<void>((resolve, reject) => {
-      const entry: Pending = {
-        id,
-        exchange: request.exchange,
-        routingKey: request.routingKey,
-        unwritten: request,
-        resolve,
-        reject,
-        timer: setTimeout(() => this.settle(entry, publishTimeout(entry, deadlineMs)), deadlineMs),
-        returned: false,
-        queued: this.blocked,
-      };
-      this.pending.set(id, entry);
-      if (entry.queued) {
-        this.backlog.push(entry);
-        this.queuedCount++;
-        this.queuedBytes += size;
-      } else {
-        this.write(entry);
-      }
-    });
+    const deadline = Date.now() + deadlineMs;
+    const entry: Pending = {
+      id,
+      exchange: request.exchange,
+      routingKey: request.routingKey,
+      unwritten: request,
+      done,
+      deadline,
+      slot: this.deadlines.add(deadline),
+      deadlineMs,
+      returned: false,
+      queued: this.blocked,
+    };
+    this.pending.set(id, entry);
+    if (entry.queued) {
+      this.backlog.push(entry);
+      this.queuedCount++;
+      this.queuedBytes += size;
+    } else {
+      this.write(entry);
+    }
   }
 
   /** Wait for outstanding confirms up to `deadlineMs`, reject the rest, close the channel. */
@@ -260,14 +274,20 @@ export class ConfirmPublisher {
 
   private settle(entry: Pending, error?: ToolboxError): void {
     if (!this.pending.delete(entry.id)) return;
-    clearTimeout(entry.timer);
+    this.deadlines.remove(entry.slot);
     if (entry.queued) {
       this.unqueue(entry);
       entry.unwritten = undefined;
       this.compactBacklog();
     }
-    if (error) entry.reject(error);
-    else entry.resolve();
+    entry.done(error);
+  }
+
+  /** A deadline slot ended: time out every publish whose deadline passed (in publish order). */
+  private expire(now: number): void {
+    const expired: Pending[] = [];
+    for (const entry of this.pending.values()) if (entry.deadline <= now) expired.push(entry);
+    for (const entry of expired) this.settle(entry, publishTimeout(entry, entry.deadlineMs));
   }
 
   /**

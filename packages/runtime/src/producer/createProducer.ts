@@ -37,6 +37,9 @@ import type {
 const START_GRACE_MS = 500;
 const GRACE_TICK_MS = 25;
 
+/** How one send ended: the receipt, or the error (a ToolboxError, or what the contract threw). */
+type SendDone = (error: unknown, receipt: SendReceipt | undefined) => void;
+
 /** Create a producer and start connecting in the background; it never throws for an unreachable broker. */
 export function createProducer(options: ProducerOptions): Producer {
   return new TaskProducer(options);
@@ -160,7 +163,16 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   ): Promise<PromiseSettledResult<SendReceipt>[]> {
     const refused = this.refuseUnknown(contract);
     if (refused) throw refused;
-    const sends: Promise<SendReceipt>[] = [];
+    // One outcome per call, filled in by callbacks: no promise per call (bench/README.md, end to end).
+    const outcomes: PromiseSettledResult<SendReceipt>[] = [];
+    let unsettled = 1; // the loop itself, until it has taken every call
+    let allSettled = () => {};
+    const settled = new Promise<void>((resolve) => {
+      allSettled = resolve;
+    });
+    const finish = () => {
+      if (--unsettled === 0) allSettled();
+    };
     let stalled: ToolboxError | undefined;
     // Right after createProducer: wait for the first connection (within the batch's deadline) before
     // encoding anything, as a single send() does; encoding thousands of calls first would hold the event
@@ -181,14 +193,21 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
           },
         );
       }
-      const send = stalled
-        ? Promise.reject(stalled)
-        : this.dispatch(contract, call.args, call.kwargs, call.options ?? {});
-      // allSettled observes every outcome at the end; meanwhile a rejection must not count as unhandled.
-      send.catch(() => {});
-      sends.push(send);
+      const index = outcomes.length;
+      outcomes.push(undefined as unknown as PromiseSettledResult<SendReceipt>);
+      unsettled++;
+      const done: SendDone = (error, receipt) => {
+        outcomes[index] = error
+          ? { status: "rejected", reason: error }
+          : { status: "fulfilled", value: receipt! };
+        finish();
+      };
+      if (stalled) done(stalled, undefined);
+      else this.dispatchTo(contract, call.args, call.kwargs, call.options ?? {}, done);
     }
-    return Promise.allSettled(sends);
+    finish();
+    await settled;
+    return outcomes;
   }
 
   async apply(canvas: Canvas, options: CanvasSendOptions = {}): Promise<CanvasReceipt & { rootId: string }> {
@@ -270,7 +289,29 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     kwargs: unknown,
     options: SendOptions,
   ): Promise<SendReceipt> {
-    if (this.closing) return Promise.reject(this.refusal());
+    return new Promise((resolve, reject) =>
+      this.dispatchTo(contract, args, kwargs, options, (error, receipt) =>
+        error ? reject(error) : resolve(receipt!),
+      ),
+    );
+  }
+
+  /**
+   * Validate, encode and publish one call; `done` runs once with the receipt or the error. While the
+   * producer is available the publish goes straight to the confirm publisher (no promise of its own);
+   * otherwise it takes the path that waits for the first connection or holds it in the offline buffer.
+   */
+  private dispatchTo(
+    contract: AnyTaskContract,
+    args: unknown,
+    kwargs: unknown,
+    options: SendOptions,
+    done: SendDone,
+  ): void {
+    if (this.closing) {
+      done(this.refusal(), undefined);
+      return;
+    }
     let prepared: PreparedSend;
     try {
       prepared = prepareSend(contract, args, kwargs, options, {
@@ -278,9 +319,18 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
         maxBytes: this.maxBytes,
       });
     } catch (error) {
-      return Promise.reject(error);
+      done(error, undefined);
+      return;
     }
-    return this.publish(prepared, Date.now() + this.deadlineMs);
+    if (this.state === "available") {
+      const { receipt } = prepared;
+      this.publisher.submit(prepared.request, this.deadlineMs, (error) => done(error, receipt));
+      return;
+    }
+    this.publish(prepared, Date.now() + this.deadlineMs).then(
+      (receipt) => done(undefined, receipt),
+      (error: unknown) => done(error, undefined),
+    );
   }
 
   private async publish(prepared: PreparedSend, deadline: number): Promise<SendReceipt> {
