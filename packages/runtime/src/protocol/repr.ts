@@ -19,7 +19,11 @@ const pyLen = (s: string) => (SURROGATE.test(s) ? Array.from(s).length : s.lengt
 /** The first `n` code points of `s`, reading no further into it than 2n units (a 100 KB argument is cut, not scanned). */
 function headCodePoints(s: string, n: number): string {
   const units = s.slice(0, n);
-  return SURROGATE.test(units) ? Array.from(s.slice(0, 2 * n)).slice(0, n).join("") : units;
+  return SURROGATE.test(units)
+    ? Array.from(s.slice(0, 2 * n))
+        .slice(0, n)
+        .join("")
+    : units;
 }
 
 /** True when `s` holds fewer than `maxlen` code points. */
