@@ -22,7 +22,7 @@
  * BENCH_WORKER_LATENCY_SAMPLES (300), CELERY_PYTHON, AMQP_URL / DATABASE_URL (default: throwaway servers).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +32,7 @@ import { createTestDatabase, createTestNamespace, startLocalServers } from "@wor
 import amqp from "amqplib";
 import pg from "pg";
 import { celeryConfigOutput, findCeleryPython, warnCeleryMissing } from "../test/support/celeryPython.js";
+import { processTree, sumKb } from "./child.js";
 import { medianRows, round } from "./stats.js";
 
 const SERVICE = "bench";
@@ -53,41 +54,6 @@ export interface CeleryBenchRow {
   /** Peak of the summed proportional set sizes (shared pages counted once overall). */
   pssMb: number;
   processes: number;
-}
-
-// ---------------------------------------------------------------- process-tree memory (Linux /proc)
-
-/** The pid and all its descendants. */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // The process ended between readdir and read.
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
-  return tree;
-}
-
-/** Sum of a kB field over the processes, in MB (0 for processes that are gone). */
-function sumKb(pids: number[], file: "status" | "smaps_rollup", field: string): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      const text = readFileSync(`/proc/${pid}/${file}`, "utf8");
-      kb += Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
 }
 
 // ---------------------------------------------------------------- one measured run

@@ -1,4 +1,4 @@
-"""The Python Celery side of bench/celery.ts: a no-op task on the toolbox topology.
+"""The Python Celery side of bench/celery.ts and bench/e2e.ts: no-op tasks on the toolbox topology.
 
 Configured by the module `worker-toolbox celery-config` printed (named by WT_CELERY_SETTINGS, on PYTHONPATH),
 with one change for a like-for-like comparison: no STARTED row per task (the toolbox worker writes only
@@ -17,6 +17,12 @@ app.conf.task_track_started = False
 
 @app.task(name="bench.noop")
 def noop(n):
+    return n
+
+
+@app.task(name="bench.payload")
+def payload(n, _payload):
+    """The end-to-end bench's task (bench/e2e.ts): returns its first argument."""
     return n
 
 

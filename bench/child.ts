@@ -137,19 +137,33 @@ export function rootsByCommandLine(marker: string): number[] {
   return [...matching].filter((pid) => !hasMatchingAncestor(pid));
 }
 
+/** `root` and every live process under it, parents before children. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parents()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
 /**
  * CPU seconds of a process tree: every live process under `root` (itself included) with the children each
  * one reaped, so work done by processes that came and went between two readings is still counted.
  */
 export function treeCpuSeconds(root: number): number {
-  const all = parents();
-  const children = new Map<number, number[]>();
-  for (const [pid, ppid] of all) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  let total = 0;
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) {
-    total += cpuSeconds(tree[i]!, true);
-    tree.push(...(children.get(tree[i]!) ?? []));
+  return processTree(root).reduce((sum, pid) => sum + cpuSeconds(pid, true), 0);
+}
+
+/** Sum of a kB field over the processes, in MB (0 for processes that are gone). */
+export function sumKb(pids: number[], file: "status" | "smaps_rollup", field: string): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/${file}`, "utf8");
+      kb += Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+    } catch {
+      // gone
+    }
   }
-  return total;
+  return kb / 1024;
 }

@@ -28,7 +28,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseConfig, planTopology, type ToolboxConfigInput } from "@worker-toolbox/config";
+import { entityNames, parseConfig, planTopology, type ToolboxConfigInput } from "@worker-toolbox/config";
 import { applyTopology, migrate } from "@worker-toolbox/runtime";
 import {
   createTestDatabase,
@@ -38,22 +38,29 @@ import {
 } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";
+import { findCeleryPython, warnCeleryMissing } from "../test/support/celeryPython.js";
 import {
   type Child,
   cpuSeconds,
+  processTree,
   procMemory,
   rootsByCommandLine,
   startChild,
+  sumKb,
   treeCpuSeconds,
 } from "./child.js";
+import { type CeleryRun, celeryProducerEnv, prepareCelery } from "./e2e/celerySetup.js";
 import { ensureRedisInstalled, type RedisServer, startRedis } from "./redis.js";
 import { median, round } from "./stats.js";
 
+/** Each system's processes: the script in bench/e2e/ and the role it is started with. */
 const SYSTEMS = {
-  "raw-batched": { script: "raw.mjs", producer: "producer", worker: "batched", server: "rabbitmq" },
-  "raw-single": { script: "raw.mjs", producer: "producer", worker: "single", server: "rabbitmq" },
-  toolbox: { script: "toolbox.mjs", producer: "producer", worker: "worker", server: "rabbitmq" },
-  bullmq: { script: "bullmq.mjs", producer: "producer", worker: "worker", server: "redis" },
+  "raw-batched": { producer: "raw.mjs", worker: ["raw.mjs", "batched"], server: "rabbitmq" },
+  "raw-single": { producer: "raw.mjs", worker: ["raw.mjs", "single"], server: "rabbitmq" },
+  toolbox: { producer: "toolbox.mjs", worker: ["toolbox.mjs", "worker"], server: "rabbitmq" },
+  bullmq: { producer: "bullmq.mjs", worker: ["bullmq.mjs", "worker"], server: "redis" },
+  // A Python producer; the worker is a Node wrapper around Celery's prefork worker (bench/e2e/celery.mjs).
+  celery: { producer: "celery_producer.py", worker: ["celery.mjs", "worker"], server: "rabbitmq" },
 } as const;
 type System = keyof typeof SYSTEMS;
 const BUILT = fileURLToPath(new URL("../packages/runtime/dist/index.js", import.meta.url));
@@ -90,6 +97,9 @@ interface Settings {
   concurrency: number;
   nodeArgs: string[];
   profileDir: string | undefined;
+  /** Celery runs at a few hundred tasks/s and waits 0.5 s per round trip: it gets its own, smaller sizes. */
+  celeryCount: number;
+  celerySamples: number;
 }
 
 function settings(): Settings {
@@ -112,6 +122,8 @@ function settings(): Settings {
     concurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 64),
     nodeArgs: process.env.BENCH_E2E_NODE_ARGS?.split(" ").filter(Boolean) ?? [],
     profileDir: process.env.BENCH_E2E_PROFILE,
+    celeryCount: Number(process.env.BENCH_E2E_CELERY_COUNT ?? 2_000),
+    celerySamples: Number(process.env.BENCH_E2E_CELERY_SAMPLES ?? 20),
   };
 }
 
@@ -132,6 +144,99 @@ interface World {
   servers: LocalServers;
   redis: RedisServer | undefined;
   pids: ServerPids;
+  /** The Python with Celery, when the run includes it. */
+  celeryPython: string | undefined;
+}
+
+/** A process of a run, with how to read its CPU seconds and peak resident set. */
+interface Measured {
+  child: Child;
+  cpu(): number;
+  peakMb(): number;
+}
+
+/** A Node or Python process is measured alone; Celery's wrapper by the Celery processes under it. */
+function measured(child: Child, wrapper: boolean): Measured {
+  const under = () => processTree(child.pid).slice(1);
+  return wrapper
+    ? {
+        child,
+        cpu: () => under().reduce((sum, pid) => sum + cpuSeconds(pid, true), 0),
+        peakMb: () => sumKb(under(), "status", "VmHWM"),
+      }
+    : { child, cpu: () => cpuSeconds(child.pid), peakMb: () => procMemory(child.pid).hwmMb };
+}
+
+/** Start the run's worker, then its producer; each once it reported ready. */
+async function startProcesses(
+  system: System,
+  payloadBytes: number,
+  s: Settings,
+  roundIndex: number,
+  env: NodeJS.ProcessEnv,
+  children: Child[],
+): Promise<{ worker: Measured; producer: Measured }> {
+  const spec = SYSTEMS[system];
+  const start = (role: string, file: string) => {
+    const script = fileURLToPath(new URL(`./e2e/${file}`, import.meta.url));
+    const label = `${system}-${role}-${payloadBytes}-r${roundIndex + 1}`;
+    const child = file.endsWith(".py")
+      ? startChild(label, String(env.BENCH_E2E_PYTHON), [script], env)
+      : startChild(label, process.execPath, [...s.nodeArgs, ...profileArgs(s, label), script, role], env);
+    children.push(child);
+    return child;
+  };
+  const worker = start(spec.worker[1], spec.worker[0]);
+  await worker.next("ready");
+  const producer = start("producer", spec.producer);
+  await producer.next("ready");
+  return { worker: measured(worker, system === "celery"), producer: measured(producer, false) };
+}
+
+function profileArgs(s: Settings, label: string): string[] {
+  if (!s.profileDir) return [];
+  return ["--cpu-prof", `--cpu-prof-dir=${s.profileDir}`, `--cpu-prof-name=${label}.cpuprofile`];
+}
+
+/** Warm up, then the timed throughput phase, then the idle round trips. */
+async function drive(
+  world: World,
+  system: System,
+  count: number,
+  p: { worker: Measured; producer: Measured },
+) {
+  const { worker, producer } = p;
+  p.producer.child.send("warm");
+  await Promise.all([producer.child.next("warmed"), worker.child.next("warmed")]);
+  const redis = SYSTEMS[system].server === "redis";
+  const cpu = () => ({
+    producer: producer.cpu(),
+    worker: worker.cpu(),
+    broker: serverCpu(redis ? world.pids.redis : world.pids.rabbitmq),
+    database: serverCpu(redis ? [] : world.pids.postgres),
+  });
+  const before = cpu();
+  const started = performance.now();
+  producer.child.send("go");
+  const [published] = await Promise.all([producer.child.next("published"), worker.child.next("drained")]);
+  const seconds = (performance.now() - started) / 1_000;
+  const after = cpu();
+  producer.child.send("latency");
+  const latencies = ((await producer.child.next("latency")).ms as number[]).sort((a, b) => a - b);
+  const perTask = (a: number | null, b: number | null) =>
+    a === null || b === null ? null : Math.round(((b - a) * 1e6) / count);
+  return {
+    tasksPerSecond: Math.round(count / seconds),
+    publishPerSecond: Math.round(count / ((published.ms as number) / 1_000)),
+    p50Ms: round(latencies[Math.floor(latencies.length * 0.5)] ?? 0),
+    p99Ms: round(latencies[Math.floor(latencies.length * 0.99)] ?? 0),
+    cpuProducerUs: perTask(before.producer, after.producer) ?? 0,
+    cpuWorkerUs: perTask(before.worker, after.worker) ?? 0,
+    cpuBrokerUs: perTask(before.broker, after.broker),
+    cpuDatabaseUs: perTask(before.database, after.database),
+    rssProducerMb: round(producer.peakMb()),
+    rssWorkerMb: round(worker.peakMb()),
+  };
 }
 
 async function measure(
@@ -141,8 +246,8 @@ async function measure(
   s: Settings,
   roundIndex: number,
 ): Promise<E2eRow> {
-  const spec = SYSTEMS[system];
-  const count = s.count(payloadBytes);
+  const celery = system === "celery";
+  const count = celery ? Math.min(s.count(payloadBytes), s.celeryCount) : s.count(payloadBytes);
   const load = loadAverage();
   const db = await createTestDatabase(world.servers.databaseUrl, `bench_e2e`);
   const prefix = createTestNamespace(`e2e-${system}`);
@@ -156,93 +261,40 @@ async function measure(
     logLevel: "warn",
   };
   const plan = planTopology(parseConfig(config));
-  const connection = spec.server === "rabbitmq" ? await amqp.connect(world.servers.amqpUrl) : undefined;
+  const rabbit = SYSTEMS[system].server === "rabbitmq";
+  const connection = rabbit ? await amqp.connect(world.servers.amqpUrl) : undefined;
   const pool = new pg.Pool({ connectionString: db.url, max: 1 });
   const children: Child[] = [];
+  let celeryRun: CeleryRun | undefined;
   try {
     await migrate(pool, { schema: "public" });
     if (connection) await applyTopology(await connection.createChannel(), plan);
-    const env = {
-      BENCH_E2E: JSON.stringify({
-        config,
-        payloadBytes,
-        warmup: Math.ceil(count / 10),
-        count,
-        samples: s.samples,
-        redis: world.redis ? { host: world.redis.host, port: world.redis.port } : undefined,
-      }),
-    };
-    const start = (role: string) => {
-      const profile = s.profileDir
-        ? [
-            "--cpu-prof",
-            `--cpu-prof-dir=${s.profileDir}`,
-            `--cpu-prof-name=${system}-${role}-${payloadBytes}-r${roundIndex + 1}.cpuprofile`,
-          ]
-        : [];
-      const script = fileURLToPath(new URL(`./e2e/${spec.script}`, import.meta.url));
-      const child = startChild(
-        `${system} ${role}`,
-        process.execPath,
-        [...s.nodeArgs, ...profile, script, role],
-        env,
-      );
-      children.push(child);
-      return child;
-    };
-    const worker = start(spec.worker);
-    await worker.next("ready");
-    const producer = start(spec.producer);
-    await producer.next("ready");
-
-    producer.send("warm");
-    await Promise.all([producer.next("warmed"), worker.next("warmed")]);
-    const brokerPids = spec.server === "redis" ? world.pids.redis : world.pids.rabbitmq;
-    const databasePids = spec.server === "redis" ? [] : world.pids.postgres;
-    const cpu = () => ({
-      producer: cpuSeconds(producer.pid),
-      worker: cpuSeconds(worker.pid),
-      broker: serverCpu(brokerPids),
-      database: serverCpu(databasePids),
-    });
-    const before = cpu();
-    const started = performance.now();
-    producer.send("go");
-    const [published] = await Promise.all([producer.next("published"), worker.next("drained")]);
-    const seconds = (performance.now() - started) / 1_000;
-    const after = cpu();
-
-    producer.send("latency");
-    const latencies = ((await producer.next("latency")).ms as number[]).sort((a, b) => a - b);
-    const [producerMemory, workerMemory] = [procMemory(producer.pid), procMemory(worker.pid)];
-    await Promise.all([producer.stop(), worker.stop()]);
-    const perTask = (a: number | null, b: number | null) =>
-      a === null || b === null ? null : Math.round(((b - a) * 1e6) / count);
-    return {
-      system,
+    if (celery) celeryRun = await prepareCelery(world.celeryPython!, config, s.prefetch);
+    const run = {
+      config,
       payloadBytes,
+      warmup: Math.ceil(count / 10),
       count,
-      tasksPerSecond: Math.round(count / seconds),
-      publishPerSecond: Math.round(count / ((published.ms as number) / 1_000)),
-      p50Ms: round(latencies[Math.floor(latencies.length * 0.5)] ?? 0),
-      p99Ms: round(latencies[Math.floor(latencies.length * 0.99)] ?? 0),
-      cpuProducerUs: perTask(before.producer, after.producer) ?? 0,
-      cpuWorkerUs: perTask(before.worker, after.worker) ?? 0,
-      cpuBrokerUs: perTask(before.broker, after.broker),
-      cpuDatabaseUs: perTask(before.database, after.database),
-      rssProducerMb: round(producerMemory.hwmMb),
-      rssWorkerMb: round(workerMemory.hwmMb),
-      load,
+      samples: celery ? Math.min(s.samples, s.celerySamples) : s.samples,
+      redis: world.redis ? { host: world.redis.host, port: world.redis.port } : undefined,
+      celery: celeryRun?.forWorker,
     };
+    const env = { BENCH_E2E: JSON.stringify(run), ...(celeryRun ? celeryProducerEnv(celeryRun) : {}) };
+    const processes = await startProcesses(system, payloadBytes, s, roundIndex, env, children);
+    const figures = await drive(world, system, count, processes);
+    await Promise.all(children.map((child) => child.stop()));
+    return { system, payloadBytes, count, ...figures, load };
   } finally {
     for (const child of children) child.kill();
     if (connection) {
       const channel = await connection.createChannel();
       for (const queue of plan.queues) await channel.deleteQueue(queue.name).catch(() => undefined);
-      for (const exchange of plan.exchanges)
-        await channel.deleteExchange(exchange.name).catch(() => undefined);
+      const celeryExchanges = [`${prefix}.celery`, `${prefix}.celeryev`, entityNames(prefix).controlExchange];
+      for (const exchange of [...plan.exchanges.map((e) => e.name), ...celeryExchanges])
+        await channel.deleteExchange(exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
     }
+    celeryRun?.cleanup();
     await world.redis?.flushAll();
     await pool.end();
     await db.drop();
@@ -334,6 +386,11 @@ function verdicts(rows: E2eRow[]): E2eVerdict[] {
 export async function benchE2e(): Promise<{ rows: E2eRow[]; verdicts: E2eVerdict[] }> {
   if (!existsSync(BUILT)) throw new Error("bench/e2e.ts runs the built packages: run `npm run build` first");
   const s = settings();
+  const celery = s.systems.includes("celery") ? findCeleryPython() : undefined;
+  if (celery && !celery.found) {
+    warnCeleryMissing("Celery in the end-to-end benchmark", celery.reason);
+    s.systems = s.systems.filter((x) => x !== "celery");
+  }
   if (s.systems.includes("bullmq") && !ensureRedisInstalled())
     s.systems = s.systems.filter((x) => x !== "bullmq");
   const startedAt = new Date().toISOString();
@@ -347,7 +404,7 @@ export async function benchE2e(): Promise<{ rows: E2eRow[]; verdicts: E2eVerdict
       postgres: servers.postgres ? rootsByCommandLine(`${servers.postgres.dir}/data`) : [],
       redis: redis ? [redis.pid] : [],
     };
-    const world: World = { servers, redis, pids };
+    const world: World = { servers, redis, pids, celeryPython: celery?.found ? celery.python : undefined };
     const runs: E2eRow[] = [];
     for (let r = 0; r < s.rounds; r++) {
       for (const payloadBytes of s.payloads) {

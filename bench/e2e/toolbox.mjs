@@ -5,8 +5,13 @@
  *   worker    createWorker with the task's handler (returns its first argument), zod-validated both ways.
  */
 import { defineTask, parseConfig } from "@worker-toolbox/config";
-import { createProducer, createWorker, implementTask, waitForResult } from "@worker-toolbox/runtime";
-import pg from "pg";
+import {
+  createDatabasePool,
+  createProducer,
+  createWorker,
+  implementTask,
+  waitForResult,
+} from "@worker-toolbox/runtime";
 import { pino } from "pino";
 import { z } from "zod";
 import { payload, run, serveProducer, serveWorker, TASK } from "./common.mjs";
@@ -22,7 +27,7 @@ const role = process.argv[2];
 
 if (role === "producer") {
   const producer = createProducer({ config, contracts: [task], logger });
-  const pool = new pg.Pool({ connectionString: config.database.url, max: 2 });
+  const pool = createDatabasePool(config); // what an app reading results uses
   await producer.ready(30_000);
   serveProducer({
     send: async (from, to) => {
