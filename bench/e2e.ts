@@ -18,7 +18,8 @@
  * Rounds rotate the order of the systems; figures are medians over rounds. Ratios are taken within the run.
  *
  *   npm run build && npx tsx bench/e2e.ts        (or BENCH_ONLY=e2e npm run bench)
- * Env: BENCH_E2E_SYSTEMS (raw-batched,raw-single,toolbox,bullmq), BENCH_E2E_PAYLOADS (0,1024,102400),
+ * Env: BENCH_E2E_SYSTEMS (raw-batched,raw-single,toolbox,bullmq,celery; a raw pipeline with another kind of
+ * platform copy is e.g. raw-batched@stream, @lazy, @classic or @none), BENCH_E2E_PAYLOADS (0,1024,102400),
  * BENCH_E2E_COUNT (20000; payloads ≥ 64 KB use BENCH_E2E_COUNT_LARGE, 2000), BENCH_E2E_SAMPLES (200),
  * BENCH_E2E_ROUNDS (3), BENCH_E2E_PREFETCH (500), BENCH_E2E_CONCURRENCY (64), BENCH_E2E_NODE_ARGS (node
  * flags for every process), BENCH_E2E_PROFILE=<dir> (a CPU profile of every Node process, named after
@@ -62,7 +63,20 @@ const SYSTEMS = {
   // A Python producer; the worker is a Node wrapper around Celery's prefork worker (bench/e2e/celery.mjs).
   celery: { producer: "celery_producer.py", worker: ["celery.mjs", "worker"], server: "rabbitmq" },
 } as const;
-type System = keyof typeof SYSTEMS;
+type Kind = keyof typeof SYSTEMS;
+/**
+ * A system of SYSTEMS, or a raw pipeline with another platform copy: `raw-batched@stream`, `@lazy` (a lazy
+ * classic queue), `@classic`, `@none` (no platform queue: what the copy costs the broker).
+ */
+type System = Kind | `${"raw-batched" | "raw-single"}@${PlatformCopy}`;
+const PLATFORM_COPIES = {
+  classic: { "x-queue-type": "classic" },
+  lazy: { "x-queue-type": "classic", "x-queue-mode": "lazy" },
+  stream: { "x-queue-type": "stream" },
+  none: undefined,
+} as const;
+type PlatformCopy = keyof typeof PLATFORM_COPIES;
+const kindOf = (system: System) => system.split("@")[0] as Kind;
 const BUILT = fileURLToPath(new URL("../packages/runtime/dist/index.js", import.meta.url));
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
 
@@ -109,7 +123,14 @@ function settings(): Settings {
       .map((s) => s.trim())
       .filter(Boolean);
   const systems = list("BENCH_E2E_SYSTEMS", Object.keys(SYSTEMS).join(",")) as System[];
-  for (const system of systems) if (!(system in SYSTEMS)) throw new Error(`unknown system ${system}`);
+  for (const system of systems) {
+    const [kind, copy] = system.split("@");
+    if (
+      !(kind! in SYSTEMS) ||
+      (copy !== undefined && (!kind!.startsWith("raw-") || !(copy in PLATFORM_COPIES)))
+    )
+      throw new Error(`unknown system ${system}`);
+  }
   const count = Number(process.env.BENCH_E2E_COUNT ?? 20_000);
   const large = Number(process.env.BENCH_E2E_COUNT_LARGE ?? 2_000);
   return {
@@ -176,7 +197,7 @@ async function startProcesses(
   env: NodeJS.ProcessEnv,
   children: Child[],
 ): Promise<{ worker: Measured; producer: Measured }> {
-  const spec = SYSTEMS[system];
+  const spec = SYSTEMS[kindOf(system)];
   const start = (role: string, file: string) => {
     const script = fileURLToPath(new URL(`./e2e/${file}`, import.meta.url));
     const label = `${system}-${role}-${payloadBytes}-r${roundIndex + 1}`;
@@ -208,7 +229,7 @@ async function drive(
   const { worker, producer } = p;
   p.producer.child.send("warm");
   await Promise.all([producer.child.next("warmed"), worker.child.next("warmed")]);
-  const redis = SYSTEMS[system].server === "redis";
+  const redis = SYSTEMS[kindOf(system)].server === "redis";
   const cpu = () => ({
     producer: producer.cpu(),
     worker: worker.cpu(),
@@ -261,7 +282,7 @@ async function measure(
     logLevel: "warn",
   };
   const plan = planTopology(parseConfig(config));
-  const rabbit = SYSTEMS[system].server === "rabbitmq";
+  const rabbit = SYSTEMS[kindOf(system)].server === "rabbitmq";
   const connection = rabbit ? await amqp.connect(world.servers.amqpUrl) : undefined;
   const pool = new pg.Pool({ connectionString: db.url, max: 1 });
   const children: Child[] = [];
@@ -269,6 +290,7 @@ async function measure(
   try {
     await migrate(pool, { schema: "public" });
     if (connection) await applyTopology(await connection.createChannel(), plan);
+    if (connection && system.includes("@")) await replacePlatformCopy(connection, prefix, system);
     if (celery) celeryRun = await prepareCelery(world.celeryPython!, config, s.prefetch);
     const run = {
       config,
@@ -299,6 +321,20 @@ async function measure(
     await pool.end();
     await db.drop();
   }
+}
+
+/** Declare the platform queue of a `raw-…@<copy>` system as that kind of queue (or none), bound with `#`. */
+async function replacePlatformCopy(connection: amqp.ChannelModel, prefix: string, system: System) {
+  const copy = system.split("@")[1] as PlatformCopy;
+  const names = entityNames(prefix);
+  const channel = await connection.createChannel();
+  await channel.deleteQueue(names.platformQueue);
+  const args = PLATFORM_COPIES[copy];
+  if (args) {
+    await channel.assertQueue(names.platformQueue, { durable: true, arguments: args });
+    await channel.bindQueue(names.platformQueue, names.exchange, "#");
+  }
+  await channel.close();
 }
 
 /** PostgreSQL as production runs it: commits flushed to disk (the throwaway server starts with fsync=off). */
