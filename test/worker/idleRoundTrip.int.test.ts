@@ -15,7 +15,9 @@ import { testLogger } from "./harness.js";
  * One task at a time, as an idle system serves it: send → the worker runs it → the result is read back. With
  * Nagle's algorithm on an AMQP socket, a small frame written while an earlier segment is unacknowledged waits
  * for the peer's delayed ACK (40 ms on Linux), so a 1 KB task took about 49 ms instead of about 4 (issue 20).
- * The bound leaves room for a busy machine and none for a 40 ms stall in most round trips.
+ * With the stall nearly every round trip pays it (49-101 ms, one of 20 at 9 ms, measured with noDelay off), so the fastest quarter
+ * stays above 40 ms; a busy machine (the whole suite on 2 cores) spreads round trips out to 12-62 ms but
+ * still leaves a fast quarter well under the bound.
  */
 const payload = defineTask({
   name: "wtrt.payload",
@@ -23,7 +25,7 @@ const payload = defineTask({
   result: z.number().int(),
 });
 const KB = "x".repeat(1024);
-const MEDIAN_BOUND_MS = 25;
+const FAST_QUARTER_BOUND_MS = 35;
 
 let producer: Producer;
 let worker: Worker;
@@ -75,9 +77,9 @@ describe("idle round trip", () => {
       if (i >= 3) times.push(performance.now() - started); // the first ones warm up connections and JIT
     }
     times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)]!;
-    expect(median, `round trips (ms): ${times.map((t) => t.toFixed(1)).join(", ")}`).toBeLessThan(
-      MEDIAN_BOUND_MS,
+    const fastQuarter = times[Math.floor(times.length / 4)]!;
+    expect(fastQuarter, `round trips (ms): ${times.map((t) => t.toFixed(1)).join(", ")}`).toBeLessThan(
+      FAST_QUARTER_BOUND_MS,
     );
   });
 });
