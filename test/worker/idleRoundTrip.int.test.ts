@@ -15,9 +15,9 @@ import { testLogger } from "./harness.js";
  * One task at a time, as an idle system serves it: send → the worker runs it → the result is read back. With
  * Nagle's algorithm on an AMQP socket, a small frame written while an earlier segment is unacknowledged waits
  * for the peer's delayed ACK (40 ms on Linux), so a 1 KB task took about 49 ms instead of about 4 (issue 20).
- * With the stall nearly every round trip pays it (49-101 ms, one of 20 at 9 ms, measured with noDelay off), so the fastest quarter
- * stays above 40 ms; a busy machine (the whole suite on 2 cores) spreads round trips out to 12-62 ms but
- * still leaves a fast quarter well under the bound.
+ * With the stall nearly every round trip pays it (49-101 ms, one of 20 at 9 ms, measured with noDelay off),
+ * so the fastest quarter stays above 40 ms; a busy machine (the whole suite on 2 cores) spreads round trips
+ * out to 12-62 ms but still leaves a fast quarter well under the bound.
  */
 const payload = defineTask({
   name: "wtrt.payload",
