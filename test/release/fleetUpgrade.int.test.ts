@@ -7,8 +7,8 @@ import { type RegistryServer, startRegistry } from "@worker-toolbox/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   copyCheckout,
-  forgetNpxToolboxInstalls,
   nextMinor,
+  privateNpmCache,
   type Ran,
   run,
   versionOf,
@@ -36,6 +36,7 @@ const edit = (name: string, path: string, change: (text: string) => string) =>
   writeFileSync(join(dir(name), path), change(read(name, path)));
 let registry: RegistryServer;
 const timings: string[] = [];
+const npmCache = join(root, "npm-cache");
 
 function npmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
@@ -43,6 +44,7 @@ function npmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     CI: "true",
     NPM_CONFIG_USERCONFIG: registry.npmrc,
     npm_config_registry: registry.url,
+    npm_config_cache: npmCache,
     npm_config_audit: "false",
     npm_config_fund: "false",
     npm_config_update_notifier: "false",
@@ -87,7 +89,7 @@ describe("releasing the toolbox and upgrading a fleet through a registry", () =>
   beforeAll(async () => {
     const uplink = spawnSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).stdout.trim();
     registry = await startRegistry({ uplink });
-    forgetNpxToolboxInstalls(npmEnv());
+    privateNpmCache(npmCache);
     copyCheckout(repo, checkout);
     mkdirSync(fleetDir);
   }, 120_000);
@@ -95,7 +97,6 @@ describe("releasing the toolbox and upgrading a fleet through a registry", () =>
   afterAll(async () => {
     console.log(`[release e2e] ${timings.join("; ")}`);
     await registry?.dispose();
-    forgetNpxToolboxInstalls({ ...process.env });
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** A command's outcome with everything it printed, for assertion messages. */
@@ -79,21 +79,17 @@ export function nextMinor(version: string): string {
 }
 
 /**
- * Forget what `npm exec` installed for toolbox packages in earlier runs: its cache (`<cache>/_npx`) is keyed
- * by the package spec, so `@worker-toolbox/cli@0.1.0` from an earlier run's registry would be run again
- * instead of the version this run published.
+ * An npm cache for one test run: its own `_npx` (where `npm exec` installs a package, keyed by the spec
+ * alone, so `@worker-toolbox/cli@0.2.0` published by another run — another engineer's suite on this
+ * machine — would be run instead of this run's), sharing the machine's content-addressed store
+ * (`_cacache`, safe for concurrent use), so third-party tarballs are not downloaded again.
  */
-export function forgetNpxToolboxInstalls(env: NodeJS.ProcessEnv): void {
-  const cache = spawnSync("npm", ["config", "get", "cache"], { env, encoding: "utf8" }).stdout.trim();
-  const npx = join(cache, "_npx");
-  if (!cache || !existsSync(npx)) return;
-  for (const entry of readdirSync(npx)) {
-    const manifest = join(npx, entry, "package.json");
-    if (!existsSync(manifest)) continue;
-    const deps = Object.keys(
-      (JSON.parse(readFileSync(manifest, "utf8")) as { dependencies?: object }).dependencies ?? {},
-    );
-    if (deps.some((name) => name.startsWith("@worker-toolbox/")))
-      rmSync(join(npx, entry), { recursive: true, force: true });
+export function privateNpmCache(dir: string): string {
+  const shared = spawnSync("npm", ["config", "get", "cache"], { encoding: "utf8" }).stdout.trim();
+  mkdirSync(dir, { recursive: true });
+  if (shared) {
+    mkdirSync(join(shared, "_cacache"), { recursive: true });
+    symlinkSync(join(shared, "_cacache"), join(dir, "_cacache"));
   }
+  return dir;
 }
