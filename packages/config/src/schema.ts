@@ -190,7 +190,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
       heartbeatSeconds: doc(
         z.number().int().min(0).max(600).default(30),
-        "AMQP heartbeat interval; a dead connection is noticed after about twice this.",
+        "AMQP heartbeat interval; a dead connection is noticed after about twice this. 0 turns heartbeats off (amqplib 2; before, 0 took the broker's value).",
         30,
       ),
       connectTimeoutMs: doc(
