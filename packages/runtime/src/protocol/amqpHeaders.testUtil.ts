@@ -1,7 +1,10 @@
 /** Sends a header table through amqplib's own field-table codec, as the broker round trip does. */
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 
-const codec = createRequire(import.meta.url)("amqplib/lib/codec.js") as {
+// amqplib 2 has an `exports` map without its internals: the codec is loaded by its file path.
+const require = createRequire(import.meta.url);
+const codec = require(join(dirname(require.resolve("amqplib")), "lib", "codec.js")) as {
   encodeTable(buffer: Buffer, value: unknown, offset: number): number;
   decodeFields(slice: Buffer): Record<string, unknown>;
 };
