@@ -163,8 +163,14 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
   it("revoke a queued task from the UI: it ends REVOKED and never runs", async () => {
     const busy = await producer.send(sleepTask, [3_000]);
     const queued = await producer.send(sleepTask, [1]);
-    await open(`/tasks/${queued.id}`);
-    await expect.poll(() => page.locator("h1 .status").innerText()).toBe("PENDING");
+    // The action appears once the tracker has recorded the task (a page opened before shows "nothing recorded").
+    await expect
+      .poll(async () => {
+        await open(`/tasks/${queued.id}`);
+        return page.getByRole("button", { name: "Revoke" }).count();
+      })
+      .toBe(1);
+    expect(await page.locator("h1 .status").innerText()).toBe("PENDING");
     await page.getByRole("button", { name: "Revoke" }).click();
     await page.locator("#confirm").click();
     await expect.poll(() => page.locator("h1 .status").innerText()).toBe("REVOKED");

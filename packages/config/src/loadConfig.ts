@@ -27,7 +27,7 @@ export const DEVELOPMENT_PRESET = {
 
 const PRESETS: Record<Mode, Record<string, unknown>> = {
   // A developer sees their workers in `celery events`, Flower and the dashboard without asking.
-  development: { ...DEVELOPMENT_PRESET, worker: { events: true } },
+  development: { ...DEVELOPMENT_PRESET, worker: { ...DEVELOPMENT_PRESET.worker, events: true } },
   test: { ...DEVELOPMENT_PRESET, environment: { prefix: "test" }, producer: { publishTimeoutMs: 5_000 } },
   production: {},
 };
