@@ -270,6 +270,45 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     },
   );
 
+  it("lists a TypeScript worker from its heartbeats (service, toolbox version, tasks) and marks it offline when it stops", async () => {
+    const report = defineTask({ name: "wtinv.report.v2", args: z.tuple([z.string()]), result: z.string() });
+    const servers = testServers();
+    const tsWorker = createWorker({
+      config: parseConfig({
+        mode: "test",
+        service: "wtinv",
+        environment: { prefix: h.prefix },
+        broker: { url: servers.amqpUrl },
+        database: { url: h.databaseUrl, poolSize: 2 },
+        worker: { events: true, heartbeatMs: 500, concurrency: 3 },
+        logLevel: "silent",
+      }),
+      tasks: [implementTask(report, ({ args: [id] }) => `report ${id}`)],
+      logger: testLogger,
+    });
+    try {
+      await tsWorker.start();
+      await open("/workers");
+      const row = page.locator(`tr[data-worker="${tsWorker.nodeName}"]`);
+      await row.waitFor({ timeout: 15_000 });
+      expect(await row.locator(".status").innerText()).toBe("online");
+      const cells = await row.locator("td").allInnerTexts();
+      // state, worker, pid, service, toolbox, software, concurrency, running, processed, last seen, tasks
+      expect(cells[2]).toBe(String(process.pid));
+      expect(cells[3]).toBe("wtinv");
+      expect(cells[4]).toMatch(/^\d+\.\d+\.\d+/);
+      expect(cells[5]).toMatch(/^worker-toolbox \d+\.\d+\.\d+/);
+      expect(cells[6]).toBe("3");
+      expect(cells[10]).toBe("wtinv.report.v2");
+    } finally {
+      await tsWorker.close({ graceMs: 1_000 });
+    }
+    // worker-offline: offline at once, not after missed heartbeats.
+    const row = page.locator(`tr[data-worker="${tsWorker.nodeName}"]`);
+    await expect.poll(() => row.locator(".status").innerText(), { timeout: 10_000 }).toBe("offline");
+    expect(await row.innerText()).not.toContain("missed heartbeats");
+  });
+
   it("inspects dead letters, replays a selection and purges the rest, each after a confirmation", async () => {
     payments.down = true;
     const sent = await Promise.all(["order-20", "order-21"].map((order) => producer.send(charge, [order])));
