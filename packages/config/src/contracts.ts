@@ -43,6 +43,8 @@ export interface TaskContract<
   readonly retry: Partial<RetryPolicy>;
   /** Celery's [hard, soft] time limits, in milliseconds. */
   readonly timeLimitMs: { hard: number | null; soft: number | null };
+  /** Write a STARTED row when the task starts (Celery's `track_started`); null: the worker's config decides. */
+  readonly trackStarted: boolean | null;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a contract of any shape, for registries and lists.
@@ -81,6 +83,8 @@ export interface DefineTaskOptions<
   idempotent?: boolean;
   retry?: Partial<RetryPolicy>;
   timeLimitMs?: { hard?: number; soft?: number };
+  /** Write a STARTED row when the task starts (Celery's per-task `track_started`); default: `worker.trackStarted`. */
+  trackStarted?: boolean;
 }
 
 export function defineTask<
@@ -106,6 +110,7 @@ export function defineTask<
     idempotent: options.idempotent ?? false,
     retry: options.retry ?? {},
     timeLimitMs: { hard: options.timeLimitMs?.hard ?? null, soft: options.timeLimitMs?.soft ?? null },
+    trackStarted: options.trackStarted ?? null,
   };
   contract.examples.forEach((example, index) => {
     try {

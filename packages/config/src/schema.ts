@@ -283,6 +283,12 @@ export const configSchema = z.strictObject({
         "How long to wait for more results before writing a partial batch.",
         2,
       ),
+      trackStarted: doc(
+        z.boolean().default(false),
+        "Write a STARTED row when a task starts (Celery's task_track_started; a contract's `trackStarted` " +
+          "asks for it per task). Off by default, as in Celery: one more write per task.",
+        true,
+      ),
       events: doc(
         z.boolean().default(false),
         "Send Celery events (as `celery worker -E`): worker-online/heartbeat/offline and task-received/" +

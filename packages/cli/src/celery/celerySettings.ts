@@ -41,13 +41,16 @@ export interface CelerySettings {
   result_accept_content: ["json"];
   task_acks_late: true;
   task_reject_on_worker_lost: true;
-  task_track_started: true;
+  /** What the TypeScript workers do (worker.trackStarted), so both languages write the same states. */
+  task_track_started: boolean;
   result_extended: true;
   database_table_schemas: { task: string; group: string };
   worker_prefetch_multiplier: number;
   /** Keeps `celery inspect`/`control` of one environment away from another sharing the broker. */
   control_exchange: string;
   event_exchange: string;
+  /** Python workers send task events when TypeScript workers do (worker.events; Celery's `-E`). */
+  worker_send_task_events: boolean;
   broker_connection_retry_on_startup: true;
   /** Celery >= 5.5: per-consumer prefetch on quorum queues (the python format patches older Celery). */
   worker_detect_quorum_queues: true;
@@ -88,13 +91,14 @@ export function celerySettings(
     result_accept_content: ["json"],
     task_acks_late: true,
     task_reject_on_worker_lost: true,
-    task_track_started: true,
+    task_track_started: config.worker.trackStarted,
     result_extended: true,
     database_table_schemas: { task: config.database.schema, group: config.database.schema },
     // Celery multiplies it by the concurrency; the toolbox's prefetch is per process.
     worker_prefetch_multiplier: Math.max(1, Math.floor(config.worker.prefetch / config.worker.concurrency)),
     control_exchange: names.celeryControl,
     event_exchange: names.eventExchange,
+    worker_send_task_events: config.worker.events,
     broker_connection_retry_on_startup: true,
     worker_detect_quorum_queues: true,
   };
