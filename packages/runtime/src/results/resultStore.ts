@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Pool } from "pg";
+import { byteaArray, textArray } from "./binaryArrays.js";
 import { withDbErrors } from "./dbErrors.js";
 import { type EncodedOutcome, encodeOutcome, latestPerTask } from "./encodeOutcome.js";
 import type { TaskErrorInfo, TaskOutcome, TaskRef, WriteSummary } from "./resultTypes.js";
@@ -44,7 +45,7 @@ export interface ResultStore {
  * `id` comes from nextval() here because Celery's table has no server default (Celery's
  * SQLAlchemy model calls the sequence client-side); a conflict just burns a sequence value.
  */
-function upsertSql(schema: string): string {
+export function upsertSql(schema: string): string {
   const t = resultTables(schema);
   return `
 INSERT INTO ${t.results} AS t
@@ -81,28 +82,42 @@ WHERE COALESCE(t.status, 'PENDING') NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
 RETURNING task_id`;
 }
 
-/** The unnest() arrays, in the order of $1..$14. */
+/** The unnest() arrays, in the order of $1..$14, each with its element type. */
 const COLUMNS = [
-  "taskId",
-  "status",
-  "result",
-  "traceback",
-  "name",
-  "args",
-  "kwargs",
-  "retries",
-  "queue",
-  "resultJson",
-  "meta",
-  "error",
-  "parentId",
-  "rootId",
-] as const satisfies readonly (keyof EncodedOutcome)[];
+  ["taskId", "text"],
+  ["status", "text"],
+  ["result", "bytea"],
+  ["traceback", "text"],
+  ["name", "text"],
+  ["args", "bytea"],
+  ["kwargs", "bytea"],
+  ["retries", "int"],
+  ["queue", "text"],
+  ["resultJson", "text"],
+  ["meta", "text"],
+  ["error", "text"],
+  ["parentId", "text"],
+  ["rootId", "text"],
+] as const satisfies readonly (readonly [keyof EncodedOutcome, "text" | "bytea" | "int"])[];
 
-function columns(rows: readonly EncodedOutcome[]): unknown[][] {
-  return COLUMNS.map((key) => {
+/** The columns as JS arrays, in the order of $1..$14. */
+export function columnValues(rows: readonly EncodedOutcome[]): unknown[][] {
+  return COLUMNS.map(([key]) => {
     const column = new Array<unknown>(rows.length);
     for (let i = 0; i < rows.length; i++) column[i] = (rows[i] as EncodedOutcome)[key];
+    return column;
+  });
+}
+
+/**
+ * The parameters $1..$14: text and bytea columns as binary arrays (binaryArrays.ts: the bytes go as they
+ * are, no hex text), the retries column as a JS array (a few digits of text).
+ */
+export function upsertParams(rows: readonly EncodedOutcome[]): unknown[] {
+  return columnValues(rows).map((column, i) => {
+    const type = COLUMNS[i]![1];
+    if (type === "bytea") return byteaArray(column as (Buffer | null)[]);
+    if (type === "text") return textArray(column as (string | null)[]);
     return column;
   });
 }
@@ -126,7 +141,11 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
     const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName));
     const result = await withDbErrors(pool, schema, `store ${rows.length} task result(s)`, () =>
       // An undefined name is an unnamed statement (pg prepares only named ones).
-      pool.query<{ task_id: string }>({ name: statement, text: sql, values: [...columns(rows), workerName] }),
+      pool.query<{ task_id: string }>({
+        name: statement,
+        text: sql,
+        values: [...upsertParams(rows), workerName],
+      }),
     );
     const written = new Set(result.rows.map((r) => r.task_id));
     const ids = [...new Set(outcomes.map((o) => o.taskId))];
@@ -155,7 +174,7 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
         try {
           await client.query("BEGIN");
           for (const outcome of probe) {
-            const values = [...columns([encodeOutcome(outcome, workerName)]), workerName];
+            const values = [...upsertParams([encodeOutcome(outcome, workerName)]), workerName];
             await client.query({ text: sql, values });
           }
         } finally {

@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { textArray } from "./binaryArrays.js";
 import { withDbErrors } from "./dbErrors.js";
 import { fromJsonb, toJsonText } from "./jsonText.js";
 import { resultTables } from "./sqlNames.js";
@@ -100,12 +101,23 @@ export async function upsertTracking(
          updated_at = now()
        WHERE EXCLUDED.retries >= k.retries
        RETURNING (xmax = 0) AS inserted`,
-      columns,
+      trackingParams(columns),
     ),
   );
   const inserted = out.filter((r) => r.inserted).length;
   return { inserted, updated: out.length - inserted, unchanged: rows.length - out.length };
 }
+
+/** The parameters: text columns as binary arrays (binaryArrays.ts: a 100 KB argument is copied once, not
+ * escaped into array text); eta, expires and retries as JS arrays. */
+function trackingParams(columns: TrackingColumns): unknown[] {
+  return columns.map((column, i) =>
+    TIMESTAMPS_AND_NUMBERS.has(i) ? column : textArray(column as (string | null)[]),
+  );
+}
+
+/** eta, expires, retries: the columns that are not text. */
+const TIMESTAMPS_AND_NUMBERS = new Set([6, 7, 8]);
 
 type Column = unknown[];
 /** task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking. */
