@@ -61,6 +61,40 @@ describe("result store", () => {
     expect(await store.hasSucceeded(id("never"))).toBe(false);
   });
 
+  it("extended: false (database.resultExtended) stores the arguments once, in the tracking row", async () => {
+    const once = createResultStore({
+      pool: fresh.pool,
+      schema,
+      workerName: "export@host-1",
+      extended: false,
+    });
+    const taskId = id("once");
+    const task = {
+      taskId,
+      name: "export.project",
+      args: [1, "a"],
+      kwargs: { fmt: "xls" },
+      retries: 0,
+      queue: "q",
+    };
+    await upsertTracking(fresh.pool, schema, [task]);
+    expect(await once.markSuccess(task, "done")).toBe(true);
+    expect(await row(taskId)).toMatchObject({
+      status: "SUCCESS",
+      name: "export.project",
+      args: null,
+      retries: 0,
+    });
+    const { rows } = await fresh.pool.query("SELECT kwargs FROM results.celery_taskmeta WHERE task_id = $1", [
+      taskId,
+    ]);
+    expect(rows[0].kwargs).toBeNull();
+    // The readers find them where they are kept: the tracking row.
+    const view = await getTask(fresh.pool, schema, taskId);
+    expect(view.tracking).toMatchObject({ args: [1, "a"], kwargs: { fmt: "xls" } });
+    expect(view.result?.value).toBe("done");
+  });
+
   it("never lets a late STARTED/PROGRESS/RETRY overwrite a final state", async () => {
     const taskId = id("final");
     await store.markSuccess({ taskId }, 42);

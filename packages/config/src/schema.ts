@@ -229,6 +229,15 @@ export const configSchema = z.strictObject({
           "transaction-pooling PgBouncer older than 1.21 (or without max_prepared_statements).",
         false,
       ),
+      resultExtended: doc(
+        z.boolean().default(true),
+        "Store each task's args and kwargs in its result row too (Celery's result_extended; `celery-config` " +
+          "prints it, and Python workers then also write name, worker, retries and queue). On by default, so " +
+          "Python's AsyncResult.args/.kwargs find them and Python workers' rows keep the name the dashboard " +
+          "groups by. Off stores the arguments once, in the tracking row, where the dashboard and getTask read " +
+          "them: one copy of every payload less to write (docs/results.md).",
+        false,
+      ),
     })
     .prefault({} as never),
   queue: z

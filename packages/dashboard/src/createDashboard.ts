@@ -89,6 +89,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     schema: config.database.schema,
     workerName: `dashboard@${hostname()}`,
     preparedStatements: config.database.preparedStatements,
+    extended: config.database.resultExtended,
   });
   const actions = createActions({
     config,

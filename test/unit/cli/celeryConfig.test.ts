@@ -43,6 +43,24 @@ describe("worker-toolbox celery-config", () => {
     ]);
   });
 
+  it("prints result_extended as database.resultExtended says (on unless turned off)", async () => {
+    const json = async (extra: Record<string, string>) => {
+      const run = await runCliCaptured(["celery-config", "--service", "export", "--format", "json"], {
+        ...env,
+        ...extra,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout).result_extended;
+    };
+    expect(await json({})).toBe(true);
+    expect(await json({ WT_DATABASE_RESULT_EXTENDED: "false" })).toBe(false);
+    const python = await runCliCaptured(["celery-config", "--service", "export"], {
+      ...env,
+      WT_DATABASE_RESULT_EXTENDED: "false",
+    });
+    expect(python.stdout).toMatch(/^result_extended = False$/m);
+  });
+
   // Celery's fallback_chord_unlock reads router.route(...)['queue']: a route without a queue is a KeyError.
   it.skipIf(!celery.found)(
     "the Python router names a queue with the planned arguments, for any service",

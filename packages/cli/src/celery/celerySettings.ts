@@ -43,7 +43,8 @@ export interface CelerySettings {
   task_reject_on_worker_lost: true;
   /** What the TypeScript workers do (worker.trackStarted), so both languages write the same states. */
   task_track_started: boolean;
-  result_extended: true;
+  /** database.resultExtended: args and kwargs (and Python's name, worker, retries, queue) in the result row. */
+  result_extended: boolean;
   database_table_schemas: { task: string; group: string };
   worker_prefetch_multiplier: number;
   /** Keeps `celery inspect`/`control` of one environment away from another sharing the broker. */
@@ -92,7 +93,7 @@ export function celerySettings(
     task_acks_late: true,
     task_reject_on_worker_lost: true,
     task_track_started: config.worker.trackStarted,
-    result_extended: true,
+    result_extended: config.database.resultExtended,
     database_table_schemas: { task: config.database.schema, group: config.database.schema },
     // Celery multiplies it by the concurrency; the toolbox's prefetch is per process.
     worker_prefetch_multiplier: Math.max(1, Math.floor(config.worker.prefetch / config.worker.concurrency)),

@@ -26,9 +26,10 @@ export interface EncodedOutcome {
  * `encode_result`, `_get_result_meta`): args and kwargs as Kombu JSON bytes (result_serializer json),
  * results and progress meta pickled as Python objects, errors as the exception dict,
  * STARTED as `{pid, hostname}`, REVOKED as celery.exceptions.TaskRevokedError. Throws
- * MESSAGE_NOT_SERIALIZABLE before any SQL runs if a value cannot be stored.
+ * MESSAGE_NOT_SERIALIZABLE before any SQL runs if a value cannot be stored. `extended` false
+ * (`database.resultExtended`) leaves args and kwargs out: the tracking row holds them.
  */
-export function encodeOutcome(outcome: TaskOutcome, workerName: string): EncodedOutcome {
+export function encodeOutcome(outcome: TaskOutcome, workerName: string, extended = true): EncodedOutcome {
   // One object literal per row (no spread of a shared base): this runs for every result written.
   const row: EncodedOutcome = {
     taskId: outcome.taskId,
@@ -37,8 +38,8 @@ export function encodeOutcome(outcome: TaskOutcome, workerName: string): Encoded
     traceback: null,
     name: outcome.name ?? null,
     // Celery's result_extended stores args/kwargs as its serializer's bytes: Kombu JSON, markers and all.
-    args: outcome.args === undefined ? null : kombuBytes(outcome.args, "$.args"),
-    kwargs: outcome.kwargs === undefined ? null : kombuBytes(outcome.kwargs, "$.kwargs"),
+    args: outcome.args === undefined || !extended ? null : kombuBytes(outcome.args, "$.args"),
+    kwargs: outcome.kwargs === undefined || !extended ? null : kombuBytes(outcome.kwargs, "$.kwargs"),
     retries: outcome.retries ?? null,
     queue: outcome.queue ?? null,
     resultJson: null,

@@ -14,6 +14,11 @@ export interface ResultStoreOptions {
   workerName: string;
   /** Use a named prepared statement for the upsert (default true); `database.preparedStatements`. */
   preparedStatements?: boolean;
+  /**
+   * Store args and kwargs in the row (default true): Celery's result_extended, `database.resultExtended`.
+   * Off, they are left NULL here (an existing row keeps what it had) and live in the tracking row.
+   */
+  extended?: boolean;
 }
 
 export interface ResultStore {
@@ -124,6 +129,7 @@ export function upsertParams(rows: readonly EncodedOutcome[]): unknown[] {
 
 export function createResultStore(options: ResultStoreOptions): ResultStore {
   const { pool, schema, workerName } = options;
+  const extended = options.extended ?? true;
   const sql = upsertSql(schema);
   // A named (server-side prepared) statement: PostgreSQL parses and plans this long upsert once per
   // connection instead of for every batch, which shows in round-trip latency. The name follows the text, so
@@ -138,7 +144,7 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
   async function writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary> {
     if (outcomes.length === 0) return { written: [], unchanged: [] };
     // Encode everything first: a value that cannot be stored fails here, before any SQL.
-    const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName));
+    const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName, extended));
     const result = await withDbErrors(pool, schema, `store ${rows.length} task result(s)`, () =>
       // An undefined name is an unnamed statement (pg prepares only named ones).
       pool.query<{ task_id: string }>({
@@ -174,7 +180,7 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
         try {
           await client.query("BEGIN");
           for (const outcome of probe) {
-            const values = [...upsertParams([encodeOutcome(outcome, workerName)]), workerName];
+            const values = [...upsertParams([encodeOutcome(outcome, workerName, extended)]), workerName];
             await client.query({ text: sql, values });
           }
         } finally {

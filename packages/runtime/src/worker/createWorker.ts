@@ -179,6 +179,7 @@ class TaskWorker
       schema: config.database.schema,
       workerName,
       preparedStatements: config.database.preparedStatements,
+      extended: config.database.resultExtended,
     });
     const metrics = new WorkerMetrics({
       service,
