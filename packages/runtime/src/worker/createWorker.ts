@@ -3,30 +3,28 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
-import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
-import pg from "pg";
+import type pg from "pg";
 import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
+import { AckTracker } from "../consumer/acks.js";
+import type { DeliveryPipeline } from "../delivery/pipeline.js";
+import type { WorkerStats } from "../delivery/settle.js";
 import { WorkerEvents } from "../events/workerEvents.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
-import { prepareSend } from "../producer/prepareSend.js";
-import { EventSource } from "../protocol/celeryEvents.js";
-import { childTraceparent, headerText, parseTraceparent } from "../protocol/traceContext.js";
+import { createDatabasePool } from "../results/pool.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
+import { EventSource } from "../protocol/celeryEvents.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { runtimeVersion } from "../version.js";
-import { AckTracker } from "./acks.js";
-import { TaskRevokedError } from "./errors.js";
-import { handleDelivery, type WorkerRuntime, type WorkerStats } from "./handleDelivery.js";
 import type { TaskImplementation } from "./implementTask.js";
 import { WorkerMetrics } from "./metrics.js";
-import { isRowError, ResultBatcher } from "./resultBatcher.js";
+import { ResultBatcher } from "./resultBatcher.js";
 import { decodeRevoke, RevokedSet, revokeTask } from "./revocations.js";
-import { drain } from "./shutdown.js";
-import { Slots } from "./slots.js";
+import { taskRegistry } from "./taskRegistry.js";
+import { workerPipeline } from "./workerPipeline.js";
 
 /**
  *   starting ──(topology declared, consumer active)──► ready ◄──(resubscribed)── recovering
@@ -76,9 +74,6 @@ export interface Worker
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
-/** Stop retrying a publish or query that failed for one of these: another try gives the same answer. */
-const FINAL_CODES = new Set(["CLOSED", "MESSAGE_INVALID", "MESSAGE_TOO_LARGE", "MESSAGE_NOT_SERIALIZABLE"]);
-
 const workersPerService = new Map<string, number>();
 
 /**
@@ -95,6 +90,10 @@ export function createWorker(options: WorkerOptions): Worker {
   return new TaskWorker(options);
 }
 
+/**
+ * The worker: owns its connections (broker, database pool, health endpoint) and its state; every delivery
+ * goes through the delivery pipeline (delivery/pipeline.ts), which alone settles messages.
+ */
 class TaskWorker
   extends EventEmitter<{ state: [state: WorkerState, error: ToolboxError | undefined] }>
   implements Worker
@@ -106,18 +105,29 @@ class TaskWorker
   healthServer: HealthServer | undefined;
 
   private readonly config: ToolboxConfig;
+  private readonly service: string;
   private readonly logger: Logger;
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
   private readonly store: ResultStore;
+  private readonly batcher: ResultBatcher;
   private readonly publisher: ConfirmPublisher;
   private readonly connection: BrokerConnection;
-  private readonly rt: WorkerRuntime;
-  private readonly deliveries = new Set<Promise<void>>();
-  private consumer: { channel: Channel; tag: string; acks: AckTracker } | undefined;
+  private readonly pipeline: DeliveryPipeline;
+  private readonly revoked = new RevokedSet();
+  private readonly counts: WorkerStats = {
+    succeeded: 0,
+    retried: 0,
+    deadLettered: 0,
+    revoked: 0,
+    delayed: 0,
+    skipped: 0,
+    requeued: 0,
+  };
+  private consumer: { channel: Channel; tag: string } | undefined;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  /** Set when shutdown's deadline passed: retries of writes and publishes stop. */
+  /** Fired when shutdown's deadline passed: durable retries of writes and publishes stop. */
   private readonly hardStop = new AbortController();
   private health: Promise<void> | undefined;
   /** Celery events (config.worker.events), or undefined when off. */
@@ -126,54 +136,21 @@ class TaskWorker
   constructor(options: WorkerOptions) {
     super();
     const config = options.config;
-    const service = config.service;
-    if (!service) {
-      throw new ToolboxError(
-        "CONFIG_INVALID",
-        "A worker needs config.service (the service whose queue it consumes).",
-        {
-          hint: "set `service` in the config, or WT_SERVICE in the environment",
-        },
-      );
-    }
-    const registry = new Map<string, TaskImplementation>();
-    for (const impl of options.tasks) {
-      if (impl.contract.service !== service) {
-        throw new ToolboxError(
-          "CONFIG_INVALID",
-          `Task ${impl.contract.name} belongs to service ${impl.contract.service}, but this worker runs ${service}.`,
-          {
-            hint: `its messages never reach the queue ${config.environment.prefix}.${service}; run it in its own service`,
-          },
-        );
-      }
-      if (registry.has(impl.contract.name)) {
-        throw new ToolboxError("CONFIG_INVALID", `Task ${impl.contract.name} is implemented twice.`, {
-          hint: "pass each task to createWorker once",
-        });
-      }
-      registry.set(impl.contract.name, impl);
-    }
-    this.config = config;
-    const names = entityNames(config.environment.prefix);
+    const tasks = taskRegistry(config, options.tasks);
+    const service = config.service!;
     // A Celery node name (`name@host`), one per process: in result rows, dead letters, events and `inspect`.
     const workerName = nodeNameFor(service);
     this.nodeName = workerName;
-    const parentLogger = options.logger ?? pino({ level: config.logLevel });
-    // Bind the service unless the given logger already does (a generated service's does): pino would
-    // repeat the key in every line.
-    this.logger = parentLogger.child(
-      parentLogger.bindings().service === service
-        ? { component: "worker" }
-        : { component: "worker", service },
-    );
+    this.config = config;
+    this.service = service;
+    this.logger = workerLogger(options.logger ?? pino({ level: config.logLevel }), service);
     this.ownsPool = !options.pool;
-    this.pool =
-      options.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize });
+    this.pool = options.pool ?? createDatabasePool(config, { logger: this.logger });
     // An idle client's error (database restarting) must not crash the process; queries retry on their own.
-    this.pool.on("error", (error) =>
-      this.logger.warn({ err: error.message }, "idle database connection failed"),
-    );
+    if (options.pool)
+      this.pool.on("error", (error) =>
+        this.logger.warn({ err: error.message }, "idle database connection failed"),
+      );
     this.store = createResultStore({
       pool: this.pool,
       schema: config.database.schema,
@@ -183,18 +160,18 @@ class TaskWorker
     });
     const metrics = new WorkerMetrics({
       service,
-      taskNames: [...registry.keys()],
+      taskNames: tasks.names,
       registry: options.registry,
       processMetrics: options.processMetrics,
       sample: () => ({
-        running: this.stats.running,
-        pendingResults: this.rt.batcher.pending,
+        running: this.pipeline.size,
+        pendingResults: this.batcher.pending,
         consumerActive: this.consumer !== undefined && this.state === "ready",
         broker: this.connection.state,
       }),
     });
     this.metrics = metrics.registry;
-    const batcher = new ResultBatcher({
+    this.batcher = new ResultBatcher({
       store: metrics.timedStore(this.store),
       logger: this.logger,
       batchSize: config.worker.resultBatchSize,
@@ -206,90 +183,22 @@ class TaskWorker
       deadlineMs: config.producer.publishTimeoutMs,
       name: `worker:${service}`,
     });
-
-    const persistPolicy = retry(
-      handleWhen(
-        (error) => !(error instanceof ToolboxError && FINAL_CODES.has(error.code)) && !isRowError(error),
-      ),
-      {
-        maxAttempts: Number.POSITIVE_INFINITY,
-        backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
-      },
-    );
-    persistPolicy.onRetry(({ attempt, delay, ...reason }) => {
-      const err = "error" in reason ? (reason.error as Error).message : undefined;
-      this.logger.warn({ attempt, delayMs: Math.round(delay), err }, "publish or query failed; retrying");
-    });
-
-    this.rt = {
+    this.pipeline = workerPipeline({
       config,
       service,
-      queue: names.serviceQueue(service),
       workerName,
       logger: this.logger,
-      registry,
-      batcher,
-      store: this.store,
+      tasks,
+      revoked: this.revoked,
       publisher: this.publisher,
-      revoked: new RevokedSet(),
-      slots: new Slots(config.worker.concurrency),
-      running: new Map(),
-      exchanges: { dead: names.deadLetterExchange, delay: names.delayExchange },
-      delayQueuePrefix: `${names.delayExchange}.`,
-      stats: { succeeded: 0, retried: 0, deadLettered: 0, revoked: 0, delayed: 0, skipped: 0, requeued: 0 },
+      rows: this.batcher,
+      store: this.store,
+      stats: this.counts,
       metrics,
-      persist: (fn, keepTrying) => {
-        const attempt = new AbortController();
-        // Give up when the message's channel is gone (it is redelivered anyway) or shutdown's deadline passed.
-        const watch = setInterval(() => {
-          if (!keepTrying() || this.hardStop.signal.aborted) attempt.abort();
-        }, 250);
-        return persistPolicy.execute(() => fn(), attempt.signal).finally(() => clearInterval(watch));
-      },
-      send: async (parent, contract, args, kwargs, sendOptions) => {
-        const prepared = prepareSend(
-          contract,
-          args,
-          kwargs,
-          {
-            ...sendOptions,
-            parent: { id: parent.id, rootId: parent.rootId },
-            // The follow-up joins this task's trace (a new span id under the same trace id), carrying the
-            // vendors' tracestate with it as W3C Trace Context asks.
-            traceparent:
-              sendOptions?.traceparent ?? childTraceparent(parent.extraHeaders.traceparent, parent.rootId),
-            tracestate:
-              sendOptions?.tracestate ??
-              (sendOptions?.traceparent === undefined && parseTraceparent(parent.extraHeaders.traceparent)
-                ? headerText(parent.extraHeaders.tracestate)
-                : undefined),
-          },
-          { exchange: names.exchange, maxBytes: config.limits.maxMessageBytes },
-        );
-        await this.publisher.publish(prepared.request);
-        return prepared.receipt;
-      },
-    };
+    });
 
     this.events = config.worker.events
-      ? new WorkerEvents({
-          exchange: names.eventExchange,
-          source: new EventSource(workerName),
-          heartbeatMs: config.worker.heartbeatMs,
-          identity: {
-            swIdent: "worker-toolbox",
-            swVer: runtimeVersion(),
-            service,
-            toolboxVersion: runtimeVersion(),
-            tasks: [...registry.keys()].sort(),
-            concurrency: config.worker.concurrency,
-          },
-          counts: () => {
-            const { running, succeeded, retried, deadLettered, revoked } = this.stats;
-            return { active: running, processed: succeeded + retried + deadLettered + revoked };
-          },
-          logger: this.logger,
-        })
+      ? workerEvents(config, workerName, tasks.names, this.logger, () => this.stats)
       : undefined;
 
     this.connection = new BrokerConnection({
@@ -305,9 +214,7 @@ class TaskWorker
   }
 
   get stats() {
-    let running = 0;
-    for (const set of this.rt.running.values()) running += set.size;
-    return { ...this.rt.stats, running, pendingResults: this.rt.batcher.pending };
+    return { ...this.counts, running: this.pipeline.size, pendingResults: this.batcher.pending };
   }
 
   ready(): boolean {
@@ -360,20 +267,24 @@ class TaskWorker
     return this.closing;
   }
 
+  /**
+   * Refuse new work (cancel the consumer), drain the pipeline (docs in DeliveryPipeline.drain), then stop
+   * retrying: whatever is still unsettled is given back, and returns to the queue if even that fails.
+   */
   private async shutdown(graceMs: number): Promise<void> {
     this.setState("stopping", undefined);
-    await drain({
-      graceMs,
-      logger: this.logger,
-      rt: this.rt,
-      deliveries: this.deliveries,
-      cancelConsumer: async () => {
-        const consumer = this.consumer;
-        this.consumer = undefined;
-        await consumer?.channel.cancel(consumer.tag).catch(() => undefined);
-      },
-      hardStop: () => this.hardStop.abort(),
-    });
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.channel.cancel(consumer.tag).catch(() => undefined);
+    const settled = await this.pipeline.drain(graceMs, () => this.batcher.flush());
+    if (!settled) {
+      this.logger.warn(
+        { pendingResults: this.batcher.pending },
+        "results not stored in time; their messages will be redelivered",
+      );
+    }
+    this.hardStop.abort();
+    this.batcher.abandon();
     await this.events?.close();
     await this.publisher.close(1_000);
     await this.connection.close();
@@ -404,7 +315,7 @@ class TaskWorker
 
     const control = await conn.createChannel();
     control.on("error", (error: Error) => this.logger.warn({ err: error.message }, "control channel error"));
-    const controlQueue = `${names.controlExchange}.${this.rt.service}.${randomBytes(6).toString("hex")}`;
+    const controlQueue = `${names.controlExchange}.${this.service}.${randomBytes(6).toString("hex")}`;
     await control.assertQueue(controlQueue, { exclusive: true, autoDelete: true, durable: false });
     await control.bindQueue(controlQueue, names.controlExchange, "");
     await control.consume(controlQueue, (message) => message && this.onControl(message), { noAck: true });
@@ -413,12 +324,12 @@ class TaskWorker
     const channel = await conn.createChannel();
     channel.on("error", (error: Error) => this.logger.warn({ err: error.message }, "consumer channel error"));
     await channel.prefetch(this.config.worker.prefetch);
-    const acks = new AckTracker(channel);
-    const { consumerTag } = await channel.consume(this.rt.queue, (message) => {
-      if (message) this.receive(acks, message);
+    const acks = new AckTracker(channel, this.hardStop.signal);
+    const { consumerTag } = await channel.consume(names.serviceQueue(this.service), (message) => {
+      if (message) this.pipeline.receive(acks, message);
       else this.onCancelled(conn);
     });
-    this.consumer = { channel, tag: consumerTag, acks };
+    this.consumer = { channel, tag: consumerTag };
     channel.once("close", () => {
       if (this.consumer?.channel !== channel) return;
       this.consumer = undefined;
@@ -429,12 +340,6 @@ class TaskWorker
       }
     });
     this.setState("ready", undefined);
-  }
-
-  private receive(acks: AckTracker, message: ConsumeMessage): void {
-    const delivery = handleDelivery(this.rt, acks, message);
-    this.deliveries.add(delivery);
-    void delivery.finally(() => this.deliveries.delete(delivery));
   }
 
   /** basic.cancel from the broker (queue deleted, failed over): reconnect, which re-declares and resubscribes. */
@@ -452,11 +357,43 @@ class TaskWorker
 
   private applyRevoke(taskIds: readonly string[], reason: string): void {
     for (const id of taskIds) {
-      this.rt.revoked.add(id, reason);
-      for (const running of this.rt.running.get(id) ?? []) {
-        this.logger.info({ taskId: id, reason }, "aborting revoked task");
-        running.controller.abort(new TaskRevokedError(id, reason));
-      }
+      this.revoked.add(id, reason);
+      this.pipeline.abort(id, reason);
     }
   }
+}
+
+/** Bind the service unless the given logger already does (a generated service's does): pino would repeat the key. */
+function workerLogger(parent: Logger, service: string): Logger {
+  return parent.child(
+    parent.bindings().service === service ? { component: "worker" } : { component: "worker", service },
+  );
+}
+
+/** Celery's worker-online/heartbeat/offline on `<prefix>.celeryev`, with what the dashboard reads (config.worker.events). */
+function workerEvents(
+  config: ToolboxConfig,
+  workerName: string,
+  taskNames: readonly string[],
+  logger: Logger,
+  stats: () => Worker["stats"],
+): WorkerEvents {
+  return new WorkerEvents({
+    exchange: entityNames(config.environment.prefix).eventExchange,
+    source: new EventSource(workerName),
+    heartbeatMs: config.worker.heartbeatMs,
+    identity: {
+      swIdent: "worker-toolbox",
+      swVer: runtimeVersion(),
+      service: config.service ?? "",
+      toolboxVersion: runtimeVersion(),
+      tasks: [...taskNames].sort(),
+      concurrency: config.worker.concurrency,
+    },
+    counts: () => {
+      const { running, succeeded, retried, deadLettered, revoked } = stats();
+      return { active: running, processed: succeeded + retried + deadLettered + revoked };
+    },
+    logger,
+  });
 }

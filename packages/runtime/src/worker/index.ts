@@ -2,6 +2,9 @@
  * The worker: consumes a service's queue and runs its tasks with at-least-once execution, retries through
  * broker-side delay rungs, dead-lettering with reasons, revocation and graceful shutdown.
  */
+
+export { decideRetry, type RetryDecision, retryPolicyFor } from "../delivery/judge.js";
+export type { WorkerStats } from "../delivery/settle.js";
 export { createWorker, type Worker, type WorkerOptions, type WorkerState } from "./createWorker.js";
 export {
   PermanentError,
@@ -12,7 +15,6 @@ export {
   TimeLimitExceeded,
   WorkerShutdownError,
 } from "./errors.js";
-export type { WorkerStats } from "./handleDelivery.js";
 export {
   type FollowUpOptions,
   implementTask,
@@ -21,6 +23,5 @@ export {
   type TaskHandler,
   type TaskImplementation,
 } from "./implementTask.js";
-export { decideRetry, type RetryDecision, retryPolicyFor } from "./retry.js";
 export { decodeRevoke, encodeRevoke, type RevokeTaskOptions, revokeTask } from "./revocations.js";
 export { installSignalHandlers, type SignalHandlerOptions } from "./shutdown.js";

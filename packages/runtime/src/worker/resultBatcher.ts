@@ -1,6 +1,7 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import type { Logger } from "pino";
+import { isRowError } from "../consumer/transient.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
 
@@ -28,14 +29,6 @@ interface Entry {
   outcome: TaskOutcome;
   resolve: () => void;
   reject: (error: unknown) => void;
-}
-
-/** Errors caused by the rows themselves: retrying the same rows cannot help. */
-export function isRowError(error: unknown): boolean {
-  if (error instanceof ToolboxError) return error.code === "MESSAGE_NOT_SERIALIZABLE";
-  const code = (error as { code?: unknown })?.code;
-  // SQLSTATE class 22 = data exception (e.g. \u0000 in text), 23 = integrity constraint violation.
-  return typeof code === "string" && /^(22|23)[0-9A-Z]{3}$/.test(code);
 }
 
 export class ResultBatcher {

@@ -5,24 +5,39 @@ import type { Channel, Message } from "amqplib";
  * (typically every message of one committed result batch) go out as a single `ack(tag, allUpTo=true)` for
  * the part below the oldest message still in flight, and one by one above it. Delivery tags belong to
  * their channel: once it closed, acks are dropped (the broker redelivers those messages; results are
- * idempotent on task id).
+ * idempotent on task id) and `closed` fires, so whatever still retries on behalf of those deliveries
+ * (a result write, a publish) stops.
+ *
+ * Only a `Delivery` handle (delivery/delivery.ts) calls `ack` and `requeue`, once per message.
  */
 export class AckTracker {
   /** Delivered and not yet settled, in delivery order (Set keeps insertion order). */
   private readonly inflight = new Set<number>();
   private done: number[] = [];
   private scheduled = false;
-  private closed = false;
+  private readonly closing = new AbortController();
+  /** Aborted when the channel closed, or when `stop` (given to the constructor) fired. */
+  readonly stopped: AbortSignal;
 
-  constructor(readonly channel: Channel) {
+  /** `stop`: the owner's "stop retrying" signal (a worker's shutdown deadline). */
+  constructor(
+    readonly channel: Channel,
+    stop?: AbortSignal,
+  ) {
     channel.once("close", () => {
-      this.closed = true;
       this.done = [];
+      this.closing.abort(new Error("the consumer channel closed"));
     });
+    this.stopped = stop ? AbortSignal.any([this.closing.signal, stop]) : this.closing.signal;
+  }
+
+  /** Aborted once the channel closed: its delivery tags mean nothing any more. */
+  get closed(): AbortSignal {
+    return this.closing.signal;
   }
 
   get open(): boolean {
-    return !this.closed;
+    return !this.closing.signal.aborted;
   }
 
   get unsettled(): number {
@@ -36,7 +51,7 @@ export class AckTracker {
   /** Ack once the current turn ends, together with the other acks of this turn. */
   ack(message: Message): void {
     const tag = message.fields.deliveryTag;
-    if (!this.inflight.delete(tag) || this.closed) return;
+    if (!this.inflight.delete(tag) || !this.open) return;
     this.done.push(tag);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -44,9 +59,9 @@ export class AckTracker {
     }
   }
 
-  /** Return a message to the queue (shutdown) right away. */
+  /** Return a message to the queue right away. */
   requeue(message: Message): void {
-    if (!this.inflight.delete(message.fields.deliveryTag) || this.closed) return;
+    if (!this.inflight.delete(message.fields.deliveryTag) || !this.open) return;
     try {
       this.channel.nack(message, false, true);
     } catch {
@@ -56,7 +71,7 @@ export class AckTracker {
 
   private readonly flush = () => {
     this.scheduled = false;
-    if (this.closed || this.done.length === 0) return;
+    if (!this.open || this.done.length === 0) return;
     const oldest = this.inflight.values().next();
     const low = oldest.done ? Number.POSITIVE_INFINITY : oldest.value;
     let highestBelow = -1;

@@ -1,0 +1,246 @@
+import { isToolboxError, type ToolboxConfig } from "@worker-toolbox/config";
+import type { Logger } from "pino";
+import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { publishDeadLetter } from "../consumer/deadLetter.js";
+import { type DurableRetry, isRowError } from "../consumer/transient.js";
+import { H } from "../protocol/envelope.js";
+import { traceIdOf } from "../protocol/traceContext.js";
+import type { TaskOutcome } from "../results/resultTypes.js";
+import type { WorkerMetrics } from "../worker/metrics.js";
+import type { Delivery } from "./delivery.js";
+import type { DeliveryObserver, FollowUps } from "./extensions.js";
+import { delayUntilDue, publishRetry } from "./republish.js";
+import {
+  type DeadLetter,
+  type Delay,
+  type Done,
+  deadLetter,
+  type GiveBack,
+  handlerFailed,
+  type Retry,
+  type Verdict,
+} from "./verdict.js";
+
+export interface WorkerStats {
+  succeeded: number;
+  retried: number;
+  deadLettered: number;
+  revoked: number;
+  delayed: number;
+  skipped: number;
+  requeued: number;
+}
+
+/** Where rows go: `add` resolves once the row is committed (the batch writer). */
+export interface RowWriter {
+  add(row: TaskOutcome): Promise<void>;
+}
+
+export interface SettleOptions {
+  config: ToolboxConfig;
+  service: string;
+  workerName: string;
+  logger: Logger;
+  publisher: ConfirmPublisher;
+  exchanges: { dead: string; delay: string };
+  rows: RowWriter;
+  retry: DurableRetry;
+  stats: WorkerStats;
+  metrics: WorkerMetrics;
+  followUps?: FollowUps;
+  observer?: DeliveryObserver;
+}
+
+/** Publish errors a retry message can never get past (it cannot even be built). */
+const UNPUBLISHABLE = ["MESSAGE_INVALID", "MESSAGE_TOO_LARGE", "MESSAGE_NOT_SERIALIZABLE"] as const;
+
+/**
+ * The one place a worker's delivery is settled: it writes the verdict's rows, publishes (retries, dead
+ * letters, follow-ups), counts, logs, and then acks — or gives the message back. Nothing else acks.
+ *
+ * When carrying out a verdict fails, settle falls back to another verdict instead of leaving the message
+ * unacknowledged until its channel dies (which would also hold back the acks of every later message on
+ * that channel): a row the database refuses for its content becomes an `unstorable-result` dead letter, a
+ * retry that cannot be built a `retries-exhausted` one, and anything else (closing, the channel gone) a
+ * give-back, so the broker hands the message out again.
+ */
+export class Settle {
+  constructor(private readonly options: SettleOptions) {}
+
+  async settle(delivery: Delivery, verdict: Verdict): Promise<void> {
+    let current = verdict;
+    for (;;) {
+      if (current.kind === "give-back") return this.giveBack(delivery, current);
+      try {
+        await this.carryOut(delivery, current);
+      } catch (error) {
+        current = this.fallback(current, error);
+        continue;
+      }
+      this.finish(delivery, current);
+      return;
+    }
+  }
+
+  private carryOut(
+    delivery: Delivery,
+    verdict: Done | Retry | Delay | DeadLetter,
+  ): Promise<unknown> | undefined {
+    switch (verdict.kind) {
+      case "done":
+        if (this.options.followUps) return this.done(delivery, verdict);
+        return verdict.row && this.options.rows.add(verdict.row);
+      case "retry":
+        return Promise.all([
+          this.durably(delivery, () => publishRetry(this.delayTarget(), verdict.task, verdict.delayMs)),
+          this.storeQuietly(verdict.row),
+        ]);
+      case "delay":
+        return this.durably(delivery, () =>
+          delayUntilDue(this.delayTarget(), delivery.message, verdict.task.task, verdict.delayMs),
+        );
+      case "dead-letter":
+        return this.deadLetter(delivery, verdict);
+    }
+  }
+
+  private async done(delivery: Delivery, verdict: Done): Promise<void> {
+    if (verdict.row) await this.options.rows.add(verdict.row);
+    await this.followUps(delivery, verdict);
+  }
+
+  private async deadLetter(delivery: Delivery, letter: DeadLetter): Promise<void> {
+    const { logger, publisher, exchanges, service, workerName } = this.options;
+    const headers = delivery.message.properties.headers;
+    logger.error(
+      {
+        reason: letter.reason,
+        taskId: letter.row?.taskId,
+        task: letter.row?.name,
+        // From the raw headers: a message dead-lettered as malformed never decoded.
+        traceId: traceIdOf(headers?.[H.traceparent], String(headers?.root_id ?? "")),
+        attempts: letter.attempts,
+        err: letter.error.message,
+      },
+      "dead-lettering task message",
+    );
+    const target = { exchange: exchanges.dead, routingKey: service, by: workerName };
+    await Promise.all([
+      this.durably(delivery, () => publishDeadLetter(publisher, target, delivery.message, letter)),
+      letter.row ? this.storeQuietly(letter.row) : undefined,
+    ]);
+    await this.followUps(delivery, letter);
+  }
+
+  private async followUps(delivery: Delivery, verdict: Done | DeadLetter): Promise<void> {
+    const planner = this.options.followUps;
+    if (!planner) return;
+    const requests = await planner.plan(verdict, delivery);
+    await Promise.all(
+      requests.map((request) => this.durably(delivery, () => this.options.publisher.publish(request))),
+    );
+  }
+
+  /** What settling comes to when carrying out `verdict` failed with `error`. */
+  private fallback(verdict: Done | Retry | Delay | DeadLetter, error: unknown): Verdict {
+    const attempts =
+      verdict.kind === "dead-letter" ? verdict.attempts : verdict.task ? verdict.task.retries + 1 : 0;
+    const ref = verdict.kind === "done" ? verdict.ref : undefined;
+    if (verdict.kind === "done" && isRowError(error)) {
+      // A row the database refuses for what it holds would be refused again after a redelivery.
+      return deadLetter("unstorable-result", error as Error, attempts, ref, verdict.task);
+    }
+    if (verdict.kind === "retry" && UNPUBLISHABLE.some((code) => isToolboxError(error, code))) {
+      // The retry message itself cannot be built: dead-letter the original instead of looping.
+      return deadLetter("retries-exhausted", error as Error, attempts, verdict.ref, verdict.task);
+    }
+    return { kind: "give-back", why: "unsettled", error };
+  }
+
+  /** Count, log, tell the observer, ack. */
+  private finish(delivery: Delivery, verdict: Done | Retry | Delay | DeadLetter): void {
+    const { stats, metrics, logger } = this.options;
+    const task = verdict.task;
+    if (handlerFailed(verdict)) metrics.failed(task!.task);
+    switch (verdict.kind) {
+      case "done":
+        if (verdict.tally === "dropped")
+          logger.warn({ taskId: delivery.message.properties.headers?.id }, `dropping ${verdict.note}`);
+        else stats[verdict.tally] += 1;
+        if (verdict.tally === "succeeded") metrics.succeeded(task!.task);
+        else if (verdict.tally === "revoked") metrics.revoked(task?.task);
+        break;
+      case "retry":
+        stats.retried += 1;
+        metrics.retried(verdict.task.task);
+        logger.info(
+          {
+            task: verdict.task.task,
+            taskId: verdict.task.id,
+            traceId: traceIdOf(verdict.task.extraHeaders[H.traceparent], verdict.task.rootId),
+            attempt: verdict.task.retries + 1,
+            delayMs: verdict.delayMs,
+            err: verdict.error.message,
+          },
+          "task failed; retry scheduled",
+        );
+        break;
+      case "delay":
+        stats.delayed += 1;
+        break;
+      case "dead-letter":
+        stats.deadLettered += 1;
+        metrics.deadLettered(verdict.row?.name, verdict.reason);
+        break;
+    }
+    this.options.observer?.settled?.(verdict, delivery);
+    delivery.ack();
+  }
+
+  private giveBack(delivery: Delivery, verdict: GiveBack): void {
+    const { stats, logger } = this.options;
+    const taskId = delivery.message.properties.headers?.id;
+    if (verdict.why === "shutdown") logger.warn({ taskId }, "returned to the queue at shutdown");
+    else {
+      const error = verdict.error as Error | undefined;
+      // Closing or the channel gone: expected while stopping; anything else is worth a warning.
+      const level = isToolboxError(error, "CLOSED") || delivery.stopped.aborted ? "debug" : "warn";
+      logger[level](
+        { taskId, err: error?.message },
+        "could not settle the delivery; it returns to the queue",
+      );
+    }
+    stats.requeued += 1;
+    this.options.observer?.settled?.(verdict, delivery);
+    delivery.giveBack();
+  }
+
+  private storeQuietly(row: TaskOutcome): Promise<void> {
+    return storeQuietly(this.options.rows, this.options.logger, row);
+  }
+
+  private durably<T>(delivery: Delivery, fn: () => Promise<T>): Promise<T> {
+    return this.options.retry.run(fn, delivery.stopped);
+  }
+
+  private delayTarget() {
+    return {
+      config: this.options.config,
+      publisher: this.options.publisher,
+      exchange: this.options.exchanges.delay,
+    };
+  }
+}
+
+/**
+ * Store a row whose loss does not change where the message goes (RETRY, the FAILURE beside a dead letter,
+ * a handler's PROGRESS): a row the database refuses is logged, not fatal. Closing still propagates.
+ */
+export async function storeQuietly(rows: RowWriter, logger: Logger, row: TaskOutcome): Promise<void> {
+  try {
+    await rows.add(row);
+  } catch (error) {
+    if (!isRowError(error)) throw error;
+    logger.warn({ taskId: row.taskId, state: row.state, err: (error as Error).message }, "row not stored");
+  }
+}

@@ -1,0 +1,49 @@
+import { type RetryPolicy, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import { retryPolicyFor } from "../delivery/judge.js";
+import type { TaskImplementation } from "./implementTask.js";
+
+/** The tasks a worker runs, by name, each with its retry policy (the configured one with the contract's overrides). */
+export interface TaskRegistry {
+  readonly names: readonly string[];
+  get(name: string): TaskImplementation | undefined;
+  policy(impl: TaskImplementation): RetryPolicy;
+}
+
+/** Check that every task belongs to `config.service` and is given once. */
+export function taskRegistry(config: ToolboxConfig, tasks: readonly TaskImplementation[]): TaskRegistry {
+  const service = config.service;
+  if (!service) {
+    throw new ToolboxError(
+      "CONFIG_INVALID",
+      "A worker needs config.service (the service whose queue it consumes).",
+      {
+        hint: "set `service` in the config, or WT_SERVICE in the environment",
+      },
+    );
+  }
+  const byName = new Map<string, TaskImplementation>();
+  const policies = new Map<TaskImplementation, RetryPolicy>();
+  for (const impl of tasks) {
+    if (impl.contract.service !== service) {
+      throw new ToolboxError(
+        "CONFIG_INVALID",
+        `Task ${impl.contract.name} belongs to service ${impl.contract.service}, but this worker runs ${service}.`,
+        {
+          hint: `its messages never reach the queue ${config.environment.prefix}.${service}; run it in its own service`,
+        },
+      );
+    }
+    if (byName.has(impl.contract.name)) {
+      throw new ToolboxError("CONFIG_INVALID", `Task ${impl.contract.name} is implemented twice.`, {
+        hint: "pass each task to createWorker once",
+      });
+    }
+    byName.set(impl.contract.name, impl);
+    policies.set(impl, retryPolicyFor(config, impl.contract));
+  }
+  return {
+    names: [...byName.keys()],
+    get: (name) => byName.get(name),
+    policy: (impl) => policies.get(impl) ?? retryPolicyFor(config, impl.contract),
+  };
+}

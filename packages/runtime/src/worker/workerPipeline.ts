@@ -1,0 +1,78 @@
+import { entityNames, type ToolboxConfig } from "@worker-toolbox/config";
+import type { Logger } from "pino";
+import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { durableRetry } from "../consumer/transient.js";
+import type { DeliveryObserver, FollowUps } from "../delivery/extensions.js";
+import { followUpSender } from "../delivery/handlerContext.js";
+import { DeliveryPipeline } from "../delivery/pipeline.js";
+import { type RowWriter, Settle, storeQuietly, type WorkerStats } from "../delivery/settle.js";
+import { Slots } from "../delivery/slots.js";
+import type { ResultStore } from "../results/resultStore.js";
+import type { WorkerMetrics } from "./metrics.js";
+import type { RevokedSet } from "./revocations.js";
+import type { TaskRegistry } from "./taskRegistry.js";
+
+/** What a worker hands its delivery pipeline: its identity, its connections and its bookkeeping. */
+export interface WorkerParts {
+  config: ToolboxConfig;
+  service: string;
+  workerName: string;
+  logger: Logger;
+  tasks: TaskRegistry;
+  revoked: RevokedSet;
+  publisher: ConfirmPublisher;
+  /** The batch writer: resolves once the row is committed. */
+  rows: RowWriter;
+  store: Pick<ResultStore, "hasSucceeded">;
+  stats: WorkerStats;
+  metrics: WorkerMetrics;
+  /** Extension points (delivery/extensions.ts): Celery canvas and Celery events plug in here. */
+  followUps?: FollowUps;
+  observer?: DeliveryObserver;
+}
+
+/** The delivery pipeline of one worker, wired to its connections. */
+export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
+  const { config, service, logger, tasks, publisher, rows } = parts;
+  const names = entityNames(config.environment.prefix);
+  const queue = names.serviceQueue(service);
+  const retry = durableRetry(logger, "publish or query failed; retrying");
+  return new DeliveryPipeline({
+    admit: {
+      service,
+      queue,
+      delayQueuePrefix: `${names.delayExchange}.`,
+      maxMessageBytes: config.limits.maxMessageBytes,
+      implementation: (name) => tasks.get(name),
+      revoked: (taskId) => parts.revoked.get(taskId),
+    },
+    policy: (impl) => tasks.policy(impl),
+    slots: new Slots(config.worker.concurrency),
+    revoked: parts.revoked,
+    hasSucceeded: (taskId) => parts.store.hasSucceeded(taskId),
+    retry,
+    services: {
+      logger,
+      queue,
+      progress: (row) => storeQuietly(rows, logger, row),
+      send: followUpSender(publisher, { exchange: names.exchange, maxBytes: config.limits.maxMessageBytes }),
+    },
+    settle: new Settle({
+      config,
+      service,
+      workerName: parts.workerName,
+      logger,
+      publisher,
+      exchanges: { dead: names.deadLetterExchange, delay: names.delayExchange },
+      rows,
+      retry,
+      stats: parts.stats,
+      metrics: parts.metrics,
+      followUps: parts.followUps,
+      observer: parts.observer,
+    }),
+    metrics: parts.metrics,
+    logger,
+    observer: parts.observer,
+  });
+}
