@@ -1,14 +1,22 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ToolboxError } from "@worker-toolbox/config";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Worker } from "../worker/createWorker.js";
 import { DatabaseProbe, type DatabaseProbeOptions, pingDatabase, type Queryable } from "./databaseProbe.js";
 
-/** What the server reads from a worker (a `Worker` has all of it). */
-export type HealthTarget = Pick<Worker, "state" | "ready"> &
-  Partial<Pick<Worker, "metrics" | "pingDatabase">>;
+/**
+ * What the server reads from the process it reports on (a `Worker` has all of it). Defined here, not taken
+ * from the worker, so health/ depends on nothing it serves.
+ */
+export interface HealthTarget {
+  /** `failed` makes /healthz answer 503. */
+  readonly state: string;
+  /** True while the consumer is active. */
+  ready(): boolean;
+  readonly metrics?: Registry;
+  pingDatabase?(timeoutMs?: number): Promise<void>;
+}
 
 export interface HealthServerOptions extends DatabaseProbeOptions {
   worker: HealthTarget;
@@ -52,7 +60,67 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     : worker.pingDatabase?.bind(worker);
   const probe = ping && new DatabaseProbe(ping, options);
 
-  const routes: Record<string, (response: ServerResponse) => Promise<void> | void> = {
+  const routes = healthRoutes(worker, registry, probe);
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? "/").split("?", 1)[0] ?? "/";
+    const route = routes[path];
+    if (!route) {
+      response
+        .writeHead(404, { "content-type": "text/plain" })
+        .end("not found: try /healthz, /readyz or /metrics\n");
+      return;
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      response.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    Promise.resolve()
+      .then(() => route(response))
+      .catch((error: unknown) => {
+        logger?.warn({ err: (error as Error).message, path }, "health endpoint failed");
+        if (!response.headersSent) json(response, 500, { ok: false, reason: (error as Error).message });
+        else response.destroy();
+      });
+  });
+  // A scraper's keep-alive connection must not hold close() open.
+  server.keepAliveTimeout = 5_000;
+
+  await listen(server, options);
+  server.on("error", (error) => logger?.warn({ err: error.message }, "health endpoint error"));
+  const address = server.address() as AddressInfo;
+  logger?.info({ port: address.port, host: address.address }, "health endpoint listening");
+
+  let closed: Promise<void> | undefined;
+  return {
+    port: address.port,
+    host: address.address,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // A scrape still running after a second is cut.
+        setTimeout(() => server.closeAllConnections(), 1_000).unref();
+      });
+      return closed;
+    },
+  };
+}
+
+function json(response: ServerResponse, status: number, body: Record<string, unknown>): void {
+  response
+    .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+    .end(`${JSON.stringify(body)}\n`);
+}
+
+type Route = (response: ServerResponse) => Promise<void> | void;
+
+/** /healthz, /readyz and /metrics. */
+function healthRoutes(
+  worker: HealthTarget,
+  registry: Registry | undefined,
+  probe: DatabaseProbe | undefined,
+): Record<string, Route> {
+  return {
     "/healthz": (response) => {
       const ok = worker.state !== "failed";
       json(response, ok ? 200 : 503, { ok, state: worker.state });
@@ -90,32 +158,11 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       response.writeHead(200, { "content-type": registry.contentType }).end(text);
     },
   };
+}
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const path = (request.url ?? "/").split("?", 1)[0] ?? "/";
-    const route = routes[path];
-    if (!route) {
-      response
-        .writeHead(404, { "content-type": "text/plain" })
-        .end("not found: try /healthz, /readyz or /metrics\n");
-      return;
-    }
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.writeHead(405, { allow: "GET, HEAD" }).end();
-      return;
-    }
-    Promise.resolve()
-      .then(() => route(response))
-      .catch((error: unknown) => {
-        logger?.warn({ err: (error as Error).message, path }, "health endpoint failed");
-        if (!response.headersSent) json(response, 500, { ok: false, reason: (error as Error).message });
-        else response.destroy();
-      });
-  });
-  // A scraper's keep-alive connection must not hold close() open.
-  server.keepAliveTimeout = 5_000;
-
-  await new Promise<void>((resolve, reject) => {
+/** Listen on the configured port; a port that cannot be opened is a CONFIG_INVALID naming the setting. */
+function listen(server: Server, options: HealthServerOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       reject(
         new ToolboxError(
@@ -137,28 +184,4 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       resolve();
     });
   });
-  server.on("error", (error) => logger?.warn({ err: error.message }, "health endpoint error"));
-  const address = server.address() as AddressInfo;
-  logger?.info({ port: address.port, host: address.address }, "health endpoint listening");
-
-  let closed: Promise<void> | undefined;
-  return {
-    port: address.port,
-    host: address.address,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // A scrape still running after a second is cut.
-        setTimeout(() => server.closeAllConnections(), 1_000).unref();
-      });
-      return closed;
-    },
-  };
-}
-
-function json(response: ServerResponse, status: number, body: Record<string, unknown>): void {
-  response
-    .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
-    .end(`${JSON.stringify(body)}\n`);
 }

@@ -99,6 +99,59 @@ function embedList(embed: Record<string, unknown>, name: string): unknown[] | nu
 }
 
 export function decodeTaskMessage(content: Buffer, properties: IncomingProperties): TaskMessage {
+  const headers = taskHeaders(content, properties);
+  const id = headers.id;
+  const { args, kwargs, links } = bodyParts(content);
+  const retries = headers.retries ?? 0;
+  if (!isCount(retries) || retries > MAX_RETRIES)
+    throw malformed(`header retries is ${show(retries)}, not an integer from 0 to ${MAX_RETRIES}`);
+  const groupIndex = headers.group_index ?? null;
+  if (groupIndex !== null && !isCount(groupIndex))
+    throw malformed(`header group_index is ${show(groupIndex)}, not an index`);
+  const priority = properties.priority ?? 0;
+  if (!isCount(priority) || priority > 255) throw malformed(`priority is ${show(priority)}, outside 0-255`);
+  const ignoreResult = headers.ignore_result ?? false;
+  if (typeof ignoreResult !== "boolean")
+    throw malformed(`header ignore_result is ${show(ignoreResult)}, not a boolean`);
+  // Messages from before root_id existed are their own root.
+  const rootId = optionalString(headers, "root_id") ?? id;
+  const parentId = optionalString(headers, "parent_id");
+  checkColumn("task", headers.task);
+  checkColumn("id", id);
+  checkColumn("root_id", rootId);
+  checkColumn("parent_id", parentId);
+  return {
+    id,
+    task: headers.task,
+    args,
+    kwargs,
+    retries,
+    eta: optionalDate(headers, "eta"),
+    expires: optionalDate(headers, "expires"),
+    rootId,
+    parentId,
+    group: optionalString(headers, "group"),
+    groupIndex,
+    timeLimit: timeLimit(headers.timelimit),
+    shadow: optionalString(headers, "shadow"),
+    origin: optionalString(headers, "origin") ?? "",
+    ignoreResult,
+    priority,
+    embed: {
+      callbacks: embedList(links, "callbacks"),
+      errbacks: embedList(links, "errbacks"),
+      chain: embedList(links, "chain"),
+      chord: links.chord ?? null,
+    },
+    extraHeaders: extraHeadersOf(headers),
+  };
+}
+
+/** The properties and headers a Celery worker needs before it looks at the body: JSON, utf-8, task, id. */
+function taskHeaders(
+  content: Buffer,
+  properties: IncomingProperties,
+): Record<string, unknown> & { task: string; id: string } {
   const contentType = properties.contentType;
   if (contentType !== undefined && contentType !== "application/json") {
     throw malformed(
@@ -118,50 +171,50 @@ export function decodeTaskMessage(content: Buffer, properties: IncomingPropertie
       "send without Celery's task_compression",
     );
   }
-  if (headers.task === undefined) {
-    let body: unknown;
-    try {
-      body = parseBody(content);
-    } catch {
-      // Not JSON either: the missing header is the first thing wrong.
-    }
-    if (isRecord(body) && "task" in body && "id" in body) {
-      throw malformed(
-        "it is protocol v1 (task and id in the body)",
-        "send with Celery's task_protocol=2 (the default)",
-      );
-    }
-    throw malformed("the task header is missing");
-  }
+  if (headers.task === undefined) throw missingTask(content);
   if (typeof headers.task !== "string" || headers.task === "")
     throw malformed(`header task is ${show(headers.task)}, not a name`);
   if (typeof headers.id !== "string" || headers.id === "")
     throw malformed(`header id is ${show(headers.id)}, not a task id`);
-  const id = headers.id;
+  return headers as Record<string, unknown> & { task: string; id: string };
+}
 
+/** No task header: protocol v1 (task and id in the body) says so; anything else says the header is missing. */
+function missingTask(content: Buffer): ToolboxError {
+  let body: unknown;
+  try {
+    body = parseBody(content);
+  } catch {
+    // Not JSON either: the missing header is the first thing wrong.
+  }
+  if (isRecord(body) && "task" in body && "id" in body) {
+    return malformed(
+      "it is protocol v1 (task and id in the body)",
+      "send with Celery's task_protocol=2 (the default)",
+    );
+  }
+  return malformed("the task header is missing");
+}
+
+/** The worker does `args, kwargs, embed = body`: exactly three entries; Celery applies `**(embed or {})`. */
+function bodyParts(content: Buffer): {
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  links: Record<string, unknown>;
+} {
   const body = parseBody(content);
-  // The worker does `args, kwargs, embed = body`: exactly three entries.
   if (!Array.isArray(body) || body.length !== 3) throw malformed("the body is not [args, kwargs, embed]");
   const [args, kwargs, embed = null] = body as [unknown, unknown, unknown];
   if (!Array.isArray(args)) throw malformed(`body[0] (args) is ${show(args)}, not a list`);
   if (!isRecord(kwargs)) throw malformed(`body[1] (kwargs) is ${show(kwargs)}, not an object`);
-  // Celery applies `**(embed or {})`, so null is accepted and means no links.
+  // null is accepted and means no links.
   if (embed !== null && !isRecord(embed))
     throw malformed(`body[2] (embed) is ${show(embed)}, not an object or null`);
-  const links = embed ?? {};
+  return { args, kwargs, links: embed ?? {} };
+}
 
-  const retries = headers.retries ?? 0;
-  if (!isCount(retries) || retries > MAX_RETRIES)
-    throw malformed(`header retries is ${show(retries)}, not an integer from 0 to ${MAX_RETRIES}`);
-  const groupIndex = headers.group_index ?? null;
-  if (groupIndex !== null && !isCount(groupIndex))
-    throw malformed(`header group_index is ${show(groupIndex)}, not an index`);
-  const priority = properties.priority ?? 0;
-  if (!isCount(priority) || priority > 255) throw malformed(`priority is ${show(priority)}, outside 0-255`);
-  const ignoreResult = headers.ignore_result ?? false;
-  if (typeof ignoreResult !== "boolean")
-    throw malformed(`header ignore_result is ${show(ignoreResult)}, not a boolean`);
-
+/** Headers beyond Celery's, kept as plain properties (a `__proto__` header stays data). */
+function extraHeadersOf(headers: Record<string, unknown>): Record<string, unknown> {
   const extraHeaders: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (!KNOWN.has(name))
@@ -172,39 +225,5 @@ export function decodeTaskMessage(content: Buffer, properties: IncomingPropertie
         configurable: true,
       });
   }
-  const rootId = optionalString(headers, "root_id") ?? id;
-  const parentId = optionalString(headers, "parent_id");
-  for (const [name, value] of [
-    ["task", headers.task],
-    ["id", id],
-    ["root_id", rootId],
-    ["parent_id", parentId],
-  ] as const)
-    checkColumn(name, value);
-  return {
-    id,
-    task: headers.task,
-    args,
-    kwargs,
-    retries,
-    eta: optionalDate(headers, "eta"),
-    expires: optionalDate(headers, "expires"),
-    // Messages from before root_id existed are their own root.
-    rootId,
-    parentId,
-    group: optionalString(headers, "group"),
-    groupIndex,
-    timeLimit: timeLimit(headers.timelimit),
-    shadow: optionalString(headers, "shadow"),
-    origin: optionalString(headers, "origin") ?? "",
-    ignoreResult,
-    priority,
-    embed: {
-      callbacks: embedList(links, "callbacks"),
-      errbacks: embedList(links, "errbacks"),
-      chain: embedList(links, "chain"),
-      chord: links.chord ?? null,
-    },
-    extraHeaders,
-  };
+  return extraHeaders;
 }

@@ -93,44 +93,7 @@ export class WorkerMetrics {
       );
     }
     const registers = [registry];
-    // Every known task is reported from the first scrape (at 0), so rate() and absent() work before traffic.
-    const taskCounter = (name: string, help: string, count: TallyCount) =>
-      new Counter({
-        name: METRIC_PREFIX + name,
-        help,
-        labelNames: ["task"],
-        registers,
-        collect() {
-          this.reset();
-          for (const t of all) this.inc(t.labels, t[count]);
-        },
-      });
-
-    taskCounter(
-      "tasks_received_total",
-      "Task messages taken from the service queue (every attempt, and every pass of a future eta).",
-      "received",
-    );
-    taskCounter("tasks_succeeded_total", "Tasks that succeeded (result stored).", "succeeded");
-    taskCounter(
-      "tasks_failed_total",
-      "Handler runs that failed (threw, timed out or returned an invalid result), retried or not.",
-      "failed",
-    );
-    taskCounter("tasks_retried_total", "Failed runs for which a retry was scheduled.", "retried");
-    taskCounter("tasks_revoked_total", "Tasks not run: revoked or expired.", "revoked");
-    new Counter({
-      name: `${METRIC_PREFIX}tasks_dead_lettered_total`,
-      help: "Messages sent to the service's dead-letter queue, by reason.",
-      labelNames: ["task", "reason"],
-      registers,
-      collect() {
-        this.reset();
-        for (const t of all) {
-          for (const [reason, value] of t.deadLettered) this.inc({ task: t.labels.task, reason }, value);
-        }
-      },
-    });
+    registerTaskCounters(registers, all);
     const handlerDuration = new Histogram({
       name: `${METRIC_PREFIX}task_duration_seconds`,
       help: "Time a handler ran, successful or not.",
@@ -157,41 +120,7 @@ export class WorkerMetrics {
       registers,
     });
 
-    const sample = options.sample;
-    new Gauge({
-      name: `${METRIC_PREFIX}tasks_in_flight`,
-      help: "Handlers running now.",
-      registers,
-      collect() {
-        this.set(sample().running);
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}results_pending`,
-      help: "Result rows waiting to be written or being written (their messages are not yet acknowledged).",
-      registers,
-      collect() {
-        this.set(sample().pendingResults);
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}consumer_active`,
-      help: "1 while the worker consumes its queue, 0 while starting, reconnecting or stopping.",
-      registers,
-      collect() {
-        this.set(sample().consumerActive ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}broker_connection_state`,
-      help: "1 for the broker connection's current state, 0 for the others.",
-      labelNames: ["state"],
-      registers,
-      collect() {
-        const current = sample().broker;
-        for (const state of BROKER_STATES) this.set({ state }, state === current ? 1 : 0);
-      },
-    });
+    registerLevels(registers, options.sample);
 
     if (owned) registry.setDefaultLabels({ service: options.service });
     if (options.processMetrics) collectDefaultMetrics({ register: registry });
@@ -282,3 +211,83 @@ const METRIC_NAMES = [
   "consumer_active",
   "broker_connection_state",
 ].map((name) => METRIC_PREFIX + name);
+
+/** The per-task event counters, read from the tallies when Prometheus scrapes. */
+function registerTaskCounters(registers: Registry[], all: readonly Tally[]): void {
+  // Every known task is reported from the first scrape (at 0), so rate() and absent() work before traffic.
+  const taskCounter = (name: string, help: string, count: TallyCount) =>
+    new Counter({
+      name: METRIC_PREFIX + name,
+      help,
+      labelNames: ["task"],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of all) this.inc(t.labels, t[count]);
+      },
+    });
+
+  taskCounter(
+    "tasks_received_total",
+    "Task messages taken from the service queue (every attempt, and every pass of a future eta).",
+    "received",
+  );
+  taskCounter("tasks_succeeded_total", "Tasks that succeeded (result stored).", "succeeded");
+  taskCounter(
+    "tasks_failed_total",
+    "Handler runs that failed (threw, timed out or returned an invalid result), retried or not.",
+    "failed",
+  );
+  taskCounter("tasks_retried_total", "Failed runs for which a retry was scheduled.", "retried");
+  taskCounter("tasks_revoked_total", "Tasks not run: revoked or expired.", "revoked");
+  new Counter({
+    name: `${METRIC_PREFIX}tasks_dead_lettered_total`,
+    help: "Messages sent to the service's dead-letter queue, by reason.",
+    labelNames: ["task", "reason"],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of all) {
+        for (const [reason, value] of t.deadLettered) this.inc({ task: t.labels.task, reason }, value);
+      }
+    },
+  });
+}
+
+/** Levels read at scrape time: handlers running, rows pending, consumer and broker state. */
+function registerLevels(registers: Registry[], sample: () => WorkerSample): void {
+  new Gauge({
+    name: `${METRIC_PREFIX}tasks_in_flight`,
+    help: "Handlers running now.",
+    registers,
+    collect() {
+      this.set(sample().running);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}results_pending`,
+    help: "Result rows waiting to be written or being written (their messages are not yet acknowledged).",
+    registers,
+    collect() {
+      this.set(sample().pendingResults);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}consumer_active`,
+    help: "1 while the worker consumes its queue, 0 while starting, reconnecting or stopping.",
+    registers,
+    collect() {
+      this.set(sample().consumerActive ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}broker_connection_state`,
+    help: "1 for the broker connection's current state, 0 for the others.",
+    labelNames: ["state"],
+    registers,
+    collect() {
+      const current = sample().broker;
+      for (const state of BROKER_STATES) this.set({ state }, state === current ? 1 : 0);
+    },
+  });
+}
