@@ -144,6 +144,61 @@ describe("tracker", () => {
       .toBe(1);
   });
 
+  it("a row the database refuses while more messages stream in: every other row stored and acked, the refused one dead-lettered", async () => {
+    // Stands in for any row PostgreSQL refuses for its content (an operator's constraint, a trigger).
+    await pool.query(`
+      CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name = 'export.refused' THEN
+          RAISE EXCEPTION 'refused on purpose' USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_marked BEFORE INSERT OR UPDATE ON worker_toolbox_tasks
+        FOR EACH ROW EXECUTE FUNCTION refuse_marked();`);
+    const storedBefore = tracker.stats.stored;
+    const refused = newTaskMessage({ task: "export.refused" });
+    const streamed: string[] = [];
+    // Bursts a few ms apart, the refused copy early in the first: copies keep arriving while the tracker
+    // writes the refused row's batch row by row to find it.
+    for (let burst = 0; burst < 20; burst++) {
+      for (let i = 0; i < 30; i++) {
+        const message =
+          burst === 0 && i === 10 ? refused : newTaskMessage({ task: "export.streamed", args: [burst, i] });
+        if (message !== refused) streamed.push(message.id);
+        const { content, properties } = encodeTaskMessage(message);
+        channel.publish(`${prefix}.tasks`, message.task, content, properties);
+      }
+      await channel.waitForConfirms();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const storedIds = async () =>
+      (
+        await rows("select count(*)::int as n from worker_toolbox_tasks where task_id = any($1)", [streamed])
+      )[0].n;
+    await expect.poll(storedIds, { timeout: 15_000 }).toBe(streamed.length);
+    // Each stored copy was acknowledged (the tracker counts a copy when it acks it) and none is left over.
+    await expect.poll(() => tracker.stats.stored - storedBefore, { timeout: 10_000 }).toBe(streamed.length);
+    const box: { letter?: amqp.GetMessage } = {};
+    await expect
+      .poll(
+        async () =>
+          (box.letter ||= (await channel.get(`${prefix}.platform.dead`, { noAck: true })) || undefined),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBeTruthy();
+    expect(box.letter!.properties.headers).toMatchObject({
+      id: refused.id,
+      "x-wt-reason": "unstorable-tracking",
+    });
+    expect(String(box.letter!.properties.headers?.["x-wt-error-message"])).toContain("refused on purpose");
+    await expect.poll(async () => (await channel.checkQueue(`${prefix}.platform`)).messageCount).toBe(0);
+    expect(await rows("select 1 from worker_toolbox_tasks where task_id = $1", [refused.id])).toHaveLength(0);
+    await pool.query("DROP TRIGGER refuse_marked ON worker_toolbox_tasks; DROP FUNCTION refuse_marked()");
+  });
+
   it("reconnects after losing the broker connection and keeps recording", async () => {
     expect(servers.managementUrl).toBeDefined();
     await expect

@@ -13,7 +13,7 @@ const MAY_SETTLE: Record<string, string> = {
   "delivery/settle.ts": "the worker's settle: the one place a worker delivery is acked or given back",
   "delivery/delivery.ts": "the Delivery handle settle calls (once per message)",
   "consumer/acks.ts": "the ack tracker: the wire under the Delivery handle",
-  "tracker/createTracker.ts": "the tracker's settle",
+  "tracker/settleTracking.ts": "the tracker's settle",
   "ops/deadLetterQueue.ts": "dlq list/replay/purge: hands dead letters back, acks a copy once confirmed",
   "ops/sampleQueues.ts": "the monitor's peek: hands the head message straight back",
 };

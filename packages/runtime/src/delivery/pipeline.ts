@@ -3,6 +3,7 @@ import type { ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import type { AckTracker } from "../consumer/acks.js";
 import type { DurableRetry } from "../consumer/transient.js";
+import { within } from "../consumer/within.js";
 import { TaskRevokedError, WorkerShutdownError } from "../worker/errors.js";
 import type { TaskImplementation } from "../worker/implementTask.js";
 import type { WorkerMetrics } from "../worker/metrics.js";
@@ -92,7 +93,7 @@ export class DeliveryPipeline {
       { running: this.runningCount, graceMs },
       "shutting down: waiting for running tasks",
     );
-    await race(this.whenIdle(), graceMs, undefined);
+    await within(this.whenIdle(), graceMs, undefined);
     const reason = new WorkerShutdownError(graceMs);
     for (const set of this.running.values()) {
       for (const run of set) {
@@ -100,7 +101,7 @@ export class DeliveryPipeline {
         run.abort.abort(reason);
       }
     }
-    return race(
+    return within(
       Promise.allSettled([flush(), ...this.deliveries]).then(() => true),
       settleMs,
       false,
@@ -191,14 +192,4 @@ export class DeliveryPipeline {
     this.idleWaiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-/** `promise`'s value, or `fallback` once `ms` passed (the timer does not keep the process alive). */
-function race<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), Math.max(0, ms));
-    timer.unref();
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -9,19 +9,21 @@ import type { Registry } from "prom-client";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
 import { AckTracker } from "../consumer/acks.js";
+import { BatchWriter } from "../consumer/batchWriter.js";
+import { durableRetry } from "../consumer/transient.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import type { WorkerStats } from "../delivery/settle.js";
 import { WorkerEvents } from "../events/workerEvents.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
+import { EventSource } from "../protocol/celeryEvents.js";
 import { createDatabasePool } from "../results/pool.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
-import { EventSource } from "../protocol/celeryEvents.js";
+import type { TaskOutcome } from "../results/resultTypes.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { runtimeVersion } from "../version.js";
 import type { TaskImplementation } from "./implementTask.js";
 import { WorkerMetrics } from "./metrics.js";
-import { ResultBatcher } from "./resultBatcher.js";
 import { decodeRevoke, RevokedSet, revokeTask } from "./revocations.js";
 import { taskRegistry } from "./taskRegistry.js";
 import { workerPipeline } from "./workerPipeline.js";
@@ -110,7 +112,7 @@ class TaskWorker
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
   private readonly store: ResultStore;
-  private readonly batcher: ResultBatcher;
+  private readonly batcher: BatchWriter<TaskOutcome>;
   private readonly publisher: ConfirmPublisher;
   private readonly connection: BrokerConnection;
   private readonly pipeline: DeliveryPipeline;
@@ -171,12 +173,14 @@ class TaskWorker
       }),
     });
     this.metrics = metrics.registry;
-    this.batcher = new ResultBatcher({
-      store: metrics.timedStore(this.store),
-      logger: this.logger,
+    const timed = metrics.timedStore(this.store);
+    this.batcher = new BatchWriter<TaskOutcome>({
+      write: (rows) => timed.writeMany(rows),
+      retry: durableRetry(this.logger, "storing results failed; retrying (messages stay unacknowledged)"),
       batchSize: config.worker.resultBatchSize,
       waitMs: config.worker.resultBatchWaitMs,
       concurrency: Math.max(1, Math.min(4, config.database.poolSize - 1)),
+      describe: (row) => `The result of ${row.taskId}`,
     });
     this.publisher = new ConfirmPublisher({
       logger: this.logger,

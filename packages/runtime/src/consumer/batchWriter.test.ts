@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { BatchWriter } from "./batchWriter.js";
+import type { DurableRetry } from "./transient.js";
+
+const refused = Object.assign(new Error("new row violates check constraint"), { code: "23514" });
+const once: DurableRetry = { run: (fn) => fn() };
+
+/** A writer over a fake table that refuses the row "bad" and records every statement. */
+function table(options: { slowMs?: number; retry?: DurableRetry } = {}) {
+  const statements: string[][] = [];
+  const stored: string[] = [];
+  let release: (() => void) | undefined;
+  const writer = new BatchWriter<string>({
+    write: async (rows) => {
+      statements.push(rows);
+      if (options.slowMs) await new Promise((resolve) => setTimeout(resolve, options.slowMs));
+      if (rows.includes("bad")) throw refused;
+      stored.push(...rows);
+    },
+    retry: options.retry ?? once,
+    batchSize: 3,
+    waitMs: 5,
+    concurrency: 1,
+    describe: (row) => `Row ${row}`,
+  });
+  return { writer, statements, stored, release };
+}
+
+describe("the batch writer", () => {
+  it("writes rows of one turn as one statement and resolves each after it", async () => {
+    const { writer, statements } = table();
+    await Promise.all(["a", "b"].map((row) => writer.add(row)));
+    expect(statements).toEqual([["a", "b"]]);
+    expect(writer.batches).toBe(1);
+  });
+
+  it("isolates a refused row inside its batch; rows arriving meanwhile are stored and resolve", async () => {
+    const { writer, stored, statements } = table({ slowMs: 5 });
+    const first = Promise.allSettled(["a", "bad", "c"].map((row) => writer.add(row)));
+    // While the first batch fails and is retried row by row, more rows arrive.
+    const later: Promise<void>[] = [];
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 4));
+      later.push(writer.add(`late-${i}`));
+    }
+    const outcomes = [...(await first), ...(await Promise.allSettled(later))];
+    expect(outcomes.map((o) => o.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBe(refused);
+    expect(stored.sort()).toEqual(["a", "c", "late-0", "late-1", "late-2", "late-3"]);
+    // The isolation wrote the first batch's rows one by one and nothing else.
+    expect(statements.slice(1, 4)).toEqual([["a"], ["bad"], ["c"]]);
+    expect(writer.pending).toBe(0);
+  });
+
+  it("waits out a transient failure through the durable retry", async () => {
+    let failures = 2;
+    const retrying: DurableRetry = {
+      async run(fn) {
+        for (;;) {
+          try {
+            return await fn();
+          } catch (error) {
+            if (failures-- <= 0) throw error;
+          }
+        }
+      },
+    };
+    let calls = 0;
+    const writer = new BatchWriter<string>({
+      write: async () => {
+        calls++;
+        if (calls <= 2) throw Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" });
+      },
+      retry: retrying,
+      batchSize: 10,
+      waitMs: 5,
+      concurrency: 1,
+      describe: (row) => row,
+    });
+    await writer.add("a");
+    expect(calls).toBe(3);
+  });
+
+  it("flush waits for every pending row; abandon rejects what is queued with CLOSED", async () => {
+    const { writer } = table({ slowMs: 20 });
+    const written = writer.add("a");
+    await writer.flush();
+    await written;
+    const slow = writer.add("b");
+    await new Promise((resolve) => setImmediate(resolve)); // "b" is being written now
+    const queued = [writer.add("c"), writer.add("d")];
+    writer.abandon();
+    await expect(queued[0]).rejects.toMatchObject({ code: "CLOSED" });
+    await expect(queued[1]).rejects.toMatchObject({ code: "CLOSED", message: "Row d not stored: closing." });
+    await expect(writer.add("e")).rejects.toMatchObject({ code: "CLOSED" });
+    await slow.catch(() => undefined);
+  });
+});

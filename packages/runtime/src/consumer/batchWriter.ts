@@ -1,0 +1,156 @@
+import { ToolboxError } from "@worker-toolbox/config";
+import { type DurableRetry, isRowError } from "./transient.js";
+
+/**
+ * Groups rows into multi-row writes (up to `batchSize` rows, one statement, one transaction) and resolves
+ * each row's promise only after its batch COMMITs, so the caller can ack the message behind it. This is what
+ * lets a consumer keep "ack only after stored" at batched-insert speed. The worker writes result rows with
+ * it, the tracker tracking rows.
+ *
+ * When nothing is being written, a row is written at the end of the current turn (low latency when idle,
+ * and rows finished in the same turn share the statement); under load rows gather while the database works,
+ * so batches grow with the load ("group commit") up to `batchSize` or `waitMs`.
+ *
+ * A database that is down or restarting is waited out by the durable retry (nothing is acked meanwhile, and
+ * the broker's prefetch bounds what piles up here). A row the database refuses for its own content is
+ * isolated inside the batch it came in — written row by row — and only that row's promise rejects; rows
+ * that arrive meanwhile wait in the queue for the next batch, untouched.
+ */
+export interface BatchWriterOptions<Row> {
+  /** Write the rows in one transaction; resolve after COMMIT. */
+  write(rows: Row[]): Promise<unknown>;
+  retry: DurableRetry;
+  batchSize: number;
+  waitMs: number;
+  /** Batches written at once (keep below the pool size, leaving a connection for other queries). */
+  concurrency: number;
+  /** Names a row in the CLOSED error of a row abandoned at shutdown. */
+  describe(row: Row): string;
+}
+
+interface Entry<Row> {
+  row: Row;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class BatchWriter<Row> {
+  private queue: Entry<Row>[] = [];
+  private writing = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private due = false;
+  private immediate = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly abort = new AbortController();
+  /** Writes committed so far. */
+  batches = 0;
+
+  constructor(private readonly options: BatchWriterOptions<Row>) {}
+
+  /** Rows waiting or being written. */
+  get pending(): number {
+    return this.queue.length + this.writing;
+  }
+
+  /** Resolves once the row is committed; rejects with the database's error when it refuses this row. */
+  add(row: Row): Promise<void> {
+    if (this.abort.signal.aborted) return Promise.reject(this.closed(row));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (this.queue.length >= this.options.batchSize || this.options.waitMs === 0) this.pump();
+      else if (this.writing === 0) {
+        if (!this.immediate) {
+          this.immediate = true;
+          setImmediate(this.onTimer);
+        }
+      } else this.timer ??= setTimeout(this.onTimer, this.options.waitMs);
+    });
+  }
+
+  /** Write everything queued now and wait until nothing is pending. */
+  async flush(): Promise<void> {
+    this.due = true;
+    this.pump();
+    if (this.pending === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stop retrying: reject every pending row (their messages are given back or return to the queue). */
+  abandon(): void {
+    this.abort.abort();
+    clearTimeout(this.timer);
+    const queued = this.queue;
+    this.queue = [];
+    for (const entry of queued) entry.reject(this.closed(entry.row));
+    this.checkIdle();
+  }
+
+  private readonly onTimer = () => {
+    this.immediate = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.due = true;
+    this.pump();
+  };
+
+  private pump(): void {
+    const { concurrency, batchSize, waitMs } = this.options;
+    while (
+      this.writing < concurrency &&
+      this.queue.length > 0 &&
+      (this.due || this.queue.length >= batchSize || waitMs === 0)
+    ) {
+      const batch = this.queue.splice(0, batchSize);
+      this.writing += 1;
+      void this.write(batch).finally(() => {
+        this.writing -= 1;
+        this.pump();
+        this.checkIdle();
+      });
+    }
+    if (this.queue.length === 0) {
+      this.due = false;
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    } else if (this.writing < concurrency && !this.due) {
+      this.timer ??= setTimeout(this.onTimer, waitMs);
+    }
+  }
+
+  /** One batch, and only it: a refused row is found by writing this batch's rows one by one. */
+  private async write(batch: Entry<Row>[]): Promise<void> {
+    try {
+      await this.commit(batch.map((entry) => entry.row));
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      if (!isRowError(error) || batch.length === 1) {
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
+      for (const entry of batch) {
+        try {
+          await this.commit([entry.row]);
+          entry.resolve();
+        } catch (rowError) {
+          entry.reject(rowError);
+        }
+      }
+    }
+  }
+
+  private async commit(rows: Row[]): Promise<void> {
+    await this.options.retry.run(() => this.options.write(rows), this.abort.signal);
+    this.batches += 1;
+  }
+
+  private closed(row: Row): ToolboxError {
+    return new ToolboxError("CLOSED", `${this.options.describe(row)} not stored: closing.`);
+  }
+
+  private checkIdle(): void {
+    if (this.pending > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
