@@ -1,6 +1,7 @@
 import { isToolboxError, parseConfig, planTopology, type TopologyPlan } from "@worker-toolbox/config";
 import {
   applyTopology,
+  applyWorkerQueues,
   createManagementClient,
   type ManagementClient,
   TopologyMismatchError,
@@ -183,6 +184,24 @@ describe("verifyTopology", () => {
         },
       ],
     });
+  });
+
+  it("sees the control exchange: a missing one is named, and a worker's own queue is declared from the plan", async () => {
+    const plan = planFor("control");
+    await apply(plan);
+    const channel = await connection.createChannel();
+    const own = await applyWorkerQueues(channel, plan, "export", "w1");
+    expect([...own]).toEqual([["control", `${plan.prefix}.control.export.w1`]]);
+    expect((await management.listBindings("/")).filter((b) => b.source === `${plan.prefix}.control`)).toEqual(
+      [expect.objectContaining({ destination: `${plan.prefix}.control.export.w1`, routingKey: "" })],
+    );
+    await channel.close();
+    await (await connection.createChannel()).deleteExchange(`${plan.prefix}.control`);
+
+    const result = await verifyTopology({ connection, plan, managementUrl: managementUrl! });
+    expect(result.mismatches).toEqual([
+      { entity: "exchange", name: `${plan.prefix}.control`, problem: "missing" },
+    ]);
   });
 
   it("detects an exchange of the wrong type and missing entities", async () => {

@@ -46,6 +46,6 @@ export {
   serviceBindingKey,
   taskNameProblem,
 } from "./names.js";
-export { pickDelayRung, planTopology } from "./planTopology.js";
+export { pickDelayRung, planTopology, WORKER_ID_PLACEHOLDER } from "./planTopology.js";
 export { configSchema, retryPolicySchema } from "./schema.js";
 export type * from "./types.js";

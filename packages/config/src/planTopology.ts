@@ -20,7 +20,8 @@ import type { ToolboxConfig } from "./schema.js";
  *   worker retry ──► <prefix>.delay (headers, wt-delay=<rung>) ──► <prefix>.delay.<rung> (TTL)
  *                       ──(expired: dead-lettered with the task name as routing key)──► <prefix>.tasks
  *
- * `<prefix>.control` (fanout) broadcasts revocations; each worker binds its own exclusive queue to it.
+ * `<prefix>.control` (fanout) broadcasts revocations; each worker process binds its own exclusive queue to it
+ * (`workerQueues`: planned as a name template, declared by each worker with its own id).
  * A retry or a future `eta` waits in a delay rung and then re-enters the topic exchange, so the platform
  * queue sees every retry too. Dead letters carry their reason in headers set by the worker.
  */
@@ -50,11 +51,32 @@ export interface PlannedBinding {
   arguments: Record<string, string>;
 }
 
+/**
+ * A queue each worker process declares for itself: exclusive to its connection and deleted with it, so it
+ * exists only while the worker runs (verify cannot expect it). `name` holds `{worker}`, filled with an id
+ * unique to the process.
+ */
+export interface PlannedWorkerQueue {
+  /** What the worker consumes it for. */
+  role: "control";
+  service: string;
+  name: string;
+  exchange: string;
+  routingKey: string;
+  exclusive: true;
+  autoDelete: true;
+  purpose: string;
+}
+
+/** The placeholder in `PlannedWorkerQueue.name` a worker replaces with its own id. */
+export const WORKER_ID_PLACEHOLDER = "{worker}";
+
 export interface TopologyPlan {
   prefix: string;
   exchanges: PlannedExchange[];
   queues: PlannedQueue[];
   bindings: PlannedBinding[];
+  workerQueues: PlannedWorkerQueue[];
 }
 
 /**
@@ -106,10 +128,17 @@ export function planTopology(
       durable: true,
       purpose: "Celery events: worker heartbeats and task events (celery events, Flower, the dashboard)",
     },
+    {
+      name: names.controlExchange,
+      type: "fanout",
+      durable: true,
+      purpose: "control messages (revoke) to every worker",
+    },
   ];
 
   const queues: PlannedQueue[] = [];
   const bindings: PlannedBinding[] = [];
+  const workerQueues: PlannedWorkerQueue[] = [];
   const bind = (exchange: string, queue: string, routingKey: string, args: Record<string, string> = {}) =>
     bindings.push({ exchange, queue, routingKey, arguments: args });
 
@@ -120,6 +149,16 @@ export function planTopology(
     const dead = names.serviceDeadLetterQueue(service);
     queues.push({ name: dead, durable: true, arguments: typeArgs(), purpose: `dead letters of ${service}` });
     bind(names.deadLetterExchange, dead, service);
+    workerQueues.push({
+      role: "control",
+      service,
+      name: `${names.controlExchange}.${service}.${WORKER_ID_PLACEHOLDER}`,
+      exchange: names.controlExchange,
+      routingKey: "",
+      exclusive: true,
+      autoDelete: true,
+      purpose: `revocations for one worker process of ${service}`,
+    });
   }
 
   queues.push({
@@ -159,7 +198,7 @@ export function planTopology(
     bind(names.delayExchange, name, "", { "x-match": "all", [DELAY_HEADER]: formatDelay(delayMs) });
   }
 
-  return { prefix, exchanges, queues, bindings };
+  return { prefix, exchanges, queues, bindings, workerQueues };
 }
 
 function serviceList(config: ToolboxConfig): string[] {

@@ -18,5 +18,11 @@
  */
 
 export type { AnyTaskContract, TaskArgs, TaskContract, TaskKwargs, TaskResult } from "./contracts.js";
-export type { PlannedBinding, PlannedExchange, PlannedQueue, TopologyPlan } from "./planTopology.js";
+export type {
+  PlannedBinding,
+  PlannedExchange,
+  PlannedQueue,
+  PlannedWorkerQueue,
+  TopologyPlan,
+} from "./planTopology.js";
 export type { QueueType, RetryPolicy, ToolboxConfig, ToolboxConfigInput } from "./schema.js";

@@ -40,7 +40,7 @@ export function registerWiringCases(run: ConformanceRun): void {
     );
 
     // The plan is only known once the run is prepared; the groups' titles do not depend on it.
-    const emptyPlan = { prefix: "prefix", exchanges: [], queues: [], bindings: [] };
+    const emptyPlan = { prefix: "prefix", exchanges: [], queues: [], bindings: [], workerQueues: [] };
     const titles = topologyGroups(emptyPlan, run.service).map((group) => group.title);
     titles.forEach((title, index) => {
       it(

@@ -390,8 +390,7 @@ export class ConformanceRun {
     try {
       const channel = await connection.createChannel();
       for (const queue of this.plan.queues) await channel.deleteQueue(queue.name);
-      for (const exchange of [...this.plan.exchanges.map((e) => e.name), this.names.controlExchange])
-        await channel.deleteExchange(exchange);
+      for (const exchange of this.plan.exchanges) await channel.deleteExchange(exchange.name);
     } finally {
       await connection.close().catch(() => undefined);
     }

@@ -70,6 +70,9 @@ describe("worker-toolbox topology plan", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("staging.tasks (topic)");
     expect(text.stdout).toContain("└─ # → staging.platform");
+    // The control exchange and the queue each worker process binds to it are part of the plan.
+    expect(text.stdout).toContain("staging.control (fanout)");
+    expect(text.stdout).toContain("staging.control.export.{worker}");
     const json = await run([
       "topology",
       "plan",
@@ -85,6 +88,14 @@ describe("worker-toolbox topology plan", () => {
     expect(plan.queues.map((queue: { name: string }) => queue.name)).toEqual(
       expect.arrayContaining(["staging.billing", "staging.export", "staging.platform"]),
     );
+    expect(plan.workerQueues).toEqual([
+      expect.objectContaining({ role: "control", service: "billing", exchange: "staging.control" }),
+      expect.objectContaining({
+        role: "control",
+        service: "export",
+        name: "staging.control.export.{worker}",
+      }),
+    ]);
   });
 
   it("rejects a reserved service name with exit 2", async () => {

@@ -81,6 +81,12 @@ export function renderPlan(plan: TopologyPlan): string {
     const args = Object.entries(queue.arguments).map(([key, value]) => `${key}=${value}`);
     lines.push(`      ${args.join(", ")}`);
   }
+  if (plan.workerQueues.length > 0) {
+    lines.push("", "Declared by each worker process for itself (exclusive, deleted when it disconnects):");
+    for (const queue of plan.workerQueues) {
+      lines.push(`  ${queue.name} — ${queue.purpose}`, `      bound to ${queue.exchange}`);
+    }
+  }
   return lines.join("\n");
 }
 

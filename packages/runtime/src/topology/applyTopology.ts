@@ -1,4 +1,4 @@
-import type { TopologyPlan } from "@worker-toolbox/config";
+import { type PlannedWorkerQueue, type TopologyPlan, WORKER_ID_PLACEHOLDER } from "@worker-toolbox/config";
 import type { Channel } from "amqplib";
 import { bindingName, parseInequivalentArg, plannedArguments, TopologyMismatchError } from "./mismatch.js";
 
@@ -41,4 +41,29 @@ export async function applyTopology(channel: Channel, plan: TopologyPlan): Promi
     throw error;
   }
   return applied;
+}
+
+/**
+ * Declare the plan's per-worker queues for one worker process (`workerId` fills the name's `{worker}`):
+ * exclusive to this connection and deleted with it, each bound to its exchange. Returns them by role,
+ * with the names the broker knows them by. Their exchanges come from `applyTopology`.
+ */
+export async function applyWorkerQueues(
+  channel: Channel,
+  plan: TopologyPlan,
+  service: string,
+  workerId: string,
+): Promise<Map<PlannedWorkerQueue["role"], string>> {
+  const declared = new Map<PlannedWorkerQueue["role"], string>();
+  for (const queue of plan.workerQueues.filter((q) => q.service === service)) {
+    const name = queue.name.replace(WORKER_ID_PLACEHOLDER, workerId);
+    await channel.assertQueue(name, {
+      exclusive: queue.exclusive,
+      autoDelete: queue.autoDelete,
+      durable: false,
+    });
+    await channel.bindQueue(name, queue.exchange, queue.routingKey);
+    declared.set(queue.role, name);
+  }
+  return declared;
 }

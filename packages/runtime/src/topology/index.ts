@@ -1,4 +1,4 @@
-export { type AppliedTopology, applyTopology } from "./applyTopology.js";
+export { type AppliedTopology, applyTopology, applyWorkerQueues } from "./applyTopology.js";
 export {
   type ArgumentValue,
   bindingName,

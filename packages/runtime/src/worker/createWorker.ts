@@ -20,7 +20,7 @@ import { EventSource } from "../protocol/celeryEvents.js";
 import { createDatabasePool } from "../results/pool.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
-import { applyTopology } from "../topology/applyTopology.js";
+import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
 import { runtimeVersion } from "../version.js";
 import type { TaskImplementation } from "./implementTask.js";
 import { WorkerMetrics } from "./metrics.js";
@@ -308,31 +308,35 @@ class TaskWorker
 
   /** Runs after every (re)connect: declare, open the publisher, listen for revocations, subscribe. */
   private async setup(conn: ChannelModel): Promise<void> {
-    const names = entityNames(this.config.environment.prefix);
+    const plan = planTopology(this.config);
     const declare = await conn.createChannel();
     declare.on("error", () => undefined); // A 406 surfaces from applyTopology as TopologyMismatchError.
-    await applyTopology(declare, planTopology(this.config));
-    await declare.assertExchange(names.controlExchange, "fanout", { durable: true });
+    await applyTopology(declare, plan);
     await declare.close();
     await this.publisher.attach(conn);
     await this.events?.attach(conn);
 
+    // The plan's per-worker queues: this process's own revocations (a control message is never acked).
     const control = await conn.createChannel();
     control.on("error", (error: Error) => this.logger.warn({ err: error.message }, "control channel error"));
-    const controlQueue = `${names.controlExchange}.${this.service}.${randomBytes(6).toString("hex")}`;
-    await control.assertQueue(controlQueue, { exclusive: true, autoDelete: true, durable: false });
-    await control.bindQueue(controlQueue, names.controlExchange, "");
-    await control.consume(controlQueue, (message) => message && this.onControl(message), { noAck: true });
+    const own = await applyWorkerQueues(control, plan, this.service, randomBytes(6).toString("hex"));
+    const controlQueue = own.get("control");
+    if (controlQueue) {
+      await control.consume(controlQueue, (message) => message && this.onControl(message), { noAck: true });
+    }
 
     if (this.state === "stopping" || this.state === "stopped") return;
     const channel = await conn.createChannel();
     channel.on("error", (error: Error) => this.logger.warn({ err: error.message }, "consumer channel error"));
     await channel.prefetch(this.config.worker.prefetch);
     const acks = new AckTracker(channel, this.hardStop.signal);
-    const { consumerTag } = await channel.consume(names.serviceQueue(this.service), (message) => {
-      if (message) this.pipeline.receive(acks, message);
-      else this.onCancelled(conn);
-    });
+    const { consumerTag } = await channel.consume(
+      entityNames(plan.prefix).serviceQueue(this.service),
+      (message) => {
+        if (message) this.pipeline.receive(acks, message);
+        else this.onCancelled(conn);
+      },
+    );
     this.consumer = { channel, tag: consumerTag };
     channel.once("close", () => {
       if (this.consumer?.channel !== channel) return;
