@@ -8,6 +8,11 @@ const alias = [
     find: /^@worker-toolbox\/(config|runtime|testing|conformance|dashboard|cli)$/,
     replacement: source("$1/src/index.ts"),
   },
+  // The runtime's subpaths for operators (package.json "exports").
+  {
+    find: /^@worker-toolbox\/runtime\/(ops|results|protocol|topology|broker)$/,
+    replacement: source("runtime/src/api/$1.ts"),
+  },
 ];
 
 export default defineConfig({

@@ -18,7 +18,8 @@
  * encoded before the clock started (amqplib and the broker alone).
  */
 import { defineTask, parseConfig, type QueueType } from "@worker-toolbox/config";
-import { createProducer, prepareSend } from "@worker-toolbox/runtime";
+import { createProducer } from "@worker-toolbox/runtime";
+import { prepareSend } from "@worker-toolbox/runtime/protocol";
 import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import { pino } from "pino";

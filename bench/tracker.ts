@@ -6,13 +6,9 @@
  * Uses AMQP_URL / DATABASE_URL when set, else starts throwaway servers.
  */
 import { parseConfig } from "@worker-toolbox/config";
-import {
-  createDatabasePool,
-  createTracker,
-  encodeTaskMessage,
-  migrate,
-  newTaskMessage,
-} from "@worker-toolbox/runtime";
+import { createTracker } from "@worker-toolbox/runtime";
+import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime/protocol";
+import { createDatabasePool, migrate } from "@worker-toolbox/runtime/results";
 import {
   createTestDatabase,
   createTestNamespace,

@@ -24,7 +24,7 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
+import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime/protocol";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";

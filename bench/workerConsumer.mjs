@@ -33,7 +33,8 @@ const report = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 if (pipeline === "setup") {
   const { parseConfig, planTopology, entityNames } = await import("@worker-toolbox/config");
-  const { migrate, applyTopology } = await import("@worker-toolbox/runtime");
+  const { migrate } = await import("@worker-toolbox/runtime/results");
+  const { applyTopology } = await import("@worker-toolbox/runtime/topology");
   const parsed = parseConfig(config);
   const pool = new pg.Pool({ connectionString: parsed.database.url, max: 1 });
   await migrate(pool, { schema: parsed.database.schema });

@@ -19,15 +19,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { runCli } from "@worker-toolbox/cli";
 import { type AnyTaskContract, maskUrl, parseConfig } from "@worker-toolbox/config";
 import { type RunningDashboard, startDashboard } from "@worker-toolbox/dashboard";
-import {
-  createDatabasePool,
-  createProducer,
-  createTracker,
-  getTask,
-  grantsSql,
-  migrate,
-  waitForResult,
-} from "@worker-toolbox/runtime";
+import { createProducer, createTracker, getTask, waitForResult } from "@worker-toolbox/runtime";
+import { createDatabasePool, grantsSql, migrate } from "@worker-toolbox/runtime/results";
 import {
   createTestDatabase,
   createTestNamespace,

@@ -1,4 +1,4 @@
-import { createManagementClient } from "@worker-toolbox/runtime";
+import { createManagementClient } from "@worker-toolbox/runtime/topology";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { testServers } from "../support/servers.js";
@@ -63,8 +63,8 @@ describe("the conformance suite", () => {
   it("passes every case for a correctly wired service with three tasks", () => {
     expect(titles("good", "failed")).toEqual([]);
     expect(titles("good", "skipped")).toEqual([]);
-    // config 2, contracts 1 + 3 names + 3 samples, topology 7, routing 3, round trip 4, failures 4, shutdown 1.
-    expect(titles("good", "passed")).toHaveLength(28);
+    // config 2, contracts 1 + 3 names + 3 samples, topology 8, routing 3, round trip 4, failures 4, shutdown 1.
+    expect(titles("good", "passed")).toHaveLength(29);
     expect(titles("good", "passed")).toEqual(
       expect.arrayContaining([...ROUTES, ...ROUND_TRIPS, ROLE, RETRIES, DEAD_LETTER, POISON, EXPIRED, DRAIN]),
     );

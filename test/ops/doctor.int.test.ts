@@ -1,4 +1,4 @@
-import { migrate } from "@worker-toolbox/runtime";
+import { migrate } from "@worker-toolbox/runtime/results";
 import {
   createTestDatabase,
   createTestNamespace,

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { defineTask, parseConfig } from "@worker-toolbox/config";
-import { migrate } from "@worker-toolbox/runtime";
+import { migrate } from "@worker-toolbox/runtime/results";
 import {
   createTestDatabase,
   createTestNamespace,

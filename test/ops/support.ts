@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { entityNames } from "@worker-toolbox/config";
-import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime";
+import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime/protocol";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import { runCliCaptured } from "../support/cli.js";
 

@@ -10,7 +10,6 @@ import {
   type Producer,
   type ProducerState,
   type TaskCall,
-  TRACKING_HEADER,
 } from "../../packages/runtime/src/producer/index.js";
 import { decodeTaskMessage } from "../../packages/runtime/src/protocol/index.js";
 import { testServers } from "../support/servers.js";
@@ -109,7 +108,7 @@ describe("producer", () => {
     });
     expect(message.eta!.getTime()).toBeGreaterThan(Date.now() + 20_000);
     expect(message.expires!.getTime()).toBeGreaterThan(Date.now() + 3_000_000);
-    expect(got.properties.headers?.[TRACKING_HEADER]).toEqual({ requestedBy: "user:42" });
+    expect(got.properties.headers?.["x-wt-tracking"]).toEqual({ requestedBy: "user:42" });
     expect(got.properties.headers?.traceparent).toBe(
       "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     );

@@ -6,7 +6,7 @@ import {
   type ManagementClient,
   TopologyMismatchError,
   verifyTopology,
-} from "@worker-toolbox/runtime";
+} from "@worker-toolbox/runtime/topology";
 import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import amqp, { type ChannelModel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 import type { ToolboxConfig } from "@worker-toolbox/config";
-import { brokerSocketOptions, classifyBrokerError } from "@worker-toolbox/runtime";
+import { brokerSocketOptions, classifyBrokerError } from "@worker-toolbox/runtime/broker";
 import amqp, { type ChannelModel } from "amqplib";
 
 /**

@@ -10,7 +10,7 @@ export async function withPool(
 ): Promise<void> {
   const config = ctx.loadConfig(argv, { uses: ["database"] });
   // Imported here, not at the top: a command's --help loads this file but needs no pg (commands/index.ts).
-  const { createDatabasePool } = await import("@worker-toolbox/runtime");
+  const { createDatabasePool } = await import("@worker-toolbox/runtime/results");
   // Two reads at once at most (a task's detail reads its rows in parallel).
   const pool = createDatabasePool(config, { max: 3 });
   try {

@@ -2,7 +2,8 @@
  * Why a task has no result row, and where its message went: the suite's looks at the service queue, its
  * dead-letter queue, the result table and the worker, worded for a failing case to print.
  */
-import type { ManagementClient, Worker } from "@worker-toolbox/runtime";
+import type { Worker } from "@worker-toolbox/runtime";
+import type { ManagementClient } from "@worker-toolbox/runtime/topology";
 import type { Channel, ChannelModel, Message } from "amqplib";
 import type { Pool } from "pg";
 import { sleep } from "./timing.js";

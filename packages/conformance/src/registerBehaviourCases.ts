@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type AnyTaskContract, retryDelayMs } from "@worker-toolbox/config";
-import { encodeTaskMessage, H, newTaskMessage, type TaskView } from "@worker-toolbox/runtime";
+import type { TaskView } from "@worker-toolbox/runtime";
+import { encodeTaskMessage, H, newTaskMessage } from "@worker-toolbox/runtime/protocol";
 import { beforeAll, describe, it } from "vitest";
 import { samplesFor } from "./checks/contractChecks.js";
 import { ConformanceFailure, failIfAny } from "./failure.js";

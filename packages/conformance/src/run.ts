@@ -12,22 +12,22 @@ import {
   type TopologyPlan,
 } from "@worker-toolbox/config";
 import {
-  createDatabasePool,
-  createManagementClient,
   createProducer,
   createWorker,
-  deriveManagementUrl,
-  grantsSql,
-  type ManagementClient,
-  migrate,
   type Producer,
   type TaskView,
-  type VerifyTopologyResult,
-  verifyTopology,
-  vhostOf,
   type Worker,
   waitForResult,
 } from "@worker-toolbox/runtime";
+import { vhostOf } from "@worker-toolbox/runtime/broker";
+import { createDatabasePool, grantsSql, migrate } from "@worker-toolbox/runtime/results";
+import {
+  createManagementClient,
+  deriveManagementUrl,
+  type ManagementClient,
+  type VerifyTopologyResult,
+  verifyTopology,
+} from "@worker-toolbox/runtime/topology";
 import {
   createTestDatabase,
   createTestNamespace,

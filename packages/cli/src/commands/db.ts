@@ -10,7 +10,7 @@ type DbArgs = GlobalOptions & { json?: boolean };
 
 // The runtime (pg, amqplib) is imported by the handlers that use it, so `--help` does not load it
 // (see commands/index.ts).
-const runtime = () => import("@worker-toolbox/runtime");
+const runtime = () => import("@worker-toolbox/runtime/results");
 
 /** `worker-toolbox db …`: the PostgreSQL result backend. Nothing is created unless asked. */
 export function dbCommands(ctx: CommandContext): CommandBody {

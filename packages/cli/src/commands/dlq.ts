@@ -1,5 +1,5 @@
 import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
-import type { DeadLetterInfo, ReplayProgress } from "@worker-toolbox/runtime";
+import type { DeadLetterInfo, ReplayProgress } from "@worker-toolbox/runtime/ops";
 import type { ChannelModel } from "amqplib";
 import type cliProgress from "cli-progress";
 import type { Argv } from "yargs";
@@ -22,7 +22,7 @@ type PurgeArgs = DlqArgs & { yes: boolean };
 
 // The runtime and amqplib are imported by the handlers, so `dlq --help` does not load them
 // (see commands/index.ts).
-const runtime = () => import("@worker-toolbox/runtime");
+const runtime = () => import("@worker-toolbox/runtime/ops");
 
 /** `worker-toolbox dlq …`: inspect, replay and purge a service's dead-letter queue. */
 export function dlqCommands(ctx: CommandContext): CommandBody {

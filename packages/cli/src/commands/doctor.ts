@@ -1,5 +1,5 @@
 import { isToolboxError } from "@worker-toolbox/config";
-import type { DoctorCheck, DoctorReport } from "@worker-toolbox/runtime";
+import type { DoctorCheck, DoctorReport } from "@worker-toolbox/runtime/ops";
 import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { json, table } from "../output.js";
@@ -30,7 +30,7 @@ async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
     const config = ctx.loadConfig(argv, { uses: argv.database ? ["broker", "database"] : ["broker"] });
     // Imported on use, so `doctor --help` does not load the runtime (see commands/index.ts).
     const [{ runDoctor }, { socketOptions }] = await Promise.all([
-      import("@worker-toolbox/runtime"),
+      import("@worker-toolbox/runtime/ops"),
       import("../broker.js"),
     ]);
     report = await runDoctor({

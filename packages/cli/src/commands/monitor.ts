@@ -8,7 +8,14 @@ type MonitorArgs = GlobalOptions & { once: boolean; interval?: number; webhook?:
 
 // The runtime (pg, amqplib) is imported by the handlers that use it, so `--help` does not load it
 // (see commands/index.ts).
-const runtime = () => import("@worker-toolbox/runtime");
+const runtime = async () => {
+  const [broker, ops, topology] = await Promise.all([
+    import("@worker-toolbox/runtime/broker"),
+    import("@worker-toolbox/runtime/ops"),
+    import("@worker-toolbox/runtime/topology"),
+  ]);
+  return { ...broker, ...ops, ...topology };
+};
 
 /** `worker-toolbox monitor`: sample queues at an interval and raise alarms (pino lines on stdout). */
 export function monitorCommand(ctx: CommandContext): CommandBody {

@@ -91,7 +91,7 @@ export function renderPlan(plan: TopologyPlan): string {
 }
 
 // apply and verify import the broker client on use: `topology plan` needs none (see commands/index.ts).
-const brokerModules = () => Promise.all([import("@worker-toolbox/runtime"), import("../broker.js")]);
+const brokerModules = () => Promise.all([import("@worker-toolbox/runtime/topology"), import("../broker.js")]);
 
 async function apply(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
   const { config, plan } = load(ctx, argv);

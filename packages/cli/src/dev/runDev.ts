@@ -1,13 +1,8 @@
 import { resolve } from "node:path";
 import { loadConfig, planTopology, SERVICE_NAME_PATTERN, ToolboxError } from "@worker-toolbox/config";
-import {
-  applyTopology,
-  createDatabasePool,
-  createLogger,
-  followResults,
-  migrate,
-  type TaskView,
-} from "@worker-toolbox/runtime";
+import { createLogger, type TaskView } from "@worker-toolbox/runtime";
+import { createDatabasePool, followResults, migrate } from "@worker-toolbox/runtime/results";
+import { applyTopology } from "@worker-toolbox/runtime/topology";
 import type { Logger } from "pino";
 import { connectOnce } from "../broker.js";
 import type { CommandContext, GlobalOptions } from "../context.js";

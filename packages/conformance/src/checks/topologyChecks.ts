@@ -1,5 +1,5 @@
 import { entityNames, type TopologyPlan } from "@worker-toolbox/config";
-import { bindingName, describeMismatch, type TopologyMismatch } from "@worker-toolbox/runtime";
+import { bindingName, describeMismatch, type TopologyMismatch } from "@worker-toolbox/runtime/topology";
 
 /**
  * The topology plan cut into the concerns a service owner recognises, one case each, so a failure points
@@ -52,6 +52,10 @@ export function topologyGroups(plan: TopologyPlan, service: string): TopologyGro
           (kind === "exchange" && name === names.delayExchange) ||
           (kind === "queue" && name.startsWith(`${names.delayExchange}.`)) ||
           (kind === "binding" && name.startsWith(`${names.delayExchange} -> `)),
+      },
+      {
+        title: "declares the control exchange <prefix>.control (fanout) that revocations go through",
+        owns: (name, kind) => kind === "exchange" && name === names.controlExchange,
       },
     ];
   const entities: { name: string; kind: "exchange" | "queue" | "binding" }[] = [

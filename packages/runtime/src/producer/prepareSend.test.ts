@@ -2,8 +2,8 @@ import { ContractViolation, defineTask } from "@worker-toolbox/config";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { decodeTaskMessage } from "../protocol/decodeTaskMessage.js";
+import { H } from "../protocol/envelope.js";
 import { prepareSend } from "./prepareSend.js";
-import { TRACKING_HEADER } from "./types.js";
 
 const exportProject = defineTask({
   name: "export.project.v2",
@@ -51,7 +51,7 @@ describe("prepareSend", () => {
     });
     expect(message.eta?.getTime()).toBe(eta.getTime());
     expect(message.expires).toBeInstanceOf(Date);
-    expect(request.properties.headers[TRACKING_HEADER]).toEqual({ requestedBy: "user:42" });
+    expect(request.properties.headers[H.tracking]).toEqual({ requestedBy: "user:42" });
     expect(request.properties.headers.traceparent).toMatch(/^00-/);
   });
 

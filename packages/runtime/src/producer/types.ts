@@ -9,7 +9,6 @@ import type {
 import type { Logger } from "pino";
 import type { CanvasReceipt } from "../canvas/planCanvas.js";
 import type { Canvas } from "../canvas/workflows.js";
-import { H } from "../protocol/envelope.js";
 
 /**
  * The producer's view of the broker, which is also its circuit breaker:
@@ -123,6 +122,3 @@ export interface Producer extends EventEmitter<ProducerEvents> {
   /** Waits for outstanding confirms up to the publish deadline, rejects the rest, closes the connection. */
   close(): Promise<void>;
 }
-
-/** Header carrying `SendOptions.tracking`; the tracker stores it in the tracking row. */
-export const TRACKING_HEADER = H.tracking;

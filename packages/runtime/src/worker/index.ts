@@ -3,7 +3,6 @@
  * broker-side delay rungs, dead-lettering with reasons, revocation and graceful shutdown.
  */
 
-export { decideRetry, type RetryDecision, retryPolicyFor } from "../delivery/judge.js";
 export type { WorkerStats } from "../delivery/settle.js";
 export { createWorker, type Worker, type WorkerOptions, type WorkerState } from "./createWorker.js";
 export {
