@@ -18,7 +18,8 @@
  *
  *   npm run build && npm run bench          (BENCH_ONLY=worker for this one)
  * Env: BENCH_WORKER_COUNT (20000), BENCH_WORKER_WARMUP (2000), BENCH_WORKER_LATENCY_SAMPLES (300),
- * BENCH_WORKER_ROUNDS (3), BENCH_WORKER_PIPELINES (comma-separated subset), BENCH_CONSUMER_NODE_ARGS
+ * BENCH_WORKER_ROUNDS (3), BENCH_WORKER_PIPELINES (comma-separated subset), BENCH_WORKER_BASE (the root of
+ * another checkout with built packages: adds its worker as `toolbox-base`), BENCH_CONSUMER_NODE_ARGS
  * (extra node flags for the consumers, e.g. --cpu-prof), AMQP_URL / DATABASE_URL (default: throwaway
  * local servers, started once).
  */
@@ -35,7 +36,8 @@ const SERVICE = "bench";
 const TASK = "bench.noop";
 const PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 500);
 const PIPELINES = ["raw-single", "raw-batched", "toolbox"] as const;
-type Pipeline = (typeof PIPELINES)[number] | "baseline";
+/** With BENCH_WORKER_BASE=<another checkout, built>: its toolbox worker too, interleaved (an A/B in one run). */
+type Pipeline = (typeof PIPELINES)[number] | "toolbox-base" | "baseline";
 const CONSUMER = fileURLToPath(new URL("./workerConsumer.mjs", import.meta.url));
 const BUILT = fileURLToPath(new URL("../packages/runtime/dist/index.js", import.meta.url));
 
@@ -176,7 +178,10 @@ export async function benchWorker(
   if (!existsSync(BUILT))
     throw new Error("bench/worker.ts runs the built packages: run `npm run build` first");
   const only = process.env.BENCH_WORKER_PIPELINES?.split(",").map((p) => p.trim());
-  const pipelines = ([...PIPELINES, "baseline"] as Pipeline[]).filter((p) => !only || only.includes(p));
+  const base = process.env.BENCH_WORKER_BASE ? (["toolbox-base"] as const) : [];
+  const pipelines = ([...PIPELINES, ...base, "baseline"] as Pipeline[]).filter(
+    (p) => !only || only.includes(p),
+  );
   const servers = await startLocalServers();
   try {
     const runs: WorkerBenchRow[] = [];
@@ -196,13 +201,14 @@ export async function benchWorker(
     );
     console.table(rows);
     const find = (p: Pipeline) => rows.find((row) => row.pipeline === p);
-    const [single, batched, toolbox] = [find("raw-single"), find("raw-batched"), find("toolbox")];
-    if (single && batched && toolbox) {
+    const [single, batched] = [find("raw-single"), find("raw-batched")];
+    for (const toolbox of [find("toolbox"), find("toolbox-base")]) {
+      if (!single || !batched || !toolbox) continue;
       const throughput = toolbox.tasksPerSecond / batched.tasksPerSecond;
       const p50 = toolbox.p50Ms / single.p50Ms;
       const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
       console.log(
-        `toolbox throughput ${throughput.toFixed(2)}x raw-batched (target >= 0.9x: ${verdict(throughput >= 0.9)}); ` +
+        `${toolbox.pipeline} throughput ${throughput.toFixed(2)}x raw-batched (target >= 0.9x: ${verdict(throughput >= 0.9)}); ` +
           `p50 ${p50.toFixed(2)}x raw-single (target <= 1.5x: ${verdict(p50 <= 1.5)}); ` +
           `peak RSS ${toolbox.rssMb} MB (target < 100 MB: ${verdict(toolbox.rssMb < 100)}; ` +
           `raw-batched ${batched.rssMb} MB, ${(toolbox.rssMb / batched.rssMb).toFixed(2)}x)`,

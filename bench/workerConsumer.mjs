@@ -6,6 +6,8 @@
  *
  * Pipelines:
  *   toolbox      createWorker with a no-op task;
+ *   toolbox-base the same with the packages built in another checkout (BENCH_WORKER_BASE, its root dir):
+ *                an A/B of a change in one run window, the two toolboxes interleaved with the rest;
  *   raw-single, raw-batched   the hand-written amqplib + pg consumers of bench/rawPipeline.mjs (what each
  *                does, and how their row matches the toolbox's, is written there);
  *   baseline     amqplib + pg + pino + zod loaded, one AMQP connection and one database connection
@@ -91,9 +93,14 @@ if (process.env.BENCH_HEAP_PROFILE) {
 }
 
 let stop;
-if (pipeline === "toolbox") {
-  const { createWorker, implementTask } = await import("@worker-toolbox/runtime");
-  const { defineTask } = await import("@worker-toolbox/config");
+if (pipeline === "toolbox" || pipeline === "toolbox-base") {
+  const base = process.env.BENCH_WORKER_BASE;
+  const built = (name) =>
+    pipeline === "toolbox"
+      ? `@worker-toolbox/${name}`
+      : new URL(`packages/${name}/dist/index.js`, `file://${base}/`).href;
+  const { createWorker, implementTask } = await import(built("runtime"));
+  const { defineTask, parseConfig } = await import(built("config"));
   const { z } = await import("zod");
   const noop = defineTask({
     name: "bench.noop",
@@ -101,7 +108,6 @@ if (pipeline === "toolbox") {
     result: z.number().int(),
   });
   const impl = implementTask(noop, ({ args: [n] }) => n);
-  const { parseConfig } = await import("@worker-toolbox/config");
   const worker = createWorker({
     config: parseConfig(config),
     tasks: [impl],
