@@ -1,28 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { defineTask, entityNames, parseConfig, type ToolboxConfig } from "@worker-toolbox/config";
-import {
-  createTestDatabase,
-  createTestNamespace,
-  deleteNamespace,
-  type TestDatabase,
-} from "@worker-toolbox/testing";
+import { defineTask, entityNames } from "@worker-toolbox/config";
 import amqp, { type GetMessage } from "amqplib";
-import pg from "pg";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { getTask } from "../../packages/runtime/src/results/readResults.js";
-import { createTracker } from "../../packages/runtime/src/tracker/index.js";
-import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
-import {
-  celeryConfigOutput,
-  findCeleryPython,
-  runPythonScript,
-  warnCeleryMissing,
-} from "../support/celeryPython.js";
+import { implementTask } from "../../packages/runtime/src/worker/index.js";
+import { findCeleryPython, runPythonScript, warnCeleryMissing } from "../support/celeryPython.js";
+import { pythonClientWorld } from "../support/pythonClient.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -86,19 +69,18 @@ const GOOD: Call[] = [
 const BAD: Call = { args: ["two", 3], kwargs: {} };
 
 const servers = testServers();
-const prefix = createTestNamespace("celeryprod");
-const names = entityNames(prefix);
-const dir = mkdtempSync(join(tmpdir(), "wt-celery-producer-"));
-let database: TestDatabase;
-let pool: pg.Pool;
-let config: ToolboxConfig;
-let worker: Worker | undefined;
 const executed: Call[] = [];
+const world = pythonClientWorld("celery_producer", SERVICE, () => [
+  implementTask(addContract, ({ args: [a, b], kwargs }) => {
+    executed.push({ args: [a, b], kwargs });
+    return { sum: (a + b) * kwargs.scale, label: kwargs.label };
+  }),
+]);
 
 async function runProducer(calls: Call[]): Promise<{ ids: string[]; outcomes: Outcome[]; log: string }> {
   if (!celery.found) throw new Error("no celery python");
   const { lines, log } = await runPythonScript(celery.python, PRODUCER, {
-    dir,
+    dir: world.dir,
     tags: ["SENT", "OUTCOMES"],
     env: { CALLS: JSON.stringify(calls) },
   });
@@ -108,43 +90,6 @@ async function runProducer(calls: Call[]): Promise<{ ids: string[]; outcomes: Ou
 describe.skipIf(!celery.found)(
   `Python Celery ${celery.found ? celery.celeryVersion : ""} producer → TypeScript worker`,
   () => {
-    beforeAll(async () => {
-      database = await createTestDatabase(servers.databaseUrl, "celery_producer");
-      pool = new pg.Pool({ connectionString: database.url, max: 2 });
-      await migrate(pool, { schema: "public" });
-      config = parseConfig({
-        mode: "test",
-        service: SERVICE,
-        environment: { prefix },
-        broker: { url: servers.amqpUrl },
-        database: { url: database.url, poolSize: 2 },
-        logLevel: "silent",
-      });
-      const impl = implementTask(addContract, ({ args: [a, b], kwargs }) => {
-        executed.push({ args: [a, b], kwargs });
-        return { sum: (a + b) * kwargs.scale, label: kwargs.label };
-      });
-      worker = createWorker({ config, tasks: [impl], logger: pino({ level: "silent" }) });
-      await worker.start();
-      writeFileSync(
-        join(dir, "wt_celery_settings.py"),
-        await celeryConfigOutput({
-          prefix,
-          service: SERVICE,
-          amqpUrl: servers.amqpUrl,
-          databaseUrl: database.url,
-        }),
-      );
-    });
-
-    afterAll(async () => {
-      await worker?.close({ graceMs: 1_000 });
-      await pool?.end();
-      if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
-      await database?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-
     it("send_task calls run on the TypeScript worker; AsyncResult.get() returns their values; a call breaking the contract is dead-lettered", async () => {
       const { ids, outcomes, log } = await runProducer([...GOOD, BAD]);
       expect(ids, log).toHaveLength(GOOD.length + 1);
@@ -174,7 +119,7 @@ describe.skipIf(!celery.found)(
         { args: [2, 3], kwargs: { scale: 1, label: "" } },
       ]);
       for (const [i, id] of goodIds.entries()) {
-        const view = await getTask(pool, "public", id);
+        const view = await getTask(world.pool, "public", id);
         expect(view).toMatchObject({ taskId: id, status: "SUCCESS", name: "interop.add" });
         expect(view.result?.value).toEqual(
           outcomes[i]!.ok ? (outcomes[i] as { value: unknown }).value : null,
@@ -183,7 +128,7 @@ describe.skipIf(!celery.found)(
         expect(view.result?.rootId).toBe(id);
       }
 
-      const bad = await getTask(pool, "public", badId);
+      const bad = await getTask(world.pool, "public", badId);
       expect(bad.status).toBe("FAILURE");
       expect(bad.result?.error?.message).toContain("args[0]");
 
@@ -192,9 +137,14 @@ describe.skipIf(!celery.found)(
       try {
         const channel = await connection.createChannel();
         const letters: GetMessage[] = [];
-        for (let m = await channel.get(names.serviceDeadLetterQueue(SERVICE), { noAck: true }); m; ) {
+        for (
+          let m = await channel.get(entityNames(world.prefix).serviceDeadLetterQueue(SERVICE), {
+            noAck: true,
+          });
+          m;
+        ) {
           letters.push(m);
-          m = await channel.get(names.serviceDeadLetterQueue(SERVICE), { noAck: true });
+          m = await channel.get(entityNames(world.prefix).serviceDeadLetterQueue(SERVICE), { noAck: true });
         }
         expect(letters).toHaveLength(1);
         const headers = letters[0]!.properties.headers ?? {};
@@ -210,23 +160,21 @@ describe.skipIf(!celery.found)(
         expect(JSON.parse(letters[0]!.content.toString())[0]).toEqual(["two", 3]);
 
         // The service queue is empty: nothing left unacknowledged or redelivered in a loop.
-        expect((await channel.checkQueue(names.serviceQueue(SERVICE))).messageCount).toBe(0);
+        expect((await channel.checkQueue(entityNames(world.prefix).serviceQueue(SERVICE))).messageCount).toBe(
+          0,
+        );
         // The platform queue (bound with #) got a copy of every one of the Python producer's messages.
-        expect((await channel.checkQueue(names.platformQueue)).messageCount).toBe(GOOD.length + 1);
+        expect((await channel.checkQueue(entityNames(world.prefix).platformQueue)).messageCount).toBe(
+          GOOD.length + 1,
+        );
       } finally {
         await connection.close();
       }
 
       // And the tracker records them: every call Python sent has a tracking row.
-      const tracker = createTracker({ config, pool, logger: pino({ level: "silent" }) });
-      await tracker.start();
-      try {
-        await expect.poll(() => tracker.stats.stored, { timeout: 20_000 }).toBe(GOOD.length + 1);
-      } finally {
-        await tracker.close();
-      }
+      await world.track(GOOD.length + 1);
       for (const [i, call] of [...GOOD, BAD].entries()) {
-        const view = await getTask(pool, "public", ids[i]!);
+        const view = await getTask(world.pool, "public", ids[i]!);
         expect(view.tracking, `tracking row of ${ids[i]}`).toMatchObject({
           name: "interop.add",
           args: call.args,

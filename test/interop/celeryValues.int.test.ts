@@ -1,29 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { defineTask, parseConfig, type ToolboxConfig } from "@worker-toolbox/config";
-import {
-  createTestDatabase,
-  createTestNamespace,
-  deleteNamespace,
-  type TestDatabase,
-} from "@worker-toolbox/testing";
-import pg from "pg";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineTask } from "@worker-toolbox/config";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { KOMBU_MARKER_ENCODER_PY } from "../../packages/runtime/src/protocol/kombuMarkers.testUtil.js";
 import { CeleryDate, CeleryDecimal, CeleryTime } from "../../packages/runtime/src/protocol/values.js";
-import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { getTask } from "../../packages/runtime/src/results/readResults.js";
-import { createTracker } from "../../packages/runtime/src/tracker/index.js";
-import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
-import {
-  celeryConfigOutput,
-  findCeleryPython,
-  runPythonScript,
-  warnCeleryMissing,
-} from "../support/celeryPython.js";
-import { testServers } from "../support/servers.js";
+import { implementTask } from "../../packages/runtime/src/worker/index.js";
+import { findCeleryPython, runPythonScript, warnCeleryMissing } from "../support/celeryPython.js";
+import { pythonClientWorld } from "../support/pythonClient.js";
 
 /**
  * The one value model across languages: a real Python Celery client sends a task whose arguments are a
@@ -41,22 +24,12 @@ const celery = findCeleryPython();
 if (!celery.found) warnCeleryMissing("the Python Celery value-model interop test", celery.reason);
 
 const PRODUCER = String.raw`
-import base64, datetime, decimal, json, os
+import base64, datetime, decimal, json, os, uuid
 import kombu.utils.json as kj
 from celery import Celery
 
 if not hasattr(kj, "register_type"):
-    class MarkerEncoder(kj.JSONEncoder):
-        def default(self, o):
-            mark = lambda t, v: {"__type__": t, "__value__": v}
-            if isinstance(o, datetime.datetime): return mark("datetime", o.isoformat())
-            if isinstance(o, datetime.date): return mark("date", o.isoformat())
-            if isinstance(o, datetime.time): return mark("time", o.isoformat())
-            if isinstance(o, decimal.Decimal): return mark("decimal", str(o))
-            if isinstance(o, bytes):
-                try: return mark("bytes", o.decode("utf-8"))
-                except UnicodeDecodeError: return mark("base64", base64.b64encode(o).decode("ascii"))
-            return super().default(o)
+${KOMBU_MARKER_ENCODER_PY.replaceAll("\n", "\n    ")}
     kj._default_encoder = MarkerEncoder
 
 app = Celery("values-producer")
@@ -117,59 +90,21 @@ const EXPECTED_KWARGS = {
   at: new CeleryTime("08:00:00-05:00"),
 };
 
-const servers = testServers();
-const prefix = createTestNamespace("celeryvalues");
-const dir = mkdtempSync(join(tmpdir(), "wt-celery-values-"));
-let database: TestDatabase;
-let pool: pg.Pool;
-let config: ToolboxConfig;
-let worker: Worker | undefined;
 const received: unknown[] = [];
+const world = pythonClientWorld("celery_values", SERVICE, () => [
+  implementTask(echo, ({ args, kwargs }) => {
+    received.push({ args, kwargs });
+    return { args, kwargs };
+  }),
+]);
 
 describe.skipIf(!celery.found)(
   "Python Celery client → TypeScript worker: dates, times, decimals, bytes",
   () => {
-    beforeAll(async () => {
-      database = await createTestDatabase(servers.databaseUrl, "celery_values");
-      pool = new pg.Pool({ connectionString: database.url, max: 2 });
-      await migrate(pool, { schema: "public" });
-      config = parseConfig({
-        mode: "test",
-        service: SERVICE,
-        environment: { prefix },
-        broker: { url: servers.amqpUrl },
-        database: { url: database.url, poolSize: 2 },
-        logLevel: "silent",
-      });
-      const impl = implementTask(echo, ({ args, kwargs }) => {
-        received.push({ args, kwargs });
-        return { args, kwargs };
-      });
-      worker = createWorker({ config, tasks: [impl], logger: pino({ level: "silent" }) });
-      await worker.start();
-      writeFileSync(
-        join(dir, "wt_celery_settings.py"),
-        await celeryConfigOutput({
-          prefix,
-          service: SERVICE,
-          amqpUrl: servers.amqpUrl,
-          databaseUrl: database.url,
-        }),
-      );
-    });
-
-    afterAll(async () => {
-      await worker?.close({ graceMs: 1_000 });
-      await pool?.end();
-      if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
-      await database?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-
     it("runs the task, stores a SUCCESS row Python reads back equal, and a tracking row", async () => {
       if (!celery.found) return;
       const { lines, log } = await runPythonScript(celery.python, PRODUCER, {
-        dir,
+        dir: world.dir,
         tags: ["SENT", "STATE", "EQUAL", "RESULT"],
       });
       const id = JSON.parse(lines.SENT) as string;
@@ -178,31 +113,24 @@ describe.skipIf(!celery.found)(
       expect(lines.STATE, log).toBe("SUCCESS");
       expect(lines.EQUAL, log).toBe("true");
 
-      const view = await getTask(pool, "public", id);
+      const view = await getTask(world.pool, "public", id);
       expect(view.status).toBe("SUCCESS");
       expect(view.result?.value).toEqual({ args: EXPECTED_ARGS, kwargs: EXPECTED_KWARGS });
-      const { rows } = await pool.query<{ args: Buffer }>(
+      const { rows } = await world.pool.query<{ args: Buffer }>(
         "SELECT args FROM celery_taskmeta WHERE task_id = $1",
         [id],
       );
       // The arguments column holds Kombu JSON, as Celery's result_extended writes it.
       expect(rows[0]!.args.toString()).toContain('{"__type__": "decimal", "__value__": "1.10"}');
 
-      const tracker = createTracker({ config, pool, logger: pino({ level: "silent" }) });
-      await tracker.start();
-      try {
-        await expect.poll(() => tracker.stats.stored, { timeout: 20_000 }).toBe(1);
-        expect(tracker.stats.deadLettered).toBe(0);
-      } finally {
-        await tracker.close();
-      }
-      const tracked = await getTask(pool, "public", id);
+      expect((await world.track(1)).deadLettered).toBe(0);
+      const tracked = await getTask(world.pool, "public", id);
       expect(tracked.tracking).toMatchObject({
         name: "values.echo",
         args: EXPECTED_ARGS,
         kwargs: EXPECTED_KWARGS,
       });
-      const { rows: raw } = await pool.query<{ args: unknown }>(
+      const { rows: raw } = await world.pool.query<{ args: unknown }>(
         "SELECT args FROM worker_toolbox_tasks WHERE task_id = $1",
         [id],
       );

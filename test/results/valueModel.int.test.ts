@@ -1,10 +1,8 @@
-import { isToolboxError } from "@worker-toolbox/config";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TaskMessage } from "../../packages/runtime/src/protocol/celeryMessage.js";
-import { decodeTaskMessage } from "../../packages/runtime/src/protocol/decodeTaskMessage.js";
 import { decodeJson } from "../../packages/runtime/src/protocol/kombuJson.js";
-import { arrivingMessage } from "../../packages/runtime/src/protocol/testArbitraries.js";
+import { arrivingMessage, decodedOrRefused } from "../../packages/runtime/src/protocol/testArbitraries.js";
 import { getTask, migrate, upsertTracking } from "../../packages/runtime/src/results/index.js";
 import { jsonbString } from "../../packages/runtime/src/results/jsonText.js";
 import { taskRef, trackingInput } from "../../packages/runtime/src/results/messageRows.js";
@@ -28,15 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fresh?.close();
 });
-
-function decoded(raw: { content: Buffer; properties: object }): TaskMessage | undefined {
-  try {
-    return decodeTaskMessage(raw.content, raw.properties);
-  } catch (error) {
-    if (!isToolboxError(error, "MESSAGE_MALFORMED")) throw error;
-    return undefined;
-  }
-}
 
 /** What a jsonb copy keeps: U+FFFD for U+0000 and unpaired surrogates; numeric has no -0. */
 function asJsonb(value: unknown): unknown {
@@ -76,7 +65,7 @@ describe("the value model in PostgreSQL", () => {
       let stored = 0;
       await fc.assert(
         fc.asyncProperty(arrivingMessage[kind], async (raw) => {
-          const msg = decoded(raw);
+          const msg = decodedOrRefused(raw);
           if (!msg) return;
           await storeAndReadBack(msg);
           stored++;

@@ -1,4 +1,3 @@
-import type { AnyTaskContract } from "@worker-toolbox/config";
 import type { Logger } from "pino";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { prepareSend } from "../producer/prepareSend.js";
@@ -8,7 +7,7 @@ import { H } from "../protocol/envelope.js";
 import { childTraceparent, headerText, parseTraceparent, traceIdOf } from "../protocol/traceContext.js";
 import { taskRef } from "../results/messageRows.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
-import type { FollowUpOptions, TaskContext } from "../worker/implementTask.js";
+import type { TaskContext } from "../worker/implementTask.js";
 import type { TaskAbort } from "./execute.js";
 
 /** What a running handler can reach through its context. */
@@ -17,13 +16,8 @@ export interface HandlerServices {
   queue: string;
   /** Store a PROGRESS row; a row the database refuses is logged, not fatal. */
   progress(outcome: TaskOutcome): Promise<void>;
-  send(
-    parent: TaskMessage,
-    contract: AnyTaskContract,
-    args: unknown,
-    kwargs: unknown,
-    options: FollowUpOptions | undefined,
-  ): Promise<SendReceipt>;
+  /** `ctx.send` of the running task `parent`. */
+  send(parent: TaskMessage, ...call: Parameters<TaskContext["send"]>): Promise<SendReceipt>;
 }
 
 /**

@@ -14,7 +14,7 @@ import { WorkerMetrics } from "../worker/metrics.js";
 import { Delivery } from "./delivery.js";
 import type { DeliveryObserver, FollowUps } from "./extensions.js";
 import { fakeChannel } from "./fakes.testUtil.js";
-import { Settle, type WorkerStats } from "./settle.js";
+import { newWorkerStats, Settle } from "./settle.js";
 import { deadLetter, retry, SHUTDOWN, succeeded, type Verdict } from "./verdict.js";
 
 const config = parseConfig({
@@ -34,15 +34,7 @@ function harness(options: { rows?: (row: TaskOutcome) => Promise<void>; followUp
   const { channel, asChannel } = fakeChannel();
   channel.ack.mockImplementation(() => events.push("ack"));
   channel.nack.mockImplementation(() => events.push("give back"));
-  const stats: WorkerStats = {
-    succeeded: 0,
-    retried: 0,
-    deadLettered: 0,
-    revoked: 0,
-    delayed: 0,
-    skipped: 0,
-    requeued: 0,
-  };
+  const stats = newWorkerStats();
   const observer: DeliveryObserver = { settled: (verdict) => events.push(`observed ${verdict.kind}`) };
   const immediately: DurableRetry = { run: (fn) => fn() };
   const settle = new Settle({

@@ -31,6 +31,11 @@ export interface WorkerStats {
   requeued: number;
 }
 
+/** All counts at zero. */
+export function newWorkerStats(): WorkerStats {
+  return { succeeded: 0, retried: 0, deadLettered: 0, revoked: 0, delayed: 0, skipped: 0, requeued: 0 };
+}
+
 /** Where rows go: `add` resolves once the row is committed (the batch writer). */
 export interface RowWriter {
   add(row: TaskOutcome): Promise<void>;

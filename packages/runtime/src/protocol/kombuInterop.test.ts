@@ -16,6 +16,7 @@ import { newTaskMessage } from "./celeryMessage.js";
 import { decodeTaskMessage } from "./decodeTaskMessage.js";
 import { encodeTaskMessage } from "./encodeTaskMessage.js";
 import { decodeJson } from "./kombuJson.js";
+import { KOMBU_MARKER_ENCODER_PY } from "./kombuMarkers.testUtil.js";
 import { kombuArgs, kombuKwargs } from "./testArbitraries.js";
 import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
 
@@ -42,18 +43,7 @@ def hook(o):
         return DECODERS[o["__type__"]](o["__value__"])
     return o
 
-class MarkerEncoder(json.JSONEncoder):
-    def default(self, o):
-        mark = lambda t, v: {"__type__": t, "__value__": v}
-        if isinstance(o, datetime.datetime): return mark("datetime", o.isoformat())
-        if isinstance(o, datetime.date): return mark("date", o.isoformat())
-        if isinstance(o, datetime.time): return mark("time", o.isoformat())
-        if isinstance(o, decimal.Decimal): return mark("decimal", str(o))
-        if isinstance(o, uuid.UUID): return mark("uuid", {"hex": o.hex, "version": o.version})
-        if isinstance(o, bytes):
-            try: return mark("bytes", o.decode("utf-8"))
-            except UnicodeDecodeError: return mark("base64", base64.b64encode(o).decode("utf-8"))
-        return super().default(o)
+${KOMBU_MARKER_ENCODER_PY}
 
 loads = kj.loads if NATIVE else (lambda s: kj.loads(s, _loads=lambda t: json.loads(t, object_hook=hook)))
 dumps = kj.dumps if NATIVE else (lambda o: kj.dumps(o, cls=MarkerEncoder))

@@ -1,7 +1,9 @@
 /** fast-check arbitraries for the protocol tests (not exported from the package). */
+import { isToolboxError } from "@worker-toolbox/config";
 import fc from "fast-check";
 import { throughAmqp } from "./amqpHeaders.testUtil.js";
 import { CELERY_HEADERS, type TaskMessage } from "./celeryMessage.js";
+import { decodeTaskMessage } from "./decodeTaskMessage.js";
 import { encodeTaskMessage } from "./encodeTaskMessage.js";
 import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
 
@@ -197,3 +199,13 @@ const handMade = fc
 
 /** Raw deliveries (content and properties after the AMQP round trip) of both kinds. */
 export const arrivingMessage = { encoded, handMade };
+
+/** The decoded message, or undefined when the decoder refuses it (MESSAGE_MALFORMED); any other error throws. */
+export function decodedOrRefused(raw: { content: Buffer; properties: object }): TaskMessage | undefined {
+  try {
+    return decodeTaskMessage(raw.content, raw.properties);
+  } catch (error) {
+    if (!isToolboxError(error, "MESSAGE_MALFORMED")) throw error;
+    return undefined;
+  }
+}

@@ -1,10 +1,9 @@
-import { isToolboxError } from "@worker-toolbox/config";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
 import { decodeTaskMessage } from "../protocol/decodeTaskMessage.js";
 import { decodeJson } from "../protocol/kombuJson.js";
-import { arrivingMessage } from "../protocol/testArbitraries.js";
+import { arrivingMessage, decodedOrRefused } from "../protocol/testArbitraries.js";
 import { type EncodedOutcome, encodeOutcome } from "./encodeOutcome.js";
 import { taskRef, trackingInput } from "./messageRows.js";
 import type { TaskOutcome } from "./resultTypes.js";
@@ -15,15 +14,6 @@ import { encodeTracking } from "./trackingStore.js";
  * PostgreSQL would refuse (test/results/valueModel.int.test.ts stores a sample for real): text and jsonb
  * without U+0000 or unpaired surrogates, Celery's varchar(155) columns, its integer retries column.
  */
-
-function decoded(raw: { content: Buffer; properties: object }): TaskMessage | undefined {
-  try {
-    return decodeTaskMessage(raw.content, raw.properties);
-  } catch (error) {
-    if (!isToolboxError(error, "MESSAGE_MALFORMED")) throw error;
-    return undefined;
-  }
-}
 
 /** What PostgreSQL refuses in a text or jsonb value. */
 function refusedText(text: string): boolean {
@@ -91,7 +81,7 @@ describe("the value model: any message that decodes can be stored", () => {
     let stored = 0;
     fc.assert(
       fc.property(arrivingMessage.encoded, (raw) => {
-        const msg = decoded(raw);
+        const msg = decodedOrRefused(raw);
         if (msg) {
           expectStorable(msg);
           stored++;
@@ -106,7 +96,7 @@ describe("the value model: any message that decodes can be stored", () => {
     let stored = 0;
     fc.assert(
       fc.property(arrivingMessage.handMade, (raw) => {
-        const msg = decoded(raw);
+        const msg = decodedOrRefused(raw);
         if (msg) {
           expectStorable(msg);
           stored++;

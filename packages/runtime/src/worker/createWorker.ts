@@ -12,7 +12,7 @@ import { AckTracker } from "../consumer/acks.js";
 import { BatchWriter } from "../consumer/batchWriter.js";
 import { durableRetry } from "../consumer/transient.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
-import type { WorkerStats } from "../delivery/settle.js";
+import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
 import { WorkerEvents } from "../events/workerEvents.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
@@ -117,15 +117,7 @@ class TaskWorker
   private readonly connection: BrokerConnection;
   private readonly pipeline: DeliveryPipeline;
   private readonly revoked = new RevokedSet();
-  private readonly counts: WorkerStats = {
-    succeeded: 0,
-    retried: 0,
-    deadLettered: 0,
-    revoked: 0,
-    delayed: 0,
-    skipped: 0,
-    requeued: 0,
-  };
+  private readonly counts = newWorkerStats();
   private consumer: { channel: Channel; tag: string } | undefined;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
