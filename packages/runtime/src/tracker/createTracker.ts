@@ -72,6 +72,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     concurrency: 1,
     describe: (row) => `The tracking row of ${row.taskId}`,
   });
+  const verdictOf = (delivery: Delivery) => track(delivery, writer, names.serviceQueue);
   const stats: TrackerStats = {
     stored: 0,
     deadLettered: 0,
@@ -89,54 +90,16 @@ export function createTracker(options: TrackerOptions): Tracker {
   const records = new Set<Promise<void>>();
   let consumer: { channel: Channel; tag: string } | undefined;
 
-  async function record(delivery: Delivery): Promise<void> {
-    const { message } = delivery;
-    let row: TrackingInput;
-    try {
-      const task = decodeTaskMessage(message.content, message.properties as unknown as IncomingProperties);
-      row = trackingInput(task, names.serviceQueue);
-    } catch (error) {
-      return settle(delivery, deadLetter("malformed", error as Error, 0, undefined));
-    }
-    let verdict: TrackingVerdict;
-    try {
-      await writer.add(row);
-      verdict = { kind: "stored" };
-    } catch (error) {
-      // A row the database refuses for its content would be refused again: dead-letter it. Anything else
-      // (closing, the channel gone) gives the copy back.
-      verdict = isRowError(error)
-        ? deadLetter("unstorable-tracking", error as Error, 0, undefined)
-        : { kind: "give-back", why: "unsettled", error };
-    }
-    return settle(delivery, verdict);
-  }
-
   function receive(acks: AckTracker, message: ConsumeMessage): void {
-    const done = record(new Delivery(message, acks));
+    const delivery = new Delivery(message, acks);
+    const done = verdictOf(delivery).then((verdict) => settle(delivery, verdict));
     records.add(done);
     void done.finally(() => records.delete(done));
   }
 
-  async function setup(conn: ChannelModel): Promise<void> {
-    const declare = await conn.createChannel();
-    await applyTopology(declare, planTopology(config, []));
-    await declare.close();
-    await publisher.attach(conn);
-    const channel = await conn.createChannel();
-    channel.on("error", (error: Error) => logger.warn({ err: error.message }, "tracker channel error"));
-    await channel.prefetch(config.tracker.prefetch);
-    const acks = new AckTracker(channel, stopping.signal);
-    const { consumerTag } = await channel.consume(names.platformQueue, (message) => {
-      if (message) receive(acks, message);
-      else {
-        // The broker cancelled us (queue deleted or failed over): reconnect, which re-declares and resubscribes.
-        logger.warn("platform queue consumer cancelled by the broker; reconnecting");
-        void conn.close().catch(() => undefined);
-      }
-    });
-    consumer = { channel, tag: consumerTag };
-  }
+  const setup = async (conn: ChannelModel) => {
+    consumer = await subscribe(conn, { config, logger, publisher, stop: stopping.signal, receive });
+  };
 
   const connection = new BrokerConnection({ config, logger, name: "worker-toolbox tracker", setup });
 
@@ -161,4 +124,63 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (!options.pool) await pool.end();
     },
   };
+}
+
+/**
+ * One platform-queue copy: decoded and its tracking row committed → stored; not a task message →
+ * dead letter `malformed`; a row the database refuses for its content (it would be refused again) → dead
+ * letter `unstorable-tracking`; anything else (closing, the channel gone) → given back.
+ */
+async function track(
+  delivery: Delivery,
+  writer: BatchWriter<TrackingInput>,
+  serviceQueue: (service: string) => string,
+): Promise<TrackingVerdict> {
+  const { message } = delivery;
+  let row: TrackingInput;
+  try {
+    const task = decodeTaskMessage(message.content, message.properties as unknown as IncomingProperties);
+    row = trackingInput(task, serviceQueue);
+  } catch (error) {
+    return deadLetter("malformed", error as Error, 0, undefined);
+  }
+  try {
+    await writer.add(row);
+    return { kind: "stored" };
+  } catch (error) {
+    if (isRowError(error)) return deadLetter("unstorable-tracking", error as Error, 0, undefined);
+    return { kind: "give-back", why: "unsettled", error };
+  }
+}
+
+/** After every (re)connect: declare the topology, attach the publisher, consume the platform queue. */
+async function subscribe(
+  conn: ChannelModel,
+  parts: {
+    config: ToolboxConfig;
+    logger: Logger;
+    publisher: ConfirmPublisher;
+    stop: AbortSignal;
+    receive: (acks: AckTracker, message: ConsumeMessage) => void;
+  },
+): Promise<{ channel: Channel; tag: string }> {
+  const { config, logger } = parts;
+  const declare = await conn.createChannel();
+  await applyTopology(declare, planTopology(config, []));
+  await declare.close();
+  await parts.publisher.attach(conn);
+  const channel = await conn.createChannel();
+  channel.on("error", (error: Error) => logger.warn({ err: error.message }, "tracker channel error"));
+  await channel.prefetch(config.tracker.prefetch);
+  const acks = new AckTracker(channel, parts.stop);
+  const queue = entityNames(config.environment.prefix).platformQueue;
+  const { consumerTag } = await channel.consume(queue, (message) => {
+    if (message) parts.receive(acks, message);
+    else {
+      // The broker cancelled us (queue deleted or failed over): reconnect, which re-declares and resubscribes.
+      logger.warn("platform queue consumer cancelled by the broker; reconnecting");
+      void conn.close().catch(() => undefined);
+    }
+  });
+  return { channel, tag: consumerTag };
 }
