@@ -3,7 +3,9 @@ import type { AnyTaskContract } from "@worker-toolbox/config";
 import { applySignature, type PlannedMessage } from "./applySignature.js";
 import { type CelerySignatureDict, toCelerySignature } from "./celerySignature.js";
 import type { AnySignature } from "./signature.js";
-import type { Canvas } from "./workflows.js";
+import type { Canvas, CanvasReceipt } from "./workflows.js";
+
+export type { CanvasReceipt } from "./workflows.js";
 
 /**
  * The messages a workflow starts with, exactly as Celery 5.2's canvas publishes them (captured from
@@ -20,15 +22,6 @@ import type { Canvas } from "./workflows.js";
  *              service queue: whichever worker consumes it (Celery's, or ours) polls the header's results
  *              and sends the body with their list once all are done
  */
-export interface CanvasReceipt {
-  /** The id whose result is the workflow's: the signature's, a chain's last step's, a chord's body's, a group's id. */
-  id: string;
-  /** Every task id the workflow will run, in order (chord: header, then body). */
-  ids: string[];
-  /** The group id of a group or a chord's header. */
-  groupId?: string;
-}
-
 export interface CanvasPlan {
   messages: PlannedMessage[];
   receipt: CanvasReceipt;

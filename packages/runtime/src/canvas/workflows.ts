@@ -90,3 +90,13 @@ function misplaced(step: AnySignature, index: number): ToolboxError {
     },
   );
 }
+
+/** What sending a workflow returns (defined here, beside the workflows, so the producer's types need no planner). */
+export interface CanvasReceipt {
+  /** The id whose result is the workflow's: the signature's, a chain's last step's, a chord's body's, a group's id. */
+  id: string;
+  /** Every task id the workflow will run, in order (chord: header, then body). */
+  ids: string[];
+  /** The group id of a group or a chord's header. */
+  groupId?: string;
+}

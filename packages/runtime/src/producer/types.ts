@@ -7,8 +7,7 @@ import type {
   ToolboxError,
 } from "@worker-toolbox/config";
 import type { Logger } from "pino";
-import type { CanvasReceipt } from "../canvas/planCanvas.js";
-import type { Canvas } from "../canvas/workflows.js";
+import type { Canvas, CanvasReceipt } from "../canvas/workflows.js";
 
 /**
  * The producer's view of the broker, which is also its circuit breaker:

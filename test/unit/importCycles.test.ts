@@ -1,0 +1,62 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+/**
+ * No import cycle inside a package's sources (type-only imports count too: a cycle of types is a cycle of
+ * concerns). Relative imports are followed; `.js` specifiers map to the `.ts` files beside them.
+ */
+const PACKAGES = ["config", "runtime"];
+const root = fileURLToPath(new URL("../../packages/", import.meta.url));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sources(path);
+    return /\.ts$/.test(entry.name) && !/\.test\.ts$|testUtil\.ts$|\.d\.ts$/.test(entry.name) ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, false);
+  const specifiers: string[] = [];
+  for (const node of source.statements) {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+      specifiers.push((node.moduleSpecifier as ts.StringLiteral).text);
+    }
+  }
+  return specifiers
+    .filter((specifier) => specifier.startsWith("."))
+    .map((specifier) => resolve(dirname(file), specifier.replace(/\.js$/, ".ts")))
+    .filter((path) => existsSync(path));
+}
+
+/** Every cycle's files, found by a depth-first search over the import graph. */
+function cycles(files: readonly string[]): string[][] {
+  const graph = new Map(files.map((file) => [file, importsOf(file)]));
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, "open");
+    stack.push(file);
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === "open") found.push(stack.slice(stack.indexOf(next)));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(file, "done");
+  };
+  for (const file of files) if (!state.has(file)) visit(file);
+  return found;
+}
+
+describe("import cycles", () => {
+  it.each(PACKAGES)("none in packages/%s/src", (name) => {
+    const src = join(root, name, "src");
+    const found = cycles(sources(src)).map((cycle) => cycle.map((file) => relative(src, file)).join(" > "));
+    expect(found).toEqual([]);
+  });
+});
