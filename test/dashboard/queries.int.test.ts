@@ -1,4 +1,4 @@
-import { createResultStore, migrate, upsertTracking } from "@worker-toolbox/runtime";
+import { createResultStore, migrate, upsertTracking } from "@worker-toolbox/runtime/results";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   failureGroups,

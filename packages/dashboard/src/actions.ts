@@ -1,13 +1,13 @@
 import { parseTaskName, type ToolboxConfig, ToolboxError, taskNameProblem } from "@worker-toolbox/config";
+import { revokeTask } from "@worker-toolbox/runtime";
+import type { ConfirmPublisher } from "@worker-toolbox/runtime/broker";
 import {
-  type ConfirmPublisher,
   purgeDeadLetters,
   type ReplayResult,
   type ReplaySelection,
-  type ResultStore,
   replayDeadLetters,
-  revokeTask,
-} from "@worker-toolbox/runtime";
+} from "@worker-toolbox/runtime/ops";
+import type { ResultStore } from "@worker-toolbox/runtime/results";
 import type { ChannelModel } from "amqplib";
 import type { Logger } from "pino";
 

@@ -2,13 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { getRequestListener } from "@hono/node-server";
 import type { ToolboxConfig } from "@worker-toolbox/config";
-import {
-  assertMigrated,
-  BrokerConnection,
-  ConfirmPublisher,
-  createDatabasePool,
-  createResultStore,
-} from "@worker-toolbox/runtime";
+import { BrokerConnection, ConfirmPublisher } from "@worker-toolbox/runtime/broker";
+import { assertMigrated, createDatabasePool, createResultStore } from "@worker-toolbox/runtime/results";
 import type { Hono } from "hono";
 import type { Pool } from "pg";
 import { type Logger, pino } from "pino";

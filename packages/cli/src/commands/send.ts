@@ -7,7 +7,8 @@ import {
   ToolboxError,
   validateCall,
 } from "@worker-toolbox/config";
-import { createDatabasePool, createProducer, waitForResult } from "@worker-toolbox/runtime";
+import { createProducer, waitForResult } from "@worker-toolbox/runtime";
+import { createDatabasePool } from "@worker-toolbox/runtime/results";
 import { pino } from "pino";
 import type { Argv } from "yargs";
 import { z } from "zod";

@@ -1,18 +1,20 @@
 import { entityNames, PLATFORM_DEAD_LETTER_KEY, type ToolboxConfig } from "@worker-toolbox/config";
+import { vhostOf } from "@worker-toolbox/runtime/broker";
 import {
   type Alarm,
-  createManagementClient,
   type DeadLetterInfo,
-  deriveManagementUrl,
   discoverServices,
   evaluateAlarms,
   listDeadLetters,
-  type ManagementClient,
   opsTargets,
-  type QueueRates,
   sampleQueues,
-  vhostOf,
-} from "@worker-toolbox/runtime";
+} from "@worker-toolbox/runtime/ops";
+import {
+  createManagementClient,
+  deriveManagementUrl,
+  type ManagementClient,
+  type QueueRates,
+} from "@worker-toolbox/runtime/topology";
 import type { ChannelModel } from "amqplib";
 
 /** One service's queues as the Overview shows them. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { RESULT_CHANNEL } from "@worker-toolbox/runtime";
+import { RESULT_CHANNEL } from "@worker-toolbox/runtime/results";
 import type { Pool, PoolClient } from "pg";
 import type { Logger } from "pino";
 

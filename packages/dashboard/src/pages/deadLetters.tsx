@@ -1,4 +1,4 @@
-import type { DeadLetterInfo } from "@worker-toolbox/runtime";
+import type { DeadLetterInfo } from "@worker-toolbox/runtime/ops";
 import type { DeadLetterSummary } from "../broker/brokerView.js";
 import { age, count } from "./format.js";
 import { ActionForm, Empty, Layout, type PageContext } from "./layout.js";

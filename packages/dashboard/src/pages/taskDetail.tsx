@@ -1,4 +1,4 @@
-import { FINAL_STATES } from "@worker-toolbox/runtime";
+import { FINAL_STATES } from "@worker-toolbox/runtime/results";
 import type { FamilyMember, TaskDetail } from "../queries/index.js";
 import { pretty, time } from "./format.js";
 import { ActionForm, Empty, Layout, type PageContext, StatusBadge } from "./layout.js";

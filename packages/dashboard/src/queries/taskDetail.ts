@@ -1,10 +1,5 @@
-import {
-  getTask,
-  rootTraceId,
-  type StoredResult,
-  type TaskState,
-  type TaskView,
-} from "@worker-toolbox/runtime";
+import { getTask, type StoredResult, type TaskState, type TaskView } from "@worker-toolbox/runtime";
+import { rootTraceId } from "@worker-toolbox/runtime/protocol";
 import type { Pool } from "pg";
 import { tables } from "./tables.js";
 

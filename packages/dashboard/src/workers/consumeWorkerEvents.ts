@@ -5,7 +5,7 @@ import {
   EVENT_EXCHANGE_OPTIONS,
   EVENT_EXCHANGE_TYPE,
   WORKER_EVENTS_KEY,
-} from "@worker-toolbox/runtime";
+} from "@worker-toolbox/runtime/protocol";
 import type { ChannelModel } from "amqplib";
 import type { Logger } from "pino";
 import type { WorkerRegistry } from "./workerRegistry.js";

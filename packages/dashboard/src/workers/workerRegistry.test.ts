@@ -1,4 +1,4 @@
-import type { WorkerEvent } from "@worker-toolbox/runtime";
+import type { WorkerEvent } from "@worker-toolbox/runtime/protocol";
 import { describe, expect, it } from "vitest";
 import { versionSkew, WorkerRegistry } from "./workerRegistry.js";
 

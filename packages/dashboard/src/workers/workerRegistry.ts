@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { heartbeatExpiresAt, type WorkerEvent } from "@worker-toolbox/runtime";
+import { heartbeatExpiresAt, type WorkerEvent } from "@worker-toolbox/runtime/protocol";
 
 /** One worker as the Workers page shows it: its last heartbeat plus what the registry worked out. */
 export interface WorkerInfo {
