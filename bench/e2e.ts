@@ -30,7 +30,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { entityNames, parseConfig, planTopology, type ToolboxConfigInput } from "@worker-toolbox/config";
-import { applyTopology, migrate } from "@worker-toolbox/runtime";
+import { migrate } from "@worker-toolbox/runtime/results";
+import { applyTopology } from "@worker-toolbox/runtime/topology";
 import {
   createTestDatabase,
   createTestNamespace,

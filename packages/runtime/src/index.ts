@@ -67,6 +67,7 @@ export {
   traceIdOf,
 } from "./protocol/traceContext.js";
 export { CeleryDate, CeleryDecimal, CeleryTime } from "./protocol/values.js";
+export { createDatabasePool } from "./results/pool.js";
 export {
   getFamily,
   getTask,
