@@ -15,7 +15,8 @@ const TASKS = ["reports.render.v1", "reports.email", "reports.cleanup"];
 const START = "starts the worker with the run config and reports ready";
 const EXCHANGE = "declares the task exchange <prefix>.tasks as a durable topic exchange";
 const EVENTS = "declares the events exchange <prefix>.celeryev as a durable topic exchange (Celery events)";
-const CONTROL = "declares the control exchange <prefix>.control (fanout) that revocations go through";
+const CONTROL =
+  "declares Celery's control exchange <prefix>.celery.pidbox (fanout) that revocations go through";
 const SERVICE_QUEUE =
   "declares the service queue <prefix>.reports with the planned type and arguments, bound with reports.#";
 const PLATFORM = "declares the platform queue <prefix>.platform bound with # (a copy of every task)";

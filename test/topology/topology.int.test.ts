@@ -186,22 +186,27 @@ describe("verifyTopology", () => {
     });
   });
 
-  it("sees the control exchange: a missing one is named, and a worker's own queue is declared from the plan", async () => {
+  it("sees Celery's control exchange: a missing one is named, and a worker's own queue is declared from the plan", async () => {
     const plan = planFor("control");
     await apply(plan);
+    const pidbox = `${plan.prefix}.celery.pidbox`;
     const channel = await connection.createChannel();
-    const own = await applyWorkerQueues(channel, plan, "export", "w1");
-    expect([...own]).toEqual([["control", `${plan.prefix}.control.export.w1`]]);
-    expect((await management.listBindings("/")).filter((b) => b.source === `${plan.prefix}.control`)).toEqual(
-      [expect.objectContaining({ destination: `${plan.prefix}.control.export.w1`, routingKey: "" })],
-    );
+    const own = await applyWorkerQueues(channel, plan, "export", "export-1@host");
+    expect([...own]).toEqual([["control", `export-1@host.${pidbox}`]]);
+    expect((await management.listBindings("/")).filter((b) => b.source === pidbox)).toEqual([
+      expect.objectContaining({ destination: `export-1@host.${pidbox}`, routingKey: "" }),
+    ]);
+    // Declared as kombu declares a node's pidbox queue, so a Celery client's declare is equivalent.
+    await channel.assertQueue(`export-1@host.${pidbox}`, {
+      durable: false,
+      autoDelete: true,
+      arguments: { "x-expires": 10_000, "x-message-ttl": 300_000 },
+    });
     await channel.close();
-    await (await connection.createChannel()).deleteExchange(`${plan.prefix}.control`);
+    await (await connection.createChannel()).deleteExchange(pidbox);
 
     const result = await verifyTopology({ connection, plan, managementUrl: managementUrl! });
-    expect(result.mismatches).toEqual([
-      { entity: "exchange", name: `${plan.prefix}.control`, problem: "missing" },
-    ]);
+    expect(result.mismatches).toEqual([{ entity: "exchange", name: pidbox, problem: "missing" }]);
   });
 
   it("detects an exchange of the wrong type and missing entities", async () => {

@@ -58,14 +58,18 @@ export function entityNames(prefix: string) {
     exchange: `${prefix}.tasks`,
     /** Headers exchange that routes a delayed message to its delay rung. */
     delayExchange: `${prefix}.delay`,
-    /** Fanout exchange for control messages to every worker (revoke); each worker binds a private queue. */
-    controlExchange: `${prefix}.control`,
+    /**
+     * Celery's pidbox exchange (`<celeryControl>.pidbox`, fanout, not durable, as kombu declares it): remote
+     * control (revoke, inspect, ping) to every worker, Celery's and ours; each worker consumes its own queue
+     * `<node name>.<celeryControl>.pidbox`.
+     */
+    controlExchange: `${prefix}.celery.pidbox`,
     /**
      * Celery's event exchange (Celery's `event_exchange`, topic): worker heartbeats and task events, routing
      * key = event type with `-` as `.` (`worker.heartbeat`). `celery-config` prints this name.
      */
     eventExchange: `${prefix}.celeryev`,
-    /** Celery's `control_exchange` name: remote control goes through `<this>.pidbox` (docs/interop.md). */
+    /** Celery's `control_exchange` name: remote control goes through `<this>.pidbox` (controlExchange). */
     celeryControl: `${prefix}.celery`,
     /** Direct exchange for dead letters, routing key = service name. */
     deadLetterExchange: `${prefix}.dead`,

@@ -20,8 +20,9 @@ import type { ToolboxConfig } from "./schema.js";
  *   worker retry ──► <prefix>.delay (headers, wt-delay=<rung>) ──► <prefix>.delay.<rung> (TTL)
  *                       ──(expired: dead-lettered with the task name as routing key)──► <prefix>.tasks
  *
- * `<prefix>.control` (fanout) broadcasts revocations; each worker process binds its own exclusive queue to it
- * (`workerQueues`: planned as a name template, declared by each worker with its own id).
+ * Remote control is Celery's pidbox: `<prefix>.celery.pidbox` (fanout) carries revocations (and Celery's
+ * inspect/ping) to every worker; each worker process binds its own queue to it (`workerQueues`: planned as
+ * a name template, declared by each worker under its node name). `<prefix>.celeryev` carries Celery events.
  * A retry or a future `eta` waits in a delay rung and then re-enters the topic exchange, so the platform
  * queue sees every retry too. Dead letters carry their reason in headers set by the worker.
  */
@@ -31,7 +32,8 @@ export const DEAD_LETTER_DELIVERY_LIMIT = 1_000_000;
 export interface PlannedExchange {
   name: string;
   type: "topic" | "headers" | "direct" | "fanout";
-  durable: true;
+  /** False only for Celery's pidbox exchange, which kombu declares transient (a durable one would be refused). */
+  durable: boolean;
   purpose: string;
 }
 
@@ -52,9 +54,9 @@ export interface PlannedBinding {
 }
 
 /**
- * A queue each worker process declares for itself: exclusive to its connection and deleted with it, so it
- * exists only while the worker runs (verify cannot expect it). `name` holds `{worker}`, filled with an id
- * unique to the process.
+ * A queue each worker process declares for itself, as Celery declares a node's pidbox queue: not durable,
+ * deleted once its worker disconnects, so it exists only while the worker runs (verify cannot expect it).
+ * `name` holds `{worker}`, filled with the worker's Celery node name (`<service>-<pid>@<host>`).
  */
 export interface PlannedWorkerQueue {
   /** What the worker consumes it for. */
@@ -63,8 +65,10 @@ export interface PlannedWorkerQueue {
   name: string;
   exchange: string;
   routingKey: string;
-  exclusive: true;
+  durable: false;
   autoDelete: true;
+  /** Celery's control_queue_expires (10 s) and control_queue_ttl (300 s), so Celery may declare it too. */
+  arguments: Record<string, number>;
   purpose: string;
 }
 
@@ -131,8 +135,8 @@ export function planTopology(
     {
       name: names.controlExchange,
       type: "fanout",
-      durable: true,
-      purpose: "control messages (revoke) to every worker",
+      durable: false,
+      purpose: "Celery's remote control (pidbox): revoke, inspect and ping to every worker",
     },
   ];
 
@@ -152,12 +156,13 @@ export function planTopology(
     workerQueues.push({
       role: "control",
       service,
-      name: `${names.controlExchange}.${service}.${WORKER_ID_PLACEHOLDER}`,
+      name: `${WORKER_ID_PLACEHOLDER}.${names.controlExchange}`,
       exchange: names.controlExchange,
       routingKey: "",
-      exclusive: true,
+      durable: false,
       autoDelete: true,
-      purpose: `revocations for one worker process of ${service}`,
+      arguments: { "x-expires": 10_000, "x-message-ttl": 300_000 },
+      purpose: `remote control (revocations) of one worker process of ${service}`,
     });
   }
 

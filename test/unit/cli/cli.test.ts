@@ -70,9 +70,11 @@ describe("worker-toolbox topology plan", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("staging.tasks (topic)");
     expect(text.stdout).toContain("└─ # → staging.platform");
-    // The control exchange and the queue each worker process binds to it are part of the plan.
-    expect(text.stdout).toContain("staging.control (fanout)");
-    expect(text.stdout).toContain("staging.control.export.{worker}");
+    // Celery's control exchange, the queue each worker process binds to it and the events exchange are
+    // part of the plan.
+    expect(text.stdout).toContain("staging.celery.pidbox (fanout)");
+    expect(text.stdout).toContain("{worker}.staging.celery.pidbox");
+    expect(text.stdout).toContain("staging.celeryev (topic)");
     const json = await run([
       "topology",
       "plan",
@@ -89,11 +91,13 @@ describe("worker-toolbox topology plan", () => {
       expect.arrayContaining(["staging.billing", "staging.export", "staging.platform"]),
     );
     expect(plan.workerQueues).toEqual([
-      expect.objectContaining({ role: "control", service: "billing", exchange: "staging.control" }),
+      expect.objectContaining({ role: "control", service: "billing", exchange: "staging.celery.pidbox" }),
       expect.objectContaining({
         role: "control",
         service: "export",
-        name: "staging.control.export.{worker}",
+        name: "{worker}.staging.celery.pidbox",
+        durable: false,
+        arguments: { "x-expires": 10_000, "x-message-ttl": 300_000 },
       }),
     ]);
   });

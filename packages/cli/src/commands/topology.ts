@@ -82,7 +82,7 @@ export function renderPlan(plan: TopologyPlan): string {
     lines.push(`      ${args.join(", ")}`);
   }
   if (plan.workerQueues.length > 0) {
-    lines.push("", "Declared by each worker process for itself (exclusive, deleted when it disconnects):");
+    lines.push("", "Declared by each worker process for itself (deleted when it disconnects):");
     for (const queue of plan.workerQueues) {
       lines.push(`  ${queue.name} — ${queue.purpose}`, `      bound to ${queue.exchange}`);
     }

@@ -54,7 +54,8 @@ export function topologyGroups(plan: TopologyPlan, service: string): TopologyGro
           (kind === "binding" && name.startsWith(`${names.delayExchange} -> `)),
       },
       {
-        title: "declares the control exchange <prefix>.control (fanout) that revocations go through",
+        title:
+          "declares Celery's control exchange <prefix>.celery.pidbox (fanout) that revocations go through",
         owns: (name, kind) => kind === "exchange" && name === names.controlExchange,
       },
     ];

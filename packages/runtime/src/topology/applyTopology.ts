@@ -44,9 +44,9 @@ export async function applyTopology(channel: Channel, plan: TopologyPlan): Promi
 }
 
 /**
- * Declare the plan's per-worker queues for one worker process (`workerId` fills the name's `{worker}`):
- * exclusive to this connection and deleted with it, each bound to its exchange. Returns them by role,
- * with the names the broker knows them by. Their exchanges come from `applyTopology`.
+ * Declare the plan's per-worker queues for one worker process (`workerId`, its node name, fills the name's
+ * `{worker}`): deleted once it disconnects, each bound to its exchange. Returns them by role, with the names
+ * the broker knows them by. Their exchanges come from `applyTopology`.
  */
 export async function applyWorkerQueues(
   channel: Channel,
@@ -58,9 +58,9 @@ export async function applyWorkerQueues(
   for (const queue of plan.workerQueues.filter((q) => q.service === service)) {
     const name = queue.name.replace(WORKER_ID_PLACEHOLDER, workerId);
     await channel.assertQueue(name, {
-      exclusive: queue.exclusive,
+      durable: queue.durable,
       autoDelete: queue.autoDelete,
-      durable: false,
+      arguments: queue.arguments,
     });
     await channel.bindQueue(name, queue.exchange, queue.routingKey);
     declared.set(queue.role, name);

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
@@ -11,6 +10,7 @@ import { BrokerConnection } from "../broker/connection.js";
 import { AckTracker } from "../consumer/acks.js";
 import { BatchWriter } from "../consumer/batchWriter.js";
 import { durableRetry } from "../consumer/transient.js";
+import { decodeControlRequest, isForNode } from "../control/pidbox.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
 import { WorkerEvents } from "../events/workerEvents.js";
@@ -311,7 +311,7 @@ class TaskWorker
     // The plan's per-worker queues: this process's own revocations (a control message is never acked).
     const control = await conn.createChannel();
     control.on("error", (error: Error) => this.logger.warn({ err: error.message }, "control channel error"));
-    const own = await applyWorkerQueues(control, plan, this.service, randomBytes(6).toString("hex"));
+    const own = await applyWorkerQueues(control, plan, this.service, this.nodeName);
     const controlQueue = own.get("control");
     if (controlQueue) {
       await control.consume(controlQueue, (message) => message && this.onControl(message), { noAck: true });
@@ -350,8 +350,11 @@ class TaskWorker
     void conn.close().catch(() => undefined);
   }
 
+  /** Celery's pidbox requests: a revocation for every node or for this one; other commands are ignored. */
   private onControl(message: ConsumeMessage): void {
-    const revoke = decodeRevoke(message.content);
+    const request = decodeControlRequest(message.content, message.properties.headers);
+    if (!request || !isForNode(request, this.nodeName)) return;
+    const revoke = decodeRevoke(request);
     if (revoke) this.applyRevoke(revoke.taskIds, revoke.reason);
   }
 

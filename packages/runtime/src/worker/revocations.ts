@@ -1,46 +1,44 @@
 import { entityNames, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { type ControlRequest, encodeControlRequest } from "../control/pidbox.js";
 import type { ResultStore } from "../results/resultStore.js";
 
 /**
- * Revocation: a control message on the `<prefix>.control` fanout exchange reaches every worker (each binds
- * its own exclusive, auto-delete queue), which remembers the ids for `ttlMs` (like Celery's revoked set).
+ * Revocation: Celery's `revoke` command on its pidbox exchange `<prefix>.celery.pidbox` (fanout) reaches every
+ * worker, Celery's and ours (each consumes its own queue `<node name>.<prefix>.celery.pidbox`), which remembers
+ * the ids for `ttlMs` (like Celery's revoked set); `app.control.revoke()` from Python reaches ours alike.
  * A revoked task that has not started is skipped and recorded REVOKED; a running one has its AbortSignal
  * fired. The revoker also stores the REVOKED row itself, a final state no later SUCCESS can overwrite, so
  * a worker that was offline during the broadcast still cannot record the task as done.
  *
- * Wire format (JSON, shaped like Celery's pidbox `revoke` command):
- *   {"method": "revoke", "arguments": {"task_id": ["<id>", ...], "reason": "..."}}
+ * Wire format (JSON, Celery's pidbox `revoke` command as `app.control.revoke()` sends it, plus `reason`):
+ *   {"method": "revoke", "arguments": {"task_id": ["<id>", ...], "terminate": false, "signal": "SIGTERM",
+ *    "reason": "..."}, "destination": null, "pattern": null, "matcher": null}
  */
 export interface RevokeMessage {
   taskIds: string[];
   reason: string;
 }
 
-export function encodeRevoke(message: RevokeMessage): Buffer {
-  return Buffer.from(
-    JSON.stringify({ method: "revoke", arguments: { task_id: message.taskIds, reason: message.reason } }),
-  );
+/** Celery's `revoke` request for every node (no reply asked): body and headers. */
+export function encodeRevoke(message: RevokeMessage): {
+  content: Buffer;
+  headers: { clock: number; expires: number };
+} {
+  const args = { task_id: message.taskIds, terminate: false, signal: "SIGTERM", reason: message.reason };
+  return encodeControlRequest("revoke", args, { clock: 0 });
 }
 
-/** The revocation in a control message, or undefined when it is something else (ignored). */
-export function decodeRevoke(content: Buffer): RevokeMessage | undefined {
-  try {
-    const parsed = JSON.parse(content.toString("utf8")) as {
-      method?: unknown;
-      arguments?: { task_id?: unknown; reason?: unknown };
-    };
-    if (parsed?.method !== "revoke") return undefined;
-    const ids = parsed.arguments?.task_id;
-    const list = (Array.isArray(ids) ? ids : [ids]).filter(
-      (id): id is string => typeof id === "string" && id !== "",
-    );
-    if (list.length === 0) return undefined;
-    const reason = typeof parsed.arguments?.reason === "string" ? parsed.arguments.reason : "revoked";
-    return { taskIds: list, reason };
-  } catch {
-    return undefined;
-  }
+/** The revocation a pidbox request carries, or undefined when it is another command (ignored). */
+export function decodeRevoke(request: ControlRequest): RevokeMessage | undefined {
+  if (request.method !== "revoke") return undefined;
+  const ids = request.arguments.task_id;
+  const list = (Array.isArray(ids) ? ids : [ids]).filter(
+    (id): id is string => typeof id === "string" && id !== "",
+  );
+  if (list.length === 0) return undefined;
+  const reason = typeof request.arguments.reason === "string" ? request.arguments.reason : "revoked";
+  return { taskIds: list, reason };
 }
 
 /** Task ids revoked recently: bounded in size and age, oldest dropped first. */
@@ -98,12 +96,13 @@ export async function revokeTask(options: RevokeTaskOptions): Promise<void> {
     throw new ToolboxError("MESSAGE_INVALID", "revokeTask needs one or more non-empty task ids.");
   }
   const reason = options.reason ?? "revoked";
+  const { content, headers } = encodeRevoke({ taskIds, reason });
   try {
     await options.publisher.publish({
       exchange: entityNames(options.config.environment.prefix).controlExchange,
       routingKey: "",
-      content: encodeRevoke({ taskIds, reason }),
-      properties: { contentType: "application/json", deliveryMode: 1 },
+      content,
+      properties: { contentType: "application/json", contentEncoding: "utf-8", deliveryMode: 1, headers },
     });
   } catch (error) {
     // No worker is listening: nothing runs that could be aborted; the REVOKED rows below still hold.
