@@ -125,11 +125,20 @@ describe("worker-toolbox dlq", () => {
 
     const replayed = await drain(channel, `${prefix}.export`);
     expect(replayed.map((m) => m.id).sort()).toEqual([...renderIds, "crash-1"].sort());
-    for (const { headers } of replayed) {
+    for (const { id, headers } of replayed) {
       expect(headers.retries).toBe(0);
+      // The failed run's stamp and the broker's death headers go; the producer's tracking metadata stays.
       expect(
-        Object.keys(headers).filter((key) => key.startsWith("x-wt-") || key.startsWith("x-death")),
+        Object.keys(headers).filter(
+          (key) => (key.startsWith("x-wt-") && key !== "x-wt-tracking") || key.startsWith("x-death"),
+        ),
       ).toEqual([]);
+      if (id === "crash-1") expect(headers["x-wt-tracking"]).toBeUndefined();
+      else
+        expect(headers["x-wt-tracking"]).toEqual({
+          requestedBy: "user:7",
+          ticket: expect.stringMatching(/^T-\d$/),
+        });
     }
     // The platform queue saw the replays too (they went through the task exchange).
     expect((await drain(channel, `${prefix}.platform`)).length).toBe(4);

@@ -53,6 +53,8 @@ export async function publishDeadLetters(
         "x-wt-original-routing-key": task,
         "x-wt-dead-lettered-at": new Date(Date.now() - 120_000).toISOString(),
         "x-wt-dead-lettered-by": "test",
+        // What the producer attached (createProducer's `tracking`): a replay must keep it.
+        "x-wt-tracking": { requestedBy: "user:7", ticket: `T-${i}` },
       },
     });
     ids.push(msg.id);
