@@ -1,5 +1,4 @@
 import { EventEmitter } from "node:events";
-import { hostname } from "node:os";
 import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type pg from "pg";
@@ -13,19 +12,18 @@ import { durableRetry } from "../consumer/transient.js";
 import { decodeControlRequest, isForNode } from "../control/pidbox.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
-import { WorkerEvents } from "../events/workerEvents.js";
+import type { WorkerEvents } from "../events/workerEvents.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
-import { EventSource } from "../protocol/celeryEvents.js";
 import { createDatabasePool } from "../results/pool.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
 import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
-import { runtimeVersion } from "../version.js";
 import type { TaskImplementation } from "./implementTask.js";
 import { WorkerMetrics } from "./metrics.js";
 import { decodeRevoke, RevokedSet, revokeTask } from "./revocations.js";
 import { taskRegistry } from "./taskRegistry.js";
+import { nodeNameFor, workerEvents } from "./workerNode.js";
 import { workerPipeline } from "./workerPipeline.js";
 
 /**
@@ -74,18 +72,6 @@ export interface Worker
    * and return their messages to the queue; flush results; close connections.
    */
   close(options?: { graceMs?: number }): Promise<void>;
-}
-
-const workersPerService = new Map<string, number>();
-
-/**
- * `<service>-<pid>@<host>`, and `-2`, `-3`... for further workers of the service in one process: node
- * names must be unique, or remote-control replies (keyed by node name) overwrite each other.
- */
-function nodeNameFor(service: string): string {
-  const count = (workersPerService.get(service) ?? 0) + 1;
-  workersPerService.set(service, count);
-  return `${service}-${process.pid}${count > 1 ? `-${count}` : ""}@${hostname()}`;
 }
 
 export function createWorker(options: WorkerOptions): Worker {
@@ -371,32 +357,4 @@ function workerLogger(parent: Logger, service: string): Logger {
   return parent.child(
     parent.bindings().service === service ? { component: "worker" } : { component: "worker", service },
   );
-}
-
-/** Celery's worker-online/heartbeat/offline on `<prefix>.celeryev`, with what the dashboard reads (config.worker.events). */
-function workerEvents(
-  config: ToolboxConfig,
-  workerName: string,
-  taskNames: readonly string[],
-  logger: Logger,
-  stats: () => Worker["stats"],
-): WorkerEvents {
-  return new WorkerEvents({
-    exchange: entityNames(config.environment.prefix).eventExchange,
-    source: new EventSource(workerName),
-    heartbeatMs: config.worker.heartbeatMs,
-    identity: {
-      swIdent: "worker-toolbox",
-      swVer: runtimeVersion(),
-      service: config.service ?? "",
-      toolboxVersion: runtimeVersion(),
-      tasks: [...taskNames].sort(),
-      concurrency: config.worker.concurrency,
-    },
-    counts: () => {
-      const { running, succeeded, retried, deadLettered, revoked } = stats();
-      return { active: running, processed: succeeded + retried + deadLettered + revoked };
-    },
-    logger,
-  });
 }
