@@ -151,15 +151,7 @@ class TaskWorker
       }),
     });
     this.metrics = metrics.registry;
-    const timed = metrics.timedStore(this.store);
-    this.batcher = new BatchWriter<TaskOutcome>({
-      write: (rows) => timed.writeMany(rows),
-      retry: durableRetry(this.logger, "storing results failed; retrying (messages stay unacknowledged)"),
-      batchSize: config.worker.resultBatchSize,
-      waitMs: config.worker.resultBatchWaitMs,
-      concurrency: Math.max(1, Math.min(4, config.database.poolSize - 1)),
-      describe: (row) => `The result of ${row.taskId}`,
-    });
+    this.batcher = resultWriter(config, metrics.timedStore(this.store), this.logger);
     this.publisher = new ConfirmPublisher({
       logger: this.logger,
       deadlineMs: config.producer.publishTimeoutMs,
@@ -178,11 +170,9 @@ class TaskWorker
       stats: this.counts,
       metrics,
     });
-
     this.events = config.worker.events
       ? workerEvents(config, workerName, tasks.names, this.logger, () => this.stats)
       : undefined;
-
     this.connection = new BrokerConnection({
       config,
       logger: this.logger,
@@ -357,4 +347,20 @@ function workerLogger(parent: Logger, service: string): Logger {
   return parent.child(
     parent.bindings().service === service ? { component: "worker" } : { component: "worker", service },
   );
+}
+
+/** The worker's writer of result rows: group commit, up to 4 batches in flight, durable retries. */
+function resultWriter(
+  config: ToolboxConfig,
+  store: Pick<ResultStore, "writeMany">,
+  logger: Logger,
+): BatchWriter<TaskOutcome> {
+  return new BatchWriter<TaskOutcome>({
+    write: (rows) => store.writeMany(rows),
+    retry: durableRetry(logger, "storing results failed; retrying (messages stay unacknowledged)"),
+    batchSize: config.worker.resultBatchSize,
+    waitMs: config.worker.resultBatchWaitMs,
+    concurrency: Math.max(1, Math.min(4, config.database.poolSize - 1)),
+    describe: (row) => `The result of ${row.taskId}`,
+  });
 }
