@@ -71,6 +71,10 @@ export const ERROR_CODES = {
   GENERATOR_INVALID_INPUT: "GENERATOR_INVALID_INPUT",
   /** Generator: the target directory is not empty; nothing was written (pass --force to allow it). */
   GENERATOR_TARGET_NOT_EMPTY: "GENERATOR_TARGET_NOT_EMPTY",
+  /** The in-process runner (createInProcessProducer, the test kit) was asked for in production mode. */
+  IN_PROCESS_REFUSED: "IN_PROCESS_REFUSED",
+  /** The in-process runner ran its maximum number of deliveries without its queue emptying (a task loop). */
+  IN_PROCESS_LOOP: "IN_PROCESS_LOOP",
   /** A conformance case failed: the service's wiring breaks a toolbox rule (the message says which, and the fix). */
   CONFORMANCE_FAILED: "CONFORMANCE_FAILED",
 } as const;

@@ -38,6 +38,14 @@ export {
   startHealthServer,
 } from "./health/startHealthServer.js";
 export {
+  createInProcessProducer,
+  databaseResults,
+  type InProcessDeadLetter,
+  type InProcessOptions,
+  type InProcessProducer,
+  type ResultReader,
+} from "./inprocess/index.js";
+export {
   type CreateLoggerOptions,
   createLogger,
   type FatalReportOptions,

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
-import { prepareSend } from "../producer/prepareSend.js";
+import { prepareSend, type SendTarget } from "../producer/prepareSend.js";
 import type { SendReceipt } from "../producer/types.js";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
 import { H } from "../protocol/envelope.js";
@@ -94,8 +94,8 @@ export class HandlerContext implements TaskContext {
  * Trace Context asks. Resolves once the broker confirmed it.
  */
 export function followUpSender(
-  publisher: ConfirmPublisher,
-  target: { exchange: string; maxBytes: number },
+  publisher: Pick<ConfirmPublisher, "publish">,
+  target: SendTarget | (() => SendTarget),
 ): HandlerServices["send"] {
   return async (parent, contract, args, kwargs, options) => {
     const traceparent = parent.extraHeaders[H.traceparent];
@@ -113,7 +113,7 @@ export function followUpSender(
             ? headerText(parent.extraHeaders[H.tracestate])
             : undefined),
       },
-      target,
+      typeof target === "function" ? target() : target,
     );
     await publisher.publish(prepared.request);
     return prepared.receipt;

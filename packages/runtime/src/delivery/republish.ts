@@ -15,7 +15,7 @@ import type { ArrivedMessage } from "./admit.js";
  */
 export interface DelayTarget {
   config: ToolboxConfig;
-  publisher: ConfirmPublisher;
+  publisher: Pick<ConfirmPublisher, "publish">;
   /** `<prefix>.delay`. */
   exchange: string;
 }

@@ -12,12 +12,11 @@ import type { ChannelModel } from "amqplib";
 import { type Logger, pino } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection, type BrokerState } from "../broker/connection.js";
-import { type CanvasReceipt, contractsOf, planCanvas } from "../canvas/planCanvas.js";
-import type { Canvas } from "../canvas/workflows.js";
-import { startTraceparent } from "../protocol/traceContext.js";
+import { contractsOf } from "../canvas/planCanvas.js";
+import type { Canvas, CanvasReceipt } from "../canvas/workflows.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { OfflineBuffer } from "./offlineBuffer.js";
-import { type PreparedSend, prepareMessage, prepareSend } from "./prepareSend.js";
+import { type PreparedSend, prepareCanvas, prepareSend } from "./prepareSend.js";
 import type {
   CanvasSendOptions,
   Producer,
@@ -216,20 +215,13 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
       if (refused) throw refused;
     }
     if (this.closing) throw this.refusal();
-    const plan = planCanvas(canvas);
-    const target = { exchange: this.exchange, maxBytes: this.maxBytes };
-    // Every message is built (and checked) before the first is published; one trace spans the workflow.
-    const first = plan.messages[0]!.init.id!;
-    const common = {
-      ...options,
-      traceparent: options.traceparent ?? startTraceparent(options.parent?.rootId ?? first),
-    };
-    const prepared = plan.messages.map((message) =>
-      prepareMessage(message.init, message.routingKey, common, target),
-    );
+    const { prepared, receipt } = prepareCanvas(canvas, options, {
+      exchange: this.exchange,
+      maxBytes: this.maxBytes,
+    });
     const deadline = Date.now() + this.deadlineMs;
     await Promise.all(prepared.map((send) => this.publish(send, deadline)));
-    return { ...plan.receipt, rootId: prepared[0]!.receipt.rootId };
+    return receipt;
   }
 
   /** Why this producer refuses `contract` (it was not created with it), or undefined. */

@@ -1,13 +1,23 @@
 import { randomUUID } from "node:crypto";
 import { type AnyTaskContract, ToolboxError, validateCall } from "@worker-toolbox/config";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
+import { planCanvas } from "../canvas/planCanvas.js";
+import type { Canvas, CanvasReceipt } from "../canvas/workflows.js";
 import { type NewTaskMessageInit, newTaskMessage } from "../protocol/celeryMessage.js";
 import { encodeTaskMessage } from "../protocol/encodeTaskMessage.js";
 import { H } from "../protocol/envelope.js";
 import { startTraceparent } from "../protocol/traceContext.js";
-import type { SendOptions, SendReceipt } from "./types.js";
+import type { CanvasSendOptions, SendOptions, SendReceipt } from "./types.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Where a prepared message goes: the exchange, the size limit and (in-process runs) the clock for countdowns. */
+export interface SendTarget {
+  exchange: string;
+  maxBytes: number;
+  /** Epoch ms that `countdownMs` and a relative `expires` count from; default Date.now(). */
+  now?: number;
+}
 
 export interface PreparedSend {
   receipt: SendReceipt;
@@ -27,7 +37,7 @@ export function prepareSend(
   args: unknown,
   kwargs: unknown,
   options: SendOptions,
-  target: { exchange: string; maxBytes: number },
+  target: SendTarget,
 ): PreparedSend {
   validateCall(contract, args, kwargs ?? {});
   if (options.id !== undefined && !UUID.test(options.id)) {
@@ -46,6 +56,7 @@ export function prepareSend(
     priority: options.priority,
     ignoreResult: options.ignoreResult,
     timeLimit: contractTimeLimit(contract),
+    ...(target.now === undefined ? {} : { now: new Date(target.now) }),
   };
   return prepareMessage(message, contract.name, options, target);
 }
@@ -65,7 +76,7 @@ export function prepareMessage(
   init: NewTaskMessageInit,
   routingKey: string,
   options: Pick<SendOptions, "tracking" | "traceparent" | "tracestate" | "parent">,
-  target: { exchange: string; maxBytes: number },
+  target: SendTarget,
 ): PreparedSend {
   const id = init.id ?? randomUUID();
   const extraHeaders: Record<string, unknown> = { ...init.extraHeaders };
@@ -80,4 +91,25 @@ export function prepareMessage(
     receipt: { id: message.id, name: message.task, rootId: message.rootId },
     request: { exchange: target.exchange, routingKey, content, properties },
   };
+}
+
+/**
+ * Every message a workflow starts with, built (and checked) before the first is published, all in one trace
+ * named after the workflow's first task. The producer publishes them; the in-process runner runs them.
+ */
+export function prepareCanvas(
+  canvas: Canvas,
+  options: CanvasSendOptions,
+  target: SendTarget,
+): { prepared: PreparedSend[]; receipt: CanvasReceipt & { rootId: string } } {
+  const plan = planCanvas(canvas);
+  const first = plan.messages[0]!.init.id!;
+  const common = {
+    ...options,
+    traceparent: options.traceparent ?? startTraceparent(options.parent?.rootId ?? first),
+  };
+  const prepared = plan.messages.map((message) =>
+    prepareMessage(message.init, message.routingKey, common, target),
+  );
+  return { prepared, receipt: { ...plan.receipt, rootId: prepared[0]!.receipt.rootId } };
 }

@@ -54,7 +54,8 @@ const RESULT_COLUMNS = `task_id, status, result_json, meta, error, traceback,
   CASE WHEN result_json IS NULL AND meta IS NULL AND error IS NULL THEN result END AS result,
   date_done AT TIME ZONE 'UTC' AS date_done, started_at, updated_at, worker, retries, name, parent_id, root_id`;
 
-interface ResultRow {
+/** A `celery_taskmeta` row as read (the in-process runner's memory holds the same rows). */
+export interface ResultRow {
   task_id: string;
   status: TaskState;
   result_json: unknown;
@@ -72,7 +73,7 @@ interface ResultRow {
   root_id: string | null;
 }
 
-function resultFromRow(r: ResultRow): StoredResult {
+export function resultFromRow(r: ResultRow): StoredResult {
   const python = r.result ? readPythonRow(r.status, r.result, r.traceback) : undefined;
   return {
     status: r.status,
@@ -92,7 +93,7 @@ function resultFromRow(r: ResultRow): StoredResult {
   };
 }
 
-function view(taskId: string, tracking: TrackingRecord | null, result: StoredResult | null): TaskView {
+export function view(taskId: string, tracking: TrackingRecord | null, result: StoredResult | null): TaskView {
   return {
     taskId,
     status: result?.status ?? "PENDING",

@@ -9,10 +9,17 @@ export interface TaskRegistry {
   policy(impl: TaskImplementation): RetryPolicy;
 }
 
-/** Check that every task belongs to `config.service` and is given once. */
-export function taskRegistry(config: ToolboxConfig, tasks: readonly TaskImplementation[]): TaskRegistry {
-  const service = config.service;
-  if (!service) {
+/**
+ * Check that every task belongs to `config.service` and is given once. The in-process runner runs the tasks
+ * of several services in one process (`anyService`): then only the second check applies.
+ */
+export function taskRegistry(
+  config: ToolboxConfig,
+  tasks: readonly TaskImplementation[],
+  options: { anyService?: boolean } = {},
+): TaskRegistry {
+  const service = options.anyService ? undefined : config.service;
+  if (!service && !options.anyService) {
     throw new ToolboxError(
       "CONFIG_INVALID",
       "A worker needs config.service (the service whose queue it consumes).",
@@ -24,7 +31,7 @@ export function taskRegistry(config: ToolboxConfig, tasks: readonly TaskImplemen
   const byName = new Map<string, TaskImplementation>();
   const policies = new Map<TaskImplementation, RetryPolicy>();
   for (const impl of tasks) {
-    if (impl.contract.service !== service) {
+    if (service !== undefined && impl.contract.service !== service) {
       throw new ToolboxError(
         "CONFIG_INVALID",
         `Task ${impl.contract.name} belongs to service ${impl.contract.service}, but this worker runs ${service}.`,

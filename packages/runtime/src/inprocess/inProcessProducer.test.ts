@@ -1,0 +1,101 @@
+import { defineTask, isToolboxError, parseConfig } from "@worker-toolbox/config";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { order, orderChain } from "../../../../test/fixtures/workers/orderChain.js";
+import { chain, partial, signature } from "../canvas/index.js";
+import { implementTask, PermanentError } from "../worker/index.js";
+import { createInProcessProducer } from "./inProcessProducer.js";
+
+const config = parseConfig({ mode: "test", service: "wtest", logLevel: "silent" });
+const logger = pino({ level: "silent" });
+
+const add = defineTask({ name: "calc.add", args: z.tuple([z.number(), z.number()]), result: z.number() });
+const double = defineTask({ name: "calc.double", args: z.tuple([z.number()]), result: z.number() });
+const broken = defineTask({ name: "calc.broken", result: z.number() });
+const refuses = defineTask({ name: "calc.refuses", result: z.null() });
+const calc = [
+  implementTask(add, ({ args: [a, b] }) => a + b),
+  implementTask(double, ({ args: [n] }) => n * 2),
+  implementTask(broken, () => "not a number" as unknown as number),
+  implementTask(refuses, () => {
+    throw new PermanentError("never");
+  }),
+];
+
+describe("createInProcessProducer", () => {
+  it("runs a chain of sends in this process: defaults, progress, a retry on a skipped clock, transformed results", async () => {
+    const producer = createInProcessProducer({ config, tasks: orderChain, logger });
+    const started = Date.now();
+    const { id, rootId } = await producer.send(order, ["o-1"]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(producer.skippedMs).toBeGreaterThanOrEqual(90);
+
+    const root = await producer.results.getTask(id);
+    expect(root.status).toBe("SUCCESS");
+    expect(root.result).toMatchObject({ value: { orderId: "o-1", units: 3 }, retries: 0 });
+    expect(root.result?.meta).toEqual({ done: 1, total: 2, note: "reserved" });
+
+    const family = await producer.results.getFamily(rootId);
+    const byName = Object.fromEntries(family.tasks.map((task) => [task.name, task.result]));
+    expect(family.status).toBe("SUCCESS");
+    expect(byName["wtest.pack"]).toMatchObject({
+      status: "SUCCESS",
+      value: "o-1: 3 units packed",
+      retries: 1,
+      parentId: id,
+      rootId,
+    });
+    expect(byName["wtest.ship"]).toMatchObject({ status: "SUCCESS", value: "2026", retries: 0 });
+    expect(producer.deadLetters).toEqual([]);
+  });
+
+  it("checks a call before running it, and dead-letters what the worker would", async () => {
+    const producer = createInProcessProducer({ config, tasks: calc, logger });
+    await expect(producer.send(add, [1, "2" as unknown as number])).rejects.toMatchObject({
+      code: "TASK_ARGS_INVALID",
+    });
+    const bad = await producer.send(broken, []);
+    const refused = await producer.send(refuses, []);
+    expect((await producer.results.getTask(bad.id)).status).toBe("FAILURE");
+    expect((await producer.results.getTask(refused.id)).result?.error?.type).toBe("PermanentError");
+    expect(producer.deadLetters.map((letter) => [letter.task, letter.reason, letter.attempts])).toEqual([
+      ["calc.broken", "invalid-result", 1],
+      ["calc.refuses", "permanent-error", 1],
+    ]);
+  });
+
+  it("runs canvas steps: a chain applied by the producer continues with each result", async () => {
+    const producer = createInProcessProducer({ config, tasks: calc, logger });
+    const receipt = await producer.apply(
+      chain(signature(add, [2, 3]), partial(double, []), partial(double, [])),
+    );
+    const last = await producer.results.waitForResult(receipt.id, { timeoutMs: 1_000 });
+    expect(last.result?.value).toBe(20);
+    expect((await producer.results.getFamily(receipt.rootId)).tasks).toHaveLength(3);
+  });
+
+  it("waits for an eta only when asked: countdowns run at once on the skipped clock", async () => {
+    const producer = createInProcessProducer({ config, tasks: calc, logger });
+    const { id } = await producer.send(add, [1, 1], {}, { countdownMs: 60_000 });
+    expect((await producer.results.getTask(id)).result?.value).toBe(2);
+    expect(producer.skippedMs).toBeGreaterThan(59_000);
+  });
+
+  it("refuses production mode with a typed error", () => {
+    const production = parseConfig({
+      mode: "production",
+      environment: { prefix: "prod" },
+      broker: { url: "amqp://u:p@broker:5672/" },
+      database: { url: "postgres://u:p@db:5432/results" },
+    });
+    let thrown: unknown;
+    try {
+      createInProcessProducer({ config: production, tasks: calc, logger });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isToolboxError(thrown, "IN_PROCESS_REFUSED")).toBe(true);
+    expect((thrown as Error).message).toMatch(/refuses production mode/);
+  });
+});

@@ -1,0 +1,64 @@
+import type { RetryPolicy } from "@worker-toolbox/config";
+import { type Admission, type AdmitContext, type ArrivedMessage, admit } from "../delivery/admit.js";
+import { execute, TaskAbort } from "../delivery/execute.js";
+import { HandlerContext, type HandlerServices } from "../delivery/handlerContext.js";
+import { judge } from "../delivery/judge.js";
+import type { Verdict } from "../delivery/verdict.js";
+import type { TaskContext, TaskImplementation } from "../worker/implementTask.js";
+
+/** What one in-process delivery needs: the worker's lookups, the clock, and what a handler can reach. */
+export interface InProcessEnv {
+  /** The environment prefix's names: rows name the service queue `<prefix>.<service>`. */
+  queueOf(service: string): string;
+  delayQueuePrefix: string;
+  maxMessageBytes: number;
+  implementation(task: string): TaskImplementation | undefined;
+  policy(impl: TaskImplementation): RetryPolicy;
+  /** For `idempotent: true` contracts: is a SUCCESS row already stored? */
+  hasSucceeded(taskId: string): Promise<boolean>;
+  /** The handler's services for a run on `queue` (the worker's own: progress rows, follow-up sends). */
+  services(queue: string): HandlerServices;
+  now(): number;
+  random?: () => number;
+  /** Wrap the context a handler gets (the test kit records what it does). */
+  context?(context: TaskContext): TaskContext;
+}
+
+/**
+ * One message through the worker's own decisions, in this process: `admit` (decode, the contract's parsing
+ * and defaults, eta, expiry), `execute` (the handler with its context, signal and time limits), `judge`
+ * (the result's validation, the retry policy). What comes out is the verdict a worker would settle; the
+ * caller carries it out in memory (inProcessProducer.ts) or only reports it (the test kit's runTask).
+ */
+export async function runDelivery(message: ArrivedMessage, env: InProcessEnv): Promise<Admission | Verdict> {
+  const admission = admit(message, admitContext(message, env), env.now());
+  if (admission.kind !== "run") return admission;
+  const { task, ref, impl, input } = admission;
+  if (impl.contract.idempotent && (await env.hasSucceeded(task.id))) {
+    return { kind: "done", tally: "skipped", task, ref };
+  }
+  const abort = new TaskAbort();
+  const handlerContext = new HandlerContext(env.services(ref.queue ?? ""), task, abort);
+  const context = env.context ? env.context(handlerContext) : handlerContext;
+  const execution = await execute(task, impl, input, abort, context);
+  return judge(
+    { task, ref, impl, execution, revokedReason: undefined, policy: env.policy(impl) },
+    env.now(),
+    env.random,
+  );
+}
+
+/** The admit context of the service the message is for, as that service's worker would have it. */
+function admitContext(message: ArrivedMessage, env: InProcessEnv): AdmitContext {
+  const name = message.properties.headers?.task;
+  const impl = typeof name === "string" ? env.implementation(name) : undefined;
+  const service = impl?.contract.service ?? ((typeof name === "string" && name.split(".")[0]) || "unknown");
+  return {
+    service,
+    queue: env.queueOf(service),
+    delayQueuePrefix: env.delayQueuePrefix,
+    maxMessageBytes: env.maxMessageBytes,
+    implementation: env.implementation,
+    revoked: () => undefined,
+  };
+}

@@ -1,0 +1,178 @@
+import { entityNames, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import type { Logger } from "pino";
+import type { PublishRequest } from "../broker/confirmPublisher.js";
+import { CHORD_UNLOCK } from "../canvas/applySignature.js";
+import { isRowError } from "../consumer/transient.js";
+import type { Admission, ArrivedMessage } from "../delivery/admit.js";
+import { followUpSender } from "../delivery/handlerContext.js";
+import { publishRetry } from "../delivery/republish.js";
+import { type RowWriter, storeQuietly } from "../delivery/settle.js";
+import { type DeadLetter, deadLetter, type Verdict } from "../delivery/verdict.js";
+import type { SendTarget } from "../producer/prepareSend.js";
+import { decodeTaskMessage } from "../protocol/decodeTaskMessage.js";
+import type { DeadLetterReason } from "../protocol/envelope.js";
+import type { ResultStore } from "../results/resultStore.js";
+import type { TaskImplementation } from "../worker/implementTask.js";
+import { taskRegistry } from "../worker/taskRegistry.js";
+import { canvasFollowUps, chordUnlockStep } from "./canvasSteps.js";
+import type { ResultReader } from "./resultReader.js";
+import { type InProcessEnv, runDelivery } from "./runDelivery.js";
+import type { Timeline } from "./timeline.js";
+
+/** A message the in-process worker dead-lettered: what a worker would publish to the dead-letter queue. */
+export interface InProcessDeadLetter {
+  reason: DeadLetterReason;
+  error: Error;
+  taskId: string | undefined;
+  task: string | undefined;
+  attempts: number;
+}
+
+/** Where the in-process runner stores rows: the memory store or the PostgreSQL result store. */
+export type RowSink = Pick<ResultStore, "writeMany" | "hasSucceeded">;
+
+export interface InProcessSettleOptions {
+  config: ToolboxConfig;
+  logger: Logger;
+  tasks: readonly TaskImplementation[];
+  rows: RowSink;
+  reader: ResultReader;
+  timeline: Timeline;
+  target: () => SendTarget;
+  deadLetters: InProcessDeadLetter[];
+  random: (() => number) | undefined;
+  maxDeliveries: number;
+}
+
+/**
+ * Runs the in-process queue and carries out each verdict in memory — what settle.ts does with the broker:
+ * rows stored (the verdict's own row), a retry sent again as the worker's retry message (publishRetry's,
+ * due after the backoff), a message not yet due put back until its eta, a dead letter kept in
+ * `deadLetters` with its FAILURE row, and the canvas's follow-ups queued.
+ */
+export class InProcessSettle {
+  private readonly env: InProcessEnv;
+  private readonly rowWriter: RowWriter;
+
+  constructor(private readonly options: InProcessSettleOptions) {
+    const { config, logger, rows, timeline } = options;
+    const names = entityNames(config.environment.prefix);
+    const registry = taskRegistry(config, options.tasks, { anyService: true });
+    this.rowWriter = { add: async (row) => void (await rows.writeMany([row])) };
+    const publisher = { publish: async (request: PublishRequest) => this.enqueue(request) };
+    this.env = {
+      queueOf: names.serviceQueue,
+      delayQueuePrefix: `${names.delayExchange}.`,
+      maxMessageBytes: config.limits.maxMessageBytes,
+      implementation: (name) => registry.get(name),
+      policy: (impl) => registry.policy(impl),
+      hasSucceeded: (taskId) => rows.hasSucceeded(taskId),
+      services: (queue) => ({
+        logger,
+        queue,
+        progress: (row) => storeQuietly(this.rowWriter, logger, row),
+        send: followUpSender(publisher, options.target),
+      }),
+      now: () => timeline.now(),
+      ...(options.random ? { random: options.random } : {}),
+    };
+  }
+
+  /** Run what is queued, in due order, until nothing is left. */
+  async drain(): Promise<void> {
+    let deliveries = 0;
+    for (;;) {
+      const message = await this.options.timeline.next();
+      if (!message) return;
+      if (++deliveries > this.options.maxDeliveries) {
+        throw new ToolboxError(
+          "IN_PROCESS_LOOP",
+          `The in-process runner stopped after ${this.options.maxDeliveries} deliveries without the queue emptying.`,
+          { hint: "a task that keeps sending itself, or raise maxDeliveries in createInProcessProducer" },
+        );
+      }
+      await this.deliver(message);
+    }
+  }
+
+  private async deliver(message: ArrivedMessage): Promise<void> {
+    if (message.properties.headers?.task === CHORD_UNLOCK) return this.chordUnlock(message);
+    const verdict = await runDelivery(message, this.env);
+    await this.settle(message, verdict);
+  }
+
+  private async settle(message: ArrivedMessage, verdict: Admission | Verdict): Promise<void> {
+    const { timeline, logger } = this.options;
+    switch (verdict.kind) {
+      case "done":
+        if (verdict.row) {
+          try {
+            await this.rowWriter.add(verdict.row);
+          } catch (error) {
+            if (!isRowError(error)) throw error;
+            const attempts = verdict.task ? verdict.task.retries + 1 : 0;
+            return this.settle(
+              message,
+              deadLetter("unstorable-result", error as Error, attempts, verdict.ref, verdict.task),
+            );
+          }
+        }
+        for (const request of canvasFollowUps(verdict, this.options.target())) this.enqueue(request);
+        return;
+      case "retry": {
+        await storeQuietly(this.rowWriter, logger, verdict.row);
+        const target = { config: this.options.config, publisher: this.publisher(), exchange: "" };
+        await publishRetry(target, verdict.task, verdict.delayMs, timeline.now());
+        return;
+      }
+      case "delay":
+        timeline.add(message, timeline.now() + verdict.delayMs);
+        return;
+      case "dead-letter":
+        return this.deadLetter(verdict);
+      case "run":
+      case "give-back":
+        throw new Error(`in-process settle: unexpected ${verdict.kind}`);
+    }
+  }
+
+  private async deadLetter(letter: DeadLetter): Promise<void> {
+    const { logger, deadLetters } = this.options;
+    logger.error(
+      {
+        reason: letter.reason,
+        taskId: letter.row?.taskId,
+        task: letter.row?.name,
+        err: letter.error.message,
+      },
+      "dead-lettering task message (in-process)",
+    );
+    deadLetters.push({
+      reason: letter.reason,
+      error: letter.error,
+      taskId: letter.row?.taskId,
+      task: letter.row?.name,
+      attempts: letter.attempts,
+    });
+    if (letter.row) await storeQuietly(this.rowWriter, logger, letter.row);
+    for (const request of canvasFollowUps(letter, this.options.target())) this.enqueue(request);
+  }
+
+  private async chordUnlock(message: ArrivedMessage): Promise<void> {
+    const { timeline, reader, target, logger } = this.options;
+    const task = decodeTaskMessage(message.content, message.properties);
+    const step = await chordUnlockStep(task, reader, target());
+    if (step.againInMs !== undefined) timeline.add(message, timeline.now() + step.againInMs);
+    if (step.row) await storeQuietly(this.rowWriter, logger, step.row);
+    for (const request of step.requests) this.enqueue(request);
+  }
+
+  /** A publisher whose messages come back into this queue (the retry's delay rung is the timeline). */
+  private publisher() {
+    return { publish: async (request: PublishRequest) => this.enqueue(request) };
+  }
+
+  private enqueue(request: PublishRequest): void {
+    this.options.timeline.add({ content: request.content, properties: request.properties ?? {} });
+  }
+}
