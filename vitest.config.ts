@@ -10,7 +10,7 @@ const alias = [
   },
   // The runtime's subpaths for operators (package.json "exports").
   {
-    find: /^@worker-toolbox\/runtime\/(ops|results|protocol|topology|broker)$/,
+    find: /^@worker-toolbox\/runtime\/(ops|results|protocol|topology|broker|inprocess)$/,
     replacement: source("runtime/src/api/$1.ts"),
   },
 ];

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,23 @@ async function devRun(env: NodeJS.ProcessEnv, label: string) {
 }
 const write = (path: string, text: string) => writeFileSync(join(service, path), text);
 
+/** A handler test as services wrote them against the copied helper of an older template. */
+const LEGACY_TEST = `import { describe, expect, it } from "vitest";
+import { exportOrders } from "../src/handlers/export-orders.js";
+import { exportOrdersTask } from "../src/tasks/export-orders.js";
+import { testTaskContext } from "./support/taskContext.js";
+
+describe("a test written against the copied helper", () => {
+  it("sends a follow-up through the helper's context", async () => {
+    const ctx = testTaskContext();
+    const result = await exportOrders({ args: ["order-1"], kwargs: {} }, ctx);
+    await ctx.send(exportOrdersTask, ["order-2"]);
+    expect(result.id).toBe("order-1");
+    expect(ctx.sent.map((sent) => [sent.name, sent.args])).toEqual([["e2e-orders.export_orders.v1", ["order-2"]]]);
+  });
+});
+`;
+
 describe("a generated service", () => {
   beforeAll(() => {
     const build = run("npm", ["run", "build"], repo);
@@ -131,12 +148,29 @@ describe("a generated service", () => {
     write(".worker-toolbox.json", JSON.stringify(manifest, null, 2));
     // The service's own edit, far from the template's change.
     write("src/worker.ts", `${older}logger.info("e2e-orders: custom startup line");\n`);
+    // The older template copied its handler-test helper into the service; a test of the service's own uses it.
+    const helper = readFileSync(
+      new URL("../fixtures/generator/copiedTaskContext.ts.txt", import.meta.url),
+      "utf8",
+    );
+    mkdirSync(join(service, ".worker-toolbox/base/test/support"), { recursive: true });
+    mkdirSync(join(service, "test/support"), { recursive: true });
+    write(".worker-toolbox/base/test/support/taskContext.ts", helper);
+    write("test/support/taskContext.ts", helper);
+    write("test/legacy-helper.test.ts", LEGACY_TEST);
+    const withHelper = JSON.parse(read(".worker-toolbox.json"));
+    withHelper.managedFiles.push("test/support/taskContext.ts");
+    write(".worker-toolbox.json", JSON.stringify(withHelper, null, 2));
 
     const behind = run(process.execPath, [bin, "upgrade", service, "--check"], root);
     expect(behind.code, behind.output).toBe(1);
     const upgraded = run(process.execPath, [bin, "upgrade", service], root);
     expect(upgraded.code, upgraded.output).toBe(0);
     expect(upgraded.output).toMatch(/merged\s+src\/worker\.ts/);
+
+    expect(upgraded.output).toMatch(/removed\s+test\/support\/taskContext\.ts/);
+    expect(upgraded.output).toMatch(/rewritten\s+test\/legacy-helper\.test\.ts/);
+    expect(read("test/legacy-helper.test.ts")).toContain('from "@worker-toolbox/testing";');
 
     const worker = read("src/worker.ts");
     expect(worker).toContain('logger.info("e2e-orders: custom startup line");');
@@ -194,5 +228,8 @@ describe("a generated service", () => {
     expect(tests.code, tests.output).toBe(0);
     expect(tests.output).toMatch(/e2e-orders worker conformance/);
     expect(tests.output).toMatch(/test\/export-orders\.test\.ts/);
+    // The test written against the copied helper runs on the kit after the upgrade moved it.
+    expect(tests.output).toMatch(/legacy-helper\.test\.ts/);
+    expect(tests.output).toMatch(/sends a follow-up through the helper's context/);
   }, 600_000);
 });

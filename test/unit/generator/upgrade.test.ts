@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../../packages/cli/src/cli.js";
@@ -13,13 +13,23 @@ import { ANSWERS, captureIo, readTree, tempDir } from "./support.js";
 const CURRENT = toolboxVersion();
 const OLD = "0.0.9";
 
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/generator/${name}`, import.meta.url), "utf8");
+
 /**
  * An older release of the template: the current one with its Dockerfile on Node 18, one managed file
- * it later dropped (OLD-NOTES.md) and without .dockerignore (added later).
+ * it later dropped (OLD-NOTES.md), without .dockerignore (added later), and with the handler-test helper
+ * copied into the service (test/support/taskContext.ts, later replaced by @worker-toolbox/testing).
  */
 function oldTemplate(root: string): { dir: string; version: string } {
   cpSync(templatesRoot(), join(root, "templates"), { recursive: true });
   const worker = join(root, "templates", "worker");
+  mkdirSync(join(worker, "test", "support"), { recursive: true });
+  writeFileSync(join(worker, "test", "support", "taskContext.ts"), fixture("copiedTaskContext.ts.txt"));
+  writeFileSync(
+    join(root, "templates", "task", "test", "{{kebabCase task}}.test.ts.hbs"),
+    fixture("copiedTaskTest.ts.hbs"),
+  );
   const dockerfile = join(worker, "Dockerfile");
   writeFileSync(dockerfile, readFileSync(dockerfile, "utf8").replaceAll("node:20-slim", "node:18-slim"));
   writeFileSync(join(worker, "OLD-NOTES.md"), "notes of the old template\n");
@@ -78,6 +88,36 @@ describe("upgrade", () => {
     expect(manifest).toMatchObject({ template: { version: CURRENT }, toolboxVersion: CURRENT });
     expect(manifest.managedFiles).toContain(".dockerignore");
     expect(manifest.managedFiles).not.toContain("OLD-NOTES.md");
+  });
+
+  it("moves a service from the copied test helper to the kit: helper removed, its importers rewritten", () => {
+    const dir = oldService();
+    const before = readTree(dir)["test/export-orders.test.ts"]!;
+    expect(before).toContain('import { testTaskContext } from "./support/taskContext.js";');
+    const [result] = upgrade([dir], { to: CURRENT });
+    const tree = readTree(dir);
+    expect(tree["test/support/taskContext.ts"]).toBeUndefined();
+    expect(tree["test/export-orders.test.ts"]).toBe(
+      before.replace('"./support/taskContext.js"', '"@worker-toolbox/testing"'),
+    );
+    expect(result!.files).toContainEqual(
+      expect.objectContaining({ path: "test/export-orders.test.ts", outcome: "rewritten" }),
+    );
+    expect(result!.files.find((file) => file.path === "test/support/taskContext.ts")?.outcome).toBe(
+      "removed",
+    );
+    // A second upgrade has nothing left to move.
+    expect(upgrade([dir], { to: CURRENT })[0]!.changes).toEqual([]);
+  });
+
+  it("leaves an edited copy of the helper and its importers alone", () => {
+    const dir = oldService();
+    edit(dir, "test/support/taskContext.ts", (text) => `${text}// our own addition\n`);
+    const [result] = upgrade([dir], { to: CURRENT });
+    const tree = readTree(dir);
+    expect(result!.files.find((file) => file.path === "test/support/taskContext.ts")?.outcome).toBe("kept");
+    expect(tree["test/support/taskContext.ts"]).toContain("// our own addition");
+    expect(tree["test/export-orders.test.ts"]).toContain('"./support/taskContext.js"');
   });
 
   it("keeps a user's own dependency edits in package.json while bumping the toolbox", () => {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ToolboxError } from "@worker-toolbox/config";
+import type { ReplacedFile } from "./replacedFiles.js";
 
 /**
  * A template on disk: real files, `.hbs` only where something is substituted, dotfiles stored as
@@ -19,6 +20,8 @@ export interface Template {
   /** Files of the service template written once and then owned by the service (never upgraded). */
   userOwned: readonly string[];
   taskList: TaskListSpec;
+  /** Managed files a later version replaced by a package export; `upgrade` moves their importers. */
+  replaced: readonly ReplacedFile[];
 }
 
 /** Where `add task` registers a task: a file and the marker lines it inserts above. */
@@ -39,6 +42,7 @@ interface TemplateMeta {
   taskTemplate: string;
   userOwned?: string[];
   taskList: TaskListSpec;
+  replaced?: ReplacedFile[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -88,6 +92,7 @@ export function loadTemplate(ref: TemplateRef = "worker"): Template {
     taskDir: resolve(dir, meta.taskTemplate),
     userOwned: meta.userOwned ?? [],
     taskList: meta.taskList,
+    replaced: meta.replaced ?? [],
   };
 }
 

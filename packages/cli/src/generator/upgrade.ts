@@ -6,6 +6,7 @@ import { BASE_DIR, MANIFEST_FILE, type Manifest, manifestContent, readManifest }
 import { hasConflictMarkers, type MergeOutcome, threeWayMerge } from "./merge.js";
 import { mergePackageJson } from "./packageJsonMerge.js";
 import { renderService } from "./render.js";
+import { type ReplacedFile, replacedImports } from "./replacedFiles.js";
 import { loadTemplate, type TemplateRef } from "./template.js";
 
 export interface UpgradeOptions {
@@ -26,7 +27,8 @@ export interface FileUpgrade {
     | "conflict" // both changed the same lines: markers written
     | "created" // new in this template version
     | "removed" // no longer in the template and unedited: deleted
-    | "kept"; // deleted by the service, or dropped by the template but edited: left as it is
+    | "kept" // deleted by the service, or dropped by the template but edited: left as it is
+    | "rewritten"; // the service's own file: its imports of a file the template replaced now name the package
   /** The service's file differs from the template's render (an edit not listed in `customized`). */
   drifted: boolean;
   /** The file still holds conflict markers from an earlier upgrade: resolve them first. */
@@ -81,6 +83,10 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
   const changes: FileChange[] = [];
   const context: FileContext = { dir, manifest, to, linked, label, changes };
   for (const path of paths) files.push(planFile(context, path, renderedByPath.get(path)));
+  for (const change of movedImports(dir, template.replaced, files)) {
+    changes.push(change);
+    files.push({ path: change.path, outcome: "rewritten", drifted: false });
+  }
 
   const bumped = linked ? [] : bumpList(readIfExists(join(dir, "package.json")), to);
 
@@ -100,7 +106,8 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
     bumped.length > 0 ||
     files.some(
       (file) =>
-        !file.unresolved && ["updated", "merged", "conflict", "created", "removed"].includes(file.outcome),
+        !file.unresolved &&
+        ["updated", "merged", "conflict", "created", "removed", "rewritten"].includes(file.outcome),
     );
   return {
     dir,
@@ -116,6 +123,22 @@ function planUpgrade(dir: string, to: string, templateRef: TemplateRef | undefin
     changes,
     failures: [],
   };
+}
+
+/** The importers of each replaced file this upgrade removes (or the service already deleted) move to its package. */
+function movedImports(
+  dir: string,
+  replaced: readonly ReplacedFile[],
+  files: readonly FileUpgrade[],
+): FileChange[] {
+  return replaced
+    .filter((entry) => {
+      const outcome = files.find((file) => file.path === entry.path)?.outcome;
+      return (
+        outcome === "removed" || (outcome === undefined && readIfExists(join(dir, entry.path)) === undefined)
+      );
+    })
+    .flatMap((entry) => replacedImports(dir, entry));
 }
 
 interface FileContext {

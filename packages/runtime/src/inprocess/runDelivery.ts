@@ -4,7 +4,7 @@ import { execute, TaskAbort } from "../delivery/execute.js";
 import { HandlerContext, type HandlerServices } from "../delivery/handlerContext.js";
 import { judge } from "../delivery/judge.js";
 import type { Verdict } from "../delivery/verdict.js";
-import type { TaskContext, TaskImplementation } from "../worker/implementTask.js";
+import type { TaskImplementation } from "../worker/implementTask.js";
 
 /** What one in-process delivery needs: the worker's lookups, the clock, and what a handler can reach. */
 export interface InProcessEnv {
@@ -20,8 +20,6 @@ export interface InProcessEnv {
   services(queue: string): HandlerServices;
   now(): number;
   random?: () => number;
-  /** Wrap the context a handler gets (the test kit records what it does). */
-  context?(context: TaskContext): TaskContext;
 }
 
 /**
@@ -38,8 +36,7 @@ export async function runDelivery(message: ArrivedMessage, env: InProcessEnv): P
     return { kind: "done", tally: "skipped", task, ref };
   }
   const abort = new TaskAbort();
-  const handlerContext = new HandlerContext(env.services(ref.queue ?? ""), task, abort);
-  const context = env.context ? env.context(handlerContext) : handlerContext;
+  const context = new HandlerContext(env.services(ref.queue ?? ""), task, abort);
   const execution = await execute(task, impl, input, abort, context);
   return judge(
     { task, ref, impl, execution, revokedReason: undefined, policy: env.policy(impl) },
