@@ -82,6 +82,15 @@ describe("createInProcessProducer", () => {
     expect(producer.skippedMs).toBeGreaterThan(59_000);
   });
 
+  it("waits for real when asked: delays real", async () => {
+    const producer = createInProcessProducer({ config, tasks: calc, logger, delays: "real" });
+    const started = Date.now();
+    const { id } = await producer.send(add, [2, 2], {}, { countdownMs: 150 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(producer.skippedMs).toBe(0);
+    expect((await producer.results.getTask(id)).result?.value).toBe(4);
+  });
+
   it("refuses production mode with a typed error", () => {
     const production = parseConfig({
       mode: "production",
