@@ -1,6 +1,7 @@
-import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import type { Channel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import type { EventSource } from "../protocol/celeryEvents.js";
+import { decodeRevoke } from "../worker/revocations.js";
 import {
   type ConsumedQueue,
   type HeldTask,
@@ -11,13 +12,7 @@ import {
   type WorkerStatsInput,
   workerStats,
 } from "./inspectReplies.js";
-import {
-  type ControlRequest,
-  controlReply,
-  decodeControlRequest,
-  isForNode,
-  type PidboxNames,
-} from "./pidbox.js";
+import { type ControlRequest, controlReply, decodeControlRequest, isForNode } from "./pidbox.js";
 
 /**
  * A worker's remote control: its own queue on the pidbox exchange, the commands Celery's `inspect()` and
@@ -32,7 +27,7 @@ export interface ControlTarget {
   held(): HeldTask[];
   revokedIds(): string[];
   /** Remember the ids as revoked; with `terminate`, abort those running. Returns the ids it aborted. */
-  revoke(ids: readonly string[], options: { terminate: boolean; reason: string }): string[];
+  revoke(ids: readonly string[], options: { terminate: boolean; reason: string; signal: string }): string[];
   stats(): WorkerStatsInput;
   queues(): ConsumedQueue[];
   /** Send a heartbeat event now (the `heartbeat` command `celery events` sends on start). */
@@ -40,7 +35,6 @@ export interface ControlTarget {
 }
 
 export interface RemoteControlOptions {
-  names: PidboxNames;
   target: ControlTarget;
   /** The worker's Lamport clock (shared with its events). */
   clock: EventSource;
@@ -55,13 +49,11 @@ const list = (value: unknown): string[] =>
   );
 
 function revoke(args: Record<string, unknown>, target: ControlTarget) {
-  const ids = [...new Set(list(args.task_id))];
+  const revocation = decodeRevoke({ method: "revoke", arguments: args });
+  const ids = [...new Set(revocation?.taskIds)];
   const terminate = args.terminate === true;
   const signal = typeof args.signal === "string" ? args.signal : "SIGTERM";
-  const terminated = target.revoke(ids, {
-    terminate,
-    reason: terminate ? `terminated (${signal})` : "revoked",
-  });
+  const terminated = target.revoke(ids, { terminate, reason: revocation?.reason ?? "revoked", signal });
   if (terminate)
     return ok(terminated.length > 0 ? `terminate: ${terminated.join(", ")}` : "terminate: tasks unknown");
   return ok(`tasks ${ids.join(", ")} flagged as revoked`);
@@ -111,18 +103,12 @@ export class RemoteControl {
 
   constructor(private readonly options: RemoteControlOptions) {}
 
-  /** After every (re)connect: the node's queue on the pidbox exchange, consumed without acks (as Celery). */
-  async attach(connection: ChannelModel): Promise<void> {
+  /**
+   * After every (re)connect: consume the node's queue (declared by the topology plan's `workerQueues`) on
+   * `channel`, without acks (as Celery), and reply on the same channel.
+   */
+  async attach(channel: Channel, queue: string): Promise<void> {
     if (this.closed) return;
-    const { names, target, logger } = this.options;
-    const channel = await connection.createChannel();
-    channel.on("error", (error: Error) =>
-      logger.warn({ err: error.message }, "remote control channel error"),
-    );
-    const queue = names.queue(target.nodeName);
-    await channel.assertExchange(names.exchange, "fanout", { durable: false });
-    await channel.assertQueue(queue, { durable: false, autoDelete: true, arguments: names.queueArguments });
-    await channel.bindQueue(queue, names.exchange, "");
     await channel.consume(queue, (message) => message && void this.receive(channel, message), {
       noAck: true,
     });

@@ -24,9 +24,9 @@ export interface FollowUps {
 
 export interface DeliveryObserver {
   /** A task message was decoded and admitted to run or to wait for its eta. */
-  received?(task: TaskMessage): void;
+  received?(task: TaskMessage, delivery: Delivery): void;
   /** Its handler starts. */
-  started?(task: TaskMessage): void;
+  started?(task: TaskMessage, delivery: Delivery): void;
   /** The verdict was carried out (rows stored, publishes confirmed); the ack follows at once. */
   settled?(verdict: Verdict, delivery: Delivery): void;
 }

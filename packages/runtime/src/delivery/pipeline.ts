@@ -114,9 +114,9 @@ export class DeliveryPipeline {
     const admission = admit(message, options.admit, Date.now());
     if (admission.kind !== "done" || admission.tally !== "dropped")
       options.metrics.received(message.properties.headers?.task);
-    if (admission.kind === "delay") options.observer?.received?.(admission.task);
+    if (admission.kind === "delay") options.observer?.received?.(admission.task, delivery);
     if (admission.kind !== "run") return options.settle.settle(delivery, admission);
-    options.observer?.received?.(admission.task);
+    options.observer?.received?.(admission.task, delivery);
     // A free slot is taken without a turn of the microtask queue; otherwise wait for one.
     const release = options.slots.tryAcquire() ?? (await options.slots.acquire());
     if (!release) return options.settle.settle(delivery, SHUTDOWN);
@@ -155,7 +155,7 @@ export class DeliveryPipeline {
     this.running.set(task.id, set);
     set.add(entry);
     this.runningCount += 1;
-    this.options.observer?.started?.(task);
+    this.options.observer?.started?.(task, delivery);
     const startedAt = performance.now();
     const finish = () => {
       this.options.metrics.handlerFinished(task.task, startedAt);

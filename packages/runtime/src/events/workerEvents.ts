@@ -75,6 +75,11 @@ export class WorkerEvents {
     }
   }
 
+  /** Send a worker-heartbeat now (remote control's `heartbeat`, which `celery events` sends on start). */
+  heartbeatNow(): void {
+    if (!this.closed) this.sendWorker("worker-heartbeat");
+  }
+
   /** Send the buffered task events, then worker-offline; stop the heartbeat and close the channel. */
   async close(): Promise<void> {
     if (this.closed) return;

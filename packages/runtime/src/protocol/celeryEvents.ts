@@ -184,6 +184,11 @@ export class EventSource {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The clock's value now (the `stats` reply's `clock`). */
+  get current(): number {
+    return this.clock;
+  }
+
   /** Advance the clock past one seen in a received message. */
   adjust(seen: number): void {
     if (Number.isFinite(seen) && seen > this.clock) this.clock = Math.floor(seen);

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
-import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import type { Channel, ChannelModel } from "amqplib";
 import type pg from "pg";
 import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
@@ -9,21 +9,20 @@ import { BrokerConnection } from "../broker/connection.js";
 import { AckTracker } from "../consumer/acks.js";
 import { BatchWriter } from "../consumer/batchWriter.js";
 import { durableRetry } from "../consumer/transient.js";
-import { decodeControlRequest, isForNode } from "../control/pidbox.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
-import type { WorkerEvents } from "../events/workerEvents.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { createDatabasePool } from "../results/pool.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
 import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
+import { CeleryPresence } from "./celeryPresence.js";
 import type { TaskImplementation } from "./implementTask.js";
 import { WorkerMetrics } from "./metrics.js";
-import { decodeRevoke, RevokedSet, revokeTask } from "./revocations.js";
+import { RevokedSet, revokeTask } from "./revocations.js";
 import { taskRegistry } from "./taskRegistry.js";
-import { nodeNameFor, workerEvents } from "./workerNode.js";
+import { nodeNameFor } from "./workerNode.js";
 import { workerPipeline } from "./workerPipeline.js";
 
 /**
@@ -110,8 +109,8 @@ class TaskWorker
   /** Fired when shutdown's deadline passed: durable retries of writes and publishes stop. */
   private readonly hardStop = new AbortController();
   private health: Promise<void> | undefined;
-  /** Celery events (config.worker.events), or undefined when off. */
-  private readonly events: WorkerEvents | undefined;
+  /** Remote control and Celery events (config.worker.events). */
+  private readonly presence: CeleryPresence;
 
   constructor(options: WorkerOptions) {
     super();
@@ -157,6 +156,16 @@ class TaskWorker
       deadlineMs: config.producer.publishTimeoutMs,
       name: `worker:${service}`,
     });
+    this.presence = new CeleryPresence({
+      config,
+      service,
+      nodeName: workerName,
+      taskNames: tasks.names,
+      logger: this.logger,
+      revoked: this.revoked,
+      abort: (taskId, reason) => this.pipeline.abort(taskId, reason),
+      stats: () => this.stats,
+    });
     this.pipeline = workerPipeline({
       config,
       service,
@@ -169,10 +178,8 @@ class TaskWorker
       store: this.store,
       stats: this.counts,
       metrics,
+      observer: this.presence.observer,
     });
-    this.events = config.worker.events
-      ? workerEvents(config, workerName, tasks.names, this.logger, () => this.stats)
-      : undefined;
     this.connection = new BrokerConnection({
       config,
       logger: this.logger,
@@ -230,7 +237,7 @@ class TaskWorker
   async revoke(taskId: string | readonly string[], options: { reason?: string } = {}): Promise<void> {
     const taskIds = typeof taskId === "string" ? [taskId] : [...taskId];
     const reason = options.reason ?? "revoked";
-    this.applyRevoke(taskIds, reason);
+    this.presence.revoke(taskIds, { terminate: true, reason });
     await revokeTask({ config: this.config, publisher: this.publisher, store: this.store, taskIds, reason });
   }
 
@@ -257,7 +264,7 @@ class TaskWorker
     }
     this.hardStop.abort();
     this.batcher.abandon();
-    await this.events?.close();
+    await this.presence.close();
     await this.publisher.close(1_000);
     await this.connection.close();
     if (this.ownsPool) await this.pool.end().catch(() => undefined);
@@ -282,16 +289,12 @@ class TaskWorker
     await applyTopology(declare, plan);
     await declare.close();
     await this.publisher.attach(conn);
-    await this.events?.attach(conn);
 
-    // The plan's per-worker queues: this process's own revocations (a control message is never acked).
+    // The plan's per-worker queue: this process's remote control (Celery's pidbox, named by its node name).
     const control = await conn.createChannel();
     control.on("error", (error: Error) => this.logger.warn({ err: error.message }, "control channel error"));
     const own = await applyWorkerQueues(control, plan, this.service, this.nodeName);
-    const controlQueue = own.get("control");
-    if (controlQueue) {
-      await control.consume(controlQueue, (message) => message && this.onControl(message), { noAck: true });
-    }
+    await this.presence.attach(conn, control, own.get("control"));
 
     if (this.state === "stopping" || this.state === "stopped") return;
     const channel = await conn.createChannel();
@@ -324,21 +327,6 @@ class TaskWorker
     this.consumer = undefined;
     this.setState("recovering", undefined);
     void conn.close().catch(() => undefined);
-  }
-
-  /** Celery's pidbox requests: a revocation for every node or for this one; other commands are ignored. */
-  private onControl(message: ConsumeMessage): void {
-    const request = decodeControlRequest(message.content, message.properties.headers);
-    if (!request || !isForNode(request, this.nodeName)) return;
-    const revoke = decodeRevoke(request);
-    if (revoke) this.applyRevoke(revoke.taskIds, revoke.reason);
-  }
-
-  private applyRevoke(taskIds: readonly string[], reason: string): void {
-    for (const id of taskIds) {
-      this.revoked.add(id, reason);
-      this.pipeline.abort(id, reason);
-    }
   }
 }
 

@@ -7,12 +7,12 @@ import type { ResultStore } from "../results/resultStore.js";
  * Revocation: Celery's `revoke` command on its pidbox exchange `<prefix>.celery.pidbox` (fanout) reaches every
  * worker, Celery's and ours (each consumes its own queue `<node name>.<prefix>.celery.pidbox`), which remembers
  * the ids for `ttlMs` (like Celery's revoked set); `app.control.revoke()` from Python reaches ours alike.
- * A revoked task that has not started is skipped and recorded REVOKED; a running one has its AbortSignal
- * fired. The revoker also stores the REVOKED row itself, a final state no later SUCCESS can overwrite, so
+ * A revoked task that has not started is skipped and recorded REVOKED; with `terminate` (what `revokeTask`
+ * sends), a running one has its AbortSignal fired (control/remoteControl.ts answers the command). The revoker also stores the REVOKED row itself, a final state no later SUCCESS can overwrite, so
  * a worker that was offline during the broadcast still cannot record the task as done.
  *
  * Wire format (JSON, Celery's pidbox `revoke` command as `app.control.revoke()` sends it, plus `reason`):
- *   {"method": "revoke", "arguments": {"task_id": ["<id>", ...], "terminate": false, "signal": "SIGTERM",
+ *   {"method": "revoke", "arguments": {"task_id": ["<id>", ...], "terminate": true, "signal": "SIGTERM",
  *    "reason": "..."}, "destination": null, "pattern": null, "matcher": null}
  */
 export interface RevokeMessage {
@@ -25,12 +25,15 @@ export function encodeRevoke(message: RevokeMessage): {
   content: Buffer;
   headers: { clock: number; expires: number };
 } {
-  const args = { task_id: message.taskIds, terminate: false, signal: "SIGTERM", reason: message.reason };
+  // terminate: a running task's AbortSignal fires too (the toolbox's revoke has always stopped running tasks).
+  const args = { task_id: message.taskIds, terminate: true, signal: "SIGTERM", reason: message.reason };
   return encodeControlRequest("revoke", args, { clock: 0 });
 }
 
 /** The revocation a pidbox request carries, or undefined when it is another command (ignored). */
-export function decodeRevoke(request: ControlRequest): RevokeMessage | undefined {
+export function decodeRevoke(
+  request: Pick<ControlRequest, "method" | "arguments">,
+): RevokeMessage | undefined {
   if (request.method !== "revoke") return undefined;
   const ids = request.arguments.task_id;
   const list = (Array.isArray(ids) ? ids : [ids]).filter(
@@ -52,6 +55,12 @@ export class RevokedSet {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** The ids revoked and not yet forgotten (`inspect().revoked()`). */
+  ids(now = Date.now()): string[] {
+    this.prune(now);
+    return [...this.entries.keys()];
   }
 
   add(taskId: string, reason: string, now = Date.now()): void {

@@ -27,10 +27,12 @@ export function workerEvents(
   taskNames: readonly string[],
   logger: Logger,
   stats: () => WorkerStats & { running: number },
+  /** The worker's Lamport clock, shared with its remote control. */
+  source = new EventSource(workerName),
 ): WorkerEvents {
   return new WorkerEvents({
     exchange: entityNames(config.environment.prefix).eventExchange,
-    source: new EventSource(workerName),
+    source,
     heartbeatMs: config.worker.heartbeatMs,
     identity: {
       swIdent: "worker-toolbox",

@@ -1,0 +1,137 @@
+import { constants } from "node:os";
+import { entityNames, planTopology, serviceBindingKey, type ToolboxConfig } from "@worker-toolbox/config";
+import type { Channel, ChannelModel } from "amqplib";
+import type { Logger } from "pino";
+import { HeldTasks } from "../control/heldTasks.js";
+import type { ConsumedQueue } from "../control/inspectReplies.js";
+import { type ControlTarget, RemoteControl } from "../control/remoteControl.js";
+import type { DeliveryObserver } from "../delivery/extensions.js";
+import type { WorkerStats } from "../delivery/settle.js";
+import { taskEventObserver } from "../events/taskEvents.js";
+import type { WorkerEvents } from "../events/workerEvents.js";
+import { EventSource } from "../protocol/celeryEvents.js";
+import { runtimeVersion } from "../version.js";
+import type { RevokedSet } from "./revocations.js";
+import { workerEvents } from "./workerNode.js";
+
+export interface CeleryPresenceParts {
+  config: ToolboxConfig;
+  service: string;
+  nodeName: string;
+  taskNames: readonly string[];
+  logger: Logger;
+  revoked: RevokedSet;
+  /** Fire the abort signal of every running copy of the task (the delivery pipeline's). */
+  abort(taskId: string, reason: string): void;
+  stats(): Readonly<WorkerStats & { running: number }>;
+}
+
+/**
+ * How a TypeScript worker appears to Celery's tools: its remote control (ping, revoke, inspect: the
+ * pidbox queue the topology plan declares for it) and, when `worker.events` is on, its Celery events
+ * (worker-online/heartbeat/offline, and the task events the delivery pipeline's stages report through
+ * `observer`). Both share one Lamport clock, as a Celery worker's do.
+ */
+export class CeleryPresence {
+  /** Give this to the delivery pipeline. */
+  readonly observer: DeliveryObserver;
+  private readonly held = new HeldTasks();
+  private readonly clock: EventSource;
+  private readonly events: WorkerEvents | undefined;
+  private readonly control: RemoteControl;
+  /** Tasks finished per task name (the `stats` reply's `total`). */
+  private readonly totals = new Map<string, number>();
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly parts: CeleryPresenceParts) {
+    this.clock = new EventSource(parts.nodeName);
+    const { config, nodeName, taskNames, logger, stats } = parts;
+    this.events = config.worker.events
+      ? workerEvents(config, nodeName, taskNames, logger, stats, this.clock)
+      : undefined;
+    const taskEvents = this.events && taskEventObserver(this.events, (delivery) => this.held.get(delivery));
+    const { held, totals } = this;
+    this.observer = {
+      received(task, delivery) {
+        held.received(task, delivery);
+        taskEvents?.received?.(task, delivery);
+      },
+      started(task, delivery) {
+        held.started(task, delivery);
+        taskEvents?.started?.(task, delivery);
+      },
+      settled(verdict, delivery) {
+        taskEvents?.settled?.(verdict, delivery);
+        const entry = held.get(delivery);
+        if (entry && verdict.kind !== "give-back" && verdict.kind !== "delay")
+          totals.set(entry.name, (totals.get(entry.name) ?? 0) + 1);
+        held.settled(verdict, delivery);
+      },
+    };
+    this.control = new RemoteControl({ target: this.target(), clock: this.clock, logger: parts.logger });
+  }
+
+  /** After every (re)connect: the events channel, and the control queue's consumer on `channel`. */
+  async attach(connection: ChannelModel, channel: Channel, controlQueue: string | undefined): Promise<void> {
+    await this.events?.attach(connection);
+    if (controlQueue) await this.control.attach(channel, controlQueue);
+  }
+
+  /** Remember the ids as revoked; with `terminate`, abort the running ones. Returns the ids it aborted. */
+  revoke(
+    taskIds: readonly string[],
+    options: { terminate: boolean; reason: string; signal?: string },
+  ): string[] {
+    const terminated: string[] = [];
+    const signum =
+      constants.signals[options.signal as keyof typeof constants.signals] ?? constants.signals.SIGTERM;
+    for (const id of taskIds) {
+      this.parts.revoked.add(id, options.reason);
+      if (!options.terminate || !this.held.markTerminated(id, signum)) continue;
+      this.parts.abort(id, options.reason);
+      terminated.push(id);
+    }
+    return terminated;
+  }
+
+  /** Stop answering, send the buffered task events and worker-offline. */
+  async close(): Promise<void> {
+    await this.control.close();
+    await this.events?.close();
+  }
+
+  private target(): ControlTarget {
+    const { config, service, nodeName, taskNames, revoked } = this.parts;
+    const names = entityNames(config.environment.prefix);
+    const queue = names.serviceQueue(service);
+    const consumed: ConsumedQueue = {
+      name: queue,
+      exchange: names.exchange,
+      routingKey: serviceBindingKey(service),
+      arguments: planTopology(config).queues.find((planned) => planned.name === queue)?.arguments ?? {},
+    };
+    return {
+      nodeName,
+      registered: () => [...taskNames],
+      held: () => this.held.list(),
+      revokedIds: () => revoked.ids(),
+      revoke: (ids, options) => this.revoke(ids, options),
+      queues: () => [consumed],
+      heartbeat: () => this.events?.heartbeatNow(),
+      stats: () => ({
+        total: Object.fromEntries(this.totals),
+        pid: process.pid,
+        clock: this.clock.current,
+        uptimeS: (Date.now() - this.startedAt) / 1_000,
+        concurrency: config.worker.concurrency,
+        prefetch: config.worker.prefetch,
+        broker: {
+          url: config.broker.url,
+          heartbeatS: config.broker.heartbeatSeconds,
+          connectTimeoutMs: config.broker.connectTimeoutMs,
+        },
+        extra: { wt_service: service, wt_toolbox_version: runtimeVersion() },
+      }),
+    };
+  }
+}
