@@ -8,8 +8,9 @@ import type { ResultStore } from "../results/resultStore.js";
  * worker, Celery's and ours (each consumes its own queue `<node name>.<prefix>.celery.pidbox`), which remembers
  * the ids for `ttlMs` (like Celery's revoked set); `app.control.revoke()` from Python reaches ours alike.
  * A revoked task that has not started is skipped and recorded REVOKED; with `terminate` (what `revokeTask`
- * sends), a running one has its AbortSignal fired (control/remoteControl.ts answers the command). The revoker also stores the REVOKED row itself, a final state no later SUCCESS can overwrite, so
- * a worker that was offline during the broadcast still cannot record the task as done.
+ * sends), a running one has its AbortSignal fired (control/remoteControl.ts answers the command). The
+ * revoker also stores the REVOKED row itself, a final state no later SUCCESS can overwrite, so a worker
+ * that was offline during the broadcast still cannot record the task as done.
  *
  * Wire format (JSON, Celery's pidbox `revoke` command as `app.control.revoke()` sends it, plus `reason`):
  *   {"method": "revoke", "arguments": {"task_id": ["<id>", ...], "terminate": true, "signal": "SIGTERM",
