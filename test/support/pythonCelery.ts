@@ -135,11 +135,12 @@ function followProcess(child: ChildProcess, timeoutMs: number): PythonProcess {
       for (const wake of waiters) wake();
     });
   });
-  const find = (prefix: string) =>
-    out
-      .split("\n")
-      .find((line) => line.startsWith(prefix))
-      ?.slice(prefix.length);
+  // Whole lines only: a chunk can end mid-line (a long JSON line arrives in pieces) until the process exits.
+  const find = (prefix: string) => {
+    const lines = out.split("\n");
+    if (child.exitCode === null && child.signalCode === null) lines.pop();
+    return lines.find((line) => line.startsWith(prefix))?.slice(prefix.length);
+  };
   return {
     exited,
     output: () => out,
