@@ -38,7 +38,7 @@ async function status(id: string, wanted: string, withinMs = 10_000): Promise<Re
 describe.skipIf(!celery.found)("Celery remote control against a TypeScript worker", () => {
   beforeAll(async () => {
     world = await interopWorld("control", ["tsctl"]);
-    const config = world.config({ service: "tsctl", worker: { concurrency: 1, prefetch: 4 } });
+    const config = world.config({ service: "tsctl", worker: { concurrency: 1, prefetch: 2 } });
     worker = createWorker({
       config,
       tasks: [
@@ -76,14 +76,16 @@ describe.skipIf(!celery.found)("Celery remote control against a TypeScript worke
     });
     const held = await producer.send(block, ["held"]);
     await running;
-    // Waits for the one handler slot behind `held`.
+    // `queued` waits in the worker for the one handler slot behind `held` (Celery's "reserved"); beyond the
+    // prefetch of 2, `inBroker` is still in the broker's queue.
     const queued = await producer.send(add, [2, 3]);
+    const inBroker = await producer.send(add, [4, 5]);
     await expect.poll(() => worker.stats.running).toBe(1);
 
     const client = world.python.start(["-m", "control_client"], {
       NODE: worker.nodeName,
       RUNNING: held.id,
-      QUEUED: queued.id,
+      QUEUED: `${queued.id},${inBroker.id}`,
     });
     const inspect = JSON.parse(await client.line("INSPECT "));
     const node = worker.nodeName;
@@ -106,7 +108,7 @@ describe.skipIf(!celery.found)("Celery remote control against a TypeScript worke
     expect(inspect.stats[node]).toMatchObject({
       pid: process.pid,
       pool: { "max-concurrency": 1 },
-      prefetch_count: 4,
+      prefetch_count: 2,
       wt_service: "tsctl",
     });
     expect(inspect.active_queues[node]).toEqual([
@@ -114,16 +116,19 @@ describe.skipIf(!celery.found)("Celery remote control against a TypeScript worke
     ]);
 
     const revoke = JSON.parse(await client.line("REVOKE "));
-    expect(revoke.queued).toEqual([{ [node]: { ok: `tasks ${queued.id} flagged as revoked` } }]);
+    expect(revoke.queued).toEqual([
+      { [node]: { ok: `tasks ${queued.id}, ${inBroker.id} flagged as revoked` } },
+    ]);
     const revoked = JSON.parse(await client.line("REVOKED "));
-    expect([...revoked.revoked[node]].sort()).toEqual([held.id, queued.id].sort());
+    expect([...revoked.revoked[node]].sort()).toEqual([held.id, queued.id, inBroker.id].sort());
     expect((await client.exited).code).toBe(0);
 
     // terminate=True fired the running handler's abort signal (it would run for 20 s otherwise); the
-    // queued task never ran.
+    // queued tasks never ran, whether they waited in the worker or in the broker.
     expect(await status(held.id, "REVOKED", 3_000)).toMatchObject({ status: "REVOKED" });
     expect(await status(queued.id, "REVOKED")).toMatchObject({ status: "REVOKED" });
+    expect(await status(inBroker.id, "REVOKED")).toMatchObject({ status: "REVOKED" });
     expect(ran).toEqual(["held"]);
-    expect(worker.stats).toMatchObject({ revoked: 2, succeeded: 0 });
+    expect(worker.stats).toMatchObject({ revoked: 3, succeeded: 0 });
   });
 });

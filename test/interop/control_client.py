@@ -1,6 +1,6 @@
 """Celery's remote control, as a Python operator uses it, against a TypeScript worker.
 
-NODE names the worker; RUNNING is a task running on it, QUEUED one waiting behind it. Prints one line each:
+NODE names the worker; RUNNING is a task running on it, QUEUED (comma-separated) tasks waiting behind it. Prints one line each:
   INSPECT {ping, registered, active, reserved, stats, active_queues}  what app.control.inspect() returns
   REVOKE  {queued, running}                                            the replies to the two revokes
   REVOKED {revoked}                                                    inspect().revoked() afterwards
@@ -31,7 +31,7 @@ dump(
     },
 )
 # The queued task as a Celery user revokes it; the running one as AsyncResult.revoke(terminate=True) does.
-queued = app.control.revoke(os.environ["QUEUED"], destination=[node], reply=True, timeout=5.0)
+queued = app.control.revoke(os.environ["QUEUED"].split(","), destination=[node], reply=True, timeout=5.0)
 # AsyncResult.revoke cannot name a destination: with wait=True it collects replies for `timeout` seconds.
 running = app.AsyncResult(os.environ["RUNNING"]).revoke(terminate=True, wait=True, timeout=1.0)
 dump("REVOKE", {"queued": queued, "running": running})
