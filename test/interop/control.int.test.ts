@@ -5,6 +5,8 @@ import { z } from "zod";
 import { createProducer, type Producer } from "../../packages/runtime/src/producer/index.js";
 import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import { runCliCaptured } from "../support/cli.js";
+import { testServers } from "../support/servers.js";
 import { type InteropWorld, interopWorld } from "./world.js";
 
 /**
@@ -130,5 +132,30 @@ describe.skipIf(!celery.found)("Celery remote control against a TypeScript worke
     expect(await status(inBroker.id, "REVOKED")).toMatchObject({ status: "REVOKED" });
     expect(ran).toEqual(["held"]);
     expect(worker.stats).toMatchObject({ revoked: 3, succeeded: 0 });
+  });
+
+  it("worker-toolbox inspect asks TypeScript and Celery workers alike (a Python `celery worker` beside ours)", async () => {
+    // It consumes tsctl's queue too (celery-config routes only the world's services); nothing is sent now.
+    const python = await world.python.startWorker({ name: `py-${world.prefix}@localhost` });
+    const env = {
+      AMQP_URL: testServers().amqpUrl,
+      WT_ENVIRONMENT_PREFIX: world.prefix,
+      WT_MODE: "test",
+      WT_LOG_LEVEL: "silent",
+    };
+    const inspect = (...argv: string[]) => runCliCaptured(["inspect", ...argv], env);
+    const ping = await inspect("ping", "--json", "--timeout", "3000");
+    expect(ping.code).toBe(0);
+    expect(JSON.parse(ping.stdout)).toEqual({
+      [worker.nodeName]: { ok: "pong" },
+      [python.name]: { ok: "pong" },
+    });
+    const registered = await inspect("registered", "--destination", worker.nodeName);
+    expect(registered).toMatchObject({ code: 0, stdout: `${worker.nodeName}: tsctl.add, tsctl.block\n` });
+    const active = await inspect("active", "--destination", python.name, "--json");
+    expect(JSON.parse(active.stdout)).toEqual({ [python.name]: [] });
+    const nobody = await inspect("ping", "--destination", "nobody@nowhere", "--timeout", "300");
+    expect(nobody).toMatchObject({ code: 1, stdout: "" });
+    expect(nobody.stderr).toContain("no worker replied within 300 ms");
   });
 });

@@ -87,6 +87,13 @@ export const commandTable: CommandTable = [
     load: async () => (await import("./dlq.js")).dlqCommands,
   },
   {
+    command: "inspect <what> [ids..]",
+    describe:
+      "Ask every worker, TypeScript or Celery, through remote control (as `celery inspect`): ping, active, " +
+      "reserved, registered, revoked, active_queues, stats, query_task",
+    load: async () => (await import("./inspect.js")).inspectCommand,
+  },
+  {
     command: "send <task> [args..]",
     describe:
       "Send a task (validated by its contract with --contracts, raw otherwise); prints its id, or its outcome with --wait",

@@ -1,0 +1,96 @@
+import type { Argv } from "yargs";
+import type { CommandContext, GlobalOptions } from "../context.js";
+import { json } from "../output.js";
+import type { CommandBody } from "./table.js";
+
+/** What `inspect` asks: Celery's `app.control.inspect()` methods a toolbox or Celery worker answers. */
+const WHAT = [
+  "ping",
+  "active",
+  "reserved",
+  "scheduled",
+  "registered",
+  "revoked",
+  "active_queues",
+  "stats",
+  "query_task",
+] as const;
+
+type InspectArgs = GlobalOptions & {
+  what: (typeof WHAT)[number];
+  ids?: string[];
+  destination?: string[];
+  timeout: number;
+  json: boolean;
+};
+
+/**
+ * `worker-toolbox inspect <what>`: Celery's `celery inspect` for both kinds of worker, through the remote
+ * control every worker of the environment answers (docs/interop.md). Exit 1 when no worker replied.
+ */
+export function inspectCommand(ctx: CommandContext): CommandBody {
+  return {
+    builder: (yargs: Argv) =>
+      yargs
+        .positional("what", { choices: WHAT, describe: "What to ask every worker" })
+        .positional("ids", { type: "string", array: true, describe: "Task ids (query_task)" })
+        .option("destination", {
+          type: "string",
+          array: true,
+          requiresArg: true,
+          describe: "Only these node names (repeatable); replies come back as soon as all have answered",
+        })
+        .option("timeout", {
+          type: "number",
+          default: 1_000,
+          describe: "Milliseconds to wait for replies (as Celery's --timeout, which is in seconds)",
+        })
+        .option("json", { type: "boolean", default: false, describe: "Print the replies as JSON by node" })
+        .example("$0 inspect ping", "which workers are alive?")
+        .example("$0 inspect active --destination export-4242@host", "what is this worker running?"),
+    handler: (argv) => inspect(ctx, argv as unknown as InspectArgs),
+  };
+}
+
+async function inspect(ctx: CommandContext, argv: InspectArgs): Promise<void> {
+  const config = ctx.loadConfig(argv, { uses: ["broker"] });
+  // The broker client loads on use: `inspect --help` needs none (commands/index.ts).
+  const [{ broadcastCommand }, { connectOnce }] = await Promise.all([
+    import("@worker-toolbox/runtime/ops"),
+    import("../broker.js"),
+  ]);
+  const connection = await connectOnce(config);
+  let replies: Record<string, unknown>;
+  try {
+    const args = argv.what === "query_task" ? { ids: argv.ids ?? [] } : {};
+    replies = await broadcastCommand(connection, config.environment.prefix, argv.what, args, {
+      destination: argv.destination,
+      timeoutMs: argv.timeout,
+    });
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+  const nodes = Object.keys(replies).sort();
+  if (argv.json) ctx.print(json(replies));
+  else for (const node of nodes) ctx.print(describe(node, argv.what, replies[node]));
+  if (nodes.length === 0) {
+    ctx.warn(`error: no worker replied within ${argv.timeout} ms`);
+    ctx.fail(1);
+  }
+}
+
+/** One node's reply as text: a line for ping, a task per line for active/reserved, JSON otherwise. */
+function describe(node: string, what: InspectArgs["what"], reply: unknown): string {
+  if (what === "ping") return `${node}: ${JSON.stringify(reply)}`;
+  if ((what === "active" || what === "reserved") && Array.isArray(reply)) {
+    const tasks = reply as { id: string; name: string; args: unknown; time_start: number | null }[];
+    const lines = tasks.map(
+      (task) =>
+        `  ${task.id} ${task.name} ${JSON.stringify(task.args)}` +
+        (task.time_start ? ` started ${new Date(task.time_start * 1_000).toISOString()}` : ""),
+    );
+    return [`${node}: ${tasks.length} ${what}`, ...lines].join("\n");
+  }
+  if (what === "registered" && Array.isArray(reply)) return `${node}: ${reply.join(", ")}`;
+  return `${node}: ${JSON.stringify(reply, null, 2)}`;
+}
