@@ -19,7 +19,8 @@
  *
  *   npm run build && npx tsx bench/e2e.ts        (or BENCH_ONLY=e2e npm run bench)
  * Env: BENCH_E2E_SYSTEMS (raw-batched,raw-single,toolbox,bullmq,celery; a raw pipeline with another kind of
- * platform copy is e.g. raw-batched@stream, @lazy, @classic or @none), BENCH_E2E_PAYLOADS (0,1024,102400),
+ * platform copy is e.g. raw-batched@stream, @lazy, @classic or @none; toolbox@once: resultExtended off),
+ * BENCH_E2E_PAYLOADS (0,1024,102400),
  * BENCH_E2E_COUNT (20000; payloads ≥ 64 KB use BENCH_E2E_COUNT_LARGE, 2000), BENCH_E2E_SAMPLES (200),
  * BENCH_E2E_ROUNDS (3), BENCH_E2E_PREFETCH (500), BENCH_E2E_CONCURRENCY (64), BENCH_E2E_NODE_ARGS (node
  * flags for every process), BENCH_E2E_PROFILE=<dir> (a CPU profile of every Node process, named after
@@ -67,9 +68,10 @@ const SYSTEMS = {
 type Kind = keyof typeof SYSTEMS;
 /**
  * A system of SYSTEMS, or a raw pipeline with another platform copy: `raw-batched@stream`, `@lazy` (a lazy
- * classic queue), `@classic`, `@none` (no platform queue: what the copy costs the broker).
+ * classic queue), `@classic`, `@none` (no platform queue: what the copy costs the broker); `toolbox@once`:
+ * the toolbox with `database.resultExtended` off (the arguments are not stored in the result row).
  */
-type System = Kind | `${"raw-batched" | "raw-single"}@${PlatformCopy}`;
+type System = Kind | `${"raw-batched" | "raw-single"}@${PlatformCopy}` | "toolbox@once";
 const PLATFORM_COPIES = {
   classic: { "x-queue-type": "classic" },
   lazy: { "x-queue-type": "classic", "x-queue-mode": "lazy" },
@@ -128,7 +130,9 @@ function settings(): Settings {
     const [kind, copy] = system.split("@");
     if (
       !(kind! in SYSTEMS) ||
-      (copy !== undefined && (!kind!.startsWith("raw-") || !(copy in PLATFORM_COPIES)))
+      (copy !== undefined &&
+        system !== "toolbox@once" &&
+        (!kind!.startsWith("raw-") || !(copy in PLATFORM_COPIES)))
     )
       throw new Error(`unknown system ${system}`);
   }
@@ -278,7 +282,7 @@ async function measure(
     service: "bench",
     environment: { prefix },
     broker: { url: world.servers.amqpUrl },
-    database: { url: db.url, poolSize: 5 },
+    database: { url: db.url, poolSize: 5, resultExtended: system !== "toolbox@once" },
     worker: { prefetch: s.prefetch, concurrency: s.concurrency },
     logLevel: "warn",
   };
@@ -291,7 +295,8 @@ async function measure(
   try {
     await migrate(pool, { schema: "public" });
     if (connection) await applyTopology(await connection.createChannel(), plan);
-    if (connection && system.includes("@")) await replacePlatformCopy(connection, prefix, system);
+    if (connection && system.startsWith("raw-") && system.includes("@"))
+      await replacePlatformCopy(connection, prefix, system);
     if (celery) celeryRun = await prepareCelery(world.celeryPython!, config, s.prefetch);
     const run = {
       config,
