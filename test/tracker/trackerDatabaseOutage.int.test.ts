@@ -39,6 +39,8 @@ it("acknowledges nothing while PostgreSQL is down; every message is stored once 
     broker: { url: servers.amqpUrl },
     database: { url: postgres.url },
     queue: { type: "classic" },
+    // Small messages only: the byte window (tracker.maxInFlightBytes) then starts wide enough to take all 300.
+    limits: { maxMessageBytes: 64 * 1024 },
   });
   const first = createTracker({ config, logger: pino({ level: "silent" }) });
   await first.start();

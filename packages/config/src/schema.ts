@@ -292,6 +292,16 @@ export const configSchema = z.strictObject({
         "How long to wait for more results before writing a partial batch.",
         2,
       ),
+      maxInFlightBytes: doc(
+        positiveInt()
+          .min(64 * 1024)
+          .max(4 * 1024 * 1024 * 1024)
+          .default(64 * 1024 * 1024),
+        "Bytes of messages the worker holds at once (delivered, not yet acknowledged). The prefetch counts " +
+          "messages; this keeps large ones from piling up: the worker takes fewer ahead while messages are " +
+          "large, and stops taking any while over it (docs/worker.md, Memory).",
+        67108864,
+      ),
       trackStarted: doc(
         z.boolean().default(false),
         "Write a STARTED row when a task starts (Celery's task_track_started; a contract's `trackStarted` " +
@@ -369,6 +379,16 @@ export const configSchema = z.strictObject({
         positiveInt().max(65_535).default(2_000),
         "Platform-queue messages the tracker takes ahead.",
         2000,
+      ),
+      maxInFlightBytes: doc(
+        positiveInt()
+          .min(64 * 1024)
+          .max(4 * 1024 * 1024 * 1024)
+          .default(64 * 1024 * 1024),
+        "Bytes of messages the tracker holds at once (delivered, not yet acknowledged). The prefetch counts " +
+          "messages; this keeps large ones from piling up: the tracker takes fewer ahead while messages are " +
+          "large, and stops taking any while over it (docs/worker.md, Memory).",
+        67108864,
       ),
     })
     .prefault({}),

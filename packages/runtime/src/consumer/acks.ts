@@ -11,18 +11,22 @@ import type { Channel, Message } from "amqplib";
  * Only a `Delivery` handle (delivery/delivery.ts) calls `ack` and `requeue`, once per message.
  */
 export class AckTracker {
-  /** Delivered and not yet settled, in delivery order (Set keeps insertion order). */
-  private readonly inflight = new Set<number>();
+  /** Delivered and not yet settled, in delivery order (a Map keeps insertion order): tag → content bytes. */
+  private readonly inflight = new Map<number, number>();
   private done: number[] = [];
   private scheduled = false;
   private readonly closing = new AbortController();
   /** Aborted when the channel closed, or when `stop` (given to the constructor) fired. */
   readonly stopped: AbortSignal;
 
-  /** `stop`: the owner's "stop retrying" signal (a worker's shutdown deadline). */
+  /**
+   * `stop`: the owner's "stop retrying" signal (a worker's shutdown deadline). `settled`: told the bytes of
+   * every message acked or given back (a Subscription's byte window), also after the channel closed.
+   */
   constructor(
     readonly channel: Channel,
     stop?: AbortSignal,
+    private readonly settled?: (bytes: number) => void,
   ) {
     channel.once("close", () => {
       this.done = [];
@@ -45,13 +49,13 @@ export class AckTracker {
   }
 
   track(message: Message): void {
-    this.inflight.add(message.fields.deliveryTag);
+    this.inflight.set(message.fields.deliveryTag, message.content.length);
   }
 
   /** Ack once the current turn ends, together with the other acks of this turn. */
   ack(message: Message): void {
     const tag = message.fields.deliveryTag;
-    if (!this.inflight.delete(tag) || !this.open) return;
+    if (!this.forget(tag) || !this.open) return;
     this.done.push(tag);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -61,7 +65,7 @@ export class AckTracker {
 
   /** Return a message to the queue right away. */
   requeue(message: Message): void {
-    if (!this.inflight.delete(message.fields.deliveryTag) || !this.open) return;
+    if (!this.forget(message.fields.deliveryTag) || !this.open) return;
     try {
       this.channel.nack(message, false, true);
     } catch {
@@ -69,10 +73,19 @@ export class AckTracker {
     }
   }
 
+  /** Take a message out of the in-flight set; false when it was not in it. */
+  private forget(tag: number): boolean {
+    const bytes = this.inflight.get(tag);
+    if (bytes === undefined) return false;
+    this.inflight.delete(tag);
+    this.settled?.(bytes);
+    return true;
+  }
+
   private readonly flush = () => {
     this.scheduled = false;
     if (!this.open || this.done.length === 0) return;
-    const oldest = this.inflight.values().next();
+    const oldest = this.inflight.keys().next();
     const low = oldest.done ? Number.POSITIVE_INFINITY : oldest.value;
     let highestBelow = -1;
     const above: number[] = [];

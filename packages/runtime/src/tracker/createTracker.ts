@@ -4,13 +4,15 @@ import {
   planTopology,
   type ToolboxConfig,
 } from "@worker-toolbox/config";
-import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import type { ChannelModel, ConsumeMessage } from "amqplib";
 import type pg from "pg";
 import { type Logger, pino } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection, type BrokerState } from "../broker/connection.js";
 import { AckTracker } from "../consumer/acks.js";
 import { BatchWriter } from "../consumer/batchWriter.js";
+import { ByteWindow } from "../consumer/byteWindow.js";
+import { Subscription } from "../consumer/subscription.js";
 import { durableRetry, isRowError } from "../consumer/transient.js";
 import { within } from "../consumer/within.js";
 import { Delivery } from "../delivery/delivery.js";
@@ -73,13 +75,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     describe: (row) => `The tracking row of ${row.taskId}`,
   });
   const verdictOf = (delivery: Delivery) => track(delivery, writer, names.serviceQueue);
-  const stats: TrackerStats = {
-    stored: 0,
-    deadLettered: 0,
-    get batches() {
-      return writer.batches;
-    },
-  };
+  const window = new ByteWindow({
+    maxBytes: config.tracker.maxInFlightBytes,
+    maxPrefetch: config.tracker.prefetch,
+    largestMessage: config.limits.maxMessageBytes,
+  });
+  const stats = trackerStats(writer, window);
   const settle = trackingSettle({
     logger,
     publisher,
@@ -88,7 +89,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     target: { exchange: names.deadLetterExchange, routingKey: PLATFORM_DEAD_LETTER_KEY, by: "tracker" },
   });
   const records = new Set<Promise<void>>();
-  let consumer: { channel: Channel; tag: string } | undefined;
+  let consumer: Subscription | undefined;
+  const settled = (bytes: number) => (consumer ? consumer.settled(bytes) : window.release(bytes));
 
   function receive(acks: AckTracker, message: ConsumeMessage): void {
     const delivery = new Delivery(message, acks);
@@ -98,7 +100,10 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   const setup = async (conn: ChannelModel) => {
-    consumer = await subscribe(conn, { config, logger, publisher, stop: stopping.signal, receive });
+    const parts = { config, logger, publisher, stop: stopping.signal, receive, window, settled };
+    await subscribe(conn, parts, (subscription) => {
+      consumer = subscription;
+    });
   };
 
   const connection = new BrokerConnection({ config, logger, name: "worker-toolbox tracker", setup });
@@ -113,7 +118,9 @@ export function createTracker(options: TrackerOptions): Tracker {
       logger.info({ queue: names.platformQueue }, "tracker consuming");
     },
     async close() {
-      await consumer?.channel.cancel(consumer.tag).catch(() => undefined);
+      const last = consumer;
+      consumer = undefined;
+      await last?.cancel().catch(() => undefined);
       // A last chance to store what was received; with the database down the copies are given back.
       await within(writer.flush(), CLOSE_FLUSH_MS, undefined);
       stopping.abort();
@@ -122,6 +129,23 @@ export function createTracker(options: TrackerOptions): Tracker {
       await publisher.close();
       await connection.close();
       if (!options.pool) await pool.end();
+    },
+  };
+}
+
+/** Counts, and the writer's and the byte window's figures, read when asked. */
+function trackerStats(writer: BatchWriter<TrackingInput>, window: ByteWindow): TrackerStats {
+  return {
+    stored: 0,
+    deadLettered: 0,
+    get batches() {
+      return writer.batches;
+    },
+    get heldBytes() {
+      return window.held;
+    },
+    get peakHeldBytes() {
+      return window.peak;
     },
   };
 }
@@ -153,7 +177,10 @@ async function track(
   }
 }
 
-/** After every (re)connect: declare the topology, attach the publisher, consume the platform queue. */
+/**
+ * After every (re)connect: declare the topology, attach the publisher, consume the platform queue with a
+ * prefetch the byte window allows (`current` learns the subscription before its first message).
+ */
 async function subscribe(
   conn: ChannelModel,
   parts: {
@@ -162,8 +189,11 @@ async function subscribe(
     publisher: ConfirmPublisher;
     stop: AbortSignal;
     receive: (acks: AckTracker, message: ConsumeMessage) => void;
+    window: ByteWindow;
+    settled: (bytes: number) => void;
   },
-): Promise<{ channel: Channel; tag: string }> {
+  current: (subscription: Subscription) => void,
+): Promise<Subscription> {
   const { config, logger } = parts;
   const declare = await conn.createChannel();
   await applyTopology(declare, planTopology(config, []));
@@ -171,16 +201,23 @@ async function subscribe(
   await parts.publisher.attach(conn);
   const channel = await conn.createChannel();
   channel.on("error", (error: Error) => logger.warn({ err: error.message }, "tracker channel error"));
-  await channel.prefetch(config.tracker.prefetch);
-  const acks = new AckTracker(channel, parts.stop);
+  const acks = new AckTracker(channel, parts.stop, parts.settled);
   const queue = entityNames(config.environment.prefix).platformQueue;
-  const { consumerTag } = await channel.consume(queue, (message) => {
-    if (message) parts.receive(acks, message);
-    else {
-      // The broker cancelled us (queue deleted or failed over): reconnect, which re-declares and resubscribes.
-      logger.warn("platform queue consumer cancelled by the broker; reconnecting");
-      void conn.close().catch(() => undefined);
-    }
-  });
-  return { channel, tag: consumerTag };
+  const subscription = new Subscription(
+    channel,
+    queue,
+    parts.window,
+    (message) => {
+      if (message) parts.receive(acks, message);
+      else {
+        // The broker cancelled us (queue deleted or failed over): reconnect, which re-declares and resubscribes.
+        logger.warn("platform queue consumer cancelled by the broker; reconnecting");
+        void conn.close().catch(() => undefined);
+      }
+    },
+    logger,
+  );
+  current(subscription);
+  await subscription.start();
+  return subscription;
 }

@@ -14,6 +14,10 @@ export interface TrackerStats {
   deadLettered: number;
   /** Writes committed (a batch, or one row of a batch isolating a refused row). */
   readonly batches: number;
+  /** Bytes of the platform-queue messages held now (delivered, not yet settled): tracker.maxInFlightBytes. */
+  readonly heldBytes: number;
+  /** The most bytes held at once since the tracker started. */
+  readonly peakHeldBytes: number;
 }
 
 export interface TrackingSettleOptions {

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
-import type { Channel, ChannelModel } from "amqplib";
+import type { ChannelModel } from "amqplib";
 import type pg from "pg";
 import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
@@ -8,6 +8,8 @@ import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
 import { AckTracker } from "../consumer/acks.js";
 import { BatchWriter } from "../consumer/batchWriter.js";
+import { ByteWindow } from "../consumer/byteWindow.js";
+import { Subscription } from "../consumer/subscription.js";
 import { durableRetry } from "../consumer/transient.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
@@ -53,7 +55,10 @@ export interface Worker
   /** The worker's Celery node name, `<service>-<pid>@<host>`: in result rows, events and `celery inspect`. */
   readonly nodeName: string;
   readonly lastError: ToolboxError | undefined;
-  readonly stats: Readonly<WorkerStats & { running: number; pendingResults: number }>;
+  /** `heldBytes`: bytes of the messages held now (delivered, not yet settled; worker.maxInFlightBytes). */
+  readonly stats: Readonly<
+    WorkerStats & { running: number; pendingResults: number; heldBytes: number; peakHeldBytes: number }
+  >;
   /** Connect, declare, subscribe. Resolves once the consumer is active; rejects on a fatal broker error. */
   start(): Promise<void>;
   /** Readiness: true while the consumer is active (for /readyz). */
@@ -103,7 +108,9 @@ class TaskWorker
   private readonly pipeline: DeliveryPipeline;
   private readonly revoked = new RevokedSet();
   private readonly counts = newWorkerStats();
-  private consumer: { channel: Channel; tag: string } | undefined;
+  private consumer: Subscription | undefined;
+  /** The bytes of the messages held (worker.maxInFlightBytes), across reconnects. */
+  private readonly window: ByteWindow;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   /** Fired when shutdown's deadline passed: durable retries of writes and publishes stop. */
@@ -151,6 +158,11 @@ class TaskWorker
     });
     this.metrics = metrics.registry;
     this.batcher = resultWriter(config, metrics.timedStore(this.store), this.logger);
+    this.window = new ByteWindow({
+      maxBytes: config.worker.maxInFlightBytes,
+      maxPrefetch: config.worker.prefetch,
+      largestMessage: config.limits.maxMessageBytes,
+    });
     this.publisher = new ConfirmPublisher({
       logger: this.logger,
       deadlineMs: config.producer.publishTimeoutMs,
@@ -193,7 +205,13 @@ class TaskWorker
   }
 
   get stats() {
-    return { ...this.counts, running: this.pipeline.size, pendingResults: this.batcher.pending };
+    return {
+      ...this.counts,
+      running: this.pipeline.size,
+      pendingResults: this.batcher.pending,
+      heldBytes: this.window.held,
+      peakHeldBytes: this.window.peak,
+    };
   }
 
   ready(): boolean {
@@ -254,7 +272,7 @@ class TaskWorker
     this.setState("stopping", undefined);
     const consumer = this.consumer;
     this.consumer = undefined;
-    await consumer?.channel.cancel(consumer.tag).catch(() => undefined);
+    await consumer?.cancel().catch(() => undefined);
     const settled = await this.pipeline.drain(graceMs, () => this.batcher.flush());
     if (!settled) {
       this.logger.warn(
@@ -299,18 +317,25 @@ class TaskWorker
     if (this.state === "stopping" || this.state === "stopped") return;
     const channel = await conn.createChannel();
     channel.on("error", (error: Error) => this.logger.warn({ err: error.message }, "consumer channel error"));
-    await channel.prefetch(this.config.worker.prefetch);
-    const acks = new AckTracker(channel, this.hardStop.signal);
-    const { consumerTag } = await channel.consume(
-      entityNames(plan.prefix).serviceQueue(this.service),
+    // Settled messages count against the current subscription's window, whichever channel they came on.
+    const acks = new AckTracker(channel, this.hardStop.signal, (bytes) =>
+      this.consumer ? this.consumer.settled(bytes) : this.window.release(bytes),
+    );
+    const queue = entityNames(plan.prefix).serviceQueue(this.service);
+    const consumer = new Subscription(
+      channel,
+      queue,
+      this.window,
       (message) => {
         if (message) this.pipeline.receive(acks, message);
         else this.onCancelled(conn);
       },
+      this.logger,
     );
-    this.consumer = { channel, tag: consumerTag };
+    this.consumer = consumer;
+    await consumer.start();
     channel.once("close", () => {
-      if (this.consumer?.channel !== channel) return;
+      if (this.consumer !== consumer) return;
       this.consumer = undefined;
       // The channel died with the connection up (a channel error): recover the whole connection.
       if (this.state === "ready") {
