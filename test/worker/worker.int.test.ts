@@ -265,7 +265,7 @@ describe("worker", () => {
     expect(queue.messageCount).toBe(0);
   });
 
-  it("aborts a task at its hard time limit and fails it with TimeLimitExceeded after its retries", async () => {
+  it("aborts a task at its hard time limit and fails it with TimeLimitExceeded at once, never retried (as Celery)", async () => {
     // Celery's `timelimit` header is [hard, soft] in seconds; the sleep handler would run for a minute.
     const { msg, content, properties } = encodedRaw({
       task: sleep.name,
@@ -275,11 +275,11 @@ describe("worker", () => {
     await h.publishRaw(msg.task, content, properties);
     const failed = await h.waitForStatus(msg.id, "FAILURE", 30_000);
     expect(failed.error?.type).toBe("TimeLimitExceeded");
+    expect(failed.retries).toBe(0);
     await expect.poll(() => worker.stats.running).toBe(0);
     const letters = (await h.takeDeadLetters()).filter((letter) => letter.properties.headers?.id === msg.id);
-    expect(letters.map((letter) => letter.properties.headers?.["x-wt-reason"])).toEqual([
-      "retries-exhausted",
-    ]);
+    expect(letters.map((letter) => letter.properties.headers?.["x-wt-reason"])).toEqual(["time-limit"]);
+    expect(letters[0]!.properties.headers?.["x-wt-attempts"]).toBe(1);
   });
 
   it("soft time limit: the handler's signal fires with SoftTimeLimitExceeded and the worker waits for its answer", async () => {

@@ -77,6 +77,11 @@ export function entityNames(prefix: string) {
     platformDeadLetterQueue: `${prefix}.platform.dead`,
     serviceQueue: (service: string) => `${prefix}.${service}`,
     serviceDeadLetterQueue: (service: string) => `${prefix}.${service}.dead`,
+    /**
+     * A copy of every dead letter of a service (bound to the dead-letter exchange with the same key), which
+     * the service's workers consume to store REVOKED for tasks the broker expired in the service queue.
+     */
+    serviceDeadLetterWatchQueue: (service: string) => `${prefix}.${service}.dead.watch`,
     delayQueue: (delayMs: number) => `${prefix}.delay.${formatDelay(delayMs)}`,
   };
 }

@@ -153,6 +153,14 @@ export function planTopology(
     const dead = names.serviceDeadLetterQueue(service);
     queues.push({ name: dead, durable: true, arguments: typeArgs(), purpose: `dead letters of ${service}` });
     bind(names.deadLetterExchange, dead, service);
+    const watch = names.serviceDeadLetterWatchQueue(service);
+    queues.push({
+      name: watch,
+      durable: true,
+      arguments: typeArgs(),
+      purpose: `a copy of the dead letters of ${service}: its workers store REVOKED for tasks expired in the queue`,
+    });
+    bind(names.deadLetterExchange, watch, service);
     workerQueues.push({
       role: "control",
       service,

@@ -15,6 +15,7 @@ export function topologyGroups(plan: TopologyPlan, service: string): TopologyGro
   const names = entityNames(plan.prefix);
   const serviceQueue = names.serviceQueue(service);
   const deadQueue = names.serviceDeadLetterQueue(service);
+  const watchQueue = names.serviceDeadLetterWatchQueue(service);
   const groups: { title: string; owns: (name: string, kind: "exchange" | "queue" | "binding") => boolean }[] =
     [
       {
@@ -36,11 +37,12 @@ export function topologyGroups(plan: TopologyPlan, service: string): TopologyGro
               name.includes(` -> ${names.platformDeadLetterQueue} [`))),
       },
       {
-        title: `declares the dead-letter exchange <prefix>.dead and the queue <prefix>.${service}.dead`,
+        title: `declares the dead-letter exchange <prefix>.dead and the queues <prefix>.${service}.dead and .dead.watch`,
         owns: (name, kind) =>
           (kind === "exchange" && name === names.deadLetterExchange) ||
-          (kind === "queue" && name === deadQueue) ||
-          (kind === "binding" && name.includes(` -> ${deadQueue} [`)),
+          (kind === "queue" && (name === deadQueue || name === watchQueue)) ||
+          (kind === "binding" &&
+            (name.includes(` -> ${deadQueue} [`) || name.includes(` -> ${watchQueue} [`))),
       },
       {
         title: "declares the events exchange <prefix>.celeryev as a durable topic exchange (Celery events)",

@@ -14,7 +14,7 @@ import type { TaskAbort } from "./execute.js";
 export interface HandlerServices {
   logger: Logger;
   queue: string;
-  /** Store a PROGRESS row; a row the database refuses is logged, not fatal. */
+  /** Store a PROGRESS (or STARTED) row; a row the database refuses is logged, not fatal. */
   progress(outcome: TaskOutcome): Promise<void>;
   /** `ctx.send` of the running task `parent`. */
   send(parent: TaskMessage, ...call: Parameters<TaskContext["send"]>): Promise<SendReceipt>;

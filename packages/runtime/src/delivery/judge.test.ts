@@ -93,9 +93,14 @@ const cases: { name: string; verdict: ReturnType<typeof run>; expected: Record<s
     expected: { kind: "retry", delayMs: 250 },
   },
   {
-    name: "the hard time limit is an error like any other (retried while attempts remain)",
+    name: "the hard time limit: FAILURE at once, never retried (as Celery)",
     verdict: run({ ok: false, error: new TimeLimitExceeded("svc.count", 300) }),
-    expected: { kind: "retry", delayMs: 1_000 },
+    expected: { kind: "dead-letter", reason: "time-limit", attempts: 1, row: { state: "FAILURE" } },
+  },
+  {
+    name: "ignore_result: a retry stores no RETRY row (Celery's chord_unlock polls this way)",
+    verdict: run({ ok: false, error: new RetryableError({ delayMs: 5 }) }, { ignoreResult: true }),
+    expected: { kind: "retry", delayMs: 5, noRow: true },
   },
   {
     name: "an error on the last attempt: retries-exhausted",
@@ -124,6 +129,7 @@ describe("judge", () => {
       "dead-letter:invalid-result",
       "dead-letter:permanent-error",
       "dead-letter:retries-exhausted",
+      "dead-letter:time-limit",
       "done:revoked",
       "done:succeeded",
       "retry",

@@ -7,7 +7,7 @@ import {
 } from "@worker-toolbox/config";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
 import type { TaskRef } from "../results/resultTypes.js";
-import { PermanentError, RetryableError } from "../worker/errors.js";
+import { PermanentError, RetryableError, TimeLimitExceeded } from "../worker/errors.js";
 import type { TaskImplementation } from "../worker/implementTask.js";
 import { deadLetter, retry, revoked, succeeded, type Verdict } from "./verdict.js";
 
@@ -31,6 +31,7 @@ export interface Judged {
  *   returned a value the contract accepts ─► Done (SUCCESS row; none with ignore_result)
  *   returned a value the contract refuses ─► DeadLetter invalid-result
  *   threw PermanentError ─► DeadLetter permanent-error
+ *   hard time limit ─► DeadLetter time-limit (never retried, as Celery)
  *   threw, attempts left ─► Retry after the policy's backoff (or RetryableError's delayMs)
  *   threw, no attempts left ─► DeadLetter retries-exhausted
  */
@@ -59,7 +60,7 @@ export function retryPolicyFor(config: ToolboxConfig, contract: AnyTaskContract)
 
 export type RetryDecision =
   | { retry: true; delayMs: number }
-  | { retry: false; reason: "permanent-error" | "retries-exhausted" };
+  | { retry: false; reason: "permanent-error" | "retries-exhausted" | "time-limit" };
 
 /** What to do after attempt number `attempt` (1-based) failed with `error`. */
 export function decideRetry(
@@ -69,6 +70,8 @@ export function decideRetry(
   random: () => number = Math.random,
 ): RetryDecision {
   if (error instanceof PermanentError) return { retry: false, reason: "permanent-error" };
+  // Celery fails a task whose hard time limit fired and does not retry it (the run was killed, not raised).
+  if (error instanceof TimeLimitExceeded) return { retry: false, reason: "time-limit" };
   if (attempt >= policy.maxAttempts) return { retry: false, reason: "retries-exhausted" };
   const delayMs =
     error instanceof RetryableError && error.delayMs !== undefined

@@ -24,6 +24,8 @@ export interface PipelineOptions {
   policy(impl: TaskImplementation): RetryPolicy;
   slots: Slots;
   revoked: RevokedSet;
+  /** Store STARTED before this task's handler runs (Celery's track_started)? */
+  trackStarted?(impl: TaskImplementation): boolean;
   /** For `idempotent: true` contracts: is a SUCCESS row already stored? */
   hasSucceeded(taskId: string): Promise<boolean>;
   retry: DurableRetry;
@@ -132,6 +134,9 @@ export class DeliveryPipeline {
       ) {
         return options.settle.settle(delivery, { kind: "done", tally: "skipped", task, ref });
       }
+      // Stored before the handler runs, as Celery's trace does; a refused row is logged, not fatal.
+      if (!task.ignoreResult && options.trackStarted?.(impl))
+        await options.services.progress({ ...ref, state: "STARTED" });
       const run = this.execute(delivery, admission);
       execution = run instanceof Promise ? await run : run;
     } finally {

@@ -20,14 +20,29 @@ export interface DelayTarget {
   exchange: string;
 }
 
-/** A message whose eta is in the future goes back to the broker unchanged (never held unacked here). */
-export function delayUntilDue(target: DelayTarget, message: ArrivedMessage, task: string, delayMs: number) {
+/**
+ * A message whose eta is in the future goes back to the broker unchanged (never held unacked here).
+ * `routingKey`: the one it arrived with, usually the task name; a chord's `celery.chord_unlock` is routed
+ * with the binding key of the body's service (`<service>.#`), and must come back to that queue.
+ */
+export function delayUntilDue(
+  target: DelayTarget,
+  message: ArrivedMessage,
+  routingKey: string,
+  delayMs: number,
+) {
   const properties = republishProperties(message, resendHeaders(message.properties.headers));
-  return publishDelayed(target, task, message.content, properties, delayMs);
+  return publishDelayed(target, routingKey, message.content, properties, delayMs);
 }
 
 /** Celery's `Task.retry`: the same id and arguments with `retries + 1` and a new eta, through a rung. */
-export function publishRetry(target: DelayTarget, task: TaskMessage, delayMs: number, now = Date.now()) {
+export function publishRetry(
+  target: DelayTarget,
+  task: TaskMessage,
+  delayMs: number,
+  now = Date.now(),
+  routingKey = task.task,
+) {
   const next = retryMessage(
     { ...task, extraHeaders: resendHeaders(task.extraHeaders) },
     { eta: new Date(now + delayMs) },
@@ -35,7 +50,7 @@ export function publishRetry(target: DelayTarget, task: TaskMessage, delayMs: nu
   const { content, properties } = encodeTaskMessage(next, { maxBytes: target.config.limits.maxMessageBytes });
   // Expiry is checked by the worker from the `expires` header; a per-message TTL would drop it in a rung.
   const { expiration: _ignored, ...rest } = properties;
-  return publishDelayed(target, task.task, content, { ...rest, headers: { ...rest.headers } }, delayMs);
+  return publishDelayed(target, routingKey, content, { ...rest, headers: { ...rest.headers } }, delayMs);
 }
 
 function publishDelayed(

@@ -97,12 +97,14 @@ export class Settle {
         return verdict.row && this.options.rows.add(verdict.row);
       case "retry":
         return Promise.all([
-          this.durably(delivery, () => publishRetry(this.delayTarget(), verdict.task, verdict.delayMs)),
-          this.storeQuietly(verdict.row),
+          this.durably(delivery, () =>
+            publishRetry(this.delayTarget(), verdict.task, verdict.delayMs, Date.now(), routingKey(delivery)),
+          ),
+          verdict.row && this.storeQuietly(verdict.row),
         ]);
       case "delay":
         return this.durably(delivery, () =>
-          delayUntilDue(this.delayTarget(), delivery.message, verdict.task.task, verdict.delayMs),
+          delayUntilDue(this.delayTarget(), delivery.message, routingKey(delivery), verdict.delayMs),
         );
       case "dead-letter":
         return this.deadLetter(delivery, verdict);
@@ -248,4 +250,13 @@ export async function storeQuietly(rows: RowWriter, logger: Logger, row: TaskOut
     if (!isRowError(error)) throw error;
     logger.warn({ taskId: row.taskId, state: row.state, err: (error as Error).message }, "row not stored");
   }
+}
+
+/**
+ * The routing key a task goes back through the topic exchange with: the one it arrived with (the task name,
+ * or `<service>.#` for a chord's `celery.chord_unlock`, whose name no service binding matches).
+ */
+function routingKey(delivery: Delivery): string {
+  const key = delivery.message.fields.routingKey;
+  return key || String(delivery.message.properties.headers?.task ?? "");
 }

@@ -35,7 +35,8 @@ export interface Retry {
   ref: TaskRef;
   delayMs: number;
   error: Error;
-  row: TaskOutcome;
+  /** None with `ignore_result` (Celery stores no RETRY for such a task either). */
+  row?: TaskOutcome;
 }
 
 export interface Delay {
@@ -91,14 +92,9 @@ export function revoked(task: TaskMessage, ref: TaskRef, reason: string): Done {
 
 export function retry(task: TaskMessage, ref: TaskRef, error: Error, delayMs: number, now: number): Retry {
   const eta = new Date(now + delayMs);
-  return {
-    kind: "retry",
-    task,
-    ref,
-    delayMs,
-    error,
-    row: { ...ref, state: "RETRY", error: errorInfo(error), eta },
-  };
+  const verdict: Retry = { kind: "retry", task, ref, delayMs, error };
+  if (!task.ignoreResult) verdict.row = { ...ref, state: "RETRY", error: errorInfo(error), eta };
+  return verdict;
 }
 
 export function deadLetter(
@@ -129,6 +125,7 @@ export function handlerFailed(verdict: Verdict): boolean {
     verdict.kind === "dead-letter" &&
     (verdict.reason === "permanent-error" ||
       verdict.reason === "retries-exhausted" ||
+      verdict.reason === "time-limit" ||
       verdict.reason === "invalid-result")
   );
 }

@@ -120,7 +120,7 @@ export class InProcessSettle {
         for (const request of canvasFollowUps(verdict, this.options.target())) this.enqueue(request);
         return;
       case "retry": {
-        await storeQuietly(this.rowWriter, logger, verdict.row);
+        if (verdict.row) await storeQuietly(this.rowWriter, logger, verdict.row);
         const target = { config: this.options.config, publisher: this.publisher(), exchange: "" };
         await publishRetry(target, verdict.task, verdict.delayMs, timeline.now());
         return;

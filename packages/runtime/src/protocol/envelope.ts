@@ -45,6 +45,8 @@ export type DeadLetterReason =
   | "invalid-arguments"
   | "permanent-error"
   | "retries-exhausted"
+  /** The hard time limit fired: failed at once, never retried (as Celery). */
+  | "time-limit"
   | "invalid-result"
   | "unstorable-result"
   /** The tracker: the tracking row for this platform-queue message was refused by the database. */

@@ -27,6 +27,7 @@ export { type PruneCounts, type PruneOptions, pruneResults } from "./prune.js";
 export {
   familyStatus,
   getFamily,
+  getResults,
   getTask,
   type StoredResult,
   type TaskFamily,

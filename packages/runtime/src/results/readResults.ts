@@ -119,6 +119,24 @@ export function getTask(pool: Pool, schema: string, taskId: string): Promise<Tas
   return withDbErrors(pool, schema, `read task ${taskId}`, () => readTask(pool, schema, taskId));
 }
 
+/**
+ * The stored results of several tasks in one query (absent ids have no row: PENDING), whichever language
+ * wrote them. A chord's `celery.chord_unlock` polls its header with it.
+ */
+export async function getResults(
+  pool: Pool,
+  schema: string,
+  taskIds: readonly string[],
+): Promise<Map<string, StoredResult>> {
+  const t = resultTables(schema);
+  const { rows } = await withDbErrors(pool, schema, `read ${taskIds.length} task result(s)`, () =>
+    pool.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = ANY($1::text[])`, [
+      taskIds,
+    ]),
+  );
+  return new Map(rows.map((row) => [row.task_id, resultFromRow(row)]));
+}
+
 /** Every task sharing `rootId` (the root included) and the family's overall status. */
 export async function getFamily(pool: Pool, schema: string, rootId: string): Promise<TaskFamily> {
   const t = resultTables(schema);

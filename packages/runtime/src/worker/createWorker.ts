@@ -16,10 +16,12 @@ import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { createDatabasePool } from "../results/pool.js";
+import { getResults } from "../results/readResults.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
 import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
 import { CeleryPresence } from "./celeryPresence.js";
+import { watchDeadLetters } from "./deadLetterWatch.js";
 import type { TaskImplementation } from "./implementTask.js";
 import { WorkerMetrics } from "./metrics.js";
 import { RevokedSet, revokeTask } from "./revocations.js";
@@ -97,6 +99,7 @@ class TaskWorker
   healthServer: HealthServer | undefined;
 
   private readonly config: ToolboxConfig;
+  private readonly taskMetrics: WorkerMetrics;
   private readonly service: string;
   private readonly logger: Logger;
   private readonly pool: pg.Pool;
@@ -157,6 +160,7 @@ class TaskWorker
       }),
     });
     this.metrics = metrics.registry;
+    this.taskMetrics = metrics;
     this.batcher = resultWriter(config, metrics.timedStore(this.store), this.logger);
     this.window = new ByteWindow({
       maxBytes: config.worker.maxInFlightBytes,
@@ -188,6 +192,7 @@ class TaskWorker
       publisher: this.publisher,
       rows: this.batcher,
       store: this.store,
+      readResults: (ids) => getResults(this.pool, config.database.schema, ids),
       stats: this.counts,
       metrics,
       observer: this.presence.observer,
@@ -315,6 +320,18 @@ class TaskWorker
     await this.presence.attach(conn, control, own.get("control"));
 
     if (this.state === "stopping" || this.state === "stopped") return;
+    const names = entityNames(plan.prefix);
+    await watchDeadLetters(conn, {
+      queue: names.serviceDeadLetterWatchQueue(this.service),
+      serviceQueue: names.serviceQueue(this.service),
+      rows: this.batcher,
+      logger: this.logger,
+      stop: this.hardStop.signal,
+      revoked: (row) => {
+        this.counts.revoked += 1;
+        this.taskMetrics.revoked(row.name);
+      },
+    });
     const channel = await conn.createChannel();
     channel.on("error", (error: Error) => this.logger.warn({ err: error.message }, "consumer channel error"));
     // Settled messages count against the current subscription's window, whichever channel they came on.

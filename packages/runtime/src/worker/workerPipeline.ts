@@ -1,12 +1,16 @@
 import { entityNames, type ToolboxConfig } from "@worker-toolbox/config";
 import type { Logger } from "pino";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import { CHORD_UNLOCK } from "../canvas/applySignature.js";
+import { chordUnlockTask, headerResult } from "../canvas/chordUnlockTask.js";
+import { workerFollowUps } from "../canvas/workerFollowUps.js";
 import { durableRetry } from "../consumer/transient.js";
 import type { DeliveryObserver, FollowUps } from "../delivery/extensions.js";
 import { followUpSender } from "../delivery/handlerContext.js";
 import { DeliveryPipeline } from "../delivery/pipeline.js";
 import { type RowWriter, Settle, storeQuietly, type WorkerStats } from "../delivery/settle.js";
 import { Slots } from "../delivery/slots.js";
+import type { StoredResult } from "../results/readResults.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { WorkerMetrics } from "./metrics.js";
 import type { RevokedSet } from "./revocations.js";
@@ -24,9 +28,14 @@ export interface WorkerParts {
   /** The batch writer: resolves once the row is committed. */
   rows: RowWriter;
   store: Pick<ResultStore, "hasSucceeded">;
+  /** Stored results by task id (a chord's celery.chord_unlock polls its header with it). */
+  readResults(taskIds: readonly string[]): Promise<ReadonlyMap<string, StoredResult>>;
   stats: WorkerStats;
   metrics: WorkerMetrics;
-  /** Extension points (delivery/extensions.ts): Celery canvas and Celery events plug in here. */
+  /**
+   * Extension points (delivery/extensions.ts). Celery's canvas (chain steps, callbacks, errbacks, a chord's
+   * body) is the default follow-ups; Celery events plug in as the observer.
+   */
   followUps?: FollowUps;
   observer?: DeliveryObserver;
 }
@@ -37,18 +46,33 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
   const names = entityNames(config.environment.prefix);
   const queue = names.serviceQueue(service);
   const retry = durableRetry(logger, "publish or query failed; retrying");
+  // Celery's builtin, run whenever a chord's body is one of this service's tasks.
+  const chordUnlock = chordUnlockTask(async (ids) => {
+    const stored = await parts.readResults(ids);
+    return new Map([...stored].map(([id, result]) => [id, headerResult(result)]));
+  });
+  const followUps =
+    parts.followUps ??
+    workerFollowUps({
+      exchange: names.exchange,
+      maxBytes: config.limits.maxMessageBytes,
+      queue,
+      rows,
+      logger,
+    });
   return new DeliveryPipeline({
     admit: {
       service,
       queue,
       delayQueuePrefix: `${names.delayExchange}.`,
       maxMessageBytes: config.limits.maxMessageBytes,
-      implementation: (name) => tasks.get(name),
+      implementation: (name) => tasks.get(name) ?? (name === CHORD_UNLOCK ? chordUnlock : undefined),
       revoked: (taskId) => parts.revoked.get(taskId),
     },
     policy: (impl) => tasks.policy(impl),
     slots: new Slots(config.worker.concurrency),
     revoked: parts.revoked,
+    trackStarted: (impl) => impl.contract.trackStarted ?? config.worker.trackStarted,
     hasSucceeded: (taskId) => parts.store.hasSucceeded(taskId),
     retry,
     services: {
@@ -68,7 +92,7 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
       retry,
       stats: parts.stats,
       metrics: parts.metrics,
-      followUps: parts.followUps,
+      followUps,
       observer: parts.observer,
     }),
     metrics: parts.metrics,
