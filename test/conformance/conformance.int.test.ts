@@ -29,6 +29,8 @@ const DEAD_LETTER =
   "dead-letters it after the last attempt with reason retries-exhausted and stores a FAILURE row";
 const POISON = "dead-letters a poison message (invalid JSON) with reason malformed and keeps running";
 const EXPIRED = "does not run an expired task and records it REVOKED";
+const CHAIN = "runs a chain: the worker sends the next step, with the first as its parent and root";
+const ERRBACK = "calls a failed task's link_error errback with the failed task's id";
 const DRAIN =
   "drains in-flight work on close() (SIGTERM): the running task finishes and its row is stored, or its message returns to the queue";
 
@@ -56,7 +58,11 @@ const messageOf = (fixture: string, title: string) =>
 /** Cases that need a started worker: everything after the start case except the topology groups. */
 const runtimeCases = (fixture: string, except: string[]) =>
   cases(fixture)
-    .filter((item) => ["topology", "routing", "round trip", "failures", "shutdown"].includes(item.group))
+    .filter((item) =>
+      ["topology", "routing", "round trip", "workflows (Celery canvas)", "failures", "shutdown"].includes(
+        item.group,
+      ),
+    )
     .map((item) => item.title)
     .filter((title) => !except.includes(title))
     .sort();
@@ -65,10 +71,22 @@ describe("the conformance suite", () => {
   it("passes every case for a correctly wired service with three tasks", () => {
     expect(titles("good", "failed")).toEqual([]);
     expect(titles("good", "skipped")).toEqual([]);
-    // config 2, contracts 1 + 3 names + 3 samples, topology 8, routing 3, round trip 4, failures 4, shutdown 1.
-    expect(titles("good", "passed")).toHaveLength(29);
+    // config 2, contracts 1 + 3 names + 3 samples, topology 8, routing 3, round trip 4, workflows 2,
+    // failures 4, shutdown 1.
+    expect(titles("good", "passed")).toHaveLength(31);
     expect(titles("good", "passed")).toEqual(
-      expect.arrayContaining([...ROUTES, ...ROUND_TRIPS, ROLE, RETRIES, DEAD_LETTER, POISON, EXPIRED, DRAIN]),
+      expect.arrayContaining([
+        ...ROUTES,
+        ...ROUND_TRIPS,
+        ROLE,
+        CHAIN,
+        ERRBACK,
+        RETRIES,
+        DEAD_LETTER,
+        POISON,
+        EXPIRED,
+        DRAIN,
+      ]),
     );
   });
 
@@ -110,7 +128,7 @@ describe("the conformance suite", () => {
 
   it("fails every case that needs a stored outcome when the result backend is not migrated", () => {
     expect(titles("no-result-backend", "failed")).toEqual(
-      [...ROUND_TRIPS, ROLE, DEAD_LETTER, POISON, EXPIRED].sort(),
+      [...ROUND_TRIPS, ROLE, CHAIN, ERRBACK, DEAD_LETTER, POISON, EXPIRED].sort(),
     );
     expect(messageOf("no-result-backend", ROUND_TRIPS[0]!)).toContain(
       "the worker holds the message unacknowledged and cannot store its outcome",
@@ -128,7 +146,7 @@ describe("the conformance suite", () => {
 
   it("fails the round trips, failure path and shutdown for a worker that acks before storing", () => {
     expect(titles("acks-early", "failed")).toEqual(
-      [...ROUND_TRIPS, ROLE, RETRIES, DEAD_LETTER, POISON, EXPIRED, DRAIN].sort(),
+      [...ROUND_TRIPS, ROLE, CHAIN, ERRBACK, RETRIES, DEAD_LETTER, POISON, EXPIRED, DRAIN].sort(),
     );
     expect(titles("acks-early", "skipped")).toEqual([]);
     expect(messageOf("acks-early", ROUND_TRIPS[0]!)).toContain(

@@ -5,6 +5,7 @@ import { encodeTaskMessage, H, newTaskMessage } from "@worker-toolbox/runtime/pr
 import { beforeAll, describe, it } from "vitest";
 import { samplesFor } from "./checks/contractChecks.js";
 import { ConformanceFailure, failIfAny } from "./failure.js";
+import { registerCanvasCases } from "./registerCanvasCases.js";
 import { requireWorker } from "./registerWiringCases.js";
 import type { ConformanceRun } from "./run.js";
 import { FAIL_POLICY } from "./synthetic.js";
@@ -73,6 +74,8 @@ export function registerBehaviourCases(run: ConformanceRun, options: Conformance
       caseMs,
     );
   });
+
+  registerCanvasCases(run);
 
   describe("failures", () => {
     beforeAll(() => run.prepare(), PREPARE_MS);
