@@ -69,7 +69,10 @@ describe("worker-toolbox doctor", () => {
     });
     const topology = check(report, "topology");
     expect(topology?.status).toBe("fail");
-    expect(topology?.detail).toMatch(/^6 difference\(s\): /);
+    expect(topology?.detail).toMatch(/^7 difference\(s\): /);
+    expect(topology?.items).toContainEqual(
+      expect.stringContaining(`queue ${prefix}.billing.dead.watch is missing`),
+    );
     expect(topology?.items).toContainEqual(
       `queue ${prefix}.billing: argument x-queue-type is 'classic' on the broker but the plan says 'quorum'` +
         " — delete and re-create the queue after draining it, or set WT_QUEUE_TYPE=classic",

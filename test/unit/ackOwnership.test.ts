@@ -14,7 +14,8 @@ const MAY_SETTLE: Record<string, string> = {
   "delivery/delivery.ts": "the Delivery handle settle calls (once per message)",
   "consumer/acks.ts": "the ack tracker: the wire under the Delivery handle",
   "tracker/settleTracking.ts": "the tracker's settle",
-  "worker/deadLetterWatch.ts": "the dead-letter watch: a copy is acked once its REVOKED row (if any) is stored",
+  "worker/deadLetterWatch.ts":
+    "the dead-letter watch: a copy is acked once its REVOKED row (if any) is stored",
   "ops/deadLetterQueue.ts": "dlq list/replay/purge: hands dead letters back, acks a copy once confirmed",
   "ops/sampleQueues.ts": "the monitor's peek: hands the head message straight back",
 };
