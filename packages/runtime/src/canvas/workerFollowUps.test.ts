@@ -17,9 +17,7 @@ const sig = (task: string, args: unknown[], options: Record<string, unknown> = {
 function planner(maxBytes = 1_000_000) {
   const rows: TaskOutcome[] = [];
   const followUps = workerFollowUps({
-    exchange: "t.tasks",
-    maxBytes,
-    queue: "t.svc",
+    target: () => ({ exchange: "t.tasks", maxBytes }),
     rows: { add: async (row) => void rows.push(row) },
     logger: pino({ level: "silent" }),
   });

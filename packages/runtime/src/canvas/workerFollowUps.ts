@@ -4,7 +4,7 @@ import type { PublishRequest } from "../broker/confirmPublisher.js";
 import type { FollowUps } from "../delivery/extensions.js";
 import type { RowWriter } from "../delivery/settle.js";
 import { type DeadLetter, type Done, errorInfo } from "../delivery/verdict.js";
-import { prepareMessage } from "../producer/prepareSend.js";
+import { prepareMessage, type SendTarget } from "../producer/prepareSend.js";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
 import type { DeadLetterReason } from "../protocol/envelope.js";
 import { H } from "../protocol/envelope.js";
@@ -30,11 +30,8 @@ import { chainStepIds, failureFollowUps, successFollowUps } from "./followUps.js
  * and ack publishes the same ids again (a duplicate never writes a second final row).
  */
 export interface WorkerFollowUpOptions {
-  /** The topic exchange every task goes to. */
-  exchange: string;
-  maxBytes: number;
-  /** The service queue (rows name it). */
-  queue: string;
+  /** Where follow-ups go: the topic exchange, the size limit (and, in-process, the clock). */
+  target(): SendTarget;
   /** The batch writer: resolves once the row is committed. */
   rows: RowWriter;
   logger: Logger;
@@ -50,19 +47,23 @@ const FAILED_RUN = new Set<DeadLetterReason>([
 ]);
 
 export function workerFollowUps(options: WorkerFollowUpOptions): FollowUps {
-  return {
-    plan(verdict, _delivery) {
-      const task = verdict.task;
-      if (!task) return [];
-      if (verdict.kind === "done") {
-        if (verdict.tally !== "succeeded") return [];
-        if (task.task === CHORD_UNLOCK) return unlockFollowUps(options, task, verdict);
-        return requests(options, task, successFollowUps(task, verdict.value, idsFrom(task)));
-      }
-      if (!FAILED_RUN.has(verdict.reason)) return [];
-      return failedFollowUps(options, task, verdict);
-    },
-  };
+  return { plan: (verdict) => planFollowUps(options, verdict) };
+}
+
+/** The follow-ups of one verdict (rows they imply are stored first); the worker's and the in-process runner's. */
+export function planFollowUps(
+  options: WorkerFollowUpOptions,
+  verdict: Done | DeadLetter,
+): PublishRequest[] | Promise<PublishRequest[]> {
+  const task = verdict.task;
+  if (!task) return [];
+  if (verdict.kind === "done") {
+    if (verdict.tally !== "succeeded") return [];
+    if (task.task === CHORD_UNLOCK) return unlockFollowUps(options, task, verdict);
+    return requests(options, task, successFollowUps(task, verdict.value, idsFrom(task)));
+  }
+  if (!FAILED_RUN.has(verdict.reason)) return [];
+  return failedFollowUps(options, task, verdict);
 }
 
 async function failedFollowUps(
@@ -116,7 +117,7 @@ async function requests(
     traceparent: childTraceparent(traceparent, parent.rootId),
     tracestate: parseTraceparent(traceparent) ? headerText(parent.extraHeaders[H.tracestate]) : undefined,
   };
-  const target = { exchange: options.exchange, maxBytes: options.maxBytes };
+  const target = options.target();
   const out: PublishRequest[] = [];
   for (const message of messages) {
     try {

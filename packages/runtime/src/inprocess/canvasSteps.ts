@@ -1,27 +1,10 @@
 import type { PublishRequest } from "../broker/confirmPublisher.js";
 import type { PlannedMessage } from "../canvas/applySignature.js";
 import { decideChordUnlock, type HeaderResult, parseChordUnlock } from "../canvas/chordUnlock.js";
-import { failureFollowUps, successFollowUps } from "../canvas/followUps.js";
-import type { DeadLetter, Done } from "../delivery/verdict.js";
 import { prepareMessage, type SendTarget } from "../producer/prepareSend.js";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
 import type { ResultReader } from "./resultReader.js";
-
-/**
- * What the in-process runner sends after a verdict, from the canvas's pure decisions (canvas/followUps.ts):
- * on success a chain's next step and the `link` callbacks with the value, on a final failure the
- * `link_error` errbacks. The messages are built as every other message is (prepareMessage) and run like
- * any sent task.
- */
-export function canvasFollowUps(verdict: Done | DeadLetter, target: SendTarget): PublishRequest[] {
-  const task = verdict.task;
-  if (!task) return [];
-  if (verdict.kind === "done") {
-    return verdict.tally === "succeeded" ? requests(successFollowUps(task, verdict.value), target) : [];
-  }
-  return requests(failureFollowUps(task), target);
-}
 
 /** The outcome of `celery.chord_unlock` run in-process: messages to send, a row to store, or poll again. */
 export interface ChordStep {

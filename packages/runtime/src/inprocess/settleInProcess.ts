@@ -2,6 +2,7 @@ import { entityNames, type ToolboxConfig, ToolboxError } from "@worker-toolbox/c
 import type { Logger } from "pino";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
 import { CHORD_UNLOCK } from "../canvas/applySignature.js";
+import { planFollowUps, type WorkerFollowUpOptions } from "../canvas/workerFollowUps.js";
 import { isRowError } from "../consumer/transient.js";
 import type { Admission, ArrivedMessage } from "../delivery/admit.js";
 import { followUpSender } from "../delivery/handlerContext.js";
@@ -14,7 +15,7 @@ import type { DeadLetterReason } from "../protocol/envelope.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskImplementation } from "../worker/implementTask.js";
 import { taskRegistry } from "../worker/taskRegistry.js";
-import { canvasFollowUps, chordUnlockStep } from "./canvasSteps.js";
+import { chordUnlockStep } from "./canvasSteps.js";
 import type { ResultReader } from "./resultReader.js";
 import { type InProcessEnv, runDelivery } from "./runDelivery.js";
 import type { Timeline } from "./timeline.js";
@@ -53,12 +54,15 @@ export interface InProcessSettleOptions {
 export class InProcessSettle {
   private readonly env: InProcessEnv;
   private readonly rowWriter: RowWriter;
+  /** The canvas's follow-ups, as a worker's settle publishes them (canvas/workerFollowUps.ts). */
+  private readonly followUps: WorkerFollowUpOptions;
 
   constructor(private readonly options: InProcessSettleOptions) {
     const { config, logger, rows, timeline } = options;
     const names = entityNames(config.environment.prefix);
     const registry = taskRegistry(config, options.tasks, { anyService: true });
     this.rowWriter = { add: async (row) => void (await rows.writeMany([row])) };
+    this.followUps = { target: options.target, rows: this.rowWriter, logger };
     const publisher = { publish: async (request: PublishRequest) => this.enqueue(request) };
     this.env = {
       queueOf: names.serviceQueue,
@@ -117,7 +121,7 @@ export class InProcessSettle {
             );
           }
         }
-        for (const request of canvasFollowUps(verdict, this.options.target())) this.enqueue(request);
+        for (const request of await planFollowUps(this.followUps, verdict)) this.enqueue(request);
         return;
       case "retry": {
         if (verdict.row) await storeQuietly(this.rowWriter, logger, verdict.row);
@@ -155,7 +159,7 @@ export class InProcessSettle {
       attempts: letter.attempts,
     });
     if (letter.row) await storeQuietly(this.rowWriter, logger, letter.row);
-    for (const request of canvasFollowUps(letter, this.options.target())) this.enqueue(request);
+    for (const request of await planFollowUps(this.followUps, letter)) this.enqueue(request);
   }
 
   private async chordUnlock(message: ArrivedMessage): Promise<void> {

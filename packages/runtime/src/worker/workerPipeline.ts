@@ -54,9 +54,7 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
   const followUps =
     parts.followUps ??
     workerFollowUps({
-      exchange: names.exchange,
-      maxBytes: config.limits.maxMessageBytes,
-      queue,
+      target: () => ({ exchange: names.exchange, maxBytes: config.limits.maxMessageBytes }),
       rows,
       logger,
     });
