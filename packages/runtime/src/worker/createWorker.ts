@@ -7,17 +7,16 @@ import type { Registry } from "prom-client";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
 import { AckTracker } from "../consumer/acks.js";
-import { BatchWriter } from "../consumer/batchWriter.js";
+import type { BatchWriter } from "../consumer/batchWriter.js";
 import { ByteWindow } from "../consumer/byteWindow.js";
 import { Subscription } from "../consumer/subscription.js";
-import { durableRetry } from "../consumer/transient.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
 import { pingDatabase } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { createDatabasePool } from "../results/pool.js";
 import { getResults } from "../results/readResults.js";
-import { createResultStore, type ResultStore } from "../results/resultStore.js";
+import type { ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
 import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
 import { CeleryPresence } from "./celeryPresence.js";
@@ -27,6 +26,7 @@ import { WorkerMetrics } from "./metrics.js";
 import { RevokedSet, revokeTask } from "./revocations.js";
 import { taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
+import { resultWriter, survivePoolErrors, workerLogger, workerResultStore } from "./workerParts.js";
 import { workerPipeline } from "./workerPipeline.js";
 
 /**
@@ -135,18 +135,8 @@ class TaskWorker
     this.logger = workerLogger(options.logger ?? pino({ level: config.logLevel }), service);
     this.ownsPool = !options.pool;
     this.pool = options.pool ?? createDatabasePool(config, { logger: this.logger });
-    // An idle client's error (database restarting) must not crash the process; queries retry on their own.
-    if (options.pool)
-      this.pool.on("error", (error) =>
-        this.logger.warn({ err: error.message }, "idle database connection failed"),
-      );
-    this.store = createResultStore({
-      pool: this.pool,
-      schema: config.database.schema,
-      workerName,
-      preparedStatements: config.database.preparedStatements,
-      extended: config.database.resultExtended,
-    });
+    if (options.pool) survivePoolErrors(this.pool, this.logger);
+    this.store = workerResultStore(config, this.pool, workerName);
     const metrics = new WorkerMetrics({
       service,
       taskNames: tasks.names,
@@ -370,27 +360,4 @@ class TaskWorker
     this.setState("recovering", undefined);
     void conn.close().catch(() => undefined);
   }
-}
-
-/** Bind the service unless the given logger already does (a generated service's does): pino would repeat the key. */
-function workerLogger(parent: Logger, service: string): Logger {
-  return parent.child(
-    parent.bindings().service === service ? { component: "worker" } : { component: "worker", service },
-  );
-}
-
-/** The worker's writer of result rows: group commit, up to 4 batches in flight, durable retries. */
-function resultWriter(
-  config: ToolboxConfig,
-  store: Pick<ResultStore, "writeMany">,
-  logger: Logger,
-): BatchWriter<TaskOutcome> {
-  return new BatchWriter<TaskOutcome>({
-    write: (rows) => store.writeMany(rows),
-    retry: durableRetry(logger, "storing results failed; retrying (messages stay unacknowledged)"),
-    batchSize: config.worker.resultBatchSize,
-    waitMs: config.worker.resultBatchWaitMs,
-    concurrency: Math.max(1, Math.min(4, config.database.poolSize - 1)),
-    describe: (row) => `The result of ${row.taskId}`,
-  });
 }

@@ -1,0 +1,47 @@
+/** Parts of a worker built from its config (worker/createWorker.ts): its logger, result store and writer. */
+import type { ToolboxConfig } from "@worker-toolbox/config";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { BatchWriter } from "../consumer/batchWriter.js";
+import { durableRetry } from "../consumer/transient.js";
+import { createResultStore, type ResultStore } from "../results/resultStore.js";
+import type { TaskOutcome } from "../results/resultTypes.js";
+
+/** Bind the service unless the given logger already does (a generated service's does): pino would repeat the key. */
+export function workerLogger(parent: Logger, service: string): Logger {
+  return parent.child(
+    parent.bindings().service === service ? { component: "worker" } : { component: "worker", service },
+  );
+}
+
+/** The worker's writer of result rows: group commit, up to 4 batches in flight, durable retries. */
+export function resultWriter(
+  config: ToolboxConfig,
+  store: Pick<ResultStore, "writeMany">,
+  logger: Logger,
+): BatchWriter<TaskOutcome> {
+  return new BatchWriter<TaskOutcome>({
+    write: (rows) => store.writeMany(rows),
+    retry: durableRetry(logger, "storing results failed; retrying (messages stay unacknowledged)"),
+    batchSize: config.worker.resultBatchSize,
+    waitMs: config.worker.resultBatchWaitMs,
+    concurrency: Math.max(1, Math.min(4, config.database.poolSize - 1)),
+    describe: (row) => `The result of ${row.taskId}`,
+  });
+}
+
+/** An idle client's error (database restarting) must not crash the process; queries retry on their own. */
+export function survivePoolErrors(pool: pg.Pool, logger: Logger): void {
+  pool.on("error", (error) => logger.warn({ err: error.message }, "idle database connection failed"));
+}
+
+/** The worker's result store: rows written under its node name, as the config's database section says. */
+export function workerResultStore(config: ToolboxConfig, pool: pg.Pool, workerName: string): ResultStore {
+  return createResultStore({
+    pool,
+    schema: config.database.schema,
+    workerName,
+    preparedStatements: config.database.preparedStatements,
+    extended: config.database.resultExtended,
+  });
+}
