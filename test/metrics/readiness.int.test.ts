@@ -119,7 +119,7 @@ describe("/healthz and /readyz", () => {
       const down = await getJson(server.port, "/readyz");
       expect(down.status).toBe(503);
       expect(down.body).toMatchObject({ ok: false, state: "ready", database: "down" });
-      expect(down.body.reason).toMatch(/^database: The database did not answer/);
+      expect(down.body.reason).toMatch(/^database: DATABASE_UNAVAILABLE: The database did not answer/);
       // Liveness is not readiness: the process is fine.
       expect((await getJson(server.port, "/healthz")).status).toBe(200);
 

@@ -23,6 +23,14 @@ export async function pingDatabase(db: Queryable, timeoutMs: number): Promise<vo
 }
 
 /**
+ * Resolve once `check` (a query, or a write check) settled within `timeoutMs`; a typed error it rejects with
+ * passes through, anything else becomes DATABASE_UNAVAILABLE.
+ */
+export function databaseAnswerWithin(check: Promise<unknown>, timeoutMs: number): Promise<void> {
+  return answerWithin(check, timeoutMs);
+}
+
+/**
  * Readiness of a database, cached: at most one `select 1` in flight however often it is asked, and an
  * answer younger than `cacheMs` is reused. A query that hangs (server stopped without closing sockets,
  * pool exhausted) is not started again while it is still pending: later checks wait on it afresh.
@@ -64,7 +72,7 @@ export class DatabaseProbe {
       await answerWithin(this.pending, this.timeoutMs);
       this.last = { ok: true, checkedAt: Date.now() };
     } catch (error) {
-      this.last = { ok: false, checkedAt: Date.now(), reason: firstLine(error) };
+      this.last = { ok: false, checkedAt: Date.now(), reason: reasonOf(error) };
     }
     return this.last;
   }
@@ -100,6 +108,12 @@ async function answerWithin(query: Promise<unknown>, timeoutMs: number): Promise
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Why readiness fails, on one line: a typed error's code, message and fix; else the message's first line. */
+function reasonOf(error: unknown): string {
+  if (error instanceof ToolboxError) return `${error.code}: ${error.message.replace(/\s*\n\s*/g, " ")}`;
+  return firstLine(error);
 }
 
 function firstLine(error: unknown): string {

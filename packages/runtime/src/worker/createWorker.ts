@@ -1,5 +1,11 @@
 import { EventEmitter } from "node:events";
-import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import {
+  entityNames,
+  isToolboxError,
+  planTopology,
+  type ToolboxConfig,
+  ToolboxError,
+} from "@worker-toolbox/config";
 import type { ChannelModel } from "amqplib";
 import type pg from "pg";
 import { type Logger, pino } from "pino";
@@ -12,7 +18,7 @@ import { ByteWindow } from "../consumer/byteWindow.js";
 import { Subscription } from "../consumer/subscription.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
-import { pingDatabase } from "../health/databaseProbe.js";
+import { databaseAnswerWithin } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { createDatabasePool } from "../results/pool.js";
 import { getResults } from "../results/readResults.js";
@@ -69,7 +75,10 @@ export interface Worker
   readonly metrics: Registry;
   /** The /healthz, /readyz and /metrics endpoint, started by start() when `worker.healthPort` is set. */
   readonly healthServer: HealthServer | undefined;
-  /** Resolve once the result database answers `select 1` (rejects with DATABASE_UNAVAILABLE). */
+  /**
+   * Resolve once the result database takes this worker's writes (`ResultStore.checkWrites`, rolled back);
+   * rejects with DATABASE_PERMISSION_DENIED, DATABASE_NOT_MIGRATED or DATABASE_UNAVAILABLE. /readyz asks it.
+   */
   pingDatabase(timeoutMs?: number): Promise<void>;
   /** Revoke tasks on every worker of the environment and record them REVOKED. */
   revoke(taskId: string | readonly string[], options?: { reason?: string }): Promise<void>;
@@ -214,12 +223,37 @@ class TaskWorker
   }
 
   pingDatabase(timeoutMs = 1_000): Promise<void> {
-    return pingDatabase(this.pool, timeoutMs);
+    return databaseAnswerWithin(this.store.checkWrites(), timeoutMs);
   }
 
   start(): Promise<void> {
-    this.started ??= this.openHealthServer().then(() => this.connect());
+    this.started ??= this.openHealthServer()
+      .then(() => this.checkStore())
+      .then(() => this.connect());
     return this.started;
+  }
+
+  /**
+   * Prove the result store takes this worker's writes before consuming anything: a database that refuses
+   * them (not migrated, a role without the grants) would let every task run and then fail to settle. Fails
+   * the start with the fix; a database that is only unreachable is waited for as in operation.
+   */
+  private async checkStore(): Promise<void> {
+    try {
+      await databaseAnswerWithin(this.store.checkWrites(), 10_000);
+    } catch (error) {
+      if (
+        isToolboxError(error, "DATABASE_PERMISSION_DENIED") ||
+        isToolboxError(error, "DATABASE_NOT_MIGRATED")
+      ) {
+        this.setState("failed", error);
+        throw error;
+      }
+      this.logger.warn(
+        { err: (error as Error).message },
+        "the result database did not answer the write check; starting anyway (results are retried until it does)",
+      );
+    }
   }
 
   /** The health endpoint comes up first, so probes see "starting" rather than a refused connection. */
