@@ -15,6 +15,9 @@ const schema = "grants";
 const workerPassword = "w0rker pa'ss";
 const trackerPassword = "tr4cker";
 const dashboardPassword = "d4shboard-viewer";
+/** A role of someone else's that existed before the grants ran: it keeps its temp tables. */
+const bystanderPassword = "byst4nder";
+let bystander: string;
 let own: PostgresServer | undefined;
 let fresh: FreshDatabase;
 
@@ -54,6 +57,8 @@ const roles = () => ["worker", "tracker", "dashboard"].map((kind) => `wt_${kind}
 beforeAll(async () => {
   fresh = await freshDatabase("grants", await passwordAuthUrl());
   await migrate(fresh.pool, { schema });
+  bystander = `wt_bystander_${fresh.db.name}`;
+  await fresh.pool.query(`CREATE ROLE "${bystander}" LOGIN PASSWORD '${bystanderPassword}'`);
   const sql = grantsSql({
     schema,
     workerRole: `wt_worker_${fresh.db.name}`,
@@ -67,13 +72,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (fresh) {
-    for (const role of roles()) {
+    for (const role of [...roles(), bystander]) {
       await fresh.pool.query(`DROP OWNED BY "${role}"`).catch(() => {});
     }
     await fresh.close();
     const admin = new pg.Client({ connectionString: own?.url ?? testServers().databaseUrl });
     await admin.connect();
-    for (const role of roles()) {
+    for (const role of [...roles(), bystander]) {
       await admin.query(`DROP ROLE IF EXISTS "${role}"`);
     }
     await admin.end();
@@ -82,6 +87,15 @@ afterAll(async () => {
 });
 
 describe("grantsSql", () => {
+  it("leaves TEMPORARY to every other role that had it (revoked from PUBLIC, granted back by name)", async () => {
+    const pool = new pg.Pool({ connectionString: urlAs(bystander, bystanderPassword), max: 1 });
+    try {
+      await pool.query("CREATE TEMP TABLE scratch (x int)");
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("never puts a plain-text password into the SQL", () => {
     const sql = grantsSql({ schema, workerRole: "w", trackerRole: "t", passwords: { worker: "hunter2" } });
     expect(sql).not.toContain("hunter2");
@@ -112,6 +126,7 @@ describe("grantsSql", () => {
       expect(await sqlState(pool.query("ALTER TABLE grants.celery_taskmeta ADD COLUMN x int"))).toBe("42501");
       expect(await sqlState(pool.query("DROP TABLE grants.celery_taskmeta"))).toBe("42501");
       expect(await sqlState(pool.query("CREATE TABLE public.evil (x int)"))).toBe("42501");
+      expect(await sqlState(pool.query("CREATE TEMP TABLE evil (x int)"))).toBe("42501");
       expect(await pruneResults(pool, schema, { olderThanMs: 0 }).catch((e: unknown) => e)).toMatchObject({
         code: "DATABASE_PERMISSION_DENIED",
         cause: { code: "42501" },
@@ -133,6 +148,7 @@ describe("grantsSql", () => {
       expect(await sqlState(pool.query("SELECT * FROM grants.celery_taskmeta"))).toBe("42501");
       expect(await sqlState(pool.query("DELETE FROM grants.worker_toolbox_tasks"))).toBe("42501");
       expect(await sqlState(pool.query("SELECT nextval('grants.task_id_sequence')"))).toBe("42501");
+      expect(await sqlState(pool.query("CREATE TEMP TABLE evil (x int)"))).toBe("42501");
     } finally {
       await pool.end();
     }

@@ -47,6 +47,7 @@ export function grantsSql(options: GrantsOptions): string {
       `GRANT USAGE ON SCHEMA ${t.schema} TO ${r};`,
     );
   }
+  lines.push(...revokeTemporarySql(roles));
   const worker = quoteIdent(options.workerRole);
   const tracker = quoteIdent(options.trackerRole);
   lines.push(
@@ -63,6 +64,37 @@ export function grantsSql(options: GrantsOptions): string {
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * PostgreSQL gives PUBLIC the TEMPORARY privilege on every database, so any role may `CREATE TEMP TABLE`
+ * (and fill the disk with it); revoking it from one role changes nothing while PUBLIC has it. So the first
+ * run takes it from PUBLIC and grants it back by name to every role that exists then, except the two
+ * least-privilege ones: nobody else loses anything. Where PUBLIC no longer has it (a DBA revoked it, or an
+ * earlier run did), nothing is granted to anyone. Roles created later get TEMPORARY only when granted it.
+ */
+function revokeTemporarySql(roles: readonly string[]): string[] {
+  const ours = roles.map(quoteLiteral).join(", ");
+  return [
+    `DO $do$
+DECLARE
+  db text := current_database();
+  public_has_temp boolean;
+  other text;
+BEGIN
+  SELECT datacl IS NULL OR EXISTS (
+           SELECT FROM aclexplode(datacl) AS acl WHERE acl.grantee = 0 AND acl.privilege_type = 'TEMPORARY')
+    INTO public_has_temp FROM pg_catalog.pg_database WHERE datname = db;
+  IF public_has_temp THEN
+    FOR other IN SELECT rolname FROM pg_catalog.pg_roles
+                 WHERE rolname !~ '^pg_' AND rolname NOT IN (${ours}) LOOP
+      EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', db, other);
+    END LOOP;
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
+  END IF;
+${roles.map((role) => `  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM %I', db, ${quoteLiteral(role)});`).join("\n")}
+END $do$;`,
+  ];
 }
 
 function roleSql(role: string, password: string | undefined): string[] {
