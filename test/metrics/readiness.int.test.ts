@@ -1,3 +1,4 @@
+import { maskUrl } from "@worker-toolbox/config";
 import { type PostgresServer, startPostgres } from "@worker-toolbox/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,7 +37,7 @@ describe("/healthz and /readyz", () => {
       await worker.start();
       expect(await getJson(server.port, "/readyz")).toEqual({
         status: 200,
-        body: { ok: true, state: "ready", database: "ok" },
+        body: { ok: true, state: "ready", broker: maskUrl(h.config.broker.url), database: "ok" },
       });
       // /metrics serves the worker's own registry by default.
       expect((await get(server.port, "/metrics")).body).toMatch(

@@ -66,13 +66,15 @@ function collect(shape: Record<string, AnySchema>, prefix: string, out: ConfigFi
     }
     const meta = (globalRegistry.get(fieldSchema) ?? {}) as { description?: string; examples?: unknown[] };
     const kind =
-      def.type === "array"
-        ? "number[]"
-        : def.type === "enum"
-          ? "enum"
-          : def.type === "record"
-            ? "json"
-            : (def.type as "string" | "number" | "boolean");
+      def.type === "union"
+        ? "string"
+        : def.type === "array"
+          ? "number[]"
+          : def.type === "enum"
+            ? "enum"
+            : def.type === "record"
+              ? "json"
+              : (def.type as "string" | "number" | "boolean");
     out.push({
       path,
       envVar: envVarName(path),

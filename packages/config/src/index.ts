@@ -1,4 +1,5 @@
 export { retryDelayMs } from "./backoff.js";
+export { amqpUrlListProblem, brokerUrls, splitUrlList } from "./brokerUrls.js";
 export {
   ContractViolation,
   contractRegistry,

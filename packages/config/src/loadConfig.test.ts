@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { brokerUrls } from "./brokerUrls.js";
 import { ConfigError, loadConfig } from "./loadConfig.js";
 
 function configError(run: () => unknown): ConfigError {
@@ -174,6 +175,44 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ env: {}, file: "/nonexistent/wt.json" })).toThrow(
       expect.objectContaining({ code: "CONFIG_FILE_UNREADABLE" }),
     );
+  });
+
+  describe("several broker URLs", () => {
+    it("reads a comma-separated AMQP_URL and a JSON array in a config file", () => {
+      const list = "amqp://u:p@a:5672/v,amqp://u:p@b:5673/v";
+      expect(brokerUrls(loadConfig({ env: { AMQP_URL: list }, file: false }))).toEqual([
+        "amqp://u:p@a:5672/v",
+        "amqp://u:p@b:5673/v",
+      ]);
+      const fromArray = loadConfig({
+        env: {},
+        file: false,
+        overrides: { broker: { url: ["amqp://u:p@a:5672/v", "amqp://u:p@b:5673/v"] } },
+      });
+      expect(brokerUrls(fromArray)).toEqual(["amqp://u:p@a:5672/v", "amqp://u:p@b:5673/v"]);
+    });
+
+    it("a comma inside a password does not split the list", () => {
+      const config = loadConfig({ env: { AMQP_URL: "amqp://u:a,b@a/,amqp://u:a,b@b/" }, file: false });
+      expect(brokerUrls(config)).toEqual(["amqp://u:a,b@a/", "amqp://u:a,b@b/"]);
+    });
+
+    it("names the bad node, a vhost that differs and a node given twice, every password masked", () => {
+      const bad = configError(() =>
+        loadConfig({ env: { AMQP_URL: "amqp://u:Secret1@a/,http://u:Secret1@b/" }, file: false }),
+      );
+      expect(bad.message).toContain("node 2 must be an amqp:// or amqps:// URL");
+      expect(bad.message).not.toContain("Secret1");
+      const vhosts = configError(() =>
+        loadConfig({ env: { AMQP_URL: "amqp://u:Secret1@a/one,amqp://u:Secret1@b/two" }, file: false }),
+      );
+      expect(vhosts.message).toContain("same vhost");
+      expect(vhosts.message).not.toContain("Secret1");
+      const twice = configError(() =>
+        loadConfig({ env: { AMQP_URL: "amqp://u:p@a/,amqp://u:p@a/" }, file: false }),
+      );
+      expect(twice.message).toContain("names the same node twice");
+    });
   });
 
   it("rejects an unknown mode and validates as production", () => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { amqpUrlListProblem } from "./brokerUrls.js";
 import { SERVICE_NAME_PATTERN } from "./names.js";
 
 /**
@@ -16,17 +17,19 @@ function doc<T extends z.ZodType>(schema: T, description: string, example: unkno
   return schema.meta({ description, examples: [example] }) as T;
 }
 
-const amqpUrl = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === "amqp:" || url.protocol === "amqps:") && url.hostname !== "";
-    } catch {
-      return false;
-    }
-  },
-  { message: "must be an amqp:// or amqps:// URL with a host" },
-);
+/** One amqp(s) URL, or the comma-separated URLs of a cluster's nodes; a config file may give an array. */
+const amqpUrlList = z
+  .union([
+    z.string(),
+    z
+      .array(z.string())
+      .min(1)
+      .transform((urls) => urls.join(",")),
+  ])
+  .superRefine((value, context) => {
+    const problem = amqpUrlListProblem(value);
+    if (problem) context.addIssue({ code: "custom", message: problem });
+  });
 
 const postgresUrl = z.string().refine(
   (value) => {
@@ -148,9 +151,18 @@ export const configSchema = z.strictObject({
   broker: z
     .strictObject({
       url: doc(
-        amqpUrl,
-        "RabbitMQ URL including credentials and vhost. Use amqps:// for TLS.",
-        "amqps://worker:secret@rabbitmq.internal:5671/tasks",
+        amqpUrlList,
+        "RabbitMQ URL including credentials and vhost; use amqps:// for TLS. For a cluster, the URLs of its " +
+          "nodes separated by commas (a JSON array in a config file): every process connects to one node and " +
+          "fails over to the next when it is lost (`broker.failoverOrder`).",
+        "amqps://worker:secret@rabbitmq-1.internal:5671/tasks,amqps://worker:secret@rabbitmq-2.internal:5671/tasks",
+      ),
+      failoverOrder: doc(
+        z.enum(["random", "listed"]).default("random"),
+        "With several broker URLs: random = each process shuffles the list once and moves on to the next node " +
+          "when one is lost (spreads connections over the cluster); listed = every reconnect starts at the first " +
+          "URL and falls through the list (a preferred node).",
+        "random",
       ),
       managementUrl: doc(
         httpUrl.optional(),

@@ -29,14 +29,10 @@ async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
   try {
     const config = ctx.loadConfig(argv, { uses: argv.database ? ["broker", "database"] : ["broker"] });
     // Imported on use, so `doctor --help` does not load the runtime (see commands/index.ts).
-    const [{ runDoctor }, { socketOptions }] = await Promise.all([
-      import("@worker-toolbox/runtime/ops"),
-      import("../broker.js"),
-    ]);
+    const { runDoctor } = await import("@worker-toolbox/runtime/ops");
     report = await runDoctor({
       config,
       ...(argv.service && argv.service.length > 0 ? { services: argv.service } : {}),
-      socketOptions: socketOptions(config),
       database: argv.database,
     });
   } catch (error) {

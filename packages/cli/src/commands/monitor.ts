@@ -102,12 +102,10 @@ function intervalOf(interval: number | undefined, config: ToolboxConfig): number
 async function resolveServices(argv: MonitorArgs, config: ToolboxConfig, logger: Logger): Promise<string[]> {
   const named = servicesFrom(argv, config);
   if (named.length > 0) return named;
-  const { createManagementClient, deriveManagementUrl, discoverServices, vhostOf } = await runtime();
-  const client = createManagementClient({
-    url: deriveManagementUrl(config.broker.url, config.broker.managementUrl),
-  });
+  const { configVhost, createManagementClient, discoverServices, managementUrls } = await runtime();
+  const client = createManagementClient({ url: managementUrls(config) });
   try {
-    const found = await discoverServices(client, vhostOf(config.broker.url), config.environment.prefix);
+    const found = await discoverServices(client, configVhost(config), config.environment.prefix);
     logger.info({ services: found }, "monitoring the services found on the broker");
     return found;
   } catch (error) {

@@ -113,14 +113,17 @@ async function apply(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
 
 async function verify(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
   const { config, plan } = load(ctx, argv);
-  const [{ deriveManagementUrl, describeMismatch, verifyTopology }, { socketOptions }] =
-    await brokerModules();
+  const [
+    { configVhost, createManagementClient, describeMismatch, managementUrls, verifyTopology },
+    { connectOnce },
+  ] = await brokerModules();
+  const connection = await connectOnce(config);
   const result = await verifyTopology({
-    amqpUrl: config.broker.url,
-    managementUrl: deriveManagementUrl(config.broker.url, config.broker.managementUrl),
+    connection,
+    managementClient: createManagementClient({ url: managementUrls(config) }),
+    vhost: configVhost(config),
     plan,
-    socketOptions: socketOptions(config),
-  });
+  }).finally(() => connection.close().catch(() => {}));
   if (argv.json) ctx.print(json({ prefix: plan.prefix, ...result }));
   else {
     const counts = `${plan.exchanges.length} exchanges, ${plan.queues.length} queues, ${plan.bindings.length} bindings`;

@@ -1,5 +1,4 @@
 import { entityNames, PLATFORM_DEAD_LETTER_KEY, type ToolboxConfig } from "@worker-toolbox/config";
-import { vhostOf } from "@worker-toolbox/runtime/broker";
 import {
   type Alarm,
   type DeadLetterInfo,
@@ -10,9 +9,10 @@ import {
   sampleQueues,
 } from "@worker-toolbox/runtime/ops";
 import {
+  configVhost,
   createManagementClient,
-  deriveManagementUrl,
   type ManagementClient,
+  managementUrls,
   type QueueRates,
 } from "@worker-toolbox/runtime/topology";
 import type { ChannelModel } from "amqplib";
@@ -68,10 +68,8 @@ export function createBrokerView(
 ): BrokerView {
   const prefix = config.environment.prefix;
   const names = entityNames(prefix);
-  const management: ManagementClient = createManagementClient({
-    url: deriveManagementUrl(config.broker.url, config.broker.managementUrl),
-  });
-  const vhost = vhostOf(config.broker.url);
+  const management: ManagementClient = createManagementClient({ url: managementUrls(config) });
+  const vhost = configVhost(config);
   let cached: BrokerSnapshot | undefined;
   let pending: Promise<BrokerSnapshot> | undefined;
   const inspected = new Map<string, { total: number; summary: DeadLetterSummary }>();

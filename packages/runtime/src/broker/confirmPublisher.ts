@@ -11,6 +11,11 @@ import { DeadlineSlots } from "./deadlineSlots.js";
  *
  * A publish that timed out or lost its connection MAY still have reached the broker: callers treat that
  * as "unknown" and may resend with the same task id, which the result and tracking writes make harmless.
+ *
+ * With `resend` (a producer on a cluster, or one that holds sends while reconnecting), losing the connection
+ * does not fail what is unconfirmed: it waits, with new publishes, for the next channel (`attach`) and is
+ * published again there, each within its own deadline — at least once, never silently dropped. The owner
+ * ends the wait with `failWaiting` when no node can be reached.
  */
 export interface PublishRequest {
   exchange: string;
@@ -24,13 +29,18 @@ export type PublishDone = (error: ToolboxError | undefined) => void;
 
 /**
  * One publish from `submit()` until it settles. `unwritten` holds the request until amqplib took it; then
- * it is dropped, so a publish waiting for its confirm holds no copy of the message.
+ * it is dropped, so a publish waiting for its confirm holds no copy of the message (unless `resend` keeps
+ * one in `copy`).
  */
 interface Pending {
   id: string;
   exchange: string;
   routingKey: string;
   unwritten: PublishRequest | undefined;
+  /** With `resend`: the request, kept until confirmed so it can be published again after a lost connection. */
+  copy: PublishRequest | undefined;
+  /** Handed to a channel at least once: if it is not confirmed, it may or may not have arrived. */
+  written: boolean;
   done: PublishDone;
   /** When it times out (ms since the epoch), and its slot in `deadlines`. */
   deadline: number;
@@ -50,6 +60,8 @@ export interface ConfirmPublisherOptions {
    * PUBLISH_BUFFER_FULL, not published; the first queued publish is always accepted. Default: no bound.
    */
   maxQueuedBytes?: number;
+  /** Keep unconfirmed publishes across a lost connection and publish them again on the next channel. */
+  resend?: boolean;
 }
 
 export class ConfirmPublisher {
@@ -73,6 +85,10 @@ export class ConfirmPublisher {
   private closing = false;
   /** One timer per 10 ms of deadlines, not one per publish (deadlineSlots.ts). */
   private readonly deadlines = new DeadlineSlots(10, (now) => this.expire(now));
+  /** With `resend`: the connection was lost; publishes wait for the next channel instead of failing. */
+  private waiting = false;
+  /** Channels the broker closed with an error (a channel-level fault, not a lost connection). */
+  private readonly faulted = new WeakSet<ConfirmChannel>();
 
   constructor(private readonly options: ConfirmPublisherOptions) {}
 
@@ -121,9 +137,10 @@ export class ConfirmPublisher {
   /** Open a confirm channel on a (re)connected connection; call from the connection's setup hook. */
   async attach(connection: ChannelModel): Promise<void> {
     const channel = await connection.createConfirmChannel();
-    channel.on("error", (error: Error) =>
-      this.options.logger.warn({ err: error.message }, "publish channel error"),
-    );
+    channel.on("error", (error: Error) => {
+      this.faulted.add(channel);
+      this.options.logger.warn({ err: error.message }, "publish channel error");
+    });
     channel.on("return", (message: { properties: { messageId?: string } }) => {
       const entry = message.properties.messageId ? this.pending.get(message.properties.messageId) : undefined;
       if (entry) entry.returned = true;
@@ -136,7 +153,8 @@ export class ConfirmPublisher {
     channel.once("close", () => {
       if (this.channel !== channel) return;
       this.channel = undefined;
-      this.failAll("PUBLISH_CONNECTION_LOST", "the channel closed before the publish was confirmed");
+      if (this.resends(channel)) this.waiting = true;
+      else this.failAll("PUBLISH_CONNECTION_LOST", "the channel closed before the publish was confirmed");
       this.wakeWriters();
       // A channel-level error (e.g. a publish to a deleted exchange) leaves the connection up: reopen.
       if (!this.closing) {
@@ -150,6 +168,28 @@ export class ConfirmPublisher {
     });
     this.channel = channel;
     this.blocked = false;
+    if (this.waiting) {
+      // What waited (unconfirmed before the loss, and sent meanwhile) goes out first, in publish order.
+      this.waiting = false;
+      this.backlog = [...this.pending.values()].filter((entry) => entry.queued);
+      this.backlogHead = 0;
+      this.writeBacklog();
+    }
+  }
+
+  /**
+   * End the wait for a new channel (`resend`): every publish still waiting rejects with `code` — those
+   * written before the loss "may or may not have arrived", the others "were not published".
+   */
+  failWaiting(code: "PUBLISH_CONNECTION_LOST" | "PUBLISH_CIRCUIT_OPEN", why: string): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.failAll(code, why);
+  }
+
+  /** Whether what `channel` left unconfirmed waits for the next channel: a lost connection, not a fault. */
+  private resends(channel: ConfirmChannel): boolean {
+    return this.options.resend === true && !this.closing && !this.faulted.has(channel);
   }
 
   /** Resolves when the broker confirmed the message; rejects with a typed error otherwise. */
@@ -164,7 +204,7 @@ export class ConfirmPublisher {
    * the broker confirmed the message (undefined) or with the typed error; at once when it is refused.
    */
   submit(request: PublishRequest, deadlineMs: number, done: PublishDone): void {
-    if (!this.channel) {
+    if (!this.channel && !this.waiting) {
       const why = `Not connected: ${request.routingKey} was not published.`;
       const hint = "wait for the producer to be available (producer.available) or retry later";
       done(new ToolboxError("PUBLISH_CONNECTION_LOST", why, { hint }));
@@ -172,7 +212,8 @@ export class ConfirmPublisher {
     }
     const size = request.content.length;
     const limit = this.options.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
-    if (this.blocked && this.queuedCount > 0 && this.queuedBytes + size > limit) {
+    const holding = this.blocked || !this.channel;
+    if (holding && this.queuedCount > 0 && this.queuedBytes + size > limit) {
       done(backlogFull(request.routingKey, this.queuedCount, this.queuedBytes, limit));
       return;
     }
@@ -183,12 +224,14 @@ export class ConfirmPublisher {
       exchange: request.exchange,
       routingKey: request.routingKey,
       unwritten: request,
+      copy: this.options.resend ? request : undefined,
+      written: false,
       done,
       deadline,
       slot: this.deadlines.add(deadline),
       deadlineMs,
       returned: false,
-      queued: this.blocked,
+      queued: holding,
     };
     this.pending.set(id, entry);
     if (entry.queued) {
@@ -203,6 +246,7 @@ export class ConfirmPublisher {
   /** Wait for outstanding confirms up to `deadlineMs`, reject the rest, close the channel. */
   async close(deadlineMs = this.options.deadlineMs): Promise<void> {
     this.closing = true;
+    this.waiting = false;
     const until = Date.now() + deadlineMs;
     while (this.pending.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     this.failAll("CLOSED", "the publisher closed before the broker confirmed the publish");
@@ -244,13 +288,18 @@ export class ConfirmPublisher {
         routingKey,
         content,
         { ...properties, messageId: entry.id, mandatory: true },
-        (error) =>
-          this.settle(
-            entry,
-            error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry) : undefined,
-          ),
+        (error) => {
+          // amqplib fails every unconfirmed publish when the channel closes, before 'close' is emitted.
+          if (error && error.message !== "message nacked" && this.resends(channel)) this.requeue(entry);
+          else
+            this.settle(
+              entry,
+              error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry) : undefined,
+            );
+        },
       );
       entry.unwritten = undefined;
+      entry.written = true;
     } catch (error) {
       this.settle(
         entry,
@@ -263,6 +312,16 @@ export class ConfirmPublisher {
         ),
       );
     }
+  }
+
+  /** A written publish whose channel was lost: back to waiting, to be written on the next channel. */
+  private requeue(entry: Pending): void {
+    if (!this.pending.has(entry.id) || entry.queued || !entry.copy) return;
+    entry.unwritten = entry.copy;
+    entry.returned = false;
+    entry.queued = true;
+    this.queuedCount++;
+    this.queuedBytes += entry.copy.content.length;
   }
 
   /** Take a publish out of the backlog's accounting (written now, or settled while it waited). */
@@ -280,6 +339,7 @@ export class ConfirmPublisher {
       entry.unwritten = undefined;
       this.compactBacklog();
     }
+    entry.copy = undefined;
     entry.done(error);
   }
 
@@ -301,9 +361,9 @@ export class ConfirmPublisher {
     this.backlogHead = 0;
   }
 
-  private failAll(code: "PUBLISH_CONNECTION_LOST" | "CLOSED", why: string): void {
+  private failAll(code: "PUBLISH_CONNECTION_LOST" | "PUBLISH_CIRCUIT_OPEN" | "CLOSED", why: string): void {
     for (const entry of [...this.pending.values()]) {
-      const fate = entry.unwritten ? "it was not published" : "it may or may not have arrived";
+      const fate = entry.written ? "it may or may not have arrived" : "it was not published";
       this.settle(entry, new ToolboxError(code, `${entry.routingKey}: ${why}; ${fate}.`));
     }
     this.backlog = [];
@@ -313,7 +373,7 @@ export class ConfirmPublisher {
 
 function publishTimeout(entry: Pending, deadlineMs: number): ToolboxError {
   const { routingKey } = entry;
-  return !entry.unwritten
+  return entry.written
     ? new ToolboxError(
         "PUBLISH_TIMEOUT",
         `The broker did not confirm ${routingKey} within ${deadlineMs} ms.`,

@@ -1,16 +1,27 @@
 import { EventEmitter } from "node:events";
-import { readFileSync } from "node:fs";
 import { maskUrl, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import amqp, { type ChannelModel } from "amqplib";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import type { Logger } from "pino";
 import { classifyBrokerError } from "./classifyError.js";
+import {
+  type BrokerNodes,
+  brokerNodes,
+  brokerSocketOptions,
+  dialUrl,
+  type NodeFailure,
+  roundFailure,
+} from "./nodes.js";
 
 /**
  * One AMQP connection that keeps itself alive. amqplib does not recover connections, so this does:
  * connect in the background (an app starts while the broker is down), retry with exponential backoff and
  * jitter (cockatiel), re-run `setup` after every reconnect (declare topology, open channels, resubscribe),
  * and stop at once on errors retrying cannot fix (credentials, vhost, TLS, topology drift).
+ *
+ * With several broker URLs (a cluster) each attempt is a round over the nodes (nodes.ts): a lost node is
+ * replaced by the next one at once, without waiting for the backoff, which only starts once a whole round
+ * failed. `node` says which node is in use; the log says when it changes.
  *
  *   connecting ──► connected ──(connection lost)──► recovering ──► connected ...
  *        │                                              │
@@ -27,7 +38,11 @@ export interface BrokerConnectionOptions {
   setup?: (connection: ChannelModel) => Promise<void>;
 }
 
-type Events = { state: [state: BrokerState, error: ToolboxError | undefined] };
+type Events = {
+  state: [state: BrokerState, error: ToolboxError | undefined];
+  /** A whole round failed: no node accepted a connection (emitted before each backoff delay). */
+  unreachable: [error: ToolboxError];
+};
 
 export class BrokerConnection extends EventEmitter<Events> {
   state: BrokerState = "connecting";
@@ -36,13 +51,29 @@ export class BrokerConnection extends EventEmitter<Events> {
   /** The live connection while `connected`. */
   current: ChannelModel | undefined;
 
+  /**
+   * The node in use while `connected` (the last one used otherwise), its password masked; for logs and
+   * health endpoints.
+   */
+  node: string | undefined;
+  /**
+   * True from the loss of a connection until another node accepted one or every node was tried once; only
+   * with several nodes. A producer holds its sends meanwhile instead of failing them.
+   */
+  failingOver = false;
+
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
-  private readonly url: string;
+  private readonly nodes: BrokerNodes;
 
   constructor(private readonly options: BrokerConnectionOptions) {
     super();
-    this.url = options.config.broker.url;
+    this.nodes = brokerNodes(options.config);
+  }
+
+  /** Every node URL with its password masked, in the order they are tried. */
+  get nodeList(): string[] {
+    return this.nodes.urls.map(maskUrl);
   }
 
   /** Start connecting in the background. Never throws; watch `state` or await `ready()`. */
@@ -63,7 +94,7 @@ export class BrokerConnection extends EventEmitter<Events> {
           this.lastError ??
             new ToolboxError(
               "BROKER_UNAVAILABLE",
-              `No connection to RabbitMQ at ${maskUrl(this.url)} within ${timeoutMs} ms.`,
+              `No connection to RabbitMQ at ${this.nodeList.join(", ")} within ${timeoutMs} ms.`,
             ),
         );
       }, timeoutMs);
@@ -117,47 +148,75 @@ export class BrokerConnection extends EventEmitter<Events> {
         { attempt, delayMs: Math.round(delay), err: error?.message },
         "broker unavailable, retrying",
       );
+      this.failingOver = false;
+      if (error instanceof ToolboxError) this.emit("unreachable", error);
     });
 
+    let lostNode: string | undefined;
     while (!this.abort.signal.aborted) {
-      let connection: ChannelModel;
+      let connected: { connection: ChannelModel; url: string };
       try {
-        connection = await policy.execute(() => this.connectOnce(), this.abort.signal);
+        connected = await policy.execute(() => this.connectRound(), this.abort.signal);
       } catch (error) {
         if (this.abort.signal.aborted) return;
-        const classified = classifyBrokerError(error, this.url);
+        const classified = classifyBrokerError(error, this.nodes.urls[0] ?? "");
         logger.error({ code: classified.code, err: classified.message }, "broker connection failed for good");
+        this.failingOver = false;
         this.setState("failed", classified);
         return;
       }
+      const { connection, url } = connected;
       // close() while the attempt was in flight: nobody else will close this connection.
       if (this.abort.signal.aborted) {
         await connection.close().catch(() => undefined);
         return;
       }
       this.current = connection;
+      this.node = maskUrl(url);
+      this.failingOver = false;
       this.setState("connected", undefined);
-      logger.info({ broker: maskUrl(this.url) }, "connected to broker");
+      if (lostNode && lostNode !== this.node)
+        logger.warn({ broker: this.node, from: lostNode }, "failed over to another broker node");
+      else logger.info({ broker: this.node }, "connected to broker");
       const lost = await new Promise<Error | undefined>((resolve) => connection.once("close", resolve));
       this.current = undefined;
       if (this.abort.signal.aborted) return;
-      const classified = classifyBrokerError(lost ?? new Error("connection closed"), this.url);
-      logger.warn({ err: classified.message }, "broker connection lost, reconnecting");
+      lostNode = this.node;
+      const classified = classifyBrokerError(lost ?? new Error("connection closed"), url);
+      const others = this.nodes.urls.length > 1;
+      logger.warn(
+        { broker: this.node, err: classified.message },
+        others ? "broker connection lost, failing over" : "broker connection lost, reconnecting",
+      );
+      this.failingOver = others;
       this.setState("recovering", classified);
     }
   }
 
-  private async connectOnce(): Promise<ChannelModel> {
-    if (this.abort.signal.aborted) throw new ToolboxError("CLOSED", "closed while connecting");
-    const { config, name } = this.options;
-    let connection: ChannelModel;
-    try {
-      connection = await amqp.connect(connectionUrl(config), brokerSocketOptions(config, name));
-    } catch (error) {
-      const classified = classifyBrokerError(error, this.url);
-      if (this.state !== "connecting") this.lastError = classified;
-      throw classified;
+  /** One round over the nodes: the first that connects and passes `setup`, or the round's error. */
+  private async connectRound(): Promise<{ connection: ChannelModel; url: string }> {
+    const failures: NodeFailure[] = [];
+    for (const url of this.nodes.roundOrder()) {
+      if (this.abort.signal.aborted) throw new ToolboxError("CLOSED", "closed while connecting");
+      try {
+        const connection = await this.connectTo(url);
+        this.nodes.used(url);
+        return { connection, url };
+      } catch (error) {
+        const classified = classifyBrokerError(error, url);
+        failures.push({ url, error: classified });
+        if (this.nodes.urls.length > 1)
+          this.options.logger.debug({ broker: maskUrl(url), err: classified.message }, "broker node refused");
+      }
     }
+    const error = roundFailure(failures, isFatalBrokerError);
+    if (this.state !== "connecting") this.lastError = error;
+    throw error;
+  }
+
+  private async connectTo(url: string): Promise<ChannelModel> {
+    const { config, name } = this.options;
+    const connection = await amqp.connect(dialUrl(config, url), brokerSocketOptions(config, name, url));
     // An 'error' without a listener would crash the process; 'close' follows and drives recovery.
     connection.on("error", (error: Error) =>
       this.options.logger.warn({ err: error.message }, "broker connection error"),
@@ -185,38 +244,4 @@ export function isFatalBrokerError(error: ToolboxError): boolean {
     "TOPOLOGY_MISMATCH",
     "CONFIG_INVALID",
   ].includes(error.code);
-}
-
-function connectionUrl(config: ToolboxConfig): string {
-  const url = new URL(config.broker.url);
-  if (!url.searchParams.has("heartbeat"))
-    url.searchParams.set("heartbeat", String(config.broker.heartbeatSeconds));
-  return url.toString();
-}
-
-/**
- * amqplib socket options: connect timeout, a connection name for the management UI, `broker.tls`, and
- * `noDelay`. amqplib leaves Nagle's algorithm on unless told otherwise; then a small frame written while an
- * earlier one is unacknowledged waits for the peer's delayed ACK (40 ms on Linux), and a 1 KB task's
- * round trip took 49 ms instead of 4 (issue 20). AMQP frames are written whole, so there is nothing to
- * coalesce that amqplib does not already batch per event-loop turn.
- */
-export function brokerSocketOptions(config: ToolboxConfig, name: string): Record<string, unknown> {
-  const tls = config.broker.tls;
-  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
-  return {
-    noDelay: true,
-    timeout: config.broker.connectTimeoutMs,
-    clientProperties: { connection_name: name },
-    ...(config.broker.url.startsWith("amqps:")
-      ? {
-          ca: tls.caFile ? [read(tls.caFile)] : undefined,
-          cert: read(tls.certFile),
-          key: read(tls.keyFile),
-          passphrase: tls.passphrase,
-          rejectUnauthorized: tls.rejectUnauthorized,
-          servername: tls.servername ?? new URL(config.broker.url).hostname,
-        }
-      : {}),
-  };
 }

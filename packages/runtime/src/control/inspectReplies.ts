@@ -1,4 +1,5 @@
 import { resourceUsage } from "node:process";
+import { splitUrlList } from "@worker-toolbox/config";
 
 /**
  * The shapes of the replies Celery's worker gives to `inspect()` (celery/worker/control.py, captured from
@@ -92,6 +93,7 @@ export interface WorkerStatsInput {
   uptimeS: number;
   concurrency: number;
   prefetch: number;
+  /** `url`: the node in use (a whole list names its first node). */
   broker: { url: string; heartbeatS: number; connectTimeoutMs: number };
   /** Extra fields: the toolbox's (service, version). */
   extra?: Record<string, unknown>;
@@ -99,7 +101,8 @@ export interface WorkerStatsInput {
 
 /** The `stats` reply: Celery's fields (what Flower's worker page reads) plus the toolbox's. */
 export function workerStats(input: WorkerStatsInput) {
-  const url = new URL(input.broker.url);
+  // The node in use; a cluster's whole list (comma-separated) names its first node.
+  const url = new URL(splitUrlList(input.broker.url)[0] ?? input.broker.url);
   const usage = resourceUsage();
   return {
     total: input.total,

@@ -16,6 +16,8 @@ export interface HealthTarget {
   ready(): boolean;
   readonly metrics?: Registry;
   pingDatabase?(timeoutMs?: number): Promise<void>;
+  /** The broker node in use (password masked), shown in every answer: on a cluster, which node this is on. */
+  readonly brokerNode?: string | undefined;
 }
 
 export interface HealthServerOptions extends DatabaseProbeOptions {
@@ -50,7 +52,8 @@ export interface HealthServer {
  *   `select 1` within `timeoutMs` (answers reused for `cacheMs`); otherwise 503 with the reason.
  * - `GET /metrics`: the Prometheus text format of the registry.
  *
- * Every answer but /metrics is a small JSON object with `ok` and the worker `state`.
+ * Every answer but /metrics is a small JSON object with `ok`, the worker `state` and, on a cluster
+ * especially useful, the `broker` node in use (password masked).
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const { worker, logger } = options;
@@ -123,19 +126,20 @@ function healthRoutes(
   return {
     "/healthz": (response) => {
       const ok = worker.state !== "failed";
-      json(response, ok ? 200 : 503, { ok, state: worker.state });
+      json(response, ok ? 200 : 503, { ok, state: worker.state, broker: worker.brokerNode });
     },
     "/readyz": async (response) => {
       if (!worker.ready()) {
         json(response, 503, {
           ok: false,
           state: worker.state,
+          broker: worker.brokerNode,
           reason: `consumer not active (${worker.state})`,
         });
         return;
       }
       if (!probe) {
-        json(response, 200, { ok: true, state: worker.state });
+        json(response, 200, { ok: true, state: worker.state, broker: worker.brokerNode });
         return;
       }
       const database = await probe.check();
@@ -145,6 +149,7 @@ function healthRoutes(
       json(response, ok ? 200 : 503, {
         ok,
         state: worker.state,
+        broker: worker.brokerNode,
         database: database.ok ? "ok" : "down",
         reason,
       });

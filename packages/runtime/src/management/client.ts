@@ -1,4 +1,5 @@
-import { maskUrl, ToolboxError } from "@worker-toolbox/config";
+import { brokerUrls, maskUrl, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import { vhostOf } from "../broker/classifyError.js";
 
 /**
  * A small client for the RabbitMQ management HTTP API: what AMQP cannot tell (bindings, queue depth and
@@ -6,8 +7,12 @@ import { maskUrl, ToolboxError } from "@worker-toolbox/config";
  * and travel in a Basic auth header (fetch refuses URLs with credentials); every error masks them.
  */
 export interface ManagementClientOptions {
-  /** `http://user:pass@host:15672/` (a path prefix such as `/rabbitmq/` is kept). */
-  url: string;
+  /**
+   * `http://user:pass@host:15672/` (a path prefix such as `/rabbitmq/` is kept). For a cluster, the API of
+   * each node (`managementUrls(config)`): a request that cannot reach one node goes to the next, and the
+   * client stays with the node that answered. Every node's API shows the whole cluster.
+   */
+  url: string | readonly string[];
   /** Per-request deadline; default 5000 ms. */
   timeoutMs?: number;
 }
@@ -30,6 +35,11 @@ export interface QueueInfo {
   headMessageTimestamp: number | undefined;
   /** Messages per second over the broker's last sample window; undefined before any traffic. */
   rates: QueueRates;
+  /** The node the queue lives on (classic) or its leader's node (quorum); undefined when not reported. */
+  node: string | undefined;
+  /** Quorum queues: the nodes holding a replica, and those of them that are running it now. */
+  members: string[] | undefined;
+  online: string[] | undefined;
 }
 
 export interface QueueRates {
@@ -73,48 +83,54 @@ export interface ManagementClient {
 }
 
 export function createManagementClient(options: ManagementClientOptions): ManagementClient {
-  const parsed = new URL(options.url);
-  const displayUrl = maskUrl(options.url);
-  const user = decodeURIComponent(parsed.username || "guest");
-  const auth = Buffer.from(`${user}:${decodeURIComponent(parsed.password || "guest")}`).toString("base64");
-  parsed.username = "";
-  parsed.password = "";
-  if (!parsed.pathname.endsWith("/")) parsed.pathname += "/";
-  const base = parsed.toString();
+  const nodes = (typeof options.url === "string" ? [options.url] : [...options.url]).map(apiNode);
+  if (nodes.length === 0) throw new TypeError("createManagementClient needs at least one URL");
+  let current = 0;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const v = (vhost: string) => encodeURIComponent(vhost);
+  const node = () => nodes[current]!;
 
   async function call(method: string, path: string, body?: unknown): Promise<Response> {
-    let response: Response;
-    try {
-      response = await fetch(new URL(path, base), {
-        method,
-        headers: {
-          authorization: `Basic ${auth}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (cause) {
-      const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
-      throw new ToolboxError(
-        "BROKER_UNAVAILABLE",
-        `cannot reach the RabbitMQ management API at ${displayUrl} (${reason})`,
-        {
-          cause,
-          hint: "enable the rabbitmq_management plugin, or set RABBITMQ_MANAGEMENT_URL to where the API lives",
-        },
-      );
+    let response: Response | undefined;
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < nodes.length && !response; attempt++) {
+      const index = (current + attempt) % nodes.length;
+      const { base, auth, displayUrl } = nodes[index]!;
+      try {
+        response = await fetch(new URL(path, base), {
+          method,
+          headers: {
+            authorization: `Basic ${auth}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        current = index;
+      } catch (cause) {
+        const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
+        failures.push(`${displayUrl} (${reason})`);
+        if (attempt === nodes.length - 1) {
+          throw new ToolboxError(
+            "BROKER_UNAVAILABLE",
+            `cannot reach the RabbitMQ management API at ${failures.join(", ")}`,
+            {
+              cause,
+              hint: "enable the rabbitmq_management plugin, or set RABBITMQ_MANAGEMENT_URL to where the API lives",
+            },
+          );
+        }
+      }
     }
-    if (response.status === 401 || response.status === 403) {
+    const answered = response!;
+    if (answered.status === 401 || answered.status === 403) {
       throw new ToolboxError(
         "BROKER_AUTH_FAILED",
-        `the RabbitMQ management API at ${displayUrl} refused user "${user}" (${response.status})`,
+        `the RabbitMQ management API at ${node().displayUrl} refused user "${node().user}" (${answered.status})`,
         { hint: "the user needs the `monitoring` (or `management`) tag; check the credentials in the URL" },
       );
     }
-    return response;
+    return answered;
   }
 
   async function json<T>(path: string, allow404 = false): Promise<T | undefined> {
@@ -127,12 +143,14 @@ export function createManagementClient(options: ManagementClientOptions): Manage
   function httpError(method: string, path: string, status: number, text: string): ToolboxError {
     return new ToolboxError(
       "BROKER_UNAVAILABLE",
-      `management API ${method} /${path} on ${displayUrl} answered ${status}: ${maskUrl(text.slice(0, 300))}`,
+      `management API ${method} /${path} on ${node().displayUrl} answered ${status}: ${maskUrl(text.slice(0, 300))}`,
     );
   }
 
   return {
-    displayUrl,
+    get displayUrl() {
+      return node().displayUrl;
+    },
     async overview() {
       const data = (await json<RawOverview>("api/overview"))!;
       return {
@@ -170,7 +188,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
       const path = `api/vhosts/${v(vhost)}`;
       const response = await call("PUT", path, {});
       if (!response.ok) throw httpError("PUT", path, response.status, await response.text());
-      const grantee = options.grantTo ?? user;
+      const grantee = options.grantTo ?? node().user;
       const permissions = `api/permissions/${v(vhost)}/${encodeURIComponent(grantee)}`;
       const granted = await call("PUT", permissions, { configure: ".*", write: ".*", read: ".*" });
       if (!granted.ok) throw httpError("PUT", permissions, granted.status, await granted.text());
@@ -182,6 +200,31 @@ export function createManagementClient(options: ManagementClientOptions): Manage
         throw httpError("DELETE", path, response.status, await response.text());
     },
   };
+}
+
+/** One node's API: its base URL without credentials, the Basic auth header value, the masked URL. */
+function apiNode(url: string): { base: string; auth: string; user: string; displayUrl: string } {
+  const parsed = new URL(url);
+  const user = decodeURIComponent(parsed.username || "guest");
+  const auth = Buffer.from(`${user}:${decodeURIComponent(parsed.password || "guest")}`).toString("base64");
+  parsed.username = "";
+  parsed.password = "";
+  if (!parsed.pathname.endsWith("/")) parsed.pathname += "/";
+  return { base: parsed.toString(), auth, user, displayUrl: maskUrl(url) };
+}
+
+/**
+ * The management API of every broker node: `broker.managementUrl` when set (one URL, e.g. a load balancer),
+ * else one per node of `broker.url`, derived as below. Hand the list to `createManagementClient`.
+ */
+export function managementUrls(config: ToolboxConfig): string[] {
+  if (config.broker.managementUrl) return [config.broker.managementUrl];
+  return brokerUrls(config).map((url) => deriveManagementUrl(url));
+}
+
+/** The vhost the config's broker URLs name (the same on every node). */
+export function configVhost(config: ToolboxConfig): string {
+  return vhostOf(brokerUrls(config)[0] ?? "");
 }
 
 /**
@@ -217,6 +260,10 @@ interface RawQueue {
   consumers?: number;
   head_message_timestamp?: number | null;
   message_stats?: Record<string, unknown>;
+  node?: string;
+  leader?: string;
+  members?: string[];
+  online?: string[];
 }
 
 interface RawExchange {
@@ -252,6 +299,9 @@ function toQueue(raw: RawQueue): QueueInfo {
       deliver: rateOf(raw.message_stats, "deliver_get"),
       ack: rateOf(raw.message_stats, "ack"),
     },
+    node: raw.leader ?? raw.node,
+    members: raw.members,
+    online: raw.online,
   };
 }
 

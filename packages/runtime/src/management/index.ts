@@ -1,10 +1,12 @@
 export {
   type BindingInfo,
+  configVhost,
   createManagementClient,
   deriveManagementUrl,
   type ExchangeInfo,
   type ManagementClient,
   type ManagementClientOptions,
+  managementUrls,
   type QueueInfo,
   type QueueRates,
 } from "./client.js";

@@ -1,9 +1,20 @@
-import { isToolboxError, maskUrl, planTopology, type ToolboxConfig } from "@worker-toolbox/config";
-import amqp, { type ChannelModel } from "amqplib";
-import { classifyBrokerError, vhostOf } from "../broker/classifyError.js";
-import { brokerSocketOptions } from "../broker/connection.js";
+import {
+  brokerUrls,
+  isToolboxError,
+  maskUrl,
+  planTopology,
+  type ToolboxConfig,
+} from "@worker-toolbox/config";
+import type { ChannelModel } from "amqplib";
+import { classifyBrokerError } from "../broker/classifyError.js";
+import { connectAnyNode } from "../broker/nodes.js";
 import { brokerVersion } from "../broker/throwawayChannel.js";
-import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
+import {
+  configVhost,
+  createManagementClient,
+  type ManagementClient,
+  managementUrls,
+} from "../management/client.js";
 import { migrationStatus } from "../results/migrate.js";
 import { createDatabasePool } from "../results/pool.js";
 import { describeMismatch, type TopologyMismatch } from "../topology/mismatch.js";
@@ -56,18 +67,18 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   let connection: ChannelModel | undefined;
   try {
-    connection = await amqp.connect(
-      config.broker.url,
-      options.socketOptions ?? brokerSocketOptions(config, "worker-toolbox doctor"),
-    );
-    connection.on("error", () => {});
+    const connected = await connectAnyNode(config, {
+      name: "worker-toolbox doctor",
+      ...(options.socketOptions ? { socketOptions: options.socketOptions } : {}),
+    });
+    connection = connected.connection;
     add({
       id: "broker",
       status: "ok",
-      detail: `RabbitMQ ${brokerVersion(connection) || "(version unknown)"} at ${maskUrl(config.broker.url)}`,
+      detail: `RabbitMQ ${brokerVersion(connection) || "(version unknown)"} at ${maskUrl(connected.url)}`,
     });
   } catch (error) {
-    const classified = classifyBrokerError(error, config.broker.url);
+    const classified = classifyBrokerError(error, brokerUrls(config)[0] ?? "");
     add({
       id: "broker",
       status: "fail",
@@ -130,12 +141,10 @@ function report(prefix: string, services: string[], checks: DoctorCheck[]): Doct
 async function openManagement(
   config: ToolboxConfig,
 ): Promise<{ client: ManagementClient; vhost: string } | { unavailable: string }> {
-  const client = createManagementClient({
-    url: deriveManagementUrl(config.broker.url, config.broker.managementUrl),
-  });
+  const client = createManagementClient({ url: managementUrls(config) });
   try {
     await client.overview();
-    return { client, vhost: vhostOf(config.broker.url) };
+    return { client, vhost: configVhost(config) };
   } catch (error) {
     return { unavailable: firstLine(error) };
   }
@@ -192,9 +201,8 @@ async function checkTopology(
   const result = await verifyTopology({
     plan,
     connection,
-    managementUrl:
-      "client" in management ? deriveManagementUrl(config.broker.url, config.broker.managementUrl) : false,
-    vhost: "client" in management ? management.vhost : vhostOf(config.broker.url),
+    ...("client" in management ? { managementClient: management.client } : { managementUrl: false as const }),
+    vhost: "client" in management ? management.vhost : configVhost(config),
   });
   const counts = `${plan.exchanges.length} exchanges, ${plan.queues.length} queues, ${plan.bindings.length} bindings`;
   if (!result.ok) {

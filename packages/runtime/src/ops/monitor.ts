@@ -1,8 +1,12 @@
 import type { ToolboxConfig } from "@worker-toolbox/config";
 import type { ChannelModel } from "amqplib";
 import type { Logger } from "pino";
-import { vhostOf } from "../broker/classifyError.js";
-import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
+import {
+  configVhost,
+  createManagementClient,
+  type ManagementClient,
+  managementUrls,
+} from "../management/client.js";
 import { type Alarm, evaluateAlarms } from "./alarms.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { opsTargets } from "./targets.js";
@@ -52,9 +56,8 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const client =
     options.management === false
       ? undefined
-      : (options.management ??
-        createManagementClient({ url: deriveManagementUrl(config.broker.url, config.broker.managementUrl) }));
-  const vhost = vhostOf(config.broker.url);
+      : (options.management ?? createManagementClient({ url: managementUrls(config) }));
+  const vhost = configVhost(config);
   let active = new Map<string, Alarm>();
   let lastSource: QueueSnapshot["source"] | undefined;
 

@@ -1,9 +1,9 @@
 import { EventEmitter } from "node:events";
 import {
   type AnyTaskContract,
+  brokerUrls,
   contractRegistry,
   entityNames,
-  maskUrl,
   planTopology,
   ToolboxError,
   type TopologyPlan,
@@ -92,6 +92,8 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
       deadlineMs: this.deadlineMs,
       name,
       maxQueuedBytes: config.producer.maxQueuedBytes,
+      // On a cluster a lost node is replaced at once: what was unconfirmed is published again there.
+      resend: brokerUrls(config).length > 1 || this.bufferSize > 0,
     });
     this.connection = new BrokerConnection({
       config,
@@ -100,10 +102,14 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
       setup: (connection) => this.setup(connection),
     });
     this.connection.on("state", (state, error) => this.onConnectionState(state, error));
+    this.connection.on("unreachable", (error) => this.onUnreachable(error));
     this.starting = new Promise<void>((resolve) => {
       this.endStart = resolve;
     });
-    this.armStartGrace(Math.min(START_GRACE_MS, config.broker.connectTimeoutMs), maskUrl(config.broker.url));
+    this.armStartGrace(
+      Math.min(START_GRACE_MS, config.broker.connectTimeoutMs),
+      this.connection.nodeList.join(", "),
+    );
     this.connection.start();
   }
 
@@ -143,6 +149,10 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
 
   get available(): boolean {
     return this.state === "available" && this.publisher.ready;
+  }
+
+  get node(): string | undefined {
+    return this.connection.node;
   }
 
   send<C extends AnyTaskContract>(
@@ -328,7 +338,8 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   private async publish(prepared: PreparedSend, deadline: number): Promise<SendReceipt> {
     if (this.state === "connecting") await this.waitForStart(prepared.request.routingKey, deadline);
     if (this.closing || this.state === "failed" || this.state === "closed") throw this.refusal();
-    if (this.state !== "available") {
+    // Failing over to another node: the send waits with the unconfirmed ones for the next channel.
+    if (this.state !== "available" && !this.connection.failingOver) {
       if (this.bufferSize === 0) throw this.circuitOpen(prepared.request.routingKey);
       deadline = await this.buffer.hold(prepared.request.routingKey, deadline);
       if (this.closing) throw this.refusal();
@@ -405,6 +416,19 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
       case "connecting":
         break;
     }
+  }
+
+  /**
+   * A whole round over the broker nodes failed. Sends that waited for a failover are given up on, unless the
+   * producer holds sends while reconnecting (offlineBufferSize): then they wait on, within their deadline.
+   */
+  private onUnreachable(error: ToolboxError): void {
+    if (this.state === "unavailable") this.lastError = error;
+    if (this.bufferSize > 0) return;
+    this.publisher.failWaiting(
+      "PUBLISH_CONNECTION_LOST",
+      `no broker node is reachable (${error.message.split("\n")[0]})`,
+    );
   }
 
   private setState(state: ProducerState, error: ToolboxError | undefined): void {

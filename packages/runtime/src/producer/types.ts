@@ -82,6 +82,8 @@ export interface Producer extends EventEmitter<ProducerEvents> {
   readonly state: ProducerState;
   /** Why the producer is `unavailable` or `failed`. */
   readonly lastError: ToolboxError | undefined;
+  /** The broker node in use (the last one while reconnecting), password masked; for logs and health checks. */
+  readonly node: string | undefined;
   /** Resolves once the broker confirmed the message; rejects with a typed `ToolboxError` otherwise. */
   send<C extends AnyTaskContract>(
     contract: C,

@@ -22,6 +22,8 @@ export interface VerifyTopologyOptions {
    * broker credentials). `false`: bindings are not checked.
    */
   managementUrl?: string | false;
+  /** Or a management client already open (e.g. one that fails over across a cluster's nodes). */
+  managementClient?: ManagementClient;
   /** Vhost for the management API; defaults to the one `amqpUrl` names, else `/`. */
   vhost?: string;
   /** Socket options for the connection opened from `amqpUrl` (TLS files, timeout). */
@@ -188,8 +190,9 @@ async function openManagement(
 ): Promise<{ client: ManagementClient; vhost: string } | { skipped: string }> {
   if (options.managementUrl === false) return { skipped: "binding checks were turned off" };
   const url = options.managementUrl ?? (options.amqpUrl ? deriveManagementUrl(options.amqpUrl) : undefined);
-  if (!url) return { skipped: "no management API URL was given (bindings cannot be checked over AMQP)" };
-  const client = createManagementClient({ url });
+  if (!url && !options.managementClient)
+    return { skipped: "no management API URL was given (bindings cannot be checked over AMQP)" };
+  const client = options.managementClient ?? createManagementClient({ url: url! });
   try {
     await client.overview();
   } catch (error) {

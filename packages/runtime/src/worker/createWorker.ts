@@ -80,6 +80,8 @@ export interface Worker
    * rejects with DATABASE_PERMISSION_DENIED, DATABASE_NOT_MIGRATED or DATABASE_UNAVAILABLE. /readyz asks it.
    */
   pingDatabase(timeoutMs?: number): Promise<void>;
+  /** The broker node in use (the last one while reconnecting), password masked; shown by the health endpoint. */
+  readonly brokerNode: string | undefined;
   /** Revoke tasks on every worker of the environment and record them REVOKED. */
   revoke(taskId: string | readonly string[], options?: { reason?: string }): Promise<void>;
   /**
@@ -257,6 +259,11 @@ class TaskWorker
   }
 
   /** The health endpoint comes up first, so probes see "starting" rather than a refused connection. */
+  /** The broker node this worker consumes from (the last one while reconnecting), password masked. */
+  get brokerNode(): string | undefined {
+    return this.connection.node;
+  }
+
   private openHealthServer(): Promise<void> {
     const port = this.config.worker.healthPort;
     if (port === undefined) return Promise.resolve();
