@@ -61,8 +61,10 @@ function defaultOf(field: ConfigField): string {
 }
 
 function requiredOf(field: ConfigField): string {
-  if (!field.required) return "no";
-  return presetValue(field.path) !== undefined ? "**production**" : "**yes**";
+  if (field.requiredFor.length === 0) return "no";
+  const when = presetValue(field.path) !== undefined ? "**production**" : "**yes**";
+  // Fields only some roles need (loadConfig's `role`) name them.
+  return field.required ? when : `${when} (${field.requiredFor.join(", ")})`;
 }
 
 /** The markdown of docs/config.md between the markers: one table per group. */

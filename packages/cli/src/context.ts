@@ -1,4 +1,5 @@
 import {
+  type ConfigRole,
   type Connection,
   type DeepPartial,
   loadConfig,
@@ -34,9 +35,13 @@ export interface CommandContext {
   /**
    * Resolve the config: defaults < preset < file < env < flags. Throws ConfigError. `uses`: the connections
    * the command opens (default both); the URL of one it never opens need not be set
-   * (LoadConfigOptions.localDefaults).
+   * (LoadConfigOptions.localDefaults). `role`: what it is validated for (roles.ts); default `tools` when it
+   * opens the database, else `producer` (no database.url needed).
    */
-  loadConfig(argv: GlobalOptions, options?: { uses?: readonly Connection[] }): ToolboxConfig;
+  loadConfig(
+    argv: GlobalOptions,
+    options?: { uses?: readonly Connection[]; role?: ConfigRole },
+  ): ToolboxConfig;
 }
 
 export function createContext(io: CliIo, state: { exitCode: number }): CommandContext {
@@ -51,6 +56,7 @@ export function createContext(io: CliIo, state: { exitCode: number }): CommandCo
       loadConfig({
         localDefaults: (["broker", "database"] as const).filter((c) => !(options.uses ?? [c]).includes(c)),
         env: io.env,
+        role: options.role ?? ((options.uses ?? ["database"]).includes("database") ? "tools" : "producer"),
         ...(argv.config ? { file: argv.config } : {}),
         overrides: overridesFrom(argv),
       }),

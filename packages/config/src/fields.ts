@@ -1,4 +1,5 @@
 import { globalRegistry, type z } from "zod";
+import { CONFIG_ROLES, type ConfigRole, rolesNeeding } from "./roles.js";
 import { configSchema } from "./schema.js";
 
 /**
@@ -17,8 +18,10 @@ export interface ConfigField {
   example: unknown;
   /** The default, or undefined when there is none. */
   defaultValue: unknown;
-  /** True when the schema has neither a default nor `.optional()`. */
+  /** True when the schema has neither a default nor `.optional()`: every role needs it. */
   required: boolean;
+  /** The roles that need it (all of them when `required`; see roles.ts). */
+  requiredFor: readonly ConfigRole[];
   /** Allowed values of an enum field. */
   options?: readonly string[];
   /** Never printed: masked in every message and listing. */
@@ -65,6 +68,7 @@ function collect(shape: Record<string, AnySchema>, prefix: string, out: ConfigFi
       continue;
     }
     const meta = (globalRegistry.get(fieldSchema) ?? {}) as { description?: string; examples?: unknown[] };
+    const required = defaultValue === undefined && !optional;
     const kind =
       def.type === "union"
         ? "string"
@@ -82,7 +86,8 @@ function collect(shape: Record<string, AnySchema>, prefix: string, out: ConfigFi
       description: meta.description ?? "",
       example: meta.examples?.[0],
       defaultValue,
-      required: defaultValue === undefined && !optional,
+      required,
+      requiredFor: required ? CONFIG_ROLES : rolesNeeding(path),
       ...(def.type === "enum" ? { options: Object.values(def.entries as Record<string, string>) } : {}),
       secret: /pass(word|phrase)?$/i.test(key),
     });

@@ -48,5 +48,13 @@ export {
   taskNameProblem,
 } from "./names.js";
 export { pickDelayRung, planTopology, WORKER_ID_PLACEHOLDER } from "./planTopology.js";
+export {
+  CONFIG_ROLES,
+  type ConfigRole,
+  ROLE_LABEL,
+  ROLE_REQUIREMENTS,
+  requireDatabaseUrl,
+  rolesNeeding,
+} from "./roles.js";
 export { configSchema, retryPolicySchema } from "./schema.js";
 export type * from "./types.js";

@@ -177,6 +177,48 @@ describe("loadConfig", () => {
     );
   });
 
+  describe("per role: each demands what it uses", () => {
+    const production = { WT_MODE: "production", WT_ENVIRONMENT_PREFIX: "prod", AMQP_URL: "amqp://u:p@mq/" };
+
+    it("a producer-only process needs no DATABASE_URL in production", () => {
+      const config = loadConfig({ env: production, file: false, role: "producer" });
+      expect(config.database.url).toBeUndefined();
+      expect(config.broker.url).toBe("amqp://u:p@mq/");
+    });
+
+    it("a worker needs DATABASE_URL and a service, the tracker DATABASE_URL, and each says who needs it", () => {
+      const worker = configError(() => loadConfig({ env: production, file: false, role: "worker" }));
+      expect(worker.issues.map((issue) => issue.path).sort()).toEqual(["database.url", "service"]);
+      expect(worker.message).toContain(
+        "DATABASE_URL): missing; required in production mode (no default on purpose), needed by a worker",
+      );
+      expect(worker.message).toContain("WT_SERVICE): missing; needed by a worker");
+
+      const tracker = configError(() => loadConfig({ env: production, file: false, role: "tracker" }));
+      expect(tracker.issues.map((issue) => issue.envVar)).toEqual(["DATABASE_URL"]);
+      expect(tracker.message).toContain("needed by the tracker");
+
+      // The default role is the command-line tools, which need both servers (as before roles existed).
+      const tools = configError(() => loadConfig({ env: production, file: false }));
+      expect(tools.issues.map((issue) => issue.envVar)).toEqual(["DATABASE_URL"]);
+    });
+
+    it("every role needs the broker and the prefix", () => {
+      for (const role of ["producer", "worker", "tracker", "tools"] as const) {
+        const error = configError(() => loadConfig({ env: { WT_MODE: "production" }, file: false, role }));
+        expect(error.issues.map((issue) => issue.envVar)).toEqual(
+          expect.arrayContaining(["AMQP_URL", "WT_ENVIRONMENT_PREFIX"]),
+        );
+      }
+    });
+
+    it("development fills the database for every role; a worker still needs its service", () => {
+      expect(loadConfig({ env: {}, file: false, role: "producer" }).database.url).toMatch(/^postgres:/);
+      const error = configError(() => loadConfig({ env: {}, file: false, role: "worker" }));
+      expect(error.issues.map((issue) => issue.path)).toEqual(["service"]);
+    });
+  });
+
   describe("several broker URLs", () => {
     it("reads a comma-separated AMQP_URL and a JSON array in a config file", () => {
       const list = "amqp://u:p@a:5672/v,amqp://u:p@b:5673/v";

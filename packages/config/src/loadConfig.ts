@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { ToolboxError } from "./errors.js";
 import { type ConfigField, configFields, fieldByPath } from "./fields.js";
 import { maskUrl } from "./mask.js";
+import { type ConfigRole, ROLE_LABEL, ROLE_REQUIREMENTS } from "./roles.js";
 import { configSchema, type ToolboxConfig, type ToolboxConfigInput } from "./schema.js";
 
 /**
@@ -89,6 +90,11 @@ export interface LoadConfigOptions {
    * commands need no broker); a process configured from its environment leaves it off.
    */
   localDefaults?: boolean | readonly Connection[];
+  /**
+   * What the process is (roles.ts): each role demands the settings it uses, e.g. a producer needs no
+   * database.url. Default `tools`, which needs everything.
+   */
+  role?: ConfigRole;
 }
 
 export type DeepPartial<T> = T extends readonly unknown[]
@@ -137,6 +143,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ToolboxConfig {
       ...result.error.issues.flatMap((issue) => toConfigIssues(issue, merged, layers, mode, implicit)),
     );
   }
+  issues.push(...roleIssues(options.role ?? "tools", merged, mode, implicit));
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, mode);
   return result.data;
 }
@@ -157,12 +164,37 @@ function withoutConnections(
   return out;
 }
 
+/** A setting the role uses that nothing set (the schema lets it be absent because other roles do without). */
+function roleIssues(
+  role: ConfigRole,
+  merged: Record<string, unknown>,
+  mode: Mode,
+  implicitMode: boolean,
+): ConfigIssue[] {
+  return ROLE_REQUIREMENTS[role]
+    .filter((path) => getPath(merged, path) === undefined)
+    .map((path) => {
+      const field = fieldByPath(path);
+      // `service` has no local default in any mode: it is simply missing.
+      const local = getPath(DEVELOPMENT_PRESET as unknown as Record<string, unknown>, path);
+      const missing = local === undefined ? "missing" : missingMessage(path, mode, implicitMode);
+      return {
+        path,
+        ...(field ? { envVar: field.envVar, example: field.example } : {}),
+        message: `${missing}; needed by ${ROLE_LABEL[role]}`,
+      };
+    });
+}
+
 /**
  * Validate an in-memory config object: no environment, no file. Without a `mode` it is development with
- * the development preset (local URLs included): the code says what it wants.
+ * the development preset (local URLs included): the code says what it wants. `role` as in loadConfig.
  */
-export function parseConfig(input: DeepPartial<ToolboxConfigInput>): ToolboxConfig {
-  return loadConfig({ env: {}, file: false, overrides: input, localDefaults: true });
+export function parseConfig(
+  input: DeepPartial<ToolboxConfigInput>,
+  options: { role?: ConfigRole } = {},
+): ToolboxConfig {
+  return loadConfig({ env: {}, file: false, overrides: input, localDefaults: true, ...options });
 }
 
 const envVarName = (path: string) => fieldByPath(path)?.envVar ?? path;

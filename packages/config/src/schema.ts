@@ -9,7 +9,8 @@ import { SERVICE_NAME_PATTERN } from "./names.js";
  *
  * Three fields have no default on purpose: `environment.prefix`, `broker.url` and `database.url`.
  * Outside production mode `loadConfig` fills them from the development preset (the URLs only when a mode
- * was named); in production a missing one is a hard error.
+ * was named); in production a missing one is a hard error — for `database.url` and `service`, only in the
+ * roles that use them (roles.ts).
  */
 
 /** Attach the description and an example that docs and error messages show. */
@@ -221,9 +222,10 @@ export const configSchema = z.strictObject({
   database: z
     .strictObject({
       url: doc(
-        postgresUrl,
+        postgresUrl.optional(),
         "PostgreSQL URL of the result backend. Workers should use the least-privilege worker role " +
-          "(`worker-toolbox db grants`).",
+          "(`worker-toolbox db grants`). Workers, the tracker and the command-line tools need it; a " +
+          'producer-only process does not (`loadConfig({ role: "producer" })`).',
         "postgres://worker:secret@db.internal:5432/tasks",
       ),
       schema: doc(

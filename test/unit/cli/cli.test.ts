@@ -25,13 +25,13 @@ describe("worker-toolbox config check", () => {
       DATABASE_URL: "postgres://worker:pgsecret@db:5432/tasks",
       WT_BROKER_TLS_PASSPHRASE: "keypass",
     };
-    const text = await run(["config", "check", "--service", "export"], env);
+    const text = await run(["config", "check", "--offline", "--service", "export"], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^broker\.url +amqp:\/\/worker:\*\*\*@rabbit:5672\/tasks +AMQP_URL$/m);
     expect(text.stdout).toMatch(/^service +export +WT_SERVICE$/m);
     expect(text.stdout).toMatch(/^broker\.tls\.passphrase +\*\*\* +WT_BROKER_TLS_PASSPHRASE$/m);
 
-    const json = await run(["config", "check", "--json"], env);
+    const json = await run(["config", "check", "--offline", "--json"], env);
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout);
     expect(parsed.database.url).toBe("postgres://worker:***@db:5432/tasks");
@@ -43,7 +43,7 @@ describe("worker-toolbox config check", () => {
 
   it("lets flags override the environment", async () => {
     const result = await run(
-      ["config", "check", "--json", "--env-prefix", "qa", "--amqp-url", "amqp://h:5672/"],
+      ["config", "check", "--offline", "--json", "--env-prefix", "qa", "--amqp-url", "amqp://h:5672/"],
       {
         WT_MODE: "development",
         WT_ENVIRONMENT_PREFIX: "staging",
@@ -53,6 +53,32 @@ describe("worker-toolbox config check", () => {
       environment: { prefix: "qa" },
       broker: { url: "amqp://h:5672/" },
     });
+  });
+
+  it("validates per role: a producer needs no DATABASE_URL, a worker names what it lacks", async () => {
+    const env = { WT_MODE: "production", WT_ENVIRONMENT_PREFIX: "prod", AMQP_URL: "amqp://u:p@mq:5672/" };
+    const producer = await run(["config", "check", "--offline", "--role", "producer"], env);
+    expect(producer.code).toBe(0);
+    expect(producer.stdout).toContain("Configuration OK for role producer");
+    const worker = await run(["config", "check", "--offline", "--role", "worker"], env);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain(
+      "(DATABASE_URL): missing; required in production mode (no default on purpose), needed by a worker",
+    );
+    expect(worker.stderr).toContain("(WT_SERVICE): missing; needed by a worker");
+  });
+
+  it("masks a password in a malformed URL it rejects", async () => {
+    for (const url of [
+      "worker:hunter2@rabbit:5672/",
+      "amqp:/worker:hunter2@rabbit",
+      "amqp://worker:hunter2@",
+    ]) {
+      const result = await run(["config", "check", "--offline"], { AMQP_URL: url });
+      expect(result.code, url).toBe(2);
+      expect(result.stderr).toContain("broker.url (AMQP_URL)");
+      expect(result.stderr + result.stdout).not.toContain("hunter2");
+    }
   });
 
   it("reports an unreadable config file as a config error (exit 2)", async () => {

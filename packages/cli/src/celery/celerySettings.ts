@@ -1,4 +1,11 @@
-import { entityNames, maskUrl, planTopology, type ToolboxConfig } from "@worker-toolbox/config";
+import {
+  brokerUrls,
+  entityNames,
+  maskUrl,
+  planTopology,
+  requireDatabaseUrl,
+  type ToolboxConfig,
+} from "@worker-toolbox/config";
 
 /**
  * The Celery settings that make a Python producer or worker join the toolbox's topology — the same
@@ -67,8 +74,11 @@ export function celerySettings(
   const taskQueues = services.map((service) => serviceQueue(config, service));
   const first = taskQueues[0]!;
   return {
-    broker_url: secret(config.broker.url),
-    result_backend: secret(`db+${config.database.url.replace(/^postgres(ql)?:/, "postgresql:")}`),
+    // Celery takes a cluster's nodes as one broker_url separated by semicolons, and fails over across them.
+    broker_url: secret(brokerUrls(config).join(";")),
+    result_backend: secret(
+      `db+${requireDatabaseUrl(config, "celery-config (result_backend)").replace(/^postgres(ql)?:/, "postgresql:")}`,
+    ),
     task_default_exchange: names.exchange,
     task_default_exchange_type: "topic",
     task_default_queue: first.name,

@@ -27,6 +27,7 @@ export function doctorCommand(ctx: CommandContext): CommandBody {
 async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
   let report: DoctorReport;
   try {
+    // Without the database check this is a producer's view: DATABASE_URL is not needed.
     const config = ctx.loadConfig(argv, { uses: argv.database ? ["broker", "database"] : ["broker"] });
     // Imported on use, so `doctor --help` does not load the runtime (see commands/index.ts).
     const { runDoctor } = await import("@worker-toolbox/runtime/ops");

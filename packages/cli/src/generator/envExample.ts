@@ -24,7 +24,8 @@ function describe(field: ConfigField, service: string): string[] {
   const lines = wrap(field.description, 96).map((line) => `# ${line}`);
   const facts: string[] = [];
   if (field.path === "service") facts.push(`set by src/worker.ts to ${service}`);
-  else if (field.required) {
+  // A generated service is a worker: what a worker needs is required here.
+  else if (field.requiredFor.includes("worker")) {
     const local = presetValue(field.path);
     facts.push(
       local === undefined ? "required" : `required in production; development default: ${format(local)}`,

@@ -3,6 +3,7 @@
  * replay and purge. The CLI commands `doctor`, `monitor` and `dlq` are thin wrappers around these.
  */
 export { type Alarm, type AlarmKind, evaluateAlarms, formatAge } from "./alarms.js";
+export { type ConnectionCheck, checkConnections } from "./connectionChecks.js";
 export { type DeadLetterInfo, describeDeadLetter } from "./deadLetterInfo.js";
 export {
   type DeadLetterListing,

@@ -1,4 +1,4 @@
-import type { ToolboxConfig } from "@worker-toolbox/config";
+import { requireDatabaseUrl, type ToolboxConfig } from "@worker-toolbox/config";
 import pg from "pg";
 import type { Logger } from "pino";
 
@@ -11,7 +11,7 @@ export function createDatabasePool(
   options: { max?: number; logger?: Logger } = {},
 ): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: config.database.url,
+    connectionString: requireDatabaseUrl(config, "This process"),
     max: options.max ?? config.database.poolSize,
     connectionTimeoutMillis: 10_000,
   });

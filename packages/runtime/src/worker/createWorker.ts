@@ -71,6 +71,8 @@ export interface Worker
   start(): Promise<void>;
   /** Readiness: true while the consumer is active (for /readyz). */
   ready(): boolean;
+  /** The broker node in use (the last one while reconnecting), password masked; shown by the health endpoint. */
+  readonly brokerNode: string | undefined;
   /** The worker's Prometheus metrics (docs/observability.md). */
   readonly metrics: Registry;
   /** The /healthz, /readyz and /metrics endpoint, started by start() when `worker.healthPort` is set. */
@@ -80,8 +82,6 @@ export interface Worker
    * rejects with DATABASE_PERMISSION_DENIED, DATABASE_NOT_MIGRATED or DATABASE_UNAVAILABLE. /readyz asks it.
    */
   pingDatabase(timeoutMs?: number): Promise<void>;
-  /** The broker node in use (the last one while reconnecting), password masked; shown by the health endpoint. */
-  readonly brokerNode: string | undefined;
   /** Revoke tasks on every worker of the environment and record them REVOKED. */
   revoke(taskId: string | readonly string[], options?: { reason?: string }): Promise<void>;
   /**
@@ -224,6 +224,11 @@ class TaskWorker
     return this.state === "ready";
   }
 
+  /** The broker node this worker consumes from (the last one while reconnecting), password masked. */
+  get brokerNode(): string | undefined {
+    return this.connection.node;
+  }
+
   pingDatabase(timeoutMs = 1_000): Promise<void> {
     return databaseAnswerWithin(this.store.checkWrites(), timeoutMs);
   }
@@ -259,11 +264,6 @@ class TaskWorker
   }
 
   /** The health endpoint comes up first, so probes see "starting" rather than a refused connection. */
-  /** The broker node this worker consumes from (the last one while reconnecting), password masked. */
-  get brokerNode(): string | undefined {
-    return this.connection.node;
-  }
-
   private openHealthServer(): Promise<void> {
     const port = this.config.worker.healthPort;
     if (port === undefined) return Promise.resolve();
