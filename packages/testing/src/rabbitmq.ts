@@ -23,6 +23,11 @@ export interface StartRabbitMQOptions {
   dir?: string;
   /** The node outlives this process: it is not killed at exit (stop it with stop(), or by its pids). */
   keep?: boolean;
+  /**
+   * Cluster membership (rabbitmqCluster.ts): the port of an epmd the cluster runs for all its nodes (else
+   * the node starts a private one), the Erlang cookie they share, and the nodes to join on first boot.
+   */
+  cluster?: { epmdPort: number; cookie: string; peers: readonly string[] };
 }
 
 /** A throwaway node; start/stop/kill/restart/dispose as every test server (ServerLifecycle). */
@@ -58,7 +63,7 @@ export function findRabbitMQBinDir(binDir?: string): string | undefined {
   return candidates.find((dir) => dir && existsSync(join(dir, "rabbitmq-server")));
 }
 
-function findEpmd(): string | undefined {
+export function findEpmd(): string | undefined {
   const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/lib/erlang/bin"];
   const dir = dirs.find((d) => d && existsSync(join(d, "epmd")));
   return dir ? join(dir, "epmd") : undefined;
@@ -84,14 +89,24 @@ function nodeEnv(dir: string, nodeName: string, ports: RabbitMQServer["ports"]):
     RABBITMQ_MNESIA_BASE: join(dir, "mnesia"),
     RABBITMQ_LOG_BASE: join(dir, "log"),
     RABBITMQ_PID_FILE: join(dir, "rabbitmq.pid"),
+    // Inter-node (distribution) traffic on loopback only, like the AMQP and HTTP listeners.
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}",
     // A private epmd, so nothing is left registered with (or started as) the shared one.
     ERL_EPMD_PORT: String(ports.epmd),
     ERL_EPMD_ADDRESS: "127.0.0.1",
   };
 }
 
-function writeConfig(dir: string, ports: RabbitMQServer["ports"]): void {
+function writeConfig(
+  dir: string,
+  ports: RabbitMQServer["ports"],
+  cluster: StartRabbitMQOptions["cluster"],
+): void {
   for (const sub of ["home", "mnesia", "log"]) mkdirSync(join(dir, sub), { recursive: true });
+  if (cluster) {
+    // Every node of a cluster, and rabbitmqctl talking to it, needs the same cookie (read from $HOME).
+    writeFileSync(join(dir, "home", ".erlang.cookie"), cluster.cookie, { mode: 0o400 });
+  }
   writeFileSync(
     join(dir, "rabbitmq.conf"),
     [
@@ -100,11 +115,29 @@ function writeConfig(dir: string, ports: RabbitMQServer["ports"]): void {
       `management.tcp.port = ${ports.management}`,
       // guest may connect over 127.0.0.1 (a loopback-only throwaway node).
       "loopback_users = none",
+      // A fresh node joins the listed peers that are up (the first node finds none and forms the cluster).
+      ...(cluster && cluster.peers.length > 0
+        ? [
+            "cluster_formation.peer_discovery_backend = classic_config",
+            ...cluster.peers.map((peer, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${peer}`),
+          ]
+        : []),
       "",
     ].join("\n"),
   );
   writeFileSync(join(dir, "advanced.config"), "[].\n");
   writeFileSync(join(dir, "enabled_plugins"), "[rabbitmq_management].\n");
+}
+
+/** Erlang's port mapper on loopback, in its own process group. */
+export function startEpmd(
+  epmdBin: string,
+  port: number,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  keep?: boolean,
+): ChildProcess {
+  return spawnServer(epmdBin, ["-port", String(port), "-address", "127.0.0.1"], { env, logFile, keep });
 }
 
 /** Start a throwaway RabbitMQ node on loopback with everything in a temp dir. */
@@ -119,18 +152,19 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
   if (!epmdBin) {
     throw serverFailed("cannot start a test RabbitMQ: Erlang's `epmd` was not found", { hint: INSTALL_HINT });
   }
-  const [amqpPort, managementPort, distPort, epmdPort] = (await getFreePorts(4)) as [
+  const [amqpPort, managementPort, distPort, ownEpmdPort] = (await getFreePorts(options.cluster ? 3 : 4)) as [
     number,
     number,
     number,
-    number,
+    number | undefined,
   ];
+  const epmdPort = options.cluster?.epmdPort ?? ownEpmdPort!;
   const ports = { amqp: amqpPort, management: managementPort, dist: distPort, epmd: epmdPort };
   const nodeName = options.nodeName ?? `wt-${randomBytes(4).toString("hex")}@localhost`;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "wt-rabbitmq-"));
   if (options.dir) mkdirSync(dir, { recursive: true });
   else if (!options.keep) trackDir(dir);
-  writeConfig(dir, ports);
+  writeConfig(dir, ports, options.cluster);
   const env = nodeEnv(dir, nodeName, ports);
   const serverLog = join(dir, "server.out");
   const nodeLog = join(dir, "log", `${nodeName}.log`);
@@ -183,11 +217,7 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
     keepDir: options.dir !== undefined,
     dataDir: join(dir, "mnesia"),
     spawn: () => {
-      epmd ??= spawnServer(epmdBin, ["-port", String(ports.epmd), "-address", "127.0.0.1"], {
-        env,
-        logFile: join(dir, "epmd.out"),
-        keep: options.keep,
-      });
+      if (!options.cluster) epmd ??= startEpmd(epmdBin, ports.epmd, env, join(dir, "epmd.out"), options.keep);
       return spawnServer(join(binDir, "rabbitmq-server"), [], {
         env,
         logFile: serverLog,
