@@ -96,20 +96,33 @@ export function planTopology(
   const names = entityNames(prefix);
   for (const service of services) assertServiceName(service);
 
+  const quorum = config.queue.type === "quorum";
+  /** Every quorum queue: the replication factor, when one is configured. */
+  const replicas = (args: Record<string, string | number>) => {
+    if (quorum && config.queue.replicas !== undefined)
+      args["x-quorum-initial-group-size"] = config.queue.replicas;
+    return args;
+  };
   const typeArgs = (deadLetterKey?: string): Record<string, string | number> => {
     const args: Record<string, string | number> = { "x-queue-type": config.queue.type };
     if (deadLetterKey !== undefined) {
       args["x-dead-letter-exchange"] = names.deadLetterExchange;
       args["x-dead-letter-routing-key"] = deadLetterKey;
     }
-    if (config.queue.type === "quorum") {
+    if (quorum) {
       // Service queues: a message that kills its worker this often is dead-lettered instead of looping.
       // Dead-letter queues have nowhere further to go, so their limit is effectively none: RabbitMQ 4.x
       // gives quorum queues a default limit of 20, and every `dlq list` (get, then requeue) counts.
       args["x-delivery-limit"] =
         deadLetterKey !== undefined ? config.queue.deliveryLimit : DEAD_LETTER_DELIVERY_LIMIT;
+      // What the broker dead-letters stays in the queue until the dead-letter queue has it. RabbitMQ only
+      // honours the strategy with reject-publish overflow (without a length limit, overflow never happens).
+      if (deadLetterKey !== undefined && config.queue.deadLetterStrategy === "at-least-once") {
+        args["x-dead-letter-strategy"] = "at-least-once";
+        args["x-overflow"] = "reject-publish";
+      }
     }
-    return args;
+    return replicas(args);
   };
 
   const exchanges: PlannedExchange[] = [
@@ -197,7 +210,7 @@ export function planTopology(
       // No routing-key override: an expired message keeps its task name and re-enters the topic exchange.
       "x-dead-letter-exchange": names.exchange,
     };
-    if (config.queue.type === "quorum") {
+    if (quorum) {
       // Quorum queues dead-letter at most once unless told otherwise; a retry must not vanish.
       args["x-dead-letter-strategy"] = "at-least-once";
       args["x-overflow"] = "reject-publish";
@@ -205,7 +218,7 @@ export function planTopology(
     queues.push({
       name,
       durable: true,
-      arguments: args,
+      arguments: replicas(args),
       purpose: `retries and etas due in up to ${formatDelay(delayMs)}`,
     });
     bind(names.delayExchange, name, "", { "x-match": "all", [DELAY_HEADER]: formatDelay(delayMs) });

@@ -268,6 +268,22 @@ export const configSchema = z.strictObject({
           "so a message that kills its worker cannot loop forever.",
         10,
       ),
+      replicas: doc(
+        z.number().int().min(1).max(99).optional(),
+        "Quorum queues: how many nodes hold a replica of each queue (x-quorum-initial-group-size). Unset: the " +
+          "broker's default (rabbit.quorum_cluster_size, 3). An odd number; 3 survives one node down, 5 two. " +
+          "Fixed when a queue is created: changing it is drift (grow or shrink with rabbitmq-queues).",
+        3,
+      ),
+      deadLetterStrategy: doc(
+        z.enum(["at-least-once", "at-most-once"]).default("at-least-once"),
+        "Quorum queues: how the broker dead-letters from service and platform queues (delivery limit " +
+          "exceeded). at-least-once keeps a message in its queue until the dead-letter queue confirmed it " +
+          "(x-dead-letter-strategy with x-overflow=reject-publish, RabbitMQ 3.10+); at-most-once drops it if the " +
+          "dead-letter queue is unavailable at that moment, and declares the arguments of queues created before " +
+          "this setting existed. Delay rungs always dead-letter at least once.",
+        "at-least-once",
+      ),
       delayRungsMs: doc(
         z
           .array(positiveInt())

@@ -80,4 +80,26 @@ describe("describeMismatch", () => {
       }),
     ).toMatch(/^binding staging.tasks -> staging.platform \[#\] is missing .*topology apply/);
   });
+
+  it("offers the setting that keeps a quorum queue created before its dead-letter strategy or replicas were planned", () => {
+    const queue = { entity: "queue", name: "staging.export", problem: "different-argument" } as const;
+    expect(
+      describeMismatch({
+        ...queue,
+        argument: "x-dead-letter-strategy",
+        expected: "at-least-once",
+        actual: null,
+      }),
+    ).toBe(
+      "queue staging.export: argument x-dead-letter-strategy is absent on the broker but the plan says " +
+        "'at-least-once' — delete and re-create the queue after draining it, or set " +
+        "WT_QUEUE_DEAD_LETTER_STRATEGY=at-most-once",
+    );
+    expect(
+      describeMismatch({ ...queue, argument: "x-quorum-initial-group-size", expected: 5, actual: 3 }),
+    ).toMatch(/, or set WT_QUEUE_REPLICAS=3$/);
+    expect(
+      describeMismatch({ ...queue, argument: "x-quorum-initial-group-size", expected: 3, actual: null }),
+    ).toMatch(/, or unset WT_QUEUE_REPLICAS$/);
+  });
 });

@@ -111,12 +111,20 @@ export function describeMismatch(mismatch: TopologyMismatch): string {
     entity === "queue"
       ? "delete and re-create the queue after draining it"
       : "delete and re-create the exchange (then run `worker-toolbox topology apply`)";
+  const alternative = entity === "queue" ? settingMatching(argument, mismatch.actual) : undefined;
+  return `${entity} ${name}: ${difference} — ${recreate}${alternative ? `, or ${alternative}` : ""}`;
+}
+
+/** The setting that makes the plan declare what the broker has, when there is one. */
+function settingMatching(argument: string, actual: ArgumentValue | undefined): string | undefined {
+  const absent = actual === null || actual === undefined;
+  if (argument === "x-quorum-initial-group-size")
+    return absent ? `unset ${envVarName("queue.replicas")}` : `set ${envVarName("queue.replicas")}=${actual}`;
+  // Quorum queues created before the plan dead-lettered at least once have neither argument.
+  if ((argument === "x-dead-letter-strategy" || argument === "x-overflow") && absent)
+    return `set ${envVarName("queue.deadLetterStrategy")}=at-most-once`;
   const setting = SETTING_FOR_ARGUMENT[argument];
-  const alternative =
-    entity === "queue" && setting && mismatch.actual !== null && mismatch.actual !== undefined
-      ? `, or set ${envVarName(setting)}=${String(mismatch.actual)}`
-      : "";
-  return `${entity} ${name}: ${difference} — ${recreate}${alternative}`;
+  return setting && !absent ? `set ${envVarName(setting)}=${String(actual)}` : undefined;
 }
 
 /** The broker's topology differs from the plan; `mismatches` lists every difference found. */
