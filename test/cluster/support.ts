@@ -186,8 +186,8 @@ export async function waitForResults(pool: pg.Pool, atLeast: number, timeoutMs: 
   }
 }
 
-/** The node names the connections called `name` use, once the management API lists them. */
-export async function nodesOf(cluster: RabbitMQCluster, name: string, timeoutMs = 15_000): Promise<string[]> {
+/** The node names the connections called `name` use, once the management API lists them (its stats lag ~5 s). */
+export async function nodesOf(cluster: RabbitMQCluster, name: string, timeoutMs = 45_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const url = cluster.nodes.find((node) => node.running)!.managementUrl;

@@ -89,6 +89,8 @@ describe("worker-toolbox celery-config", () => {
         "x-dead-letter-exchange": "staging.dead",
         "x-dead-letter-routing-key": service,
         "x-delivery-limit": 10,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
       });
       expect(routes["export.project.v2"]).toEqual({
         queue: {
