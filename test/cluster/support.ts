@@ -9,6 +9,7 @@ import {
 } from "@worker-toolbox/testing";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
+import { createManagementClient } from "../../packages/runtime/src/management/client.js";
 import { createProducer } from "../../packages/runtime/src/producer/index.js";
 import type { Producer } from "../../packages/runtime/src/producer/types.js";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
@@ -48,7 +49,7 @@ export function useCluster(): { readonly cluster: RabbitMQCluster } {
 export async function createWorld(
   cluster: RabbitMQCluster,
   label: string,
-  overrides: Partial<ToolboxConfigInput> = {},
+  queue: Partial<ToolboxConfigInput["queue"]> = {},
 ): Promise<ClusterWorld> {
   const db: TestDatabase = await createTestDatabase(testServers().databaseUrl, label);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
@@ -65,11 +66,10 @@ export async function createWorld(
       reconnectMaxDelayMs: 1_000,
     },
     database: { url: db.url, poolSize: 5 },
-    queue: { delayRungsMs: [100, 200, 400, 800, 1_600, 3_200] },
+    queue: { delayRungsMs: [100, 200, 400, 800, 1_600, 3_200], ...queue },
     worker: { prefetch: 200, concurrency: 32, shutdownGraceMs: 5_000 },
     producer: { publishTimeoutMs: 20_000 },
     logLevel: "silent",
-    ...overrides,
   });
   const producer = createProducer({ config, contracts, logger: testLogger, name: `cluster:${label}` });
   await producer.ready(60_000);
@@ -209,4 +209,25 @@ export async function checkEveryResolvedSendStoredOnce(pool: pg.Pool, resolved: 
     notSuccess: rows.filter((row) => row.status !== "SUCCESS").map((row) => row.task_id),
     unexpected: rows.length - resolved.filter((id) => byId.has(id)).length,
   };
+}
+
+/** Resolves once every quorum queue of `prefix` has all its members online (after a node rejoined). */
+export async function awaitQuorumOnline(
+  cluster: RabbitMQCluster,
+  prefix: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const client = createManagementClient({ url: [...cluster.managementUrls] });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const queues = await client.listQueues("/").catch(() => []);
+    const ours = queues.filter((queue) => queue.name.startsWith(`${prefix}.`) && queue.type === "quorum");
+    const lagging = ours.filter((queue) => (queue.online ?? []).length < (queue.members ?? []).length);
+    if (ours.length > 0 && lagging.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `quorum queues still missing members after ${timeoutMs} ms: ${lagging.map((q) => q.name).join(", ")}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }

@@ -5,7 +5,7 @@ import type { CommandContext, GlobalOptions } from "../context.js";
 import { json, table } from "../output.js";
 import type { CommandBody } from "./table.js";
 
-type DoctorArgs = GlobalOptions & { json: boolean; database: boolean };
+type DoctorArgs = GlobalOptions & { json: boolean; database: boolean; upgrade: boolean };
 
 /** `worker-toolbox doctor`: one table of everything that must hold for the services to work. */
 export function doctorCommand(ctx: CommandContext): CommandBody {
@@ -13,13 +13,19 @@ export function doctorCommand(ctx: CommandContext): CommandBody {
     builder: (yargs: Argv) =>
       yargs
         .option("json", { type: "boolean", default: false, describe: "Print JSON instead of a table" })
+        .option("upgrade", {
+          type: "boolean",
+          default: false,
+          describe: "Fail (exit 1) when the broker is not ready for RabbitMQ 4.x, instead of warning",
+        })
         .option("database", {
           type: "boolean",
           default: true,
           describe: "Check the result database (--no-database for producer-only setups)",
         })
         .example("$0 doctor --service export --service billing", "check two services")
-        .example("$0 doctor --json", "every service found on the broker, as JSON"),
+        .example("$0 doctor --json", "every service found on the broker, as JSON")
+        .example("$0 doctor --upgrade", "gate a RabbitMQ 4.x upgrade on what it would break"),
     handler: (argv) => doctor(ctx, argv as unknown as DoctorArgs),
   };
 }
@@ -35,6 +41,7 @@ async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
       config,
       ...(argv.service && argv.service.length > 0 ? { services: argv.service } : {}),
       database: argv.database,
+      upgrade: argv.upgrade,
     });
   } catch (error) {
     if (!isToolboxError(error, "CONFIG_INVALID") && !isToolboxError(error, "CONFIG_FILE_UNREADABLE"))

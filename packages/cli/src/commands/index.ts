@@ -71,7 +71,8 @@ export const commandTable: CommandTable = [
   {
     command: "doctor",
     describe:
-      "Check config, broker, database migrations, topology drift, consumers, dead letters, queue depth and age; " +
+      "Check config, broker, cluster nodes, partitions, alarms and quorum queue replicas, RabbitMQ 4.x readiness, " +
+      "database migrations, topology drift, consumers, dead letters, queue depth and age; " +
       "exit 1 when a check fails",
     load: async () => (await import("./doctor.js")).doctorCommand,
   },

@@ -22,7 +22,10 @@ export interface QueueInfo {
   vhost: string;
   type: string;
   durable: boolean;
+  exclusive: boolean;
   arguments: Record<string, unknown>;
+  /** Keys of the policy in effect (e.g. `delivery-limit`, `ha-mode`), when one applies. */
+  policyKeys: string[];
   /** Ready + unacknowledged; undefined until the broker has sampled the queue once. */
   messages: number | undefined;
   messagesReady: number | undefined;
@@ -69,7 +72,9 @@ export interface ManagementClient {
   /** The URL with the password masked, for messages. */
   readonly displayUrl: string;
   /** Fails with BROKER_UNAVAILABLE / BROKER_AUTH_FAILED when the API cannot be used. */
-  overview(): Promise<{ rabbitmqVersion: string; managementVersion: string }>;
+  overview(): Promise<{ rabbitmqVersion: string; managementVersion: string; erlangVersion: string }>;
+  /** Any other GET of the API (`api/nodes`…), parsed; undefined for a 404. */
+  getJson<T>(path: string): Promise<T | undefined>;
   listQueues(vhost?: string): Promise<QueueInfo[]>;
   /** undefined when the queue does not exist. */
   getQueue(vhost: string, name: string): Promise<QueueInfo | undefined>;
@@ -156,7 +161,11 @@ export function createManagementClient(options: ManagementClientOptions): Manage
       return {
         rabbitmqVersion: data.rabbitmq_version ?? "",
         managementVersion: data.management_version ?? "",
+        erlangVersion: data.erlang_version ?? "",
       };
+    },
+    getJson<T>(path: string) {
+      return json<T>(path, true);
     },
     async listQueues(vhost) {
       const path = vhost === undefined ? "api/queues" : `api/queues/${v(vhost)}`;
@@ -246,6 +255,7 @@ export function deriveManagementUrl(amqpUrl: string, configured?: string): strin
 interface RawOverview {
   rabbitmq_version?: string;
   management_version?: string;
+  erlang_version?: string;
 }
 
 interface RawQueue {
@@ -253,7 +263,9 @@ interface RawQueue {
   vhost: string;
   type?: string;
   durable: boolean;
+  exclusive?: boolean;
   arguments?: Record<string, unknown>;
+  effective_policy_definition?: Record<string, unknown> | unknown[];
   messages?: number;
   messages_ready?: number;
   messages_unacknowledged?: number;
@@ -288,7 +300,12 @@ function toQueue(raw: RawQueue): QueueInfo {
     vhost: raw.vhost,
     type: raw.type ?? "classic",
     durable: raw.durable,
+    exclusive: raw.exclusive === true,
     arguments: raw.arguments ?? {},
+    // An empty definition comes as [] from Erlang's JSON encoder.
+    policyKeys: Array.isArray(raw.effective_policy_definition)
+      ? []
+      : Object.keys(raw.effective_policy_definition ?? {}),
     messages: raw.messages,
     messagesReady: raw.messages_ready,
     messagesUnacknowledged: raw.messages_unacknowledged,

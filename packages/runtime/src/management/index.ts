@@ -10,3 +10,4 @@ export {
   type QueueInfo,
   type QueueRates,
 } from "./client.js";
+export { type ClusterState, type NodeState, readClusterState } from "./clusterState.js";

@@ -15,13 +15,16 @@ import {
   type ManagementClient,
   managementUrls,
 } from "../management/client.js";
+import { readClusterState } from "../management/clusterState.js";
 import { migrationStatus } from "../results/migrate.js";
 import { createDatabasePool } from "../results/pool.js";
 import { describeMismatch, type TopologyMismatch } from "../topology/mismatch.js";
 import { verifyTopology } from "../topology/verifyTopology.js";
 import { type Alarm, evaluateAlarms, formatAge } from "./alarms.js";
+import { clusterChecks } from "./clusterChecks.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { discoverServices, type OpsTarget, opsTargets } from "./targets.js";
+import { upgradeCheck } from "./upgradeChecks.js";
 
 /**
  * `worker-toolbox doctor`: every check an operator would otherwise run by hand, in the order a failure
@@ -56,6 +59,8 @@ export interface DoctorOptions {
   socketOptions?: Record<string, unknown>;
   /** Check the result database (default true). */
   database?: boolean;
+  /** Fail (rather than warn) when the broker is not ready for RabbitMQ 4.x (`doctor --upgrade`). */
+  upgrade?: boolean;
 }
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
@@ -99,6 +104,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         },
   );
 
+  for (const check of await checkCluster(config, management, options.upgrade === true)) add(check);
   if (options.database !== false) add(await checkDatabase(config));
 
   let services = [...(options.services ?? (config.service ? [config.service] : []))];
@@ -147,6 +153,33 @@ async function openManagement(
     return { client, vhost: configVhost(config) };
   } catch (error) {
     return { unavailable: firstLine(error) };
+  }
+}
+
+/** Nodes, partitions, alarms, quorum queue members and leaders, and RabbitMQ 4.x readiness. */
+async function checkCluster(
+  config: ToolboxConfig,
+  management: { client: ManagementClient; vhost: string } | { unavailable: string },
+  strictUpgrade: boolean,
+): Promise<DoctorCheck[]> {
+  if (!("client" in management))
+    return [
+      {
+        id: "cluster",
+        status: "skip",
+        detail: "the management API is needed for node and queue replica checks",
+      },
+    ];
+  try {
+    const state = await readClusterState(management.client, management.vhost, config.environment.prefix);
+    return [
+      ...clusterChecks(state, config.queue.replicas === undefined ? {} : { replicas: config.queue.replicas }),
+      upgradeCheck(state, { strict: strictUpgrade }),
+    ];
+  } catch (error) {
+    return [
+      { id: "cluster", status: "warn", detail: `cannot read the cluster's state: ${firstLine(error)}` },
+    ];
   }
 }
 

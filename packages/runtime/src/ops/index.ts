@@ -3,6 +3,7 @@
  * replay and purge. The CLI commands `doctor`, `monitor` and `dlq` are thin wrappers around these.
  */
 export { type Alarm, type AlarmKind, evaluateAlarms, formatAge } from "./alarms.js";
+export { clusterChecks } from "./clusterChecks.js";
 export { type ConnectionCheck, checkConnections } from "./connectionChecks.js";
 export { type DeadLetterInfo, describeDeadLetter } from "./deadLetterInfo.js";
 export {
@@ -34,4 +35,5 @@ export {
   sampleQueues,
 } from "./sampleQueues.js";
 export { discoverServices, type OpsTarget, opsTargets, type Thresholds, thresholdsFor } from "./targets.js";
+export { upgradeCheck } from "./upgradeChecks.js";
 export { type AlarmWebhookBody, postAlarmWebhook } from "./webhook.js";
