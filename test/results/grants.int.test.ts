@@ -15,9 +15,10 @@ const schema = "grants";
 const workerPassword = "w0rker pa'ss";
 const trackerPassword = "tr4cker";
 const dashboardPassword = "d4shboard-viewer";
-/** A role of someone else's that existed before the grants ran: it keeps its temp tables. */
+/** Roles of someone else's: one named in keepTemporaryFor, one not. */
 const bystanderPassword = "byst4nder";
 let bystander: string;
+let stranger: string;
 let own: PostgresServer | undefined;
 let fresh: FreshDatabase;
 
@@ -58,13 +59,16 @@ beforeAll(async () => {
   fresh = await freshDatabase("grants", await passwordAuthUrl());
   await migrate(fresh.pool, { schema });
   bystander = `wt_bystander_${fresh.db.name}`;
-  await fresh.pool.query(`CREATE ROLE "${bystander}" LOGIN PASSWORD '${bystanderPassword}'`);
+  stranger = `wt_stranger_${fresh.db.name}`;
+  for (const role of [bystander, stranger])
+    await fresh.pool.query(`CREATE ROLE "${role}" LOGIN PASSWORD '${bystanderPassword}'`);
   const sql = grantsSql({
     schema,
     workerRole: `wt_worker_${fresh.db.name}`,
     trackerRole: `wt_tracker_${fresh.db.name}`,
     dashboardRole: `wt_dashboard_${fresh.db.name}`,
     passwords: { worker: workerPassword, tracker: trackerPassword, dashboard: dashboardPassword },
+    keepTemporaryFor: [bystander],
   });
   await fresh.pool.query(sql);
   await fresh.pool.query(sql); // idempotent: a second run converges on the same rights
@@ -72,13 +76,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (fresh) {
-    for (const role of [...roles(), bystander]) {
+    for (const role of [...roles(), bystander, stranger]) {
       await fresh.pool.query(`DROP OWNED BY "${role}"`).catch(() => {});
     }
     await fresh.close();
     const admin = new pg.Client({ connectionString: own?.url ?? testServers().databaseUrl });
     await admin.connect();
-    for (const role of [...roles(), bystander]) {
+    for (const role of [...roles(), bystander, stranger]) {
       await admin.query(`DROP ROLE IF EXISTS "${role}"`);
     }
     await admin.end();
@@ -87,12 +91,15 @@ afterAll(async () => {
 });
 
 describe("grantsSql", () => {
-  it("leaves TEMPORARY to every other role that had it (revoked from PUBLIC, granted back by name)", async () => {
-    const pool = new pg.Pool({ connectionString: urlAs(bystander, bystanderPassword), max: 1 });
+  it("takes TEMPORARY from PUBLIC: a role named to keep it keeps it, any other loses it", async () => {
+    const kept = new pg.Pool({ connectionString: urlAs(bystander, bystanderPassword), max: 1 });
+    const other = new pg.Pool({ connectionString: urlAs(stranger, bystanderPassword), max: 1 });
     try {
-      await pool.query("CREATE TEMP TABLE scratch (x int)");
+      await kept.query("CREATE TEMP TABLE scratch (x int)");
+      expect(await sqlState(other.query("CREATE TEMP TABLE scratch (x int)"))).toBe("42501");
     } finally {
-      await pool.end();
+      await kept.end();
+      await other.end();
     }
   });
 
@@ -179,6 +186,7 @@ describe("grantsSql", () => {
           ),
         ),
       ).toBe("42501");
+      expect(await sqlState(pool.query("CREATE TEMP TABLE evil (x int)"))).toBe("42501");
       expect(await pruneResults(pool, schema, { olderThanMs: 0 }).catch((e: unknown) => e)).toMatchObject({
         code: "DATABASE_PERMISSION_DENIED",
         cause: { code: "42501" },

@@ -66,6 +66,13 @@ export function dbCommands(ctx: CommandContext): CommandBody {
                 type: "string",
                 describe: "Set the dashboard role's password (stored as a SCRAM hash)",
               })
+              .option("keep-temporary-for", {
+                type: "string",
+                array: true,
+                default: [] as string[],
+                describe:
+                  "A role that may still create temporary tables (TEMPORARY is revoked from PUBLIC; repeatable)",
+              })
               .option("apply", {
                 type: "boolean",
                 default: false,
@@ -106,6 +113,7 @@ interface GrantsArgs {
   workerPassword?: string;
   trackerPassword?: string;
   dashboardPassword?: string;
+  keepTemporaryFor: string[];
   apply: boolean;
 }
 
@@ -178,6 +186,7 @@ async function runGrants(ctx: CommandContext, argv: DbArgs & GrantsArgs): Promis
     trackerRole: argv.trackerRole,
     dashboardRole: argv.dashboardRole,
     passwords,
+    keepTemporaryFor: argv.keepTemporaryFor,
   });
   if (!argv.apply) {
     ctx.print(sql);

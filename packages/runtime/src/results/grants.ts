@@ -17,6 +17,11 @@ export interface GrantsOptions {
    * text, so the generated SQL can be logged or committed without leaking them.
    */
   passwords?: { worker?: string; tracker?: string; dashboard?: string };
+  /**
+   * Other roles that create temporary tables in this database: they are granted TEMPORARY by name, since
+   * it is taken from PUBLIC (the owner and superusers keep it anyway).
+   */
+  keepTemporaryFor?: readonly string[];
 }
 
 /**
@@ -47,7 +52,7 @@ export function grantsSql(options: GrantsOptions): string {
       `GRANT USAGE ON SCHEMA ${t.schema} TO ${r};`,
     );
   }
-  lines.push(...revokeTemporarySql(roles));
+  lines.push(...revokeTemporarySql(roles, options.keepTemporaryFor ?? []));
   const worker = quoteIdent(options.workerRole);
   const tracker = quoteIdent(options.trackerRole);
   lines.push(
@@ -68,31 +73,22 @@ export function grantsSql(options: GrantsOptions): string {
 
 /**
  * PostgreSQL gives PUBLIC the TEMPORARY privilege on every database, so any role may `CREATE TEMP TABLE`
- * (and fill the disk with it); revoking it from one role changes nothing while PUBLIC has it. So the first
- * run takes it from PUBLIC and grants it back by name to every role that exists then, except the two
- * least-privilege ones: nobody else loses anything. Where PUBLIC no longer has it (a DBA revoked it, or an
- * earlier run did), nothing is granted to anyone. Roles created later get TEMPORARY only when granted it.
+ * (and fill the disk with it); revoking it from one role changes nothing while PUBLIC has it. So it is
+ * revoked from PUBLIC: the database owner and superusers keep it, roles named in `keepTemporaryFor` get it
+ * by name, and the least-privilege roles have it revoked explicitly too (in case it was granted to them).
+ * Granting it back to every existing role instead was tried and dropped: each such grant is a dependency
+ * that makes an unrelated role impossible to DROP until it is revoked again.
  */
-function revokeTemporarySql(roles: readonly string[]): string[] {
-  const ours = roles.map(quoteLiteral).join(", ");
+function revokeTemporarySql(roles: readonly string[], keep: readonly string[]): string[] {
+  const each = (verb: string, names: readonly string[]) =>
+    names.map((role) => `  EXECUTE format('${verb}', db, ${quoteLiteral(role)});`);
   return [
     `DO $do$
 DECLARE
   db text := current_database();
-  public_has_temp boolean;
-  other text;
 BEGIN
-  SELECT datacl IS NULL OR EXISTS (
-           SELECT FROM aclexplode(datacl) AS acl WHERE acl.grantee = 0 AND acl.privilege_type = 'TEMPORARY')
-    INTO public_has_temp FROM pg_catalog.pg_database WHERE datname = db;
-  IF public_has_temp THEN
-    FOR other IN SELECT rolname FROM pg_catalog.pg_roles
-                 WHERE rolname !~ '^pg_' AND rolname NOT IN (${ours}) LOOP
-      EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', db, other);
-    END LOOP;
-    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
-  END IF;
-${roles.map((role) => `  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM %I', db, ${quoteLiteral(role)});`).join("\n")}
+  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', db);
+${[...each("REVOKE TEMPORARY ON DATABASE %I FROM %I", roles), ...each("GRANT TEMPORARY ON DATABASE %I TO %I", keep)].join("\n")}
 END $do$;`,
   ];
 }
