@@ -70,7 +70,7 @@ async function nodesInUse(
   w: ClusterWorld,
   proc: TimedWorker,
 ): Promise<{ worker: number[]; producer: number }> {
-  const pid = proc.timed.find((t) => t.event.event === "ready")?.event.pid;
+  const pid = proc.events.find((event) => event.event === "ready")?.pid;
   const names = await nodesOf(w.cluster, `worker:${SERVICE}@${hostname()}:${pid}`);
   return {
     worker: names.map((name) => w.cluster.nodes.findIndex((node) => node.nodeName === name)),
@@ -84,20 +84,24 @@ interface Check {
   detail: string;
   items?: string[];
 }
-/** `worker-toolbox doctor --json` for the environment `prefix` on the cluster, as a producer (no database). */
-const doctor = async (prefix: string, ...flags: string[]) => {
+/** `worker-toolbox doctor --json` with the world's settings, as a producer (no database). */
+const doctor = async (w: ClusterWorld, ...flags: string[]) => {
+  const { queue } = w.config;
   const result = await runCliCaptured(["doctor", "--json", "--no-database", "--service", SERVICE, ...flags], {
     AMQP_URL: own.cluster.url,
-    WT_ENVIRONMENT_PREFIX: prefix,
+    RABBITMQ_MANAGEMENT_URL: own.cluster.managementUrls.join(","),
+    WT_ENVIRONMENT_PREFIX: w.config.environment.prefix,
+    WT_QUEUE_DELAY_RUNGS_MS: queue.delayRungsMs.join(","),
+    ...(queue.replicas === undefined ? {} : { WT_QUEUE_REPLICAS: String(queue.replicas) }),
   });
   const checks = (JSON.parse(result.stdout) as { checks: Check[] }).checks;
   return { code: result.code, check: (id: string) => checks.find((c) => c.id === id), checks };
 };
 /** Poll the doctor until `accept` holds (the management API reports node changes within seconds). */
-const doctorUntil = async (prefix: string, accept: (r: Awaited<ReturnType<typeof doctor>>) => boolean) => {
+const doctorUntil = async (w: ClusterWorld, accept: (r: Awaited<ReturnType<typeof doctor>>) => boolean) => {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const report = await doctor(prefix);
+    const report = await doctor(w);
     if (accept(report)) return report;
     if (Date.now() > deadline) throw new Error(`doctor never showed it: ${JSON.stringify(report.checks)}`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -105,10 +109,11 @@ const doctorUntil = async (prefix: string, accept: (r: Awaited<ReturnType<typeof
 };
 
 /** While node `index` is stopped: the doctor names it, and the queues it held a member of. */
-async function expectDoctorSeesNodeDown(prefix: string, index: number): Promise<void> {
+async function expectDoctorSeesNodeDown(w: ClusterWorld, index: number): Promise<void> {
   const node = own.cluster.nodes[index]!;
+  const prefix = w.config.environment.prefix;
   const down = await doctorUntil(
-    prefix,
+    w,
     (r) =>
       r.check("cluster:nodes")?.status === "fail" && r.check(`quorum:${prefix}.${SERVICE}`) !== undefined,
   );
@@ -179,7 +184,8 @@ describe("failover on a 3-node cluster", () => {
       } else {
         await own.cluster.nodes[index]!.stop();
         restarts.push({ node: index });
-        await expectDoctorSeesNodeDown(world.config.environment.prefix, index);
+        // A failed check must not leave the node down for the tests after it.
+        await expectDoctorSeesNodeDown(world, index).finally(() => own.cluster.nodes[index]!.start());
       }
       await own.cluster.nodes[index]!.start();
       await own.cluster.awaitMembers();
@@ -201,9 +207,8 @@ describe("doctor on a 3-node cluster", () => {
   // A node down and its queues' missing members: checked during the rolling restart above.
   it("sees every node, the leaders on one node, a memory alarm, and 4.x readiness", async () => {
     world = await createWorld(own.cluster, "doctor", { replicas: 3 });
-    const prefix = world.config.environment.prefix;
-    await awaitQuorumOnline(own.cluster, prefix);
-    const healthy = await doctorUntil(prefix, (r) => r.check("quorum-members")?.status === "ok");
+    await awaitQuorumOnline(own.cluster, world.config.environment.prefix);
+    const healthy = await doctorUntil(world, (r) => r.check("quorum-members")?.status === "ok");
     expect(healthy.check("cluster:nodes")).toMatchObject({ status: "ok", detail: "3 nodes running" });
     expect(healthy.check("cluster:partitions")?.status).toBe("ok");
     expect(healthy.check("alarms")?.status).toBe("ok");
@@ -214,14 +219,14 @@ describe("doctor on a 3-node cluster", () => {
     expect(healthy.check("upgrade:rabbitmq-4")?.items).toContainEqual(
       expect.stringContaining("only from 3.13.x"),
     );
-    const gate = await doctor(prefix, "--upgrade");
+    const gate = await doctor(world, "--upgrade");
     expect(gate.check("upgrade:rabbitmq-4")?.status).toBe("fail");
     expect(gate.code).toBe(1);
 
     const second = own.cluster.nodes[1]!;
     await second.rabbitmqctl(["set_vm_memory_high_watermark", "0"]);
     try {
-      const alarmed = await doctorUntil(prefix, (r) => r.check(`alarms:${second.nodeName}`) !== undefined);
+      const alarmed = await doctorUntil(world, (r) => r.check(`alarms:${second.nodeName}`) !== undefined);
       expect(alarmed.check(`alarms:${second.nodeName}`)).toMatchObject({
         status: "fail",
         detail: "memory alarm: publishers on every node are blocked",

@@ -234,6 +234,21 @@ describe("loadConfig", () => {
       expect(brokerUrls(fromArray)).toEqual(["amqp://u:p@a:5672/v", "amqp://u:p@b:5673/v"]);
     });
 
+    it("takes one management API per node, comma-separated, and names a bad one", () => {
+      const list = "http://u:p@a:15672/,http://u:p@b:15673/";
+      expect(loadConfig({ env: { RABBITMQ_MANAGEMENT_URL: list }, file: false }).broker.managementUrl).toBe(
+        list,
+      );
+      const bad = configError(() =>
+        loadConfig({
+          env: { RABBITMQ_MANAGEMENT_URL: "http://u:Secret1@a/,amqp://u:Secret1@b/" },
+          file: false,
+        }),
+      );
+      expect(bad.message).toContain("must be an http:// or https:// URL, or several separated by commas");
+      expect(bad.message).not.toContain("Secret1");
+    });
+
     it("a comma inside a password does not split the list", () => {
       const config = loadConfig({ env: { AMQP_URL: "amqp://u:a,b@a/,amqp://u:a,b@b/" }, file: false });
       expect(brokerUrls(config)).toEqual(["amqp://u:a,b@a/", "amqp://u:a,b@b/"]);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { amqpUrlListProblem } from "./brokerUrls.js";
+import { amqpUrlListProblem, splitUrlList } from "./brokerUrls.js";
 import { SERVICE_NAME_PATTERN } from "./names.js";
 
 /**
@@ -53,6 +53,15 @@ const httpUrl = z.string().refine(
     }
   },
   { message: "must be an http:// or https:// URL" },
+);
+
+/** One http(s) URL, or several separated by commas (a cluster's management APIs). */
+const httpUrlList = z.string().refine(
+  (value) => {
+    const urls = splitUrlList(value);
+    return urls.length > 0 && urls.every((url) => httpUrl.safeParse(url).success);
+  },
+  { message: "must be an http:// or https:// URL, or several separated by commas" },
 );
 
 const positiveInt = () => z.number().int().positive();
@@ -166,9 +175,10 @@ export const configSchema = z.strictObject({
         "random",
       ),
       managementUrl: doc(
-        httpUrl.optional(),
-        "RabbitMQ management API, used to verify bindings and to monitor queues. Defaults to the broker " +
-          "host on port 15672 with the broker's credentials; set it when the API lives elsewhere.",
+        httpUrlList.optional(),
+        "RabbitMQ management API, used to verify bindings and to monitor queues. Defaults to each broker " +
+          "node's host on port 15672 with the broker's credentials; set it when the API lives elsewhere (for " +
+          "a cluster, one URL per node separated by commas, tried in turn, or one behind a load balancer).",
         "https://worker:secret@rabbitmq.internal:15671/",
       ),
       tls: z

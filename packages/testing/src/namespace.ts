@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { maskUrl, ToolboxError } from "@worker-toolbox/config";
+import { maskUrl, splitUrlList, ToolboxError } from "@worker-toolbox/config";
 
 /**
  * A short random environment prefix (`t-3f9a2c`, or `t-<label>-3f9a2c`) that isolates one test
@@ -43,7 +43,8 @@ export async function deleteNamespace(
       hint: "pass the management URL, or set RABBITMQ_MANAGEMENT_URL",
     });
   }
-  const parsed = new URL(managementUrl);
+  // A cluster's list of management APIs: any node's manages the whole cluster.
+  const parsed = new URL(splitUrlList(managementUrl)[0] ?? managementUrl);
   // fetch refuses URLs with credentials: move them into a header.
   const auth = Buffer.from(
     `${decodeURIComponent(parsed.username || "guest")}:${decodeURIComponent(parsed.password || "guest")}`,

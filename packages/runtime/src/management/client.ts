@@ -1,4 +1,4 @@
-import { brokerUrls, maskUrl, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import { brokerUrls, maskUrl, splitUrlList, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import { vhostOf } from "../broker/classifyError.js";
 
 /**
@@ -88,7 +88,7 @@ export interface ManagementClient {
 }
 
 export function createManagementClient(options: ManagementClientOptions): ManagementClient {
-  const nodes = (typeof options.url === "string" ? [options.url] : [...options.url]).map(apiNode);
+  const nodes = (typeof options.url === "string" ? splitUrlList(options.url) : [...options.url]).map(apiNode);
   if (nodes.length === 0) throw new TypeError("createManagementClient needs at least one URL");
   let current = 0;
   const timeoutMs = options.timeoutMs ?? 5_000;
@@ -223,11 +223,11 @@ function apiNode(url: string): { base: string; auth: string; user: string; displ
 }
 
 /**
- * The management API of every broker node: `broker.managementUrl` when set (one URL, e.g. a load balancer),
- * else one per node of `broker.url`, derived as below. Hand the list to `createManagementClient`.
+ * The management API of every broker node: `broker.managementUrl` when set (one URL, e.g. a load balancer,
+ * or a comma-separated list), else one per node of `broker.url`, derived as below. Hand the list to `createManagementClient`.
  */
 export function managementUrls(config: ToolboxConfig): string[] {
-  if (config.broker.managementUrl) return [config.broker.managementUrl];
+  if (config.broker.managementUrl) return splitUrlList(config.broker.managementUrl);
   return brokerUrls(config).map((url) => deriveManagementUrl(url));
 }
 
@@ -242,7 +242,8 @@ export function configVhost(config: ToolboxConfig): string {
  */
 export function deriveManagementUrl(amqpUrl: string, configured?: string): string {
   if (configured) return configured;
-  const broker = new URL(amqpUrl);
+  // The first node of a list: its API shows the whole cluster (managementUrls gives one per node).
+  const broker = new URL(splitUrlList(amqpUrl)[0] ?? amqpUrl);
   const tls = broker.protocol === "amqps:";
   const url = new URL(`${tls ? "https" : "http"}://${broker.host || "localhost"}/`);
   url.hostname = broker.hostname;
