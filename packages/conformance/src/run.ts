@@ -8,6 +8,7 @@ import {
   maskUrl,
   parseConfig,
   planTopology,
+  splitUrlList,
   type ToolboxConfig,
   type TopologyPlan,
 } from "@worker-toolbox/config";
@@ -19,7 +20,7 @@ import {
   type Worker,
   waitForResult,
 } from "@worker-toolbox/runtime";
-import { vhostOf } from "@worker-toolbox/runtime/broker";
+import { connectAnyNode, vhostOf } from "@worker-toolbox/runtime/broker";
 import { createDatabasePool, grantsSql, migrate } from "@worker-toolbox/runtime/results";
 import {
   createManagementClient,
@@ -36,7 +37,8 @@ import {
   startLocalServers,
   type TestDatabase,
 } from "@worker-toolbox/testing";
-import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
+import type amqp from "amqplib";
+import type { ChannelModel, ConfirmChannel } from "amqplib";
 import type { Pool } from "pg";
 import { Diagnosis } from "./diagnosis.js";
 import { ConformanceFailure, firstLine } from "./failure.js";
@@ -120,11 +122,14 @@ export class ConformanceRun {
     const servers = await this.resolveServers();
     this.servers = servers;
     this.prefix = createTestNamespace(`conf-${this.service}`);
-    this.vhost = vhostOf(servers.amqpUrl);
+    // AMQP_URL may list a cluster's nodes (one vhost for all); the client tries each node's API in turn.
+    const nodes = splitUrlList(servers.amqpUrl);
+    this.vhost = vhostOf(nodes[0] ?? servers.amqpUrl);
     const base = this.baseConfig();
-    const managementUrl =
-      servers.managementUrl ?? base.broker.managementUrl ?? deriveManagementUrl(servers.amqpUrl);
-    this.management = createManagementClient({ url: managementUrl });
+    const managementUrl = servers.managementUrl ?? base.broker.managementUrl;
+    this.management = createManagementClient({
+      url: managementUrl ? splitUrlList(managementUrl) : nodes.map((node) => deriveManagementUrl(node)),
+    });
     await this.management.overview().catch(() => {
       this.management = undefined;
     });
@@ -167,13 +172,17 @@ export class ConformanceRun {
     });
     this.plan = planTopology(this.config);
 
-    // TCP_NODELAY: the cases publish one message and wait for its outcome; Nagle would add 40 ms to each.
-    this.connection = await amqp.connect(servers.amqpUrl, { noDelay: true }).catch((error: unknown) => {
-      throw new ConformanceFailure(
-        `Cannot connect to RabbitMQ at ${maskUrl(servers.amqpUrl)}: ${firstLine(error)}`,
-        "start RabbitMQ or point AMQP_URL at it",
-      );
-    });
+    // AMQP_URL may list a cluster's nodes: the first that answers (TCP_NODELAY on: the cases publish one
+    // message and wait for its outcome; Nagle would add 40 ms to each).
+    this.connection = await connectAnyNode(this.config, { name: "worker-toolbox conformance" }).then(
+      ({ connection }) => connection,
+      (error: unknown) => {
+        throw new ConformanceFailure(
+          `Cannot connect to RabbitMQ at ${maskUrl(servers.amqpUrl)}: ${firstLine(error)}`,
+          "start RabbitMQ or point AMQP_URL at it",
+        );
+      },
+    );
     this.connection.on("error", () => undefined);
     this.diagnosis = new Diagnosis({
       pool: this.adminPool,
@@ -386,7 +395,8 @@ export class ConformanceRun {
   /** Without the management API: delete the planned entities over AMQP. */
   private async deletePlannedEntities(): Promise<void> {
     if (!this.plan || !this.servers) return;
-    const connection = await amqp.connect(this.servers.amqpUrl, { noDelay: true });
+    if (!this.config) return;
+    const { connection } = await connectAnyNode(this.config, { name: "worker-toolbox conformance" });
     try {
       const channel = await connection.createChannel();
       for (const queue of this.plan.queues) await channel.deleteQueue(queue.name);
