@@ -36,7 +36,13 @@ afterEach(async () => {
   worker = undefined;
   await world?.close();
   world = undefined;
-}, 60_000);
+  // A test that failed half-way must not leave a node down for the next.
+  const down = own.cluster.nodes.filter((node) => !node.running);
+  if (down.length > 0) {
+    await Promise.all(down.map((node) => node.start()));
+    await own.cluster.awaitMembers();
+  }
+}, 180_000);
 
 /** Kill (or stop) a node while it is in use; how long until the worker consumes again and the producer sends. */
 async function failOver(
