@@ -8,6 +8,8 @@ import { BrokerConnection } from "../../packages/runtime/src/broker/connection.j
 const logger = pino({ level: "silent" });
 const exchange = `cp-${randomUUID()}`;
 const queue = `${exchange}.q`;
+/** Holds one message and refuses (nacks) the next: a broker nack on demand. */
+const full = `${exchange}.full`;
 const publisher = new ConfirmPublisher({ logger, deadlineMs: 5_000, name: "test" });
 const connection = new BrokerConnection({
   config: parseConfig({ environment: { prefix: "t" }, broker: { url: process.env.AMQP_URL! } }),
@@ -18,6 +20,11 @@ const connection = new BrokerConnection({
     await channel.assertExchange(exchange, "topic", { durable: false, autoDelete: false });
     await channel.assertQueue(queue, { durable: false });
     await channel.bindQueue(queue, exchange, "routed.#");
+    await channel.assertQueue(full, {
+      durable: false,
+      arguments: { "x-max-length": 1, "x-overflow": "reject-publish" },
+    });
+    await channel.bindQueue(full, exchange, "full.#");
     await channel.close();
     await publisher.attach(conn);
   },
@@ -31,6 +38,7 @@ afterAll(async () => {
   const conn = await connection.ready();
   const channel = await conn.createChannel();
   await channel.deleteQueue(queue);
+  await channel.deleteQueue(full);
   await channel.deleteExchange(exchange);
   await channel.close();
   await publisher.close();
@@ -100,5 +108,33 @@ describe("ConfirmPublisher", () => {
       order.push(Number(got.content.subarray(0, 8).toString().split(":")[0]));
     await channel.close();
     expect(order).toEqual(Array.from({ length: count }, (_, i) => i));
+  });
+
+  it("a nack rejects with PUBLISH_NACKED and replaces the channel; with resend it is retried until accepted", async () => {
+    const conn = await connection.ready();
+    const admin = await conn.createChannel();
+    await admin.purgeQueue(full);
+    await publisher.publish(message("full.first"));
+    await expect(publisher.publish(message("full.second"))).rejects.toMatchObject({ code: "PUBLISH_NACKED" });
+    // The nacking channel is closed and a new one opened (RabbitMQ 3.10 leaves some channels nacking for good).
+    await expect.poll(() => publisher.ready).toBe(true);
+    await expect(publisher.publish(message("routed.after-nack"))).resolves.toBeUndefined();
+
+    const resending = new ConfirmPublisher({ logger, deadlineMs: 10_000, name: "test-resend", resend: true });
+    await resending.attach(conn);
+    try {
+      let settled = false;
+      const retried = resending.publish(message("full.third")).finally(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(settled).toBe(false); // nacked, and waiting for a channel where the queue has room
+      await admin.purgeQueue(full);
+      await expect(retried).resolves.toBeUndefined();
+      expect((await admin.checkQueue(full)).messageCount).toBe(1);
+    } finally {
+      await resending.close();
+      await admin.close();
+    }
   });
 });

@@ -158,7 +158,7 @@ export class ConfirmPublisher {
       this.writeBacklog();
     });
     channel.once("close", () => {
-      if (this.channel !== channel) return;
+      if (this.channel !== channel && !this.nacked.has(channel)) return;
       this.channel = undefined;
       if (this.resends(channel)) this.waiting = true;
       else this.failAll("PUBLISH_CONNECTION_LOST", "the channel closed before the publish was confirmed");
@@ -336,6 +336,11 @@ export class ConfirmPublisher {
   private replaceAfterNack(channel: ConfirmChannel): void {
     if (this.nacked.has(channel)) return;
     this.nacked.add(channel);
+    // Nothing more goes to it: new publishes wait for the next channel (resend) or fail fast.
+    if (this.channel === channel) {
+      this.channel = undefined;
+      if (this.resends(channel)) this.waiting = true;
+    }
     this.options.logger.warn("the broker refused a publish (nack); resending on a new channel");
     channel.close().catch(() => undefined);
   }
