@@ -213,8 +213,11 @@ describe("loadConfig", () => {
     });
 
     it("development fills the database for every role; a worker still needs its service", () => {
-      expect(loadConfig({ env: {}, file: false, role: "producer" }).database.url).toMatch(/^postgres:/);
-      const error = configError(() => loadConfig({ env: {}, file: false, role: "worker" }));
+      const development = { WT_MODE: "development" };
+      expect(loadConfig({ env: development, file: false, role: "producer" }).database.url).toMatch(
+        /^postgres:/,
+      );
+      const error = configError(() => loadConfig({ env: development, file: false, role: "worker" }));
       expect(error.issues.map((issue) => issue.path)).toEqual(["service"]);
     });
   });
@@ -222,13 +225,14 @@ describe("loadConfig", () => {
   describe("several broker URLs", () => {
     it("reads a comma-separated AMQP_URL and a JSON array in a config file", () => {
       const list = "amqp://u:p@a:5672/v,amqp://u:p@b:5673/v";
-      expect(brokerUrls(loadConfig({ env: { AMQP_URL: list }, file: false }))).toEqual([
+      expect(brokerUrls(loadConfig({ env: { AMQP_URL: list }, file: false, role: "producer" }))).toEqual([
         "amqp://u:p@a:5672/v",
         "amqp://u:p@b:5673/v",
       ]);
       const fromArray = loadConfig({
         env: {},
         file: false,
+        role: "producer",
         overrides: { broker: { url: ["amqp://u:p@a:5672/v", "amqp://u:p@b:5673/v"] } },
       });
       expect(brokerUrls(fromArray)).toEqual(["amqp://u:p@a:5672/v", "amqp://u:p@b:5673/v"]);
@@ -236,9 +240,10 @@ describe("loadConfig", () => {
 
     it("takes one management API per node, comma-separated, and names a bad one", () => {
       const list = "http://u:p@a:15672/,http://u:p@b:15673/";
-      expect(loadConfig({ env: { RABBITMQ_MANAGEMENT_URL: list }, file: false }).broker.managementUrl).toBe(
-        list,
-      );
+      expect(
+        loadConfig({ env: { RABBITMQ_MANAGEMENT_URL: list }, file: false, localDefaults: true }).broker
+          .managementUrl,
+      ).toBe(list);
       const bad = configError(() =>
         loadConfig({
           env: { RABBITMQ_MANAGEMENT_URL: "http://u:Secret1@a/,amqp://u:Secret1@b/" },
@@ -250,7 +255,11 @@ describe("loadConfig", () => {
     });
 
     it("a comma inside a password does not split the list", () => {
-      const config = loadConfig({ env: { AMQP_URL: "amqp://u:a,b@a/,amqp://u:a,b@b/" }, file: false });
+      const config = loadConfig({
+        env: { AMQP_URL: "amqp://u:a,b@a/,amqp://u:a,b@b/" },
+        file: false,
+        role: "producer",
+      });
       expect(brokerUrls(config)).toEqual(["amqp://u:a,b@a/", "amqp://u:a,b@b/"]);
     });
 

@@ -177,11 +177,14 @@ function roleIssues(
       const field = fieldByPath(path);
       // `service` has no local default in any mode: it is simply missing.
       const local = getPath(DEVELOPMENT_PRESET as unknown as Record<string, unknown>, path);
-      const missing = local === undefined ? "missing" : missingMessage(path, mode, implicitMode);
+      const needed = `needed by ${ROLE_LABEL[role]}`;
       return {
         path,
         ...(field ? { envVar: field.envVar, example: field.example } : {}),
-        message: `${missing}; needed by ${ROLE_LABEL[role]}`,
+        message:
+          local === undefined
+            ? `missing; ${needed}`
+            : `${missingMessage(path, mode, implicitMode)}, ${needed}`,
       };
     });
 }
