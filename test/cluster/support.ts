@@ -128,13 +128,13 @@ export interface SendLog {
 }
 
 /**
- * Send echo tasks at `perSecond` (in ticks of 20 ms) until `stop()`; `finished` resolves once every send
- * has settled.
+ * Send echo tasks at `perSecond` (in ticks of 20 ms) until `stop()`, which resolves once every send has
+ * settled; `sent()` counts the sends made so far.
  */
 export function startSending(
   producer: Producer,
   perSecond: number,
-): { log: SendLog; stop(): Promise<SendLog> } {
+): { log: SendLog; sent(): number; stop(): Promise<SendLog> } {
   const log: SendLog = { resolved: [], rejected: [], maxLatencyMs: 0 };
   const inFlight = new Set<Promise<void>>();
   let n = 0;
@@ -161,6 +161,7 @@ export function startSending(
   }, tick);
   return {
     log,
+    sent: () => n,
     async stop() {
       clearInterval(timer);
       while (inFlight.size > 0) await Promise.all([...inFlight]);
