@@ -1,5 +1,5 @@
 import type { ClusterState } from "../management/clusterState.js";
-import type { DoctorCheck } from "./doctor.js";
+import type { DoctorCheck } from "./doctorCheck.js";
 
 /**
  * The doctor's cluster checks, pure over what the management API reported (clusterState.ts): nodes up or

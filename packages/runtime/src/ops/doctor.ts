@@ -22,6 +22,7 @@ import { describeMismatch, type TopologyMismatch } from "../topology/mismatch.js
 import { verifyTopology } from "../topology/verifyTopology.js";
 import { type Alarm, evaluateAlarms, formatAge } from "./alarms.js";
 import { clusterChecks } from "./clusterChecks.js";
+import type { DoctorCheck, DoctorReport } from "./doctorCheck.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { discoverServices, type OpsTarget, opsTargets } from "./targets.js";
 import { upgradeCheck } from "./upgradeChecks.js";
@@ -31,26 +32,6 @@ import { upgradeCheck } from "./upgradeChecks.js";
  * explains the next one (no broker → no topology check). Read-only: nothing is declared, migrated or
  * consumed; a peek for a message's age returns the message at once.
  */
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
-
-export interface DoctorCheck {
-  /** Stable id, e.g. `broker`, `consumers:staging.export`. */
-  id: string;
-  status: CheckStatus;
-  detail: string;
-  hint?: string;
-  /** Every finding when the detail summarises several (topology differences). */
-  items?: string[];
-}
-
-export interface DoctorReport {
-  /** False when any check failed (warnings and skips do not fail). */
-  ok: boolean;
-  prefix: string;
-  services: string[];
-  checks: DoctorCheck[];
-}
-
 export interface DoctorOptions {
   config: ToolboxConfig;
   /** Services to check; default config.service, else every service found on the broker. */

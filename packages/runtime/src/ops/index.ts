@@ -18,13 +18,8 @@ export {
   type ReplaySelection,
   replayDeadLetters,
 } from "./deadLetterQueue.js";
-export {
-  type CheckStatus,
-  type DoctorCheck,
-  type DoctorOptions,
-  type DoctorReport,
-  runDoctor,
-} from "./doctor.js";
+export { type DoctorOptions, runDoctor } from "./doctor.js";
+export type { CheckStatus, DoctorCheck, DoctorReport } from "./doctorCheck.js";
 export { deadLetteredAtMs, publishedAtMs } from "./messageTime.js";
 export { createMonitor, type Monitor, type MonitorOptions, type MonitorTick } from "./monitor.js";
 export { replayHeaders, replayRequest } from "./replayMessage.js";

@@ -1,5 +1,5 @@
 import type { ClusterState } from "../management/clusterState.js";
-import type { DoctorCheck } from "./doctor.js";
+import type { DoctorCheck } from "./doctorCheck.js";
 
 /**
  * Is this broker ready for RabbitMQ 4.x? One check listing what 4.x changes or removes that this
