@@ -93,6 +93,8 @@ class InProcess extends EventEmitter<ProducerEvents> implements InProcessProduce
   readonly results: ResultReader;
   readonly deadLetters: InProcessDeadLetter[] = [];
   readonly lastError = undefined;
+  /** No broker: no node in use. */
+  readonly node = undefined;
   private readonly contracts = new Map<string, AnyTaskContract>();
   private readonly timeline: Timeline;
   private readonly settle: InProcessSettle;
