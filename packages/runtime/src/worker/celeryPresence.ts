@@ -24,6 +24,8 @@ export interface CeleryPresenceParts {
   /** Fire the abort signal of every running copy of the task (the delivery pipeline's). */
   abort(taskId: string, reason: string): void;
   stats(): Readonly<WorkerStats & { running: number }>;
+  /** The broker node in use (password masked): on a cluster, the one `inspect stats` names. */
+  brokerNode(): string | undefined;
 }
 
 /**
@@ -126,7 +128,7 @@ export class CeleryPresence {
         concurrency: config.worker.concurrency,
         prefetch: config.worker.prefetch,
         broker: {
-          url: config.broker.url,
+          url: this.parts.brokerNode() ?? config.broker.url,
           heartbeatS: config.broker.heartbeatSeconds,
           connectTimeoutMs: config.broker.connectTimeoutMs,
         },

@@ -182,6 +182,7 @@ class TaskWorker
       revoked: this.revoked,
       abort: (taskId, reason) => this.pipeline.abort(taskId, reason),
       stats: () => this.stats,
+      brokerNode: () => this.brokerNode,
     });
     this.pipeline = workerPipeline({
       config,
