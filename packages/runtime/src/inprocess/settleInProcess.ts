@@ -2,6 +2,8 @@ import { entityNames, type ToolboxConfig, ToolboxError } from "@worker-toolbox/c
 import type { Logger } from "pino";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
 import { CHORD_UNLOCK } from "../canvas/applySignature.js";
+import type { HeaderResult } from "../canvas/chordUnlock.js";
+import { chordUnlockTask, headerResult } from "../canvas/chordUnlockTask.js";
 import { planFollowUps, type WorkerFollowUpOptions } from "../canvas/workerFollowUps.js";
 import { isRowError } from "../consumer/transient.js";
 import type { Admission, ArrivedMessage } from "../delivery/admit.js";
@@ -10,12 +12,10 @@ import { publishRetry } from "../delivery/republish.js";
 import { type RowWriter, storeQuietly } from "../delivery/settle.js";
 import { type DeadLetter, deadLetter, type Verdict } from "../delivery/verdict.js";
 import type { SendTarget } from "../producer/prepareSend.js";
-import { decodeTaskMessage } from "../protocol/decodeTaskMessage.js";
 import type { DeadLetterReason } from "../protocol/envelope.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskImplementation } from "../worker/implementTask.js";
 import { taskRegistry } from "../worker/taskRegistry.js";
-import { chordUnlockStep } from "./canvasSteps.js";
 import type { ResultReader } from "./resultReader.js";
 import { type InProcessEnv, runDelivery } from "./runDelivery.js";
 import type { Timeline } from "./timeline.js";
@@ -61,6 +61,15 @@ export class InProcessSettle {
     const { config, logger, rows, timeline } = options;
     const names = entityNames(config.environment.prefix);
     const registry = taskRegistry(config, options.tasks, { anyService: true });
+    // Celery's builtin, as a worker runs it: polls the header's rows through the application's reader.
+    const chordUnlock = chordUnlockTask(async (ids) => {
+      const found = new Map<string, HeaderResult>();
+      for (const id of ids) {
+        const stored = (await options.reader.getTask(id)).result;
+        if (stored) found.set(id, headerResult(stored));
+      }
+      return found;
+    });
     this.rowWriter = { add: async (row) => void (await rows.writeMany([row])) };
     this.followUps = { target: options.target, rows: this.rowWriter, logger };
     const publisher = { publish: async (request: PublishRequest) => this.enqueue(request) };
@@ -68,7 +77,7 @@ export class InProcessSettle {
       queueOf: names.serviceQueue,
       delayQueuePrefix: `${names.delayExchange}.`,
       maxMessageBytes: config.limits.maxMessageBytes,
-      implementation: (name) => registry.get(name),
+      implementation: (name) => registry.get(name) ?? (name === CHORD_UNLOCK ? chordUnlock : undefined),
       policy: (impl) => registry.policy(impl),
       hasSucceeded: (taskId) => rows.hasSucceeded(taskId),
       services: (queue) => ({
@@ -100,7 +109,6 @@ export class InProcessSettle {
   }
 
   private async deliver(message: ArrivedMessage): Promise<void> {
-    if (message.properties.headers?.task === CHORD_UNLOCK) return this.chordUnlock(message);
     const verdict = await runDelivery(message, this.env);
     await this.settle(message, verdict);
   }
@@ -160,15 +168,6 @@ export class InProcessSettle {
     });
     if (letter.row) await storeQuietly(this.rowWriter, logger, letter.row);
     for (const request of await planFollowUps(this.followUps, letter)) this.enqueue(request);
-  }
-
-  private async chordUnlock(message: ArrivedMessage): Promise<void> {
-    const { timeline, reader, target, logger } = this.options;
-    const task = decodeTaskMessage(message.content, message.properties);
-    const step = await chordUnlockStep(task, reader, target());
-    if (step.againInMs !== undefined) timeline.add(message, timeline.now() + step.againInMs);
-    if (step.row) await storeQuietly(this.rowWriter, logger, step.row);
-    for (const request of step.requests) this.enqueue(request);
   }
 
   /** A publisher whose messages come back into this queue (the retry's delay rung is the timeline). */
