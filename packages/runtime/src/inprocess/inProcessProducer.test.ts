@@ -98,6 +98,16 @@ describe("createInProcessProducer", () => {
     expect(producer.skippedMs).toBeGreaterThan(59_000);
   });
 
+  it("stores STARTED before the handler when the worker would (worker.trackStarted)", async () => {
+    const tracking = parseConfig({ mode: "test", logLevel: "silent", worker: { trackStarted: true } });
+    const tracked = createInProcessProducer({ config: tracking, tasks: calc, logger });
+    const untracked = createInProcessProducer({ config, tasks: calc, logger });
+    const a = await tracked.send(add, [1, 2]);
+    const b = await untracked.send(add, [1, 2]);
+    expect((await tracked.results.getTask(a.id)).result?.startedAt).toBeInstanceOf(Date);
+    expect((await untracked.results.getTask(b.id)).result?.startedAt).toBeNull();
+  });
+
   it("waits for real when asked: delays real", async () => {
     const producer = createInProcessProducer({ config, tasks: calc, logger, delays: "real" });
     const started = Date.now();

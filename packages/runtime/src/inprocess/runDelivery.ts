@@ -14,6 +14,8 @@ export interface InProcessEnv {
   maxMessageBytes: number;
   implementation(task: string): TaskImplementation | undefined;
   policy(impl: TaskImplementation): RetryPolicy;
+  /** Store STARTED before the handler runs (the worker's trackStarted)? */
+  trackStarted?(impl: TaskImplementation): boolean;
   /** For `idempotent: true` contracts: is a SUCCESS row already stored? */
   hasSucceeded(taskId: string): Promise<boolean>;
   /** The handler's services for a run on `queue` (the worker's own: progress rows, follow-up sends). */
@@ -35,8 +37,11 @@ export async function runDelivery(message: ArrivedMessage, env: InProcessEnv): P
   if (impl.contract.idempotent && (await env.hasSucceeded(task.id))) {
     return { kind: "done", tally: "skipped", task, ref };
   }
+  const services = env.services(ref.queue ?? "");
+  // As the worker's pipeline: before the handler runs; a refused row is logged, not fatal.
+  if (!task.ignoreResult && env.trackStarted?.(impl)) await services.progress({ ...ref, state: "STARTED" });
   const abort = new TaskAbort();
-  const context = new HandlerContext(env.services(ref.queue ?? ""), task, abort);
+  const context = new HandlerContext(services, task, abort);
   const execution = await execute(task, impl, input, abort, context);
   return judge(
     { task, ref, impl, execution, revokedReason: undefined, policy: env.policy(impl) },

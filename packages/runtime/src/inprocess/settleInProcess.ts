@@ -15,7 +15,7 @@ import type { SendTarget } from "../producer/prepareSend.js";
 import type { DeadLetterReason } from "../protocol/envelope.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskImplementation } from "../worker/implementTask.js";
-import { taskRegistry } from "../worker/taskRegistry.js";
+import { taskRegistry, tracksStarted } from "../worker/taskRegistry.js";
 import type { ResultReader } from "./resultReader.js";
 import { type InProcessEnv, runDelivery } from "./runDelivery.js";
 import type { Timeline } from "./timeline.js";
@@ -79,6 +79,7 @@ export class InProcessSettle {
       maxMessageBytes: config.limits.maxMessageBytes,
       implementation: (name) => registry.get(name) ?? (name === CHORD_UNLOCK ? chordUnlock : undefined),
       policy: (impl) => registry.policy(impl),
+      trackStarted: (impl) => tracksStarted(config, impl),
       hasSucceeded: (taskId) => rows.hasSucceeded(taskId),
       services: (queue) => ({
         logger,

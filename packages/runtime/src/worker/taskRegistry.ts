@@ -54,3 +54,8 @@ export function taskRegistry(
     policy: (impl) => policies.get(impl) ?? retryPolicyFor(config, impl.contract),
   };
 }
+
+/** Store STARTED before the handler runs (Celery's track_started): the contract's choice, else the config's. */
+export function tracksStarted(config: ToolboxConfig, impl: TaskImplementation): boolean {
+  return impl.contract.trackStarted ?? config.worker.trackStarted;
+}

@@ -14,7 +14,7 @@ import type { StoredResult } from "../results/readResults.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { WorkerMetrics } from "./metrics.js";
 import type { RevokedSet } from "./revocations.js";
-import type { TaskRegistry } from "./taskRegistry.js";
+import { type TaskRegistry, tracksStarted } from "./taskRegistry.js";
 
 /** What a worker hands its delivery pipeline: its identity, its connections and its bookkeeping. */
 export interface WorkerParts {
@@ -70,7 +70,7 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
     policy: (impl) => tasks.policy(impl),
     slots: new Slots(config.worker.concurrency),
     revoked: parts.revoked,
-    trackStarted: (impl) => impl.contract.trackStarted ?? config.worker.trackStarted,
+    trackStarted: (impl) => tracksStarted(config, impl),
     hasSucceeded: (taskId) => parts.store.hasSucceeded(taskId),
     retry,
     services: {
