@@ -1,5 +1,6 @@
-import { brokerUrls, maskUrl, splitUrlList, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import { brokerUrls, splitUrlList, type ToolboxConfig } from "@worker-toolbox/config";
 import { vhostOf } from "../broker/classifyError.js";
+import { ManagementHttp } from "./http.js";
 
 /**
  * A small client for the RabbitMQ management HTTP API: what AMQP cannot tell (bindings, queue depth and
@@ -88,69 +89,12 @@ export interface ManagementClient {
 }
 
 export function createManagementClient(options: ManagementClientOptions): ManagementClient {
-  const nodes = (typeof options.url === "string" ? splitUrlList(options.url) : [...options.url]).map(apiNode);
-  if (nodes.length === 0) throw new TypeError("createManagementClient needs at least one URL");
-  let current = 0;
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const http = new ManagementHttp(options);
+  const call = http.call.bind(http);
+  const json = http.json.bind(http);
+  const httpError = http.error.bind(http);
+  const node = () => http.node;
   const v = (vhost: string) => encodeURIComponent(vhost);
-  const node = () => nodes[current]!;
-
-  async function call(method: string, path: string, body?: unknown): Promise<Response> {
-    let response: Response | undefined;
-    const failures: string[] = [];
-    for (let attempt = 0; attempt < nodes.length && !response; attempt++) {
-      const index = (current + attempt) % nodes.length;
-      const { base, auth, displayUrl } = nodes[index]!;
-      try {
-        response = await fetch(new URL(path, base), {
-          method,
-          headers: {
-            authorization: `Basic ${auth}`,
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        current = index;
-      } catch (cause) {
-        const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
-        failures.push(`${displayUrl} (${reason})`);
-        if (attempt === nodes.length - 1) {
-          throw new ToolboxError(
-            "BROKER_UNAVAILABLE",
-            `cannot reach the RabbitMQ management API at ${failures.join(", ")}`,
-            {
-              cause,
-              hint: "enable the rabbitmq_management plugin, or set RABBITMQ_MANAGEMENT_URL to where the API lives",
-            },
-          );
-        }
-      }
-    }
-    const answered = response!;
-    if (answered.status === 401 || answered.status === 403) {
-      throw new ToolboxError(
-        "BROKER_AUTH_FAILED",
-        `the RabbitMQ management API at ${node().displayUrl} refused user "${node().user}" (${answered.status})`,
-        { hint: "the user needs the `monitoring` (or `management`) tag; check the credentials in the URL" },
-      );
-    }
-    return answered;
-  }
-
-  async function json<T>(path: string, allow404 = false): Promise<T | undefined> {
-    const response = await call("GET", path);
-    if (allow404 && response.status === 404) return undefined;
-    if (!response.ok) throw httpError("GET", path, response.status, await response.text());
-    return (await response.json()) as T;
-  }
-
-  function httpError(method: string, path: string, status: number, text: string): ToolboxError {
-    return new ToolboxError(
-      "BROKER_UNAVAILABLE",
-      `management API ${method} /${path} on ${node().displayUrl} answered ${status}: ${maskUrl(text.slice(0, 300))}`,
-    );
-  }
 
   return {
     get displayUrl() {
@@ -212,16 +156,6 @@ export function createManagementClient(options: ManagementClientOptions): Manage
 }
 
 /** One node's API: its base URL without credentials, the Basic auth header value, the masked URL. */
-function apiNode(url: string): { base: string; auth: string; user: string; displayUrl: string } {
-  const parsed = new URL(url);
-  const user = decodeURIComponent(parsed.username || "guest");
-  const auth = Buffer.from(`${user}:${decodeURIComponent(parsed.password || "guest")}`).toString("base64");
-  parsed.username = "";
-  parsed.password = "";
-  if (!parsed.pathname.endsWith("/")) parsed.pathname += "/";
-  return { base: parsed.toString(), auth, user, displayUrl: maskUrl(url) };
-}
-
 /**
  * The management API of every broker node: `broker.managementUrl` when set (one URL, e.g. a load balancer,
  * or a comma-separated list), else one per node of `broker.url`, derived as below. Hand the list to `createManagementClient`.

@@ -17,7 +17,7 @@ import type { BatchWriter } from "../consumer/batchWriter.js";
 import { ByteWindow } from "../consumer/byteWindow.js";
 import { Subscription } from "../consumer/subscription.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
-import { newWorkerStats, type WorkerStats } from "../delivery/settle.js";
+import { newWorkerStats } from "../delivery/settle.js";
 import { databaseAnswerWithin } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { createDatabasePool } from "../results/pool.js";
@@ -27,69 +27,15 @@ import type { TaskOutcome } from "../results/resultTypes.js";
 import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
 import { CeleryPresence } from "./celeryPresence.js";
 import { watchDeadLetters } from "./deadLetterWatch.js";
-import type { TaskImplementation } from "./implementTask.js";
 import { WorkerMetrics } from "./metrics.js";
 import { RevokedSet, revokeTask } from "./revocations.js";
 import { taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
 import { resultWriter, survivePoolErrors, workerLogger, workerResultStore } from "./workerParts.js";
 import { workerPipeline } from "./workerPipeline.js";
+import type { Worker, WorkerOptions, WorkerState } from "./workerTypes.js";
 
-/**
- *   starting ──(topology declared, consumer active)──► ready ◄──(resubscribed)── recovering
- *                                                        │                          ▲
- *                                                        └──(connection lost, consumer cancelled)
- *   any ──(bad credentials, unknown vhost, TLS, topology drift)──► failed
- *   close() / SIGTERM ──► stopping ──(in-flight done or returned, results flushed)──► stopped
- */
-export type WorkerState = "starting" | "ready" | "recovering" | "stopping" | "stopped" | "failed";
-
-export interface WorkerOptions {
-  config: ToolboxConfig;
-  /** `implementTask(contract, handler)` for every task of `config.service`. */
-  tasks: readonly TaskImplementation[];
-  logger?: Logger;
-  /** Result backend pool (the least-privilege worker role); created from config.database when omitted. */
-  pool?: pg.Pool;
-  /** Prometheus registry for the worker's metrics; default a new one the worker owns (`worker.metrics`). */
-  registry?: Registry;
-  /** Also collect prom-client's process metrics (CPU, memory, event loop lag) into the registry. */
-  processMetrics?: boolean;
-}
-
-export interface Worker
-  extends EventEmitter<{ state: [state: WorkerState, error: ToolboxError | undefined] }> {
-  readonly state: WorkerState;
-  /** The worker's Celery node name, `<service>-<pid>@<host>`: in result rows, events and `celery inspect`. */
-  readonly nodeName: string;
-  readonly lastError: ToolboxError | undefined;
-  /** `heldBytes`: bytes of the messages held now (delivered, not yet settled; worker.maxInFlightBytes). */
-  readonly stats: Readonly<
-    WorkerStats & { running: number; pendingResults: number; heldBytes: number; peakHeldBytes: number }
-  >;
-  /** Connect, declare, subscribe. Resolves once the consumer is active; rejects on a fatal broker error. */
-  start(): Promise<void>;
-  /** Readiness: true while the consumer is active (for /readyz). */
-  ready(): boolean;
-  /** The broker node in use (the last one while reconnecting), password masked; shown by the health endpoint. */
-  readonly brokerNode: string | undefined;
-  /** The worker's Prometheus metrics (docs/observability.md). */
-  readonly metrics: Registry;
-  /** The /healthz, /readyz and /metrics endpoint, started by start() when `worker.healthPort` is set. */
-  readonly healthServer: HealthServer | undefined;
-  /**
-   * Resolve once the result database takes this worker's writes (`ResultStore.checkWrites`, rolled back);
-   * rejects with DATABASE_PERMISSION_DENIED, DATABASE_NOT_MIGRATED or DATABASE_UNAVAILABLE. /readyz asks it.
-   */
-  pingDatabase(timeoutMs?: number): Promise<void>;
-  /** Revoke tasks on every worker of the environment and record them REVOKED. */
-  revoke(taskId: string | readonly string[], options?: { reason?: string }): Promise<void>;
-  /**
-   * Stop consuming, let running tasks finish for `graceMs` (default worker.shutdownGraceMs), then abort them
-   * and return their messages to the queue; flush results; close connections.
-   */
-  close(options?: { graceMs?: number }): Promise<void>;
-}
+export type { Worker, WorkerOptions, WorkerState } from "./workerTypes.js";
 
 export function createWorker(options: WorkerOptions): Worker {
   return new TaskWorker(options);
