@@ -34,6 +34,7 @@ const config = () =>
     database: { url: database.url },
     queue: { type: "classic" },
     tracker: { batchSize: 200 },
+    limits: { maxMessageBytes: 64 * 1024 },
   });
 
 async function publish(message: ReturnType<typeof newTaskMessage>) {
@@ -142,6 +143,30 @@ describe("tracker", () => {
         async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [good.id])).length,
       )
       .toBe(1);
+  });
+
+  it("dead-letters a message over limits.maxMessageBytes unread (too-large): no row holds its body", async () => {
+    // The audit's hole: only the sender checked the limit, so a 20 MB kwargs was stored. 100 KB over 64 KB here.
+    const big = newTaskMessage({ task: "export.project", kwargs: { blob: "x".repeat(100 * 1024) } });
+    await publish(big);
+    const good = newTaskMessage({ task: "export.after_big" });
+    await publish(good);
+    const box: { message?: amqp.GetMessage } = {};
+    await expect
+      .poll(
+        async () =>
+          (box.message ||= (await channel.get(`${prefix}.platform.dead`, { noAck: true })) || undefined),
+        { timeout: 10_000 },
+      )
+      .toBeTruthy();
+    expect(box.message!.properties.headers?.["x-wt-reason"]).toBe("too-large");
+    expect(box.message!.properties.correlationId).toBe(big.id);
+    await expect
+      .poll(
+        async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [good.id])).length,
+      )
+      .toBe(1);
+    expect(await rows("select 1 from worker_toolbox_tasks where task_id = $1", [big.id])).toEqual([]);
   });
 
   it("a row the database refuses while more messages stream in: every other row stored and acked, the refused one dead-lettered", async () => {

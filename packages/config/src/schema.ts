@@ -407,7 +407,8 @@ export const configSchema = z.strictObject({
           .max(128 * 1024 * 1024)
           .default(1024 * 1024),
         "Largest encoded task message; bigger ones are rejected before publishing, and dead-lettered " +
-          "unrun (reason too-large) when one arrives anyway. Pass ids, not objects.",
+          "unrun and unstored by workers and the tracker (reason too-large) when one arrives anyway. Pass ids, " +
+          "not objects.",
         1048576,
       ),
     })

@@ -109,12 +109,19 @@ function tooLarge(message: ArrivedMessage, ctx: AdmitContext): DeadLetter {
     typeof id === "string" && id !== ""
       ? { taskId: id, queue: ctx.queue, ...(typeof task === "string" ? { name: task } : {}) }
       : undefined;
-  const error = new ToolboxError(
+  return deadLetter("too-large", messageTooLarge(message.content.length, ctx.maxMessageBytes), 0, ref);
+}
+
+/**
+ * Why a received message over `limits.maxMessageBytes` is refused unread: the worker (admit) and the tracker
+ * dead-letter it with reason `too-large`, and neither stores a row holding its body.
+ */
+export function messageTooLarge(bytes: number, limit: number): ToolboxError {
+  return new ToolboxError(
     "MESSAGE_TOO_LARGE",
-    `The message is ${message.content.length} bytes; the limit is ${ctx.maxMessageBytes} bytes (limits.maxMessageBytes).`,
+    `The message is ${bytes} bytes; the limit is ${limit} bytes (limits.maxMessageBytes).`,
     { hint: "producers pass ids of stored objects instead of the objects, or raise limits.maxMessageBytes" },
   );
-  return deadLetter("too-large", error, 0, ref);
 }
 
 /**

@@ -15,6 +15,7 @@ import { ByteWindow } from "../consumer/byteWindow.js";
 import { Subscription } from "../consumer/subscription.js";
 import { durableRetry, isRowError } from "../consumer/transient.js";
 import { within } from "../consumer/within.js";
+import { messageTooLarge } from "../delivery/admit.js";
 import { Delivery } from "../delivery/delivery.js";
 import { deadLetter } from "../delivery/verdict.js";
 import { decodeTaskMessage, type IncomingProperties } from "../protocol/decodeTaskMessage.js";
@@ -74,7 +75,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     concurrency: 1,
     describe: (row) => `The tracking row of ${row.taskId}`,
   });
-  const verdictOf = (delivery: Delivery) => track(delivery, writer, names.serviceQueue);
+  const verdictOf = (delivery: Delivery) =>
+    track(delivery, writer, names.serviceQueue, config.limits.maxMessageBytes);
   const window = new ByteWindow({
     maxBytes: config.tracker.maxInFlightBytes,
     maxPrefetch: config.tracker.prefetch,
@@ -151,16 +153,20 @@ function trackerStats(writer: BatchWriter<TrackingInput>, window: ByteWindow): T
 }
 
 /**
- * One platform-queue copy: decoded and its tracking row committed → stored; not a task message →
- * dead letter `malformed`; a row the database refuses for its content (it would be refused again) → dead
+ * One platform-queue copy: decoded and its tracking row committed → stored; bigger than
+ * `limits.maxMessageBytes` → dead letter `too-large` (never decoded, no row holding its body, as the worker
+ * does); not a task message → dead letter `malformed`; a row the database refuses for its content (it would be refused again) → dead
  * letter `unstorable-tracking`; anything else (closing, the channel gone) → given back.
  */
 async function track(
   delivery: Delivery,
   writer: BatchWriter<TrackingInput>,
   serviceQueue: (service: string) => string,
+  maxBytes: number,
 ): Promise<TrackingVerdict> {
   const { message } = delivery;
+  if (message.content.length > maxBytes)
+    return deadLetter("too-large", messageTooLarge(message.content.length, maxBytes), 0, undefined);
   let row: TrackingInput;
   try {
     const task = decodeTaskMessage(message.content, message.properties as unknown as IncomingProperties);
