@@ -47,6 +47,26 @@ async function rows(sql: string, params: unknown[] = []) {
   return (await pool.query(sql, params)).rows;
 }
 
+/** The next message in `<prefix>.platform.dead` (taken), once the tracker dead-lettered one. */
+async function nextPlatformDeadLetter(): Promise<amqp.GetMessage> {
+  const box: { message?: amqp.GetMessage } = {};
+  await expect
+    .poll(
+      async () =>
+        (box.message ||= (await channel.get(`${prefix}.platform.dead`, { noAck: true })) || undefined),
+      { timeout: 10_000 },
+    )
+    .toBeTruthy();
+  return box.message!;
+}
+
+/** The tracker kept going: `taskId` gets its row. */
+async function expectTracked(taskId: string): Promise<void> {
+  await expect
+    .poll(async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [taskId])).length)
+    .toBe(1);
+}
+
 beforeAll(async () => {
   database = await createTestDatabase(servers.databaseUrl, "tracker");
   pool = new pg.Pool({ connectionString: database.url });
@@ -124,25 +144,11 @@ describe("tracker", () => {
     await channel.waitForConfirms();
     const good = newTaskMessage({ task: "export.after_garbage" });
     await publish(good);
-    const box: { message?: amqp.GetMessage } = {};
-    await expect
-      .poll(
-        async () =>
-          (box.message ||= (await channel.get(`${prefix}.platform.dead`, { noAck: true })) || undefined),
-        {
-          timeout: 10_000,
-        },
-      )
-      .toBeTruthy();
-    const message = box.message!;
+    const message = await nextPlatformDeadLetter();
     expect(message.content.toString()).toBe("not json");
     expect(message.properties.headers?.["x-wt-reason"]).toBe("malformed");
     expect(message.properties.headers?.["x-wt-original-routing-key"]).toBe("export.garbage");
-    await expect
-      .poll(
-        async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [good.id])).length,
-      )
-      .toBe(1);
+    await expectTracked(good.id);
   });
 
   it("dead-letters a message over limits.maxMessageBytes unread (too-large): no row holds its body", async () => {
@@ -151,21 +157,10 @@ describe("tracker", () => {
     await publish(big);
     const good = newTaskMessage({ task: "export.after_big" });
     await publish(good);
-    const box: { message?: amqp.GetMessage } = {};
-    await expect
-      .poll(
-        async () =>
-          (box.message ||= (await channel.get(`${prefix}.platform.dead`, { noAck: true })) || undefined),
-        { timeout: 10_000 },
-      )
-      .toBeTruthy();
-    expect(box.message!.properties.headers?.["x-wt-reason"]).toBe("too-large");
-    expect(box.message!.properties.correlationId).toBe(big.id);
-    await expect
-      .poll(
-        async () => (await rows("select 1 from worker_toolbox_tasks where task_id = $1", [good.id])).length,
-      )
-      .toBe(1);
+    const message = await nextPlatformDeadLetter();
+    expect(message.properties.headers?.["x-wt-reason"]).toBe("too-large");
+    expect(message.properties.correlationId).toBe(big.id);
+    await expectTracked(good.id);
     expect(await rows("select 1 from worker_toolbox_tasks where task_id = $1", [big.id])).toEqual([]);
   });
 
