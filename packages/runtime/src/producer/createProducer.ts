@@ -17,6 +17,17 @@ import type { Canvas, CanvasReceipt } from "../canvas/workflows.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { OfflineBuffer } from "./offlineBuffer.js";
 import { type PreparedSend, prepareCanvas, prepareSend } from "./prepareSend.js";
+import {
+  circuitOpenError,
+  closedError,
+  noConnectionYet,
+  notAvailableAfter,
+  startTimeout,
+  topologyError,
+  unknownTask,
+  writeBufferStalled,
+} from "./producerErrors.js";
+import { beforeDeadline, startGrace } from "./startGrace.js";
 import type {
   CanvasSendOptions,
   Producer,
@@ -34,7 +45,6 @@ import type {
  * take longer and is waited for, since a broker that runs our setup is clearly reachable.
  */
 const START_GRACE_MS = 500;
-const GRACE_TICK_MS = 25;
 
 /** How one send ended: the receipt, or the error (a ToolboxError, or what the contract threw). */
 type SendDone = (error: unknown, receipt: SendReceipt | undefined) => void;
@@ -44,15 +54,6 @@ export function createProducer(options: ProducerOptions): Producer {
   return new TaskProducer(options);
 }
 
-/**
- * Why there is no separate circuit-breaker library here: the breaker's three jobs are already done by
- * the connection. "Open" is the connection not being `connected` (lost, or never made), which amqplib
- * tells us exactly and at once — no error-rate window is needed to guess it. The half-open "probe" is the
- * connection's own background reconnect, paced by cockatiel's exponential backoff with jitter; its first
- * success (topology asserted, confirm channel open) closes the breaker. A second breaker (opossum, or
- * cockatiel's circuitBreaker) would count publish failures to infer the same state, lagging behind the
- * connection's and adding its own half-open probes against a broker we already know is down.
- */
 class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   state: ProducerState = "connecting";
   lastError: ToolboxError | undefined;
@@ -68,7 +69,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   private readonly buffer: OfflineBuffer;
   private readonly bufferSize: number;
   private readonly starting: Promise<void>;
-  private startTimer: NodeJS.Timeout | undefined;
+  private startGrace: { cancel(): void } = { cancel: () => {} };
   private endStart: () => void = () => {};
   private closing: Promise<void> | undefined;
   private setupStarted = false;
@@ -106,45 +107,15 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     this.starting = new Promise<void>((resolve) => {
       this.endStart = resolve;
     });
-    this.armStartGrace(
-      Math.min(START_GRACE_MS, config.broker.connectTimeoutMs),
-      this.connection.nodeList.join(", "),
-    );
-    this.connection.start();
-  }
-
-  /**
-   * Past the start grace without a connection being set up, the producer counts as unavailable (sends fail
-   * fast). The grace is event-loop time the connection had to come up, counted in ticks: a tick that comes
-   * late means this process held the loop (a synchronous loop of 5,000 send() right after createProducer
-   * holds it for a second, with the connection's I/O unread), and only counts as one tick.
-   */
-  private armStartGrace(graceMs: number, url: string): void {
-    let had = 0;
-    let last = performance.now();
-    const tick = () => {
-      const now = performance.now();
-      had += Math.min(now - last, 2 * GRACE_TICK_MS);
-      last = now;
-      if (had < graceMs) {
-        this.startTimer = setTimeout(tick, GRACE_TICK_MS).unref();
-        return;
-      }
+    // Past the start grace without a connection being set up, the producer counts as unavailable (sends
+    // fail fast).
+    const nodes = this.connection.nodeList.join(", ");
+    this.startGrace = startGrace(Math.min(START_GRACE_MS, config.broker.connectTimeoutMs), () => {
       this.graceOver = true;
-      if (this.state === "connecting" && !this.setupStarted) {
-        this.setState(
-          "unavailable",
-          new ToolboxError(
-            "BROKER_UNAVAILABLE",
-            `No connection to RabbitMQ at ${url} yet; retrying in the background.`,
-            {
-              hint: "check that the broker is running and that AMQP_URL names the right host and port",
-            },
-          ),
-        );
-      }
-    };
-    this.startTimer = setTimeout(tick, GRACE_TICK_MS).unref();
+      if (this.state === "connecting" && !this.setupStarted)
+        this.setState("unavailable", noConnectionYet(nodes));
+    });
+    this.connection.start();
   }
 
   get available(): boolean {
@@ -194,13 +165,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     }
     for (const call of calls) {
       if (!stalled && !this.publisher.writable && !(await this.publisher.whenWritable(this.deadlineMs))) {
-        stalled = new ToolboxError(
-          "PUBLISH_TIMEOUT",
-          `${contract.name}: the connection's write buffer did not drain within ${this.deadlineMs} ms; this call and the rest of the batch were not published.`,
-          {
-            hint: "the broker reads slower than this process publishes, or blocks publishers (resource alarm)",
-          },
-        );
+        stalled = writeBufferStalled(contract.name, this.deadlineMs);
       }
       const index = outcomes.length;
       outcomes.push(undefined as unknown as PromiseSettledResult<SendReceipt>);
@@ -257,9 +222,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off("state", onState);
-        reject(
-          this.lastError ?? new ToolboxError("BROKER_UNAVAILABLE", `Not available after ${timeoutMs} ms.`),
-        );
+        reject(this.lastError ?? notAvailableAfter(timeoutMs));
       }, timeoutMs);
       const onState = (state: ProducerState) => {
         if (state === "available") resolve();
@@ -274,7 +237,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearTimeout(this.startTimer);
+      this.startGrace.cancel();
       const closed = new ToolboxError("CLOSED", "The producer is closed; the send was not published.");
       this.buffer.rejectAll(closed);
       this.endStart();
@@ -340,7 +303,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     if (this.closing || this.state === "failed" || this.state === "closed") throw this.refusal();
     // Failing over to another node: the send waits with the unconfirmed ones for the next channel.
     if (this.state !== "available" && !this.connection.failingOver) {
-      if (this.bufferSize === 0) throw this.circuitOpen(prepared.request.routingKey);
+      if (this.bufferSize === 0) throw circuitOpenError(prepared.request.routingKey, this.lastError);
       deadline = await this.buffer.hold(prepared.request.routingKey, deadline);
       if (this.closing) throw this.refusal();
     }
@@ -349,28 +312,8 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   }
 
   /** A send made while the first connection is being set up waits for it, within its own deadline. */
-  private async waitForStart(routingKey: string, deadline: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new ToolboxError(
-              "PUBLISH_TIMEOUT",
-              `${routingKey} waited for the producer's first connection until its publish deadline; it was not sent.`,
-              {
-                hint: "the broker accepted the connection but setting it up (declaring the topology) took too long",
-              },
-            ),
-          ),
-        Math.max(0, deadline - Date.now()),
-      );
-    });
-    try {
-      await Promise.race([this.starting, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private waitForStart(routingKey: string, deadline: number): Promise<void> {
+    return beforeDeadline(this.starting, deadline, () => startTimeout(routingKey));
   }
 
   /** Runs after every (re)connect, before the connection counts as connected. */
@@ -437,7 +380,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
     this.state = state;
     this.lastError = error;
     if (state !== "connecting") {
-      clearTimeout(this.startTimer);
+      this.startGrace.cancel();
       this.endStart();
     }
     if (changed) {
@@ -450,50 +393,6 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   }
 
   private refusal(): ToolboxError {
-    if (this.state === "failed" && this.lastError) return this.lastError;
-    return new ToolboxError("CLOSED", "The producer is closed; the send was not published.", {
-      hint: "create a new producer, or send before calling close()",
-    });
+    return this.state === "failed" && this.lastError ? this.lastError : closedError();
   }
-
-  private circuitOpen(routingKey: string): ToolboxError {
-    const why = this.lastError ? ` (${this.lastError.message.split("\n")[0]})` : "";
-    return new ToolboxError(
-      "PUBLISH_CIRCUIT_OPEN",
-      `The broker is unavailable${why}: ${routingKey} was not sent. The producer reconnects in the background.`,
-      {
-        cause: this.lastError,
-        hint: "retry later or check producer.available; set producer.offlineBufferSize to hold sends while reconnecting",
-      },
-    );
-  }
-}
-
-function unknownTask(name: string, otherContractSameName: boolean): ToolboxError {
-  return new ToolboxError(
-    "TASK_UNKNOWN",
-    otherContractSameName
-      ? `Task ${name}: this producer was created with a different contract object of the same name.`
-      : `Task ${name} has no contract in this producer.`,
-    { hint: "pass the task's contract (defineTask) in createProducer({ contracts })" },
-  );
-}
-
-/** A drifted entity is fatal (retrying re-declares the same mismatch); a refused declare is, too. */
-function topologyError(error: unknown): unknown {
-  if (error instanceof ToolboxError) return error;
-  const message = (error as Error | undefined)?.message ?? String(error);
-  if (/PRECONDITION_FAILED|\b406\b/.test(message)) {
-    return new ToolboxError("TOPOLOGY_MISMATCH", `Declaring the topology failed: ${message}`, {
-      cause: error,
-      hint: "run `worker-toolbox topology verify` to see the difference",
-    });
-  }
-  if (/ACCESS_REFUSED|\b403\b/.test(message)) {
-    return new ToolboxError("BROKER_AUTH_FAILED", `The broker refused to declare the topology: ${message}`, {
-      cause: error,
-      hint: "give the broker user configure/write permission on the environment's names (or declare it with `worker-toolbox topology apply`)",
-    });
-  }
-  return error;
 }
