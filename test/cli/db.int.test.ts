@@ -1,3 +1,4 @@
+import { MIGRATIONS } from "@worker-toolbox/runtime/results";
 import { createTestDatabase, type TestDatabase } from "@worker-toolbox/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +25,8 @@ describe("worker-toolbox db", () => {
     expect(first.stdout).toContain("applied 000001");
     expect(first.stdout).toContain("applied 000002");
     const again = await run("db", "migrate", "--json");
-    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], current: 2, latest: 2 });
+    const latest = MIGRATIONS.at(-1)!.version;
+    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], current: latest, latest });
     expect((await run("db", "status")).code).toBe(0);
   });
 
@@ -57,6 +59,23 @@ describe("worker-toolbox db", () => {
       client.release();
       await pool.end();
     }
+  });
+
+  it("prune reports progress: lines with rate on stderr when not on a terminal", async () => {
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    try {
+      await pool.query(
+        `INSERT INTO celery_taskmeta (id, task_id, status, date_done)
+         SELECT nextval('task_id_sequence'), 'old-' || n, 'SUCCESS', (now() - interval '40 days') AT TIME ZONE 'UTC'
+           FROM generate_series(1, 250) n`,
+      );
+    } finally {
+      await pool.end();
+    }
+    const pruned = await run("db", "prune", "--older-than", "30d", "--batch-size", "100");
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toContain("Deleted 250 finished results");
+    expect(pruned.stderr).toMatch(/^prune: 250\/250 results \(\d+\/s\), 0 tracking rows\n$/m);
   });
 
   it("prune rejects a malformed duration with exit 2", async () => {

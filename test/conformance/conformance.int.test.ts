@@ -21,6 +21,7 @@ const SERVICE_QUEUE =
   "declares the service queue <prefix>.reports with the planned type and arguments, bound with reports.#";
 const PLATFORM = "declares the platform queue <prefix>.platform bound with # (a copy of every task)";
 const COVERAGE = "has a handler for every contract and a contract for every handler";
+const EXTRAS = "declares nothing under <prefix> beyond the plan (no extra bindings, queues or exchanges)";
 const ROUTES = TASKS.map((task) => `routes ${task} to exactly {reports, platform}`);
 const ROUND_TRIPS = TASKS.map((task) => `runs ${task} end to end: send → worker → SUCCESS row`);
 const ROLE = "writes results as the least-privilege worker role (worker-toolbox db grants)";
@@ -71,13 +72,15 @@ describe("the conformance suite", () => {
   it("passes every case for a correctly wired service with three tasks", () => {
     expect(titles("good", "failed")).toEqual([]);
     expect(titles("good", "skipped")).toEqual([]);
-    // config 2, contracts 1 + 3 names + 3 samples, topology 8, routing 3, round trip 4, workflows 2,
+    // config 2, contracts 1 + 3 names + 3 samples, topology 9, routing 3, round trip 4, workflows 2,
     // failures 4, shutdown 1.
-    expect(titles("good", "passed")).toHaveLength(31);
+    expect(titles("good", "passed")).toHaveLength(32);
     expect(titles("good", "passed")).toEqual(
       expect.arrayContaining([
         ...ROUTES,
         ...ROUND_TRIPS,
+        COVERAGE,
+        EXTRAS,
         ROLE,
         CHAIN,
         ERRBACK,
@@ -134,7 +137,17 @@ describe("the conformance suite", () => {
     expect(messageOf("no-result-backend", START)).toContain("worker-toolbox db migrate");
   });
 
-  it("fails only the coverage case for a contract without a handler", () => {
+  it("fails only the extras case when another service's tasks are also bound to the service queue", () => {
+    expect(titles("stray-binding", "failed")).toEqual([EXTRAS]);
+    expect(titles("stray-binding", "skipped")).toEqual([]);
+    const message = messageOf("stray-binding", EXTRAS);
+    expect(message).toMatch(
+      /binding t-conf-reports-\w+\.tasks -> t-conf-reports-\w+\.reports \[billing\.#\] is not in the plan/,
+    );
+    expect(message).toContain("worker-toolbox topology prune --yes");
+  });
+
+  it("fails only the coverage case for a contract the service defines but left out of its task list", () => {
     expect(titles("contract-without-handler", "failed")).toEqual([COVERAGE]);
     expect(messageOf("contract-without-handler", COVERAGE)).toContain(
       "contract reports.archive has no handler: producers can send it, and it would be dead-lettered",

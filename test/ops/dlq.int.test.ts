@@ -99,6 +99,43 @@ describe("worker-toolbox dlq", () => {
     await settled(dead, 6);
   });
 
+  it("summarises by reason, with progress lines in CI and a bar with rate and ETA on a terminal", async () => {
+    expect((await cli(["topology", "apply", "--service", "bulk"], env)).code).toBe(0);
+    await publishDeadLetters(channel, prefix, "bulk", "bulk.render", 90);
+    await publishDeadLetters(channel, prefix, "bulk", "bulk.pdf", 30, "permanent-error");
+    await publishDeadLetters(channel, prefix, "bulk", "bulk.render", 10, "invalid-arguments");
+    const bulk = `${prefix}.bulk.dead`;
+    await settled(bulk, 130);
+
+    const summary = await cli(["dlq", "list", "bulk", "--by", "reason"], env);
+    expect(summary.code).toBe(0);
+    expect(summary.stdout).toContain(`130 of 130 dead letter(s) in ${bulk}, by reason:`);
+    expect(summary.stdout).toMatch(/^reason +count +tasks +oldest +newest +last error$/m);
+    expect(summary.stdout).toMatch(
+      /^retries-exhausted +90 +bulk\.render +2m\d*s? +2m\d*s? +TimeoutError: downstream timed out$/m,
+    );
+    expect(summary.stdout).toMatch(/^permanent-error +30 +bulk\.pdf /m);
+    expect(summary.stdout).toMatch(/^invalid-arguments +10 +bulk\.render /m);
+    // Not a terminal: plain progress lines on stderr, the last one complete.
+    expect(summary.stderr).toMatch(/list: 130\/130 dead letters \(\d+\/s\)\n$/);
+    await settled(bulk, 130);
+
+    const byTask = JSON.parse((await cli(["dlq", "list", "bulk", "--by", "task", "--json"], env)).stdout);
+    expect(
+      byTask.groups.map((g: { key: string; count: number; others: string[] }) => [g.key, g.count, g.others]),
+    ).toEqual([
+      ["bulk.render", 100, ["retries-exhausted", "invalid-arguments"]],
+      ["bulk.pdf", 30, ["permanent-error"]],
+    ]);
+    await settled(bulk, 130);
+
+    const onTerminal = await cli(["dlq", "list", "bulk", "--limit", "120"], env, { stderrIsTTY: true });
+    expect(onTerminal.code).toBe(0);
+    expect(onTerminal.stderr).toMatch(/list \[[█░]+\] 120\/120 dead letters \| \d+\/s \| ETA \d+s/);
+    await settled(bulk, 130);
+    await channel.purgeQueue(bulk);
+  });
+
   it("dry-runs a replay without changing anything", async () => {
     const result = await cli(
       ["dlq", "replay", "export", "--task", "export.render", "--dry-run", "--json"],
@@ -117,8 +154,12 @@ describe("worker-toolbox dlq", () => {
   });
 
   it("replays by task name and by id as fresh first attempts; the rest stays", async () => {
+    // This file has no result database: the replays are not recorded on rows (their runs will), one warning.
     const byTask = await cli(["dlq", "replay", "export", "--task", "export.render"], env);
-    expect(byTask).toMatchObject({ code: 0, stderr: "" });
+    expect(byTask.code).toBe(0);
+    expect(byTask.stderr).toMatch(
+      /^warning: the replays are not recorded on their result rows now \(PostgreSQL at [^)]+\); their runs record them\n$/,
+    );
     expect(byTask.stdout).toContain(`Replayed 3 of 3 matching dead letter(s) from ${dead} (examined 6 of 6`);
     const byId = await cli(["dlq", "replay", "export", "--id", "crash-1", "--json"], env);
     expect(JSON.parse(byId.stdout)).toMatchObject({ matched: 1, replayed: 1, failed: [] });
@@ -127,10 +168,14 @@ describe("worker-toolbox dlq", () => {
     expect(replayed.map((m) => m.id).sort()).toEqual([...renderIds, "crash-1"].sort());
     for (const { id, headers } of replayed) {
       expect(headers.retries).toBe(0);
+      // A new generation of the task (the dead letters carried none: the first run, generation 0).
+      expect(headers["x-wt-generation"]).toBe(1);
       // The failed run's stamp and the broker's death headers go; the producer's tracking metadata stays.
       expect(
         Object.keys(headers).filter(
-          (key) => (key.startsWith("x-wt-") && key !== "x-wt-tracking") || key.startsWith("x-death"),
+          (key) =>
+            (key.startsWith("x-wt-") && key !== "x-wt-tracking" && key !== "x-wt-generation") ||
+            key.startsWith("x-death"),
         ),
       ).toEqual([]);
       if (id === "crash-1") expect(headers["x-wt-tracking"]).toBeUndefined();
@@ -150,6 +195,12 @@ describe("worker-toolbox dlq", () => {
 
   it("needs exactly one selection for replay, and --yes for purge (exit 2)", async () => {
     expect((await cli(["dlq", "replay", "export"], env)).code).toBe(2);
+    // --wait reads the result database: without one it fails before replaying anything.
+    const blind = await cli(["dlq", "replay", "export", "--all", "--wait"], env);
+    expect(blind.code).toBe(1);
+    expect(blind.stderr).toContain(
+      "error DATABASE_UNAVAILABLE: --wait reads the result database, which is unreachable",
+    );
     expect((await cli(["dlq", "replay", "export", "--all", "--task", "export.pdf"], env)).code).toBe(2);
     const refused = await cli(["dlq", "purge", "export"], env);
     expect(refused.code).toBe(2);

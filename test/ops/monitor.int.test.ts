@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { testServers } from "../support/servers.js";
 import { cli, eventually, logLines, openChannel } from "./support.js";
 
@@ -100,6 +100,36 @@ describe("worker-toolbox monitor --once", () => {
       resolved: [],
     });
     expect(result.stdout).not.toContain("s3cret");
+  });
+
+  it("counts exactly at once (passive declare), prints JSON for scripts and a table on a terminal", async () => {
+    // Three dead letters, and a sample taken right away: the management API has not sampled them yet.
+    for (let i = 0; i < 3; i++) channel.publish(`${prefix}.dead`, "export", Buffer.from("[[], {}, {}]"));
+    await channel.waitForConfirms();
+    onTestFinished(async () => {
+      await channel.purgeQueue(`${prefix}.export.dead`);
+    });
+    const result = await cli(["monitor", "--once", "--json", "--service", "export"], env());
+    expect(result.code).toBe(1);
+    const ticks = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(ticks).toHaveLength(1);
+    const dead = ticks[0].snapshot.queues.find((q: { queue: string }) => q.queue === `${prefix}.export.dead`);
+    expect(dead).toMatchObject({ exists: true, depth: 3, consumers: 0 });
+    expect(ticks[0].alarms).toContainEqual(
+      expect.objectContaining({ kind: "dead-letters", queue: `${prefix}.export.dead`, value: 3 }),
+    );
+    expect(result.stderr).toBe("");
+
+    const human = await cli(["monitor", "--once", "--service", "export"], env(), { stdoutIsTTY: true });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain(`worker-toolbox monitor — environment "${prefix}"`);
+    expect(human.stdout).toMatch(/^queue +depth +consumers +in\/s +out\/s +ack\/s +oldest$/m);
+    expect(human.stdout).toMatch(new RegExp(`^${prefix}\\.export\\.dead +3 +0 `, "m"));
+    expect(human.stdout).toContain(`dead-letters (new): ${prefix}.export.dead holds 3 dead letter(s)`);
+    expect(human.stdout).not.toContain('"level"');
   });
 
   it("falls back to AMQP passive declares when the management API is unreachable", async () => {

@@ -3,6 +3,7 @@ import { entityNames } from "@worker-toolbox/config";
 import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime/protocol";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import { runCliCaptured } from "../support/cli.js";
+import { testServers } from "../support/servers.js";
 
 /** Run one command line in-process with `env` as its whole environment. */
 export const cli = runCliCaptured;
@@ -94,4 +95,20 @@ export async function eventually<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The environment a CLI command needs to reach a worker harness's broker, database and prefix. */
+export function harnessEnv(h: {
+  databaseUrl: string;
+  prefix: string;
+  config: { queue: { delayRungsMs: readonly number[] } };
+}): Record<string, string | undefined> {
+  const { amqpUrl, managementUrl } = testServers();
+  return {
+    AMQP_URL: amqpUrl,
+    RABBITMQ_MANAGEMENT_URL: managementUrl,
+    DATABASE_URL: h.databaseUrl,
+    WT_ENVIRONMENT_PREFIX: h.prefix,
+    WT_QUEUE_DELAY_RUNGS_MS: h.config.queue.delayRungsMs.join(","),
+  };
 }

@@ -12,6 +12,9 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
+  /** A person is watching stdout / stderr (a terminal): tables and progress bars instead of lines. */
+  stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
 }
 
 /** Options every command accepts (registered once in cli.ts). */

@@ -113,6 +113,32 @@ export const monitorThresholdsSchema = z.strictObject({
   ),
 });
 
+/** The loss audit the monitor can run: `worker-toolbox audit` at an interval, alarming on unaccounted tasks. */
+const monitorAuditSchema = z.strictObject({
+  enabled: doc(
+    z.boolean().default(false),
+    "Run the loss audit (`worker-toolbox audit`) from `worker-toolbox monitor` and raise an `unaccounted-tasks` " +
+      "alarm per service with lost, overdue or untracked tasks. Reads the result database (database.url).",
+    true,
+  ),
+  windowMs: doc(
+    positiveInt().default(86_400_000),
+    "The audit's window: tasks scheduled this long ago or later.",
+    86400000,
+  ),
+  graceMs: doc(
+    z.number().int().min(0).default(3_600_000),
+    "How long past its due time (scheduled, eta, retry) a task may take before the audit counts it as overdue. " +
+      "Longer than the longest queue wait plus run time you accept.",
+    3600000,
+  ),
+  intervalSeconds: doc(
+    positiveInt().max(86_400).default(300),
+    "How often the monitor runs the audit (it reads the tracking and result tables and the dead-letter queues).",
+    300,
+  ),
+});
+
 /** A per-service override: the same fields without defaults, so what is left out keeps `monitor.thresholds`. */
 const monitorOverrideSchema = z.strictObject({
   maxDepth: doc(z.number().int().min(0).optional(), "Overrides `monitor.thresholds.maxDepth`.", 50000),
@@ -494,6 +520,7 @@ export const configSchema = z.strictObject({
           "In the environment, one JSON object.",
         { export: { maxDepth: 50000, maxOldestMessageAgeMs: 3600000 } },
       ),
+      audit: monitorAuditSchema.prefault({}),
     })
     .prefault({}),
 });

@@ -2,6 +2,7 @@ import type { AnyTaskContract } from "@worker-toolbox/config";
 import { describe, it } from "vitest";
 import { productionConfigProblems, serviceProblems } from "./checks/configChecks.js";
 import { coverageProblems, nameProblem, sampleProblems, samplesFor } from "./checks/contractChecks.js";
+import { publishedContracts } from "./checks/contractDiscovery.js";
 import { ConformanceFailure, failIfAny } from "./failure.js";
 import type { ConformanceOptions } from "./types.js";
 
@@ -37,8 +38,9 @@ export function registerStaticCases({ options, service, contracts, taskContracts
 
   describe("contracts", () => {
     it("has a handler for every contract and a contract for every handler", () => {
+      const published = publishedContracts(options, service, contracts);
       failIfAny(
-        coverageProblems(contracts, options.tasks),
+        [...published.problems, ...coverageProblems(published.contracts, options.tasks)],
         `The ${service} tasks and contracts do not match`,
         "bind every published contract to a handler with implementTask(contract, handler) and pass it to " +
           "createWorker; publish the contract of every handler",

@@ -1,4 +1,5 @@
 import { isToolboxError } from "@worker-toolbox/config";
+import { describeMismatch } from "@worker-toolbox/runtime/topology";
 import { beforeAll, describe, it, type TestContext } from "vitest";
 import { route, shortQueueSet } from "./checks/routing.js";
 import { groupProblems, onlyMissing, topologyGroups } from "./checks/topologyChecks.js";
@@ -68,6 +69,25 @@ export function registerWiringCases(run: ConformanceRun): void {
         caseMs,
       );
     });
+
+    it(
+      "declares nothing under <prefix> beyond the plan (no extra bindings, queues or exchanges)",
+      async (ctx) => {
+        await requireWorker(run, ctx);
+        const result = await run.verify();
+        const problems = result.mismatches.filter((m) => m.problem === "extra").map(describeMismatch);
+        if (result.bindingsChecked === "skipped")
+          problems.push(`extras were not checked: ${result.skippedReason}`);
+        failIfAny(
+          problems,
+          `After the worker started, the broker has entities under ${run.prefix} that no plan has`,
+          "declare topology only through the toolbox; a binding that matches another service's tasks hands them " +
+            "to this worker, which cannot run them and would store a failure over the result their own worker " +
+            "stored. `worker-toolbox topology prune --yes` removes extras from a real environment",
+        );
+      },
+      caseMs,
+    );
   });
 
   describe("routing", () => {

@@ -55,6 +55,18 @@ export interface ConformanceOptions {
    */
   contracts?: readonly AnyTaskContract[];
   /**
+   * The service's contract modules, loaded by the test file: in a generated service
+   * `import.meta.glob("../src/tasks/**\/*.ts", { eager: true })`. Every contract of the service exported there
+   * must be in `tasks`: one dropped from the task list would be dead-lettered at runtime, and nothing else
+   * notices.
+   */
+  contractModules?: Readonly<Record<string, unknown>>;
+  /**
+   * Declare that `tasks` is every task of the service, when neither `contracts` nor `contractModules` can
+   * show it. Without one of the three, the contracts case fails: the suite could not catch a dropped task.
+   */
+  tasksComplete?: boolean;
+  /**
    * The service's config. Default: `loadConfig()` from the environment, with `service` set to the service
    * of the tasks (as a generated service's worker.ts does).
    */

@@ -9,6 +9,7 @@ import {
 } from "@worker-toolbox/runtime/ops";
 import type { ResultStore } from "@worker-toolbox/runtime/results";
 import type { ChannelModel } from "amqplib";
+import type { Pool } from "pg";
 import type { Logger } from "pino";
 
 /**
@@ -40,6 +41,8 @@ export interface ActionDeps {
   connection: () => Promise<ChannelModel>;
   publisher: () => Promise<ConfirmPublisher>;
   store: Pick<ResultStore, "writeMany">;
+  /** The result database: each replay is recorded on its task's row (a new generation, reading PENDING). */
+  results?: { pool: Pool; schema: string };
 }
 
 export function createActions(deps: ActionDeps): Actions {
@@ -48,8 +51,14 @@ export function createActions(deps: ActionDeps): Actions {
     const result = await replayDeadLetters(
       await deps.connection(),
       { prefix, service },
-      { selection, logger: deps.logger, publishTimeoutMs: deps.config.producer.publishTimeoutMs },
+      {
+        selection,
+        logger: deps.logger,
+        publishTimeoutMs: deps.config.producer.publishTimeoutMs,
+        ...(deps.results ? { results: deps.results } : {}),
+      },
     );
+    for (const warning of result.warnings) deps.logger.warn(warning);
     const found = new Set(result.items.map((item) => item.taskId));
     return {
       replayed: result.replayed,

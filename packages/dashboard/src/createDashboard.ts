@@ -95,6 +95,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       return publisher;
     },
     store,
+    results: { pool, schema: config.database.schema },
   });
   const services: DashboardServices = {
     config,

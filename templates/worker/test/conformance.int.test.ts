@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { describeWorkerConformance } from "@worker-toolbox/conformance";
@@ -10,8 +11,11 @@ const deployment = parseEnv(readFileSync(new URL("../deploy/production.env", imp
 // routing, a round trip per task example, retries, dead-lettering, shutdown. It uses AMQP_URL and
 // DATABASE_URL when set, else starts throwaway servers (@worker-toolbox/testing: needs rabbitmq-server and
 // postgresql installed).
+// contractModules: every contract defined in src/tasks/ must be in the task list (a dropped one would be
+// dead-lettered at runtime).
 describeWorkerConformance({
   tasks,
+  contractModules: import.meta.glob("../src/tasks/**/*.ts", { eager: true }),
   productionEnv: { ...deployment, AMQP_URL: process.env.AMQP_URL, DATABASE_URL: process.env.DATABASE_URL },
   productionSecrets: ["AMQP_URL", "DATABASE_URL"],
 });

@@ -1,9 +1,11 @@
-import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
+import type { ToolboxConfig } from "@worker-toolbox/config";
 import type pg from "pg";
 import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
 import { withPool } from "../database.js";
+import { parseDuration } from "../duration.js";
 import { json, table } from "../output.js";
+import type { Progress } from "../progress.js";
 import type { CommandBody } from "./table.js";
 
 type DbArgs = GlobalOptions & { json?: boolean };
@@ -207,31 +209,20 @@ async function runPrune(
   argv: DbArgs & PruneArgs,
 ): Promise<void> {
   const olderThanMs = parseDuration(argv.olderThan);
-  const { pruneResults } = await runtime();
+  const [{ pruneResults }, { createProgress }] = await Promise.all([runtime(), import("../progress.js")]);
+  let progress: Progress | undefined;
   const counts = await pruneResults(pool, config.database.schema, {
     olderThanMs,
     batchSize: argv.batchSize,
-    onProgress: (progress) => {
-      if (!argv.json)
-        ctx.warn(`  deleted ${progress.results} results, ${progress.tracking} tracking rows so far`);
+    onStart: ({ results }) => {
+      if (!argv.json) progress = createProgress(ctx, { label: "prune", total: results, unit: "results" });
     },
+    onProgress: (done) => progress?.update(done.results, `${done.tracking} tracking rows`),
   });
+  progress?.stop();
   if (argv.json) ctx.print(json({ olderThanMs, ...counts }));
   else
     ctx.print(
       `Deleted ${counts.results} finished results and ${counts.tracking} tracking rows older than ${argv.olderThan}.`,
     );
-}
-
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `30d`, `12h`, `90m`, `45s` → milliseconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+)\s*([smhd])$/.exec(text.trim());
-  if (!match) {
-    throw new ToolboxError("CONFIG_INVALID", `--older-than "${text}" is not a duration.`, {
-      hint: "write a whole number followed by s, m, h or d, e.g. 30d",
-    });
-  }
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
 }

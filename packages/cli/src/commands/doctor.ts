@@ -5,7 +5,13 @@ import type { CommandContext, GlobalOptions } from "../context.js";
 import { json, table } from "../output.js";
 import type { CommandBody } from "./table.js";
 
-type DoctorArgs = GlobalOptions & { json: boolean; database: boolean; upgrade: boolean };
+type DoctorArgs = GlobalOptions & {
+  json: boolean;
+  database: boolean;
+  upgrade: boolean;
+  workerRole?: string;
+  trackerRole?: string;
+};
 
 /** `worker-toolbox doctor`: one table of everything that must hold for the services to work. */
 export function doctorCommand(ctx: CommandContext): CommandBody {
@@ -22,6 +28,19 @@ export function doctorCommand(ctx: CommandContext): CommandBody {
           type: "boolean",
           default: true,
           describe: "Check the result database (--no-database for producer-only setups)",
+        })
+        .option("worker-role", {
+          type: "string",
+          requiresArg: true,
+          describe:
+            "Check this role's grants as the workers' (default: the role of DATABASE_URL, or worker_toolbox_worker " +
+            "when that is a superuser)",
+        })
+        .option("tracker-role", {
+          type: "string",
+          requiresArg: true,
+          describe:
+            "Check this role's grants as the tracker's (default worker_toolbox_tracker, as a superuser)",
         })
         .example("$0 doctor --service export --service billing", "check two services")
         .example("$0 doctor --json", "every service found on the broker, as JSON")
@@ -42,6 +61,10 @@ async function doctor(ctx: CommandContext, argv: DoctorArgs): Promise<void> {
       ...(argv.service && argv.service.length > 0 ? { services: argv.service } : {}),
       database: argv.database,
       upgrade: argv.upgrade,
+      roles: {
+        ...(argv.workerRole ? { workerRole: argv.workerRole } : {}),
+        ...(argv.trackerRole ? { trackerRole: argv.trackerRole } : {}),
+      },
     });
   } catch (error) {
     if (!isToolboxError(error, "CONFIG_INVALID") && !isToolboxError(error, "CONFIG_FILE_UNREADABLE"))

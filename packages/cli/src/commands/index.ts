@@ -83,6 +83,13 @@ export const commandTable: CommandTable = [
     load: async () => (await import("./monitor.js")).monitorCommand,
   },
   {
+    command: "audit",
+    describe:
+      "Reconcile every task scheduled in a window (the tracking table) with its result: lost, overdue and " +
+      "untracked tasks by service and task; exit 1 when something is unaccounted",
+    load: async () => (await import("./audit.js")).auditCommand,
+  },
+  {
     command: "dlq",
     describe: "Inspect, replay and purge dead-lettered tasks",
     load: async () => (await import("./dlq.js")).dlqCommands,

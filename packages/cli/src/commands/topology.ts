@@ -4,7 +4,13 @@ import { type CommandContext, type GlobalOptions, servicesFrom } from "../contex
 import { branches, json } from "../output.js";
 import type { CommandBody } from "./table.js";
 
-type TopologyArgs = GlobalOptions & { json?: boolean; skipBindings?: boolean };
+type TopologyArgs = GlobalOptions & {
+  json?: boolean;
+  skipBindings?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+};
 
 /** `worker-toolbox topology …`: print, declare and verify the RabbitMQ topology. */
 export function topologyCommands(ctx: CommandContext): CommandBody {
@@ -39,6 +45,25 @@ export function topologyCommands(ctx: CommandContext): CommandBody {
               })
               .example("$0 topology verify --service export", "check it"),
           handler: (argv) => verify(ctx, argv as TopologyArgs),
+        })
+        .command({
+          command: "prune",
+          describe:
+            "Delete bindings, queues and exchanges under the prefix that no plan has (what verify reports as " +
+            "extra); services present on the broker are kept",
+          builder: (inner: Argv) =>
+            json(inner)
+              .option("yes", { type: "boolean", default: false, describe: "Really delete them" })
+              .option("dry-run", { type: "boolean", default: false, describe: "Only list what would go" })
+              .option("force", {
+                type: "boolean",
+                default: false,
+                describe:
+                  "Also delete extra queues that hold messages (the messages go too) and bound exchanges",
+              })
+              .example("$0 topology prune --service export --dry-run", "what is extra?")
+              .example("$0 topology prune --service export --yes", "remove it"),
+          handler: (argv) => prune(ctx, argv as TopologyArgs),
         })
         .demandCommand(1, "name a topology command (see --help)"),
   };
@@ -148,4 +173,42 @@ async function verify(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
     }
   }
   if (!result.ok) ctx.fail(1);
+}
+
+async function prune(ctx: CommandContext, argv: TopologyArgs): Promise<void> {
+  if (!argv.yes && !argv.dryRun) {
+    ctx.warn(
+      "Refusing to delete without --yes. See what would go with --dry-run (or `worker-toolbox topology verify`).",
+    );
+    ctx.fail(2);
+    return;
+  }
+  const { config, plan } = load(ctx, argv);
+  const [[{ createManagementClient, deriveManagementUrl, pruneTopology }, { connectOnce }], { vhostOf }] =
+    await Promise.all([brokerModules(), import("@worker-toolbox/runtime/broker")]);
+  const client = createManagementClient({
+    url: deriveManagementUrl(config.broker.url, config.broker.managementUrl),
+  });
+  const connection = await connectOnce(config);
+  try {
+    const result = await pruneTopology({
+      connection,
+      client,
+      vhost: vhostOf(config.broker.url),
+      plan,
+      force: argv.force === true,
+      dryRun: argv.dryRun === true,
+    });
+    if (argv.json) ctx.print(json({ prefix: plan.prefix, ...result }));
+    else {
+      if (result.removed.length === 0 && result.kept.length === 0)
+        ctx.print(`Nothing under "${plan.prefix}" is outside the plan.`);
+      for (const extra of result.removed) ctx.print(`  removed ${extra.entity} ${extra.name}`);
+      for (const { extra, reason } of result.kept)
+        ctx.print(`  kept    ${extra.entity} ${extra.name}: ${reason}`);
+    }
+    if (!argv.dryRun && result.kept.length > 0) ctx.fail(1);
+  } finally {
+    await connection.close().catch(() => {});
+  }
 }

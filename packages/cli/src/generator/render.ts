@@ -17,6 +17,9 @@ export interface RenderedFile {
 export const TOOLBOX_PACKAGES = ["config", "runtime", "testing", "conformance", "cli"] as const;
 
 const VITEST_RANGE = "^4.0.0";
+// The conformance test loads the service's contract modules with `import.meta.glob`, a vite feature typed by
+// `vite/client`: the service names vite (the range vitest 4 accepts) instead of relying on a hoisted copy.
+const VITE_RANGE = "^6.0.0 || ^7.0.0 || ^8.0.0";
 const toPosix = (path: string) => path.split("\\").join("/");
 
 /** Everything a template can refer to: the answers plus values computed from them. */
@@ -24,6 +27,10 @@ export function renderContext(template: Template, answers: Answers) {
   const version = answers.toolboxVersion ?? template.version;
   const dependency = (pkg: string) =>
     answers.toolboxPath ? `file:${posix.join(toPosix(answers.toolboxPath), "packages", pkg)}` : version;
+  const checkoutModule = (name: string) =>
+    answers.toolboxPath
+      ? `file:${posix.join(toPosix(answers.toolboxPath), "node_modules", name)}`
+      : undefined;
   return {
     ...answers,
     template: { name: template.name, version: template.version },
@@ -31,11 +38,11 @@ export function renderContext(template: Template, answers: Answers) {
       version,
       linked: answers.toolboxPath !== undefined,
       ...Object.fromEntries(TOOLBOX_PACKAGES.map((pkg) => [pkg, dependency(pkg)])),
-      // Linked to a checkout, the service must share the checkout's vitest: the conformance package
-      // resolves `vitest` from its real path, and two vitest copies in one run do not see each other's tests.
-      vitest: answers.toolboxPath
-        ? `file:${posix.join(toPosix(answers.toolboxPath), "node_modules", "vitest")}`
-        : VITEST_RANGE,
+      // Linked to a checkout, the service must share the checkout's vitest (and the vite it runs on): the
+      // conformance package resolves `vitest` from its real path, and two vitest copies in one run do not see
+      // each other's tests.
+      vitest: checkoutModule("vitest") ?? VITEST_RANGE,
+      vite: checkoutModule("vite") ?? VITE_RANGE,
     },
     envExample: envExample(answers.service),
   };

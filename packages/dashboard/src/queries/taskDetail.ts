@@ -13,6 +13,8 @@ export interface StateChange {
   meta: unknown;
   /** RETRY / FAILURE: the error. */
   error: { type?: string; message?: string } | null;
+  /** Which run of the task the state belongs to: 0 the original, n the n-th replay (sql/000004.sql). */
+  generation: number;
 }
 
 /** A member of the task's family, for the tree. */
@@ -46,7 +48,7 @@ export async function getTaskDetail(pool: Pool, schema: string, taskId: string):
   const [view, states] = await Promise.all([
     getTask(pool, schema, taskId),
     pool.query(
-      `SELECT status, at, retries, worker, meta, error FROM ${t.states} WHERE task_id = $1 ORDER BY id LIMIT 1000`,
+      `SELECT status, at, retries, worker, meta, error, generation FROM ${t.states} WHERE task_id = $1 ORDER BY id LIMIT 1000`,
       [taskId],
     ),
   ]);
@@ -74,6 +76,7 @@ function stateFromRow(row: any): StateChange {
     worker: row.worker,
     meta: row.meta,
     error: row.error,
+    generation: row.generation,
   };
 }
 
@@ -86,6 +89,7 @@ function currentState(result: StoredResult): StateChange {
     worker: result.worker,
     meta: result.status === "PROGRESS" ? result.meta : null,
     error: result.error,
+    generation: result.generation,
   };
 }
 

@@ -26,8 +26,11 @@ export interface PipelineOptions {
   revoked: RevokedSet;
   /** Store STARTED before this task's handler runs (Celery's track_started)? */
   trackStarted?(impl: TaskImplementation): boolean;
-  /** For `idempotent: true` contracts: is a SUCCESS row already stored? */
-  hasSucceeded(taskId: string): Promise<boolean>;
+  /**
+   * For `idempotent: true` contracts: is a SUCCESS row of this generation (or a later one) already stored?
+   * A replay is a new generation, so it runs even though an earlier run succeeded.
+   */
+  hasSucceeded(taskId: string, generation: number): Promise<boolean>;
   retry: DurableRetry;
   services: HandlerServices;
   settle: Settle;
@@ -130,7 +133,7 @@ export class DeliveryPipeline {
       if (late) return options.settle.settle(delivery, late);
       if (
         impl.contract.idempotent &&
-        (await options.retry.run(() => options.hasSucceeded(task.id), delivery.stopped))
+        (await options.retry.run(() => options.hasSucceeded(task.id, ref.generation ?? 0), delivery.stopped))
       ) {
         return options.settle.settle(delivery, { kind: "done", tally: "skipped", task, ref });
       }

@@ -11,7 +11,9 @@ export type AlarmKind =
   | "oldest-message-age"
   | "consumers"
   | "dead-letters"
-  | "broker-unavailable";
+  | "broker-unavailable"
+  | "unaccounted-tasks"
+  | "audit-unavailable";
 
 export interface Alarm {
   /** `<kind>:<queue>`: stable across samples. */

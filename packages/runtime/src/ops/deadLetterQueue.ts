@@ -1,10 +1,14 @@
 import { entityNames, PLATFORM_DEAD_LETTER_KEY, ToolboxError } from "@worker-toolbox/config";
 import type { Channel, ChannelModel, GetMessage } from "amqplib";
+import type { Pool } from "pg";
 import type { Logger } from "pino";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { isNotFound, withThrowawayChannel } from "../broker/throwawayChannel.js";
+import { readGeneration } from "../protocol/envelope.js";
+import type { Replay } from "../results/replays.js";
 import { type DeadLetterInfo, describeDeadLetter } from "./deadLetterInfo.js";
 import { replayRequest } from "./replayMessage.js";
+import { createReplayRecorder } from "./replayRecorder.js";
 
 /**
  * Inspect, replay and purge a service's dead-letter queue (`<prefix>.<service>.dead`).
@@ -44,7 +48,7 @@ export interface DeadLetterListing {
 export async function listDeadLetters(
   connection: ChannelModel,
   ref: DeadLetterQueueRef,
-  options: { limit?: number; now?: number } = {},
+  options: { limit?: number; now?: number; onProgress?: (taken: number, total: number) => void } = {},
 ): Promise<DeadLetterListing> {
   const queue = deadLetterQueueName(ref);
   const limit = options.limit ?? 50;
@@ -57,6 +61,7 @@ export async function listDeadLetters(
         if (!message) break;
         taken.push(message);
         messages.push(describeDeadLetter(message, options.now));
+        options.onProgress?.(messages.length, Math.min(limit, total));
       }
     } finally {
       for (const message of taken) channel.nack(message, false, true);
@@ -96,6 +101,12 @@ export interface ReplayOptions {
   ratePerSecond?: number;
   onProgress?: (progress: ReplayProgress) => void;
   signal?: AbortSignal;
+  /**
+   * The result database. Each replayed task starts a new generation (docs/results.md): with this, the
+   * replay is recorded on the task's row as soon as its copy is confirmed (the earlier outcome moves to the
+   * row's history, the row reads PENDING). Without it the replayed run records it when it stores its outcome.
+   */
+  results?: { pool: Pool; schema: string };
 }
 
 export interface ReplayResult extends ReplayProgress {
@@ -105,6 +116,10 @@ export interface ReplayResult extends ReplayProgress {
   failed: { taskId: string | undefined; task: string | undefined; error: string }[];
   /** What matched (dry run: would be replayed), at most 1000 entries. */
   items: DeadLetterInfo[];
+  /** Every replayed task with the generation its copy carries (service dead letters), for waitForReplays. */
+  replays: Replay[];
+  /** Bookkeeping that failed without failing the replay (recording on the result rows). */
+  warnings: string[];
 }
 
 export async function replayDeadLetters(
@@ -148,7 +163,12 @@ export async function replayDeadLetters(
       replayed: 0,
       failed: [],
       items: [],
+      replays: [],
+      warnings: [],
     };
+    // Service dead letters start a new generation of their task; the platform's are tracking copies.
+    const recorder = createReplayRecorder(options.results);
+    const startsGeneration = ref.service !== PLATFORM_DEAD_LETTER_KEY;
     const publisher = new ConfirmPublisher({
       logger: options.logger,
       deadlineMs: options.publishTimeoutMs,
@@ -185,7 +205,8 @@ export async function replayDeadLetters(
         }
         result.matched++;
         if (result.items.length < 1_000) result.items.push(info);
-        const request = dryRun ? undefined : replayRequest(message, target);
+        const generation = startsGeneration ? readGeneration(message.properties.headers) + 1 : undefined;
+        const request = dryRun ? undefined : replayRequest(message, target, Date.now(), generation);
         if (dryRun || !request) {
           if (!dryRun) {
             result.failed.push({
@@ -202,6 +223,7 @@ export async function replayDeadLetters(
             // Only now, with the copy confirmed by the broker, does the dead letter go.
             channel.ack(message);
             result.replayed++;
+            if (info.taskId && generation !== undefined) recorder.add({ taskId: info.taskId, generation });
             report();
           },
           (error: Error) => {
@@ -224,9 +246,10 @@ export async function replayDeadLetters(
     } finally {
       for (const message of held) channel.nack(message, false, true);
       await publisher.close(1_000).catch(() => {});
+      await recorder.flush();
     }
     report();
-    return result;
+    return { ...result, replays: recorder.replays, warnings: recorder.warnings };
   });
 }
 

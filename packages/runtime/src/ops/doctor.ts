@@ -18,14 +18,18 @@ import {
 import { readClusterState } from "../management/clusterState.js";
 import { migrationStatus } from "../results/migrate.js";
 import { createDatabasePool } from "../results/pool.js";
-import { describeMismatch, type TopologyMismatch } from "../topology/mismatch.js";
+import { describeMismatch, PRUNE_COMMAND, type TopologyMismatch } from "../topology/mismatch.js";
 import { verifyTopology } from "../topology/verifyTopology.js";
 import { type Alarm, evaluateAlarms, formatAge } from "./alarms.js";
 import { clusterChecks } from "./clusterChecks.js";
-import type { DoctorCheck, DoctorReport } from "./doctorCheck.js";
+import type { CheckStatus, DoctorCheck, DoctorReport } from "./doctorCheck.js";
+import { checkRoleGrants, type GrantCheckOptions, ledgerHint } from "./doctorGrants.js";
+import { sampledNote } from "./exactCounts.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { discoverServices, type OpsTarget, opsTargets } from "./targets.js";
 import { upgradeCheck } from "./upgradeChecks.js";
+
+export type { CheckStatus, DoctorCheck, DoctorReport };
 
 /**
  * `worker-toolbox doctor`: every check an operator would otherwise run by hand, in the order a failure
@@ -42,6 +46,8 @@ export interface DoctorOptions {
   database?: boolean;
   /** Fail (rather than warn) when the broker is not ready for RabbitMQ 4.x (`doctor --upgrade`). */
   upgrade?: boolean;
+  /** Roles whose grants to check (doctorGrants.ts); by default the doctor's own role or the `db grants` ones. */
+  roles?: GrantCheckOptions;
 }
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
@@ -86,7 +92,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   );
 
   for (const check of await checkCluster(config, management, options.upgrade === true)) add(check);
-  if (options.database !== false) add(await checkDatabase(config));
+  if (options.database !== false) {
+    add(await checkDatabase(config));
+    for (const check of await checkRoleGrants(config, options.roles ?? {})) add(check);
+  }
 
   let services = [...(options.services ?? (config.service ? [config.service] : []))];
   if (services.length === 0 && "client" in management) {
@@ -199,7 +208,12 @@ async function checkDatabase(config: ToolboxConfig): Promise<DoctorCheck> {
     };
   } catch (error) {
     const code = isToolboxError(error) ? `${error.code}: ` : "";
-    return { id: "database", status: "fail", detail: `${code}${firstLine(error)}`, ...hintOf(error) };
+    // The role (run with a worker's DATABASE_URL) may not read the ledger: say which grant fixes it.
+    const denied = (error as { code?: string }).code === "42501";
+    const hint = denied
+      ? { hint: ledgerHint(config, roleOf(config.database.url) || "your role") }
+      : hintOf(error);
+    return { id: "database", status: "fail", detail: `${code}${firstLine(error)}`, ...hint };
   } finally {
     await pool.end().catch(() => {});
   }
@@ -225,7 +239,9 @@ async function checkTopology(
       status: "fail",
       detail: summariseMismatches(result.mismatches),
       items: result.mismatches.map(describeMismatch),
-      hint: "missing entities: `worker-toolbox topology apply`; different arguments need a migration (docs/topology.md)",
+      hint:
+        "missing entities: `worker-toolbox topology apply`; entities not in the plan: " +
+        `\`${PRUNE_COMMAND}\`; different arguments need a migration (docs/topology.md)`,
     };
   }
   if (result.bindingsChecked === "skipped") {
@@ -243,8 +259,8 @@ function summariseMismatches(mismatches: readonly TopologyMismatch[]): string {
   const shown = mismatches
     .slice(0, 4)
     .map((m) =>
-      m.problem === "missing"
-        ? `${m.entity} ${m.name} missing`
+      m.problem === "missing" || m.problem === "extra"
+        ? `${m.entity} ${m.name} ${m.problem === "extra" ? "not in the plan" : "missing"}`
         : `${m.entity} ${m.name}: ${m.argument ?? "arguments"} expected ${String(m.expected ?? "none")}, broker has ${String(m.actual ?? "none")}`,
     );
   const more = mismatches.length - shown.length;
@@ -268,14 +284,19 @@ function queueChecks(snapshot: QueueSnapshot, targets: readonly OpsTarget[], ala
       checks.push({
         id: `consumers:${tasks.queue}`,
         status: consumers ? "fail" : t.minConsumers === 0 ? "skip" : "ok",
-        detail: consumers?.message ?? `${tasks.consumers} consumer(s) (minimum ${t.minConsumers})`,
+        detail:
+          (consumers?.message ?? `${tasks.consumers} consumer(s) (minimum ${t.minConsumers})`) +
+          sampledNote(tasks, "consumers"),
         ...(consumers ? { hint: consumerHint(target.service) } : {}),
       });
       const depth = alarmFor("depth", tasks.queue);
       checks.push({
         id: `depth:${tasks.queue}`,
         status: depth ? "fail" : "ok",
-        detail: (depth?.message ?? `${tasks.depth} message(s) (maximum ${t.maxDepth})`) + via,
+        detail:
+          (depth?.message ?? `${tasks.depth} message(s) (maximum ${t.maxDepth})`) +
+          via +
+          sampledNote(tasks, "depth"),
         ...(depth
           ? { hint: "add workers (worker.concurrency or more processes) or find what slows them" }
           : {}),
@@ -296,7 +317,7 @@ function queueChecks(snapshot: QueueSnapshot, targets: readonly OpsTarget[], ala
       checks.push({
         id: `dead-letters:${dead.queue}`,
         status: letters ? "fail" : (dead.depth ?? 0) > 0 ? "warn" : "ok",
-        detail: letters?.message ?? `${dead.depth ?? 0} dead letter(s)`,
+        detail: (letters?.message ?? `${dead.depth ?? 0} dead letter(s)`) + sampledNote(dead, "depth"),
         ...(letters || (dead.depth ?? 0) > 0
           ? { hint: `inspect with \`worker-toolbox dlq list ${target.service}\`, then replay or purge` }
           : {}),
@@ -318,4 +339,13 @@ function firstLine(error: unknown): string {
 
 function hintOf(error: unknown): { hint?: string } {
   return isToolboxError(error) && error.hint ? { hint: error.hint } : {};
+}
+
+/** The user name of a database URL ("" when there is none). */
+function roleOf(url: string | undefined): string {
+  try {
+    return url ? decodeURIComponent(new URL(url).username) : "";
+  } catch {
+    return "";
+  }
 }

@@ -3,6 +3,17 @@
  * replay and purge. The CLI commands `doctor`, `monitor` and `dlq` are thin wrappers around these.
  */
 export { type Alarm, type AlarmKind, evaluateAlarms, formatAge } from "./alarms.js";
+export { type AuditOptions, runAudit } from "./audit.js";
+export {
+  AUDIT_COUNTERS,
+  type AuditReport,
+  type AuditTaskLine,
+  type AuditTotals,
+  buildAuditReport,
+  type QueueCount,
+  type UnaccountedGroup,
+  type UnaccountedKind,
+} from "./auditReport.js";
 export { clusterChecks } from "./clusterChecks.js";
 export { type ConnectionCheck, checkConnections } from "./connectionChecks.js";
 export { type DeadLetterInfo, describeDeadLetter } from "./deadLetterInfo.js";

@@ -8,6 +8,8 @@ import {
   managementUrls,
 } from "../management/client.js";
 import { type Alarm, evaluateAlarms } from "./alarms.js";
+import { auditAlarms, auditUnavailableAlarm } from "./auditAlarms.js";
+import type { AuditReport } from "./auditReport.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { opsTargets } from "./targets.js";
 import { postAlarmWebhook } from "./webhook.js";
@@ -32,10 +34,24 @@ export interface MonitorOptions {
   intervalMs?: number;
   /** Test seam: a management client (default derived from the broker URL). `false` forces AMQP only. */
   management?: ManagementClient | false;
+  /**
+   * The loss audit (`monitor.audit`): run every `intervalMs` (the first tick runs it), its alarms held
+   * until the next run. `run` is `runAudit` with the monitor's connection and a database pool.
+   */
+  audit?: { run: () => Promise<AuditReport>; intervalMs: number };
+  /** Called after every tick (the CLI prints a table or a JSON line from it). */
+  onTick?: (tick: MonitorTick) => void;
+  /**
+   * Log each queue sample and active alarm as pino lines (default true). Off when `onTick` renders them
+   * instead; warnings (fallbacks, failed webhooks) are logged either way.
+   */
+  logSamples?: boolean;
 }
 
 export interface MonitorTick {
   snapshot: QueueSnapshot | undefined;
+  /** The audit this tick ran, if it ran one. */
+  audit?: AuditReport;
   alarms: Alarm[];
   raised: Alarm[];
   resolved: Alarm[];
@@ -60,6 +76,27 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const vhost = configVhost(config);
   let active = new Map<string, Alarm>();
   let lastSource: QueueSnapshot["source"] | undefined;
+  let audited: { at: number; alarms: Alarm[] } | undefined;
+
+  /** Run the audit when it is due; its alarms stand until the next run. */
+  async function audit(): Promise<{ report?: AuditReport; alarms: Alarm[] }> {
+    if (!options.audit) return { alarms: [] };
+    if (audited && Date.now() - audited.at < options.audit.intervalMs) return { alarms: audited.alarms };
+    let report: AuditReport | undefined;
+    let alarms: Alarm[];
+    try {
+      report = await options.audit.run();
+      alarms = auditAlarms(report, config.environment.prefix);
+      logger.info(
+        { event: "audit", ok: report.ok, since: report.since, totals: report.totals },
+        "loss audit",
+      );
+    } catch (error) {
+      alarms = [auditUnavailableAlarm(error)];
+    }
+    audited = { at: Date.now(), alarms };
+    return { ...(report ? { report } : {}), alarms };
+  }
 
   async function sample(): Promise<{ snapshot?: QueueSnapshot; alarms: Alarm[] }> {
     try {
@@ -90,7 +127,11 @@ export function createMonitor(options: MonitorOptions): Monitor {
   }
 
   async function tick(): Promise<MonitorTick> {
-    const { snapshot, alarms } = await sample();
+    const sampled = await sample();
+    const { snapshot } = sampled;
+    const fromAudit = await audit();
+    const alarms = [...sampled.alarms, ...fromAudit.alarms];
+    const logSamples = options.logSamples !== false;
     if (snapshot) {
       if (snapshot.source !== lastSource) {
         if (snapshot.source === "amqp") {
@@ -101,7 +142,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         }
         lastSource = snapshot.source;
       }
-      for (const queue of snapshot.queues) {
+      for (const queue of logSamples ? snapshot.queues : []) {
         logger.info(
           {
             event: "queue.sample",
@@ -122,7 +163,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
     const next = new Map(alarms.map((alarm) => [alarm.key, alarm]));
     const raised = alarms.filter((alarm) => !active.has(alarm.key));
     const resolved = [...active.values()].filter((alarm) => !next.has(alarm.key));
-    for (const alarm of alarms) {
+    for (const alarm of logSamples ? alarms : []) {
       logger.error(
         {
           event: "alarm",
@@ -136,7 +177,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         alarm.message,
       );
     }
-    for (const alarm of resolved) {
+    for (const alarm of logSamples ? resolved : []) {
       logger.info(
         { event: "alarm.resolved", alarm: alarm.kind, queue: alarm.queue },
         `resolved: ${alarm.message}`,
@@ -157,7 +198,15 @@ export function createMonitor(options: MonitorOptions): Monitor {
         logger,
       );
     }
-    return { snapshot, alarms, raised, resolved };
+    const result = {
+      snapshot,
+      alarms,
+      raised,
+      resolved,
+      ...(fromAudit.report ? { audit: fromAudit.report } : {}),
+    };
+    options.onTick?.(result);
+    return result;
   }
 
   return {

@@ -1,6 +1,6 @@
 import type { Options } from "amqplib";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
-import { republishProperties, resendHeaders } from "../protocol/envelope.js";
+import { republishProperties, resendHeaders, withGeneration } from "../protocol/envelope.js";
 import { describeDeadLetter } from "./deadLetterInfo.js";
 import type { MessageLike } from "./messageTime.js";
 
@@ -28,16 +28,22 @@ export function replayHeaders(headers: Record<string, unknown> = {}): Record<str
 /**
  * `exchange` is `<prefix>.tasks` for service dead letters; the platform's dead letters go straight back
  * to the platform queue (exchange "", routing key = queue), since a trip through the task exchange would
- * run the task a second time. Returns undefined when the message names no routing key at all.
+ * run the task a second time. `generation`: the new generation the replayed run belongs to (its writes
+ * replace the row's earlier outcome). Returns undefined when the message names no routing key at all.
  */
 export function replayRequest(
   message: ReplayableMessage,
   target: { exchange: string; routingKey?: string },
   now = Date.now(),
+  generation?: number,
 ): PublishRequest | undefined {
   const routingKey = target.routingKey ?? describeDeadLetter(message).originalRoutingKey;
   if (!routingKey) return undefined;
-  const properties = republishProperties(message, replayHeaders(message.properties.headers));
+  const headers = replayHeaders(message.properties.headers);
+  const properties = republishProperties(
+    message,
+    generation === undefined ? headers : withGeneration(headers, generation),
+  );
   properties.timestamp = Math.floor(now / 1_000);
   return { exchange: target.exchange, routingKey, content: message.content, properties };
 }

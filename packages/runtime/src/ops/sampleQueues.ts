@@ -1,12 +1,8 @@
 import type { QueueType } from "@worker-toolbox/config";
 import type { ChannelModel } from "amqplib";
-import {
-  brokerVersion,
-  isNotFound,
-  versionAtLeast,
-  withThrowawayChannel,
-} from "../broker/throwawayChannel.js";
+import { brokerVersion, versionAtLeast, withThrowawayChannel } from "../broker/throwawayChannel.js";
 import type { ManagementClient, QueueInfo, QueueRates } from "../management/client.js";
+import { applyExactCounts, exactCounts } from "./exactCounts.js";
 import { publishedAtMs } from "./messageTime.js";
 import type { OpsTarget } from "./targets.js";
 
@@ -40,6 +36,11 @@ export interface QueueSample {
   ageSource: "management" | "peek" | "empty" | "unknown";
   /** Why the age is unknown. */
   ageNote: string | undefined;
+  /**
+   * The management API's sampled counts, when they differ from the exact ones (a passive declare) that
+   * `depth` and `consumers` hold. Absent when they agree or only AMQP was used.
+   */
+  sampled?: { depth: number | undefined; consumers: number | undefined };
 }
 
 export interface QueueSnapshot {
@@ -82,9 +83,11 @@ export async function sampleQueues(options: SampleQueuesOptions): Promise<QueueS
       [target.queue, "tasks"],
       [target.deadLetterQueue, "dead-letters"],
     ] as const) {
+      const info = infos?.get(queue);
       const sample = infos
-        ? fromManagement(target.service, queue, role, infos.get(queue))
+        ? fromManagement(target.service, queue, role, info)
         : await fromAmqp(options.connection, target.service, queue, role);
+      if (info && sample.exists) applyExactCounts(sample, info, await exactCounts(options.connection, queue));
       if (role === "tasks" && options.measureAge !== false) {
         const type = infos?.get(queue)?.type ?? options.queueType;
         await measureAge(options.connection, sample, infos?.get(queue), type, version, now());
@@ -140,13 +143,11 @@ async function fromAmqp(
   role: QueueSample["role"],
 ): Promise<QueueSample> {
   const sample = blank(service, queue, role);
-  try {
-    const ok = await withThrowawayChannel(connection, (channel) => channel.checkQueue(queue));
+  const exact = await exactCounts(connection, queue);
+  if (exact) {
     sample.exists = true;
-    sample.depth = ok.messageCount;
-    sample.consumers = ok.consumerCount;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+    sample.depth = exact.ready;
+    sample.consumers = exact.consumers;
   }
   return sample;
 }

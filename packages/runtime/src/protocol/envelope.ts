@@ -5,6 +5,8 @@
  * the same hop headers here.
  *
  *   H.tracking      producer → tracker: who asked for the task; travels with retries, etas and replays
+ *   H.generation    which run of the task: 0 the original, n the n-th replay (set by a replay; travels with
+ *                   the run's retries and dead letters, so all of a run's results belong to its generation)
  *   H.delay         the delay rung a parked message waits in (no `x-`: a headers exchange ignores those)
  *   H.reason …      the dead-letter stamp the worker and the tracker add (reason, error, attempts, origin)
  *   H.death …       RabbitMQ's own bookkeeping (x-death, x-first-death-*, delivery counters)
@@ -14,6 +16,7 @@ import type { MessageProperties, Options } from "amqplib";
 
 export const H = {
   tracking: "x-wt-tracking",
+  generation: "x-wt-generation",
   delay: DELAY_HEADER,
   traceparent: "traceparent",
   tracestate: "tracestate",
@@ -42,6 +45,8 @@ export type DeadLetterReason =
   /** Bigger than `limits.maxMessageBytes`: never decoded, run or stored. */
   | "too-large"
   | "unknown-task"
+  /** Another service's task (a binding outside the plan routed a copy here): no row, the owner's stands. */
+  | "misrouted"
   | "invalid-arguments"
   | "permanent-error"
   | "retries-exhausted"
@@ -128,10 +133,11 @@ export function brokerDeliveries(headers: Record<string, unknown> | undefined): 
  * The one strip list. A message sent again (a retry, a delayed eta parked in a rung, a dead letter
  * replayed) drops what belonged to its previous hop: RabbitMQ's death bookkeeping and delivery counters,
  * the dead-letter stamp, the delay rung and the timestamp interceptor's stamp. Everything else stays,
- * in particular the tracking metadata (`x-wt-tracking`) and the trace context.
+ * in particular the tracking metadata (`x-wt-tracking`), the generation (a replay sets a new one with
+ * `withGeneration`) and the trace context.
  */
 export function isHopHeader(name: string): boolean {
-  if (name.startsWith("x-wt-")) return name !== H.tracking;
+  if (name.startsWith("x-wt-")) return name !== H.tracking && name !== H.generation;
   return (
     name === H.death ||
     name.startsWith("x-first-death-") ||
@@ -148,6 +154,20 @@ export function resendHeaders(headers: Record<string, unknown> | undefined): Rec
   const out: Record<string, unknown> = {};
   for (const name of Object.keys(headers ?? {})) if (!isHopHeader(name)) out[name] = headers![name];
   return out;
+}
+
+/** The generation a message's run belongs to: its `x-wt-generation`, 0 when absent or not a count. */
+export function readGeneration(headers: Record<string, unknown> | undefined): number {
+  const generation = count(headers?.[H.generation]);
+  return generation !== undefined && Number.isInteger(generation) && generation > 0 ? generation : 0;
+}
+
+/** `headers` with the generation a replay gives its copy. */
+export function withGeneration(
+  headers: Record<string, unknown>,
+  generation: number,
+): Record<string, unknown> {
+  return { ...headers, [H.generation]: generation };
 }
 
 /**

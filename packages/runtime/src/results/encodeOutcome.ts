@@ -19,6 +19,7 @@ export interface EncodedOutcome {
   error: string | null;
   parentId: string | null;
   rootId: string | null;
+  generation: number;
 }
 
 /**
@@ -47,6 +48,7 @@ export function encodeOutcome(outcome: TaskOutcome, workerName: string, extended
     error: null,
     parentId: outcome.parentId ?? null,
     rootId: outcome.rootId ?? null,
+    generation: outcome.generation ?? 0,
   };
   switch (outcome.state) {
     case "STARTED":
@@ -94,14 +96,21 @@ const FINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
 
 /**
  * One outcome per task id, because one INSERT ... ON CONFLICT cannot touch a row twice. Mirrors
- * the SQL precedence: the first final outcome wins; otherwise the latest non-final one.
+ * the SQL precedence: the highest generation wins; within it the first final outcome, otherwise the
+ * latest non-final one.
  */
 export function latestPerTask(outcomes: readonly TaskOutcome[]): TaskOutcome[] {
   const byId = new Map<string, TaskOutcome>();
   for (const outcome of outcomes) {
     const held = byId.get(outcome.taskId);
-    if (held && FINAL.has(held.state)) continue;
-    if (held && !FINAL.has(outcome.state) && (outcome.retries ?? 0) < (held.retries ?? 0)) continue;
+    if (held) {
+      const generation = (outcome.generation ?? 0) - (held.generation ?? 0);
+      if (generation < 0) continue;
+      if (generation === 0) {
+        if (FINAL.has(held.state)) continue;
+        if (!FINAL.has(outcome.state) && (outcome.retries ?? 0) < (held.retries ?? 0)) continue;
+      }
+    }
     byId.set(outcome.taskId, outcome);
   }
   return [...byId.values()];

@@ -49,25 +49,10 @@ export function grantsSql(options: GrantsOptions): string {
       `REVOKE ALL ON ALL TABLES IN SCHEMA ${t.schema} FROM ${r};`,
       `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${t.schema} FROM ${r};`,
       `REVOKE ALL ON SCHEMA ${t.schema} FROM ${r};`,
-      `GRANT USAGE ON SCHEMA ${t.schema} TO ${r};`,
     );
   }
   lines.push(...revokeTemporarySql(roles, options.keepTemporaryFor ?? []));
-  const worker = quoteIdent(options.workerRole);
-  const tracker = quoteIdent(options.trackerRole);
-  lines.push(
-    `GRANT SELECT, INSERT, UPDATE ON ${t.results} TO ${worker};`,
-    `GRANT USAGE ON SEQUENCE ${t.schema}.task_id_sequence TO ${worker};`,
-    `GRANT SELECT, INSERT, UPDATE ON ${t.tracking} TO ${tracker};`,
-  );
-  if (options.dashboardRole) {
-    const dashboard = quoteIdent(options.dashboardRole);
-    lines.push(
-      `GRANT SELECT ON ${t.results}, ${t.groups}, ${t.tracking}, ${t.states}, ${t.failureCounts}, ${t.ledger} TO ${dashboard};`,
-      `GRANT INSERT, UPDATE ON ${t.results} TO ${dashboard};`,
-      `GRANT USAGE ON SEQUENCE ${t.schema}.task_id_sequence TO ${dashboard};`,
-    );
-  }
+  for (const grant of requiredGrants(options)) lines.push(grant.sql);
   return `${lines.join("\n")}\n`;
 }
 
@@ -91,6 +76,91 @@ BEGIN
 ${[...each("REVOKE TEMPORARY ON DATABASE %I FROM %I", roles), ...each("GRANT TEMPORARY ON DATABASE %I TO %I", keep)].join("\n")}
 END $do$;`,
   ];
+}
+
+/** One privilege set a role needs on one object, with the `GRANT` line of `grantsSql` that gives it. */
+export interface RequiredGrant {
+  role: string;
+  /** Which toolbox role this is: the worker's (results), the tracker's (tracking rows), the dashboard's. */
+  purpose: "worker" | "tracker" | "dashboard";
+  objectType: "table" | "sequence" | "schema";
+  /** Qualified, quoted name as it appears in the SQL. */
+  object: string;
+  /** The name `has_<objectType>_privilege()` takes (a schema's is not quoted). */
+  checkName: string;
+  privileges: readonly ("SELECT" | "INSERT" | "UPDATE" | "USAGE")[];
+  /** What breaks without it, for reports. */
+  why: string;
+  /** The exact line `worker-toolbox db grants` prints for it. */
+  sql: string;
+}
+
+/**
+ * Every grant the roles need, in the order `grantsSql` emits them: the one list both the SQL and
+ * `worker-toolbox doctor`'s privilege check are made from. The worker and the tracker read the migration
+ * ledger so a worker (or the doctor run with the worker's DATABASE_URL) can tell whether the schema is up to
+ * date. The dashboard reads results, tracking rows and task history, and writes only the REVOKED rows a
+ * revocation records.
+ */
+export function requiredGrants(
+  options: Pick<GrantsOptions, "schema" | "workerRole" | "trackerRole" | "dashboardRole">,
+): RequiredGrant[] {
+  const t = resultTables(options.schema);
+  const out: RequiredGrant[] = [];
+  const add = (
+    role: string,
+    purpose: RequiredGrant["purpose"],
+    objectType: RequiredGrant["objectType"],
+    object: string,
+    privileges: RequiredGrant["privileges"],
+    why: string,
+  ) => {
+    const on = objectType === "table" ? object : `${objectType.toUpperCase()} ${object}`;
+    out.push({
+      role,
+      purpose,
+      objectType,
+      object,
+      checkName: objectType === "schema" ? options.schema : object,
+      privileges,
+      why,
+      sql: `GRANT ${privileges.join(", ")} ON ${on} TO ${quoteIdent(role)};`,
+    });
+  };
+  const roles: [string, RequiredGrant["purpose"]][] = [
+    [options.workerRole, "worker"],
+    [options.trackerRole, "tracker"],
+    ...(options.dashboardRole ? [[options.dashboardRole, "dashboard"] as [string, "dashboard"]] : []),
+  ];
+  for (const [role, purpose] of roles)
+    add(role, purpose, "schema", t.schema, ["USAGE"], "nothing in the schema can be reached");
+  const { workerRole: worker, trackerRole: tracker, dashboardRole: dashboard } = options;
+  add(worker, "worker", "table", t.results, ["SELECT", "INSERT", "UPDATE"], "task results cannot be stored");
+  add(worker, "worker", "sequence", `${t.schema}.task_id_sequence`, ["USAGE"], "new result rows get no id");
+  add(worker, "worker", "table", t.ledger, ["SELECT"], "the schema version cannot be checked");
+  add(
+    tracker,
+    "tracker",
+    "table",
+    t.tracking,
+    ["SELECT", "INSERT", "UPDATE"],
+    "scheduled tasks are not recorded",
+  );
+  add(tracker, "tracker", "table", t.ledger, ["SELECT"], "the schema version cannot be checked");
+  if (dashboard) {
+    for (const table of [t.results, t.groups, t.tracking, t.states, t.failureCounts, t.ledger])
+      add(dashboard, "dashboard", "table", table, ["SELECT"], "the dashboard cannot show it");
+    add(dashboard, "dashboard", "table", t.results, ["INSERT", "UPDATE"], "revocations cannot be recorded");
+    add(
+      dashboard,
+      "dashboard",
+      "sequence",
+      `${t.schema}.task_id_sequence`,
+      ["USAGE"],
+      "revocations get no id",
+    );
+  }
+  return out;
 }
 
 function roleSql(role: string, password: string | undefined): string[] {

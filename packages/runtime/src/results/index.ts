@@ -4,7 +4,22 @@
  */
 export { describeDatabase } from "./dbErrors.js";
 export { type FollowResultsOptions, followResults } from "./followResults.js";
-export { type GrantsOptions, grantsSql, scramVerifier } from "./grants.js";
+export {
+  type GrantsOptions,
+  grantsSql,
+  type RequiredGrant,
+  requiredGrants,
+  scramVerifier,
+} from "./grants.js";
+export {
+  type AuditCategory,
+  type AuditGroup,
+  type AuditQuery,
+  type AuditRows,
+  auditRows,
+  auditWindow,
+  type UntrackedGroup,
+} from "./lossAccounting.js";
 export {
   assertMigrated,
   type MigrateOptions,
@@ -35,6 +50,15 @@ export {
   type WaitOptions,
   waitForResult,
 } from "./readResults.js";
+export {
+  nextGenerations,
+  type Replay,
+  type ReplayOutcomes,
+  recordReplays,
+  replayOutcomes,
+  type WaitForReplaysOptions,
+  waitForReplays,
+} from "./replays.js";
 export { createResultStore, type ResultStore, type ResultStoreOptions } from "./resultStore.js";
 export type { TaskErrorInfo, TaskOutcome, TaskRef, TaskState, WriteSummary } from "./resultTypes.js";
 export { FINAL_STATES, RESULT_CHANNEL, type ResultTables, resultTables } from "./sqlNames.js";

@@ -1,6 +1,6 @@
 import { taskNameProblem } from "@worker-toolbox/config";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
-import { trackingMetadata } from "../protocol/envelope.js";
+import { readGeneration, trackingMetadata } from "../protocol/envelope.js";
 import type { TaskRef } from "./resultTypes.js";
 import type { TrackingInput } from "./trackingStore.js";
 
@@ -21,6 +21,7 @@ export function taskRef(msg: TaskMessage, queue: string): TaskRef {
     queue,
     parentId: msg.parentId,
     rootId: msg.rootId,
+    generation: readGeneration(msg.extraHeaders),
   };
 }
 
@@ -39,5 +40,6 @@ export function trackingInput(msg: TaskMessage, serviceQueue: (service: string) 
     retries: msg.retries,
     queue: service ? serviceQueue(service) : null,
     tracking: trackingMetadata(msg.extraHeaders),
+    ignoreResult: msg.ignoreResult,
   };
 }

@@ -8,6 +8,11 @@ export interface PruneOptions {
   /** Rows per DELETE statement, so locks and WAL bursts stay small; default 1000. */
   batchSize?: number;
   onProgress?: (progress: PruneCounts) => void;
+  /**
+   * Called once before deleting, with how many finished results are past the cut-off (one count query,
+   * only run when this is given): the total a progress bar needs.
+   */
+  onStart?: (total: { results: number }) => void;
 }
 
 export interface PruneCounts {
@@ -37,6 +42,14 @@ export async function pruneResults(pool: Pool, schema: string, options: PruneOpt
       [options.olderThanMs],
     );
     const cutoff = rows[0]!.cutoff;
+    if (options.onStart) {
+      const { rows: total } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${t.results}
+          WHERE status IN ('SUCCESS', 'FAILURE', 'REVOKED') AND date_done < ($1::timestamptz AT TIME ZONE 'UTC')`,
+        [cutoff],
+      );
+      options.onStart({ results: total[0]!.n });
+    }
     for (;;) {
       const { rows: batch } = await pool.query<{ results: number; tracking: number }>(
         `WITH doomed AS (

@@ -30,6 +30,10 @@ export interface StoredResult {
   name: string | null;
   parentId: string | null;
   rootId: string | null;
+  /** 0 for the original run, n after the n-th replay. */
+  generation: number;
+  /** When the current generation was started by a replay; null for the original run. */
+  replayedAt: Date | null;
 }
 
 export interface TaskView {
@@ -52,7 +56,8 @@ export interface TaskFamily {
 // `result` (the pickle) only for rows without the toolbox's JSON columns: the rows Celery wrote.
 const RESULT_COLUMNS = `task_id, status, result_json, meta, error, traceback,
   CASE WHEN result_json IS NULL AND meta IS NULL AND error IS NULL THEN result END AS result,
-  date_done AT TIME ZONE 'UTC' AS date_done, started_at, updated_at, worker, retries, name, parent_id, root_id`;
+  date_done AT TIME ZONE 'UTC' AS date_done, started_at, updated_at, worker, retries, name, parent_id, root_id,
+  generation, replayed_at`;
 
 /** A `celery_taskmeta` row as read (the in-process runner's memory holds the same rows). */
 export interface ResultRow {
@@ -71,6 +76,8 @@ export interface ResultRow {
   name: string | null;
   parent_id: string | null;
   root_id: string | null;
+  generation: number;
+  replayed_at: Date | null;
 }
 
 export function resultFromRow(r: ResultRow): StoredResult {
@@ -90,6 +97,8 @@ export function resultFromRow(r: ResultRow): StoredResult {
     name: r.name,
     parentId: r.parent_id,
     rootId: r.root_id,
+    generation: r.generation,
+    replayedAt: r.replayed_at,
   };
 }
 

@@ -33,8 +33,11 @@ export interface ResultStore {
    * caller may ack the messages behind these outcomes once it resolves.
    */
   writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary>;
-  /** For `idempotent: true` tasks: skip work whose success is already stored. */
-  hasSucceeded(taskId: string): Promise<boolean>;
+  /**
+   * For `idempotent: true` tasks: skip work whose success is already stored — by this run's generation or a
+   * later one (a replay must run even though an earlier generation succeeded).
+   */
+  hasSucceeded(taskId: string, generation?: number): Promise<boolean>;
   /**
    * Prove this store can write: a probe task is stored as STARTED, then SUCCESS, with the very statement
    * every write uses, in a transaction that is rolled back (nothing stays; two result ids are drawn).
@@ -45,24 +48,30 @@ export interface ResultStore {
 
 /**
  * The upsert. Precedence lives in the WHERE of DO UPDATE, so it holds across workers and
- * duplicate deliveries: a final row (SUCCESS/FAILURE/REVOKED) is never changed, and a
- * non-final write from an older attempt (lower retries) does not replace a newer one.
+ * duplicate deliveries:
+ * - a write of a higher generation (a replay) replaces the row whatever its state (the history triggers
+ *   keep what it replaces), and `replayed_at` is set if the replay did not record itself first;
+ * - a write of a lower generation (a late duplicate of an earlier run) never changes the row;
+ * - within a generation, a final row (SUCCESS/FAILURE/REVOKED) is never changed, and a non-final write
+ *   from an older attempt (lower retries) does not replace a newer one.
  * `id` comes from nextval() here because Celery's table has no server default (Celery's
  * SQLAlchemy model calls the sequence client-side); a conflict just burns a sequence value.
  */
 export function upsertSql(schema: string): string {
   const t = resultTables(schema);
+  const newer = "EXCLUDED.generation > t.generation";
   return `
 INSERT INTO ${t.results} AS t
   (id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue,
-   result_json, meta, error, started_at, updated_at, parent_id, root_id)
+   result_json, meta, error, started_at, updated_at, parent_id, root_id, generation, replayed_at)
 SELECT nextval(${t.taskIdSequence}), u.task_id, u.status, u.result, now() AT TIME ZONE 'UTC', u.traceback,
-       u.name, u.args, u.kwargs, $15, u.retries, u.queue, u.result_json::jsonb, u.meta::jsonb, u.error::jsonb,
-       CASE WHEN u.status = 'STARTED' THEN now() END, now(), u.parent_id, u.root_id
+       u.name, u.args, u.kwargs, $16, u.retries, u.queue, u.result_json::jsonb, u.meta::jsonb, u.error::jsonb,
+       CASE WHEN u.status = 'STARTED' THEN now() END, now(), u.parent_id, u.root_id, u.generation,
+       CASE WHEN u.generation > 0 THEN now() END
   FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bytea[], $7::bytea[],
-              $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+              $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[])
     AS u(task_id, status, result, traceback, name, args, kwargs, retries, queue, result_json, meta, error,
-         parent_id, root_id)
+         parent_id, root_id, generation)
 ON CONFLICT (task_id) DO UPDATE SET
   status = EXCLUDED.status,
   result = EXCLUDED.result,
@@ -75,19 +84,23 @@ ON CONFLICT (task_id) DO UPDATE SET
   retries = COALESCE(EXCLUDED.retries, t.retries),
   queue = COALESCE(EXCLUDED.queue, t.queue),
   result_json = EXCLUDED.result_json,
-  meta = COALESCE(EXCLUDED.meta, t.meta),
+  meta = CASE WHEN ${newer} THEN EXCLUDED.meta ELSE COALESCE(EXCLUDED.meta, t.meta) END,
   error = EXCLUDED.error,
-  started_at = COALESCE(t.started_at, EXCLUDED.started_at),
+  started_at = CASE WHEN ${newer} THEN EXCLUDED.started_at ELSE COALESCE(t.started_at, EXCLUDED.started_at) END,
   updated_at = EXCLUDED.updated_at,
   parent_id = COALESCE(EXCLUDED.parent_id, t.parent_id),
-  root_id = COALESCE(EXCLUDED.root_id, t.root_id)
-WHERE COALESCE(t.status, 'PENDING') NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
-  AND (EXCLUDED.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
-       OR COALESCE(EXCLUDED.retries, 0) >= COALESCE(t.retries, 0))
+  root_id = COALESCE(EXCLUDED.root_id, t.root_id),
+  replayed_at = CASE WHEN ${newer} THEN now() ELSE t.replayed_at END,
+  generation = EXCLUDED.generation
+WHERE ${newer}
+   OR (EXCLUDED.generation = t.generation
+       AND COALESCE(t.status, 'PENDING') NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
+       AND (EXCLUDED.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+            OR COALESCE(EXCLUDED.retries, 0) >= COALESCE(t.retries, 0)))
 RETURNING task_id`;
 }
 
-/** The unnest() arrays, in the order of $1..$14, each with its element type. */
+/** The unnest() arrays, in the order of $1..$15, each with its element type. */
 const COLUMNS = [
   ["taskId", "text"],
   ["status", "text"],
@@ -103,9 +116,10 @@ const COLUMNS = [
   ["error", "text"],
   ["parentId", "text"],
   ["rootId", "text"],
+  ["generation", "int"],
 ] as const satisfies readonly (readonly [keyof EncodedOutcome, "text" | "bytea" | "int"])[];
 
-/** The columns as JS arrays, in the order of $1..$14. */
+/** The columns as JS arrays, in the order of $1..$15. */
 export function columnValues(rows: readonly EncodedOutcome[]): unknown[][] {
   return COLUMNS.map(([key]) => {
     const column = new Array<unknown>(rows.length);
@@ -115,8 +129,8 @@ export function columnValues(rows: readonly EncodedOutcome[]): unknown[][] {
 }
 
 /**
- * The parameters $1..$14: text and bytea columns as binary arrays (binaryArrays.ts: the bytes go as they
- * are, no hex text), the retries column as a JS array (a few digits of text).
+ * The parameters $1..$15: text and bytea columns as binary arrays (binaryArrays.ts: the bytes go as they
+ * are, no hex text), the retries and generation columns as JS arrays (a few digits of text).
  */
 export function upsertParams(rows: readonly EncodedOutcome[]): unknown[] {
   return columnValues(rows).map((column, i) => {
@@ -192,9 +206,12 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
         }
       });
     },
-    async hasSucceeded(taskId) {
+    async hasSucceeded(taskId, generation = 0) {
       const { rowCount } = await withDbErrors(pool, schema, "check for a stored success", () =>
-        pool.query(`SELECT 1 FROM ${t.results} WHERE task_id = $1 AND status = 'SUCCESS'`, [taskId]),
+        pool.query(
+          `SELECT 1 FROM ${t.results} WHERE task_id = $1 AND status = 'SUCCESS' AND generation >= $2`,
+          [taskId, generation],
+        ),
       );
       return rowCount === 1;
     },

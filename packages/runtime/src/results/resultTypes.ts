@@ -4,7 +4,8 @@
  *   `result` holds the pickle Celery reads, `result_json` / `meta` / `error` the same for TS readers.
  * - tracking row: one row of `worker_toolbox_tasks` per task id ever scheduled, written by the
  *   tracker from the platform queue. It may arrive after the result row: no foreign key.
- * - final state: SUCCESS, FAILURE or REVOKED. A final row is never changed again.
+ * - final state: SUCCESS, FAILURE or REVOKED. A final row is never changed again by its own run; only a
+ *   replay (a higher generation) replaces it, and the earlier outcome is kept in the task's state history.
  * - family: all tasks sharing a root id (a task, the tasks it scheduled, theirs, ...).
  */
 
@@ -22,6 +23,12 @@ export type TaskState =
 /** What the worker knows about the task an outcome belongs to; everything but the id is optional. */
 export interface TaskRef {
   taskId: string;
+  /**
+   * Which run of the task this is: 0 for the original, n for its n-th replay (the message's generation
+   * header). A higher generation replaces a final row (the earlier outcome goes to the state history); a
+   * lower one never changes the row.
+   */
+  generation?: number;
   /** Task name, e.g. `export.project.v2`. */
   name?: string;
   args?: readonly unknown[];

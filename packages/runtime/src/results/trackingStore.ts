@@ -19,6 +19,8 @@ export interface TrackingInput {
   queue?: string | null;
   /** Extra metadata (e.g. requested_by); merged into what is stored. */
   tracking?: Readonly<Record<string, unknown>>;
+  /** Sent with ignore_result: no SUCCESS row is expected (the audit does not count it as lost). */
+  ignoreResult?: boolean;
 }
 
 export interface TrackingRecord {
@@ -33,12 +35,13 @@ export interface TrackingRecord {
   retries: number;
   queue: string | null;
   tracking: Record<string, unknown>;
+  ignoreResult: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export const trackingColumns =
-  "task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, created_at, updated_at";
+  "task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result, created_at, updated_at";
 
 // biome-ignore lint/suspicious/noExplicitAny: a raw pg row
 export function trackingFromRow(r: any): TrackingRecord {
@@ -54,6 +57,7 @@ export function trackingFromRow(r: any): TrackingRecord {
     retries: r.retries,
     queue: r.queue,
     tracking: fromJsonb(r.tracking) as Record<string, unknown>,
+    ignoreResult: r.ignore_result ?? false,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -84,12 +88,13 @@ export async function upsertTracking(
   const { rows: out } = await withDbErrors(pool, schema, `record ${columns[0].length} tracking row(s)`, () =>
     pool.query<{ inserted: boolean }>(
       `INSERT INTO ${t.tracking} AS k
-         (task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking)
+         (task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result)
        SELECT u.task_id, u.name, u.args::jsonb, u.kwargs::jsonb, u.parent_id, u.root_id, u.eta, u.expires,
-              u.retries, u.queue, u.tracking::jsonb
+              u.retries, u.queue, u.tracking::jsonb, u.ignore_result
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::timestamptz[], $8::timestamptz[], $9::int[], $10::text[], $11::text[])
-           AS u(task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking)
+                     $7::timestamptz[], $8::timestamptz[], $9::int[], $10::text[], $11::text[], $12::boolean[])
+           AS u(task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking,
+                ignore_result)
        ON CONFLICT (task_id) DO UPDATE SET
          retries = EXCLUDED.retries,
          eta = EXCLUDED.eta,
@@ -120,8 +125,9 @@ function trackingParams(columns: TrackingColumns): unknown[] {
 const TIMESTAMPS_AND_NUMBERS = new Set([6, 7, 8]);
 
 type Column = unknown[];
-/** task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking. */
+/** task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result. */
 type TrackingColumns = [
+  Column,
   Column,
   Column,
   Column,
@@ -136,7 +142,7 @@ type TrackingColumns = [
 ];
 
 /**
- * The upsert's `unnest` parameters, one array per column ($1..$11), one entry per task id (ON CONFLICT
+ * The upsert's `unnest` parameters, one array per column ($1..$12), one entry per task id (ON CONFLICT
  * cannot touch a row twice: the copy with the highest retries wins). Arguments and metadata are written in
  * the value model (`toJsonText`: Kombu's markers), so anything the decoder produced can be stored; throws
  * MESSAGE_NOT_SERIALIZABLE before any SQL for what cannot.
@@ -161,5 +167,6 @@ export function encodeTracking(rows: readonly TrackingInput[]): TrackingColumns 
     col((r) => r.retries ?? 0),
     col((r) => r.queue ?? null),
     col((r) => toJsonText(r.tracking ?? {}, "$.tracking")),
+    col((r) => r.ignoreResult ?? false),
   ];
 }

@@ -5,12 +5,13 @@ export interface TopologyMismatch {
   entity: "queue" | "exchange" | "binding";
   /** Entity name; for a binding `<exchange> -> <queue> [<key or headers>]` (see `bindingName`). */
   name: string;
-  problem: "missing" | "different-argument" | "wrong-type";
+  /** `extra`: under the prefix on the broker, in no plan (see extraEntities.ts). */
+  problem: "missing" | "different-argument" | "wrong-type" | "extra";
   /** `x-queue-type`, `durable`, `type`… for different-argument / wrong-type. */
   argument?: string;
   /** What the plan says; null = the plan has no such argument. */
   expected?: ArgumentValue;
-  /** What the broker has; null = the broker has no such argument. */
+  /** What the broker has; null = the broker has no such argument. For an extra queue: its messages. */
   actual?: ArgumentValue;
 }
 
@@ -96,6 +97,7 @@ export function describeMismatch(mismatch: TopologyMismatch): string {
       ? `binding ${name} is missing — messages for it are not routed; run \`worker-toolbox topology apply\``
       : `${entity} ${name} is missing — run \`worker-toolbox topology apply\` (producers also declare it on start)`;
   }
+  if (mismatch.problem === "extra") return describeExtra(mismatch);
   if (mismatch.problem === "wrong-type") {
     return (
       `exchange ${name} is a ${show(mismatch.actual)} exchange on the broker but the plan says ${show(mismatch.expected)}` +
@@ -125,6 +127,29 @@ function settingMatching(argument: string, actual: ArgumentValue | undefined): s
     return `set ${envVarName("queue.deadLetterStrategy")}=at-most-once`;
   const setting = SETTING_FOR_ARGUMENT[argument];
   return setting && !absent ? `set ${envVarName(setting)}=${String(actual)}` : undefined;
+}
+
+/** The command that removes what no plan has (it lists and re-checks before deleting anything). */
+export const PRUNE_COMMAND = "worker-toolbox topology prune --yes";
+
+function describeExtra(mismatch: TopologyMismatch): string {
+  const { entity, name } = mismatch;
+  if (entity === "binding") {
+    const key = /\[(.*)\]$/.exec(name)?.[1] ?? "";
+    const [source, destination] = name.replace(/ \[.*\]$/, "").split(" -> ");
+    return (
+      `binding ${name} is not in the plan — messages routed with ${key} on ${source} also reach ${destination}` +
+      `, whose worker cannot run them; remove it: \`${PRUNE_COMMAND}\``
+    );
+  }
+  if (entity === "queue") {
+    const held = typeof mismatch.actual === "number" ? ` (holds ${mismatch.actual} message(s))` : "";
+    return (
+      `queue ${name} is not in the plan${held} — nothing the toolbox runs consumes it; ` +
+      `remove it: \`${PRUNE_COMMAND}\`${held ? " (add --force to delete a queue that holds messages)" : ""}`
+    );
+  }
+  return `exchange ${name} is not in the plan — remove it: \`${PRUNE_COMMAND}\``;
 }
 
 /** The broker's topology differs from the plan; `mismatches` lists every difference found. */

@@ -3,6 +3,7 @@ import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { classifyBrokerError, vhostOf } from "../broker/classifyError.js";
 import { withThrowawayChannel } from "../broker/throwawayChannel.js";
 import { createManagementClient, deriveManagementUrl, type ManagementClient } from "../management/client.js";
+import { findExtras, listUnderPrefix } from "./extraEntities.js";
 import {
   type ArgumentValue,
   bindingName,
@@ -28,6 +29,11 @@ export interface VerifyTopologyOptions {
   vhost?: string;
   /** Socket options for the connection opened from `amqpUrl` (TLS files, timeout). */
   socketOptions?: Record<string, unknown>;
+  /**
+   * Report bindings, queues and exchanges under the prefix that no plan has (default true; needs the
+   * management API). Services present on the broker are not extra: see extraEntities.ts.
+   */
+  extras?: boolean;
 }
 
 export interface VerifyTopologyResult {
@@ -40,7 +46,8 @@ export interface VerifyTopologyResult {
 }
 
 /**
- * Check, without changing anything, that the broker has the plan's exchanges, queues and bindings.
+ * Check, without changing anything, that the broker has the plan's exchanges, queues and bindings, and
+ * nothing else under the prefix.
  *
  * Each check runs on its own throwaway channel: a passive declare of a missing entity (404) or an
  * inequivalent re-declare (406) closes that channel only, never the connection. An entity that exists
@@ -108,6 +115,8 @@ export async function verifyTopology(options: VerifyTopologyOptions): Promise<Ve
       );
       if (!present) mismatches.push({ entity: "binding", name: bindingName(binding), problem: "missing" });
     }
+    if (options.extras !== false)
+      mismatches.push(...findExtras(plan, await listUnderPrefix(client, vhost, plan.prefix)));
     return { ok: mismatches.length === 0, mismatches, bindingsChecked: "management-api" };
   } finally {
     if (owned) await owned.close().catch(() => {});

@@ -71,7 +71,7 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
     slots: new Slots(config.worker.concurrency),
     revoked: parts.revoked,
     trackStarted: (impl) => tracksStarted(config, impl),
-    hasSucceeded: (taskId) => parts.store.hasSucceeded(taskId),
+    hasSucceeded: (taskId, generation) => parts.store.hasSucceeded(taskId, generation),
     retry,
     services: {
       logger,
