@@ -154,9 +154,14 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
       .poll(() => page.locator(".flash").innerText())
       .toContain("Replayed 1 of 1 matching dead letter(s)");
     await expect.poll(() => payments.calls, { timeout: 10_000 }).toBe(calls + 1);
-    // The page shows what the row says. Until replay generations (issue 17) let a replay's outcome replace a
-    // final FAILURE row, that is still FAILURE; then this becomes SUCCESS.
-    await expect.poll(() => page.locator("h1 .status").innerText()).toMatch(/^(FAILURE|SUCCESS)$/);
+    // The replay is a new generation of the task: its SUCCESS replaces the FAILURE, which stays in the states.
+    await expect.poll(() => page.locator("h1 .status").innerText()).toBe("SUCCESS");
+    await expect
+      .poll(() => page.locator('table.states tr[data-generation="0"] .status').allInnerTexts())
+      .toContain("FAILURE");
+    await expect
+      .poll(() => page.locator('table.states tr[data-generation="1"]').last().innerText())
+      .toMatch(/SUCCESS\s+replay 1/);
     await screenshot("task");
   });
 

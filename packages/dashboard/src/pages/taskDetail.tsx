@@ -74,6 +74,9 @@ export function TaskDetailPage(props: { ctx: PageContext; task: TaskDetail }) {
               <tr>
                 <th>at (UTC)</th>
                 <th>state</th>
+                <th title="0: the original run; n: the n-th replay (a replay's outcome replaces the earlier one)">
+                  run
+                </th>
                 <th>retries</th>
                 <th>worker</th>
                 <th>details</th>
@@ -81,11 +84,12 @@ export function TaskDetailPage(props: { ctx: PageContext; task: TaskDetail }) {
             </thead>
             <tbody>
               {task.states.map((state) => (
-                <tr>
+                <tr data-generation={String(state.generation)}>
                   <td class="nowrap">{time(state.at)}</td>
                   <td>
                     <StatusBadge status={state.status} />
                   </td>
+                  <td>{state.generation === 0 ? "original" : `replay ${state.generation}`}</td>
                   <td>{String(state.retries ?? "-")}</td>
                   <td>{state.worker ?? "-"}</td>
                   <td>

@@ -86,6 +86,22 @@ const cases: { name: string; message: ArrivedMessage; expected: Record<string, u
     expected: { kind: "dead-letter", reason: "unknown-task", row: { taskId: "id-1", name: "svc.nope" } },
   },
   {
+    name: "another service's task (a stray binding routed a copy here): misrouted, and no row",
+    message: arrived({ task: "billing.charge" }),
+    expected: {
+      kind: "dead-letter",
+      reason: "misrouted",
+      task: { task: "billing.charge" },
+      error: expect.objectContaining({ message: expect.stringContaining("belongs to service billing") }),
+      noRow: true,
+    },
+  },
+  {
+    name: "a name outside the naming rule has no owner to defer to: unknown-task with a row",
+    message: arrived({ task: "nodots" }),
+    expected: { kind: "dead-letter", reason: "unknown-task", row: { taskId: "id-1", name: "nodots" } },
+  },
+  {
     name: "a revoked task: a REVOKED row with the revocation's reason",
     message: arrived({ id: "revoked-id" }),
     expected: {
@@ -164,6 +180,7 @@ describe("admit", () => {
     expect([...kinds].sort()).toEqual([
       "dead-letter:invalid-arguments",
       "dead-letter:malformed",
+      "dead-letter:misrouted",
       "dead-letter:too-large",
       "dead-letter:unknown-task",
       "delay",

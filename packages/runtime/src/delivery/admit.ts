@@ -1,4 +1,4 @@
-import { ToolboxError, validateCall } from "@worker-toolbox/config";
+import { ToolboxError, taskNameProblem, validateCall } from "@worker-toolbox/config";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
 import { decodeTaskMessage, type IncomingProperties } from "../protocol/decodeTaskMessage.js";
 import { H, lastDeath } from "../protocol/envelope.js";
@@ -46,6 +46,7 @@ export const ETA_TOLERANCE_MS = 20;
  *   a copy from a delay rung other than its own ─► Done (dropped)
  *   bigger than limits.maxMessageBytes ─► DeadLetter too-large (never decoded; no row with its body)
  *   not a Celery v2 message ─► DeadLetter malformed       no handler ─► DeadLetter unknown-task
+ *   no handler, and the name is another service's ─► DeadLetter misrouted (no row: the owner's stands)
  *   revoked or expired ─► Done (REVOKED row)             eta in the future ─► Delay
  *   arguments break the contract ─► DeadLetter invalid-arguments
  *   otherwise ─► Run
@@ -66,6 +67,8 @@ export function admit(message: ArrivedMessage, ctx: AdmitContext, now: number): 
   const ref = taskRef(task, ctx.queue);
   const impl = ctx.implementation(task.task);
   if (!impl) {
+    const owner = ownerOf(task.task);
+    if (owner !== undefined && owner !== ctx.service) return misrouted(task, owner, ctx);
     const error = new ToolboxError(
       "TASK_UNKNOWN",
       `Service ${ctx.service} has no handler for task ${task.task}.`,
@@ -101,6 +104,29 @@ export function notRunnable(
     return revoked(task, ref, `expired at ${task.expires.toISOString()}`);
   }
   return undefined;
+}
+
+/** The service a task name belongs to (`<service>.<task>[.v<N>]`), or undefined when it breaks the rule. */
+function ownerOf(name: string): string | undefined {
+  return taskNameProblem(name) === null ? name.split(".")[0] : undefined;
+}
+
+/**
+ * Another service's task reached this worker: a binding outside the plan (`topology verify` names it) routed
+ * it here too. Its owner runs it and stores its outcome; a FAILURE row from this worker would overwrite what
+ * a caller reads (or race it). So the copy is dead-lettered, and no row is written.
+ */
+function misrouted(task: TaskMessage, owner: string, ctx: AdmitContext): DeadLetter {
+  const error = new ToolboxError(
+    "TASK_UNKNOWN",
+    `Task ${task.task} belongs to service ${owner}, but a copy reached ${ctx.queue} (service ${ctx.service}).`,
+    {
+      hint:
+        "a binding outside the plan routes it here: `worker-toolbox topology verify` names it and " +
+        "`worker-toolbox topology prune --yes` removes it; the owner's result is not touched",
+    },
+  );
+  return deadLetter("misrouted", error, 0, undefined, task);
 }
 
 function tooLarge(message: ArrivedMessage, ctx: AdmitContext): DeadLetter {
