@@ -195,9 +195,16 @@ describe("worker-toolbox dlq", () => {
 
   it("needs exactly one selection for replay, and --yes for purge (exit 2)", async () => {
     expect((await cli(["dlq", "replay", "export"], env)).code).toBe(2);
-    // --wait reads the result database: without one it fails before replaying anything.
-    const blind = await cli(["dlq", "replay", "export", "--all", "--wait"], env);
-    expect(blind.code).toBe(1);
+    // --wait reads the result database: without one configured (exit 2) or reachable (exit 1) it fails
+    // before replaying anything.
+    const unset = await cli(["dlq", "replay", "export", "--all", "--wait"], env);
+    expect(unset.code, unset.stderr).toBe(2);
+    expect(unset.stderr).toContain("database.url (DATABASE_URL): missing");
+    const blind = await cli(["dlq", "replay", "export", "--all", "--wait"], {
+      ...env,
+      DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+    });
+    expect(blind.code, blind.stderr).toBe(1);
     expect(blind.stderr).toContain(
       "error DATABASE_UNAVAILABLE: --wait reads the result database, which is unreachable",
     );

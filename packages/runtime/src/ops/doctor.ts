@@ -209,7 +209,8 @@ async function checkDatabase(config: ToolboxConfig): Promise<DoctorCheck> {
   } catch (error) {
     const code = isToolboxError(error) ? `${error.code}: ` : "";
     // The role (run with a worker's DATABASE_URL) may not read the ledger: say which grant fixes it.
-    const denied = (error as { code?: string }).code === "42501";
+    const denied =
+      isToolboxError(error, "DATABASE_PERMISSION_DENIED") || (error as { code?: string }).code === "42501";
     const hint = denied
       ? { hint: ledgerHint(config, roleOf(config.database.url) || "your role") }
       : hintOf(error);
