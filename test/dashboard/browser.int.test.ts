@@ -188,7 +188,13 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
   });
 
   it("filters the task list by state and by a value inside the arguments", async () => {
-    await producer.send(charge, ["order-7"]);
+    // A failure to filter for (the first one was replayed to SUCCESS).
+    payments.down = true;
+    const failing = await producer.send(charge, ["order-7"]);
+    await resultRow(failing.id, "FAILURE");
+    payments.down = false;
+    // Its dead letter is not this test's subject (the dead-letter test counts its own).
+    await expect.poll(async () => (await h.takeDeadLetters()).length, { timeout: 10_000 }).toBe(1);
     await open("/tasks");
     await page.locator('select[name="state"]').selectOption(["FAILURE"]);
     await page.getByRole("button", { name: "Search" }).click();
