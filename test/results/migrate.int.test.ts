@@ -3,6 +3,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertMigrated, migrate, migrationStatus } from "../../packages/runtime/src/results/index.js";
 import { MIGRATIONS } from "../../packages/runtime/src/results/migrations.js";
+import { createResultStore } from "../../packages/runtime/src/results/resultStore.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
 let fresh: FreshDatabase;
@@ -99,6 +100,41 @@ describe("migrate", () => {
     const status = await migrationStatus(fresh.pool, { schema: "grow", migrations: edited });
     expect(status.modified).toEqual([1]);
     expect(status.unknown).toEqual([next.version]);
+  });
+
+  it("upgrades a database of the previous release (version 2): its rows become generation 0 and a replay replaces them", async () => {
+    const previous = MIGRATIONS.filter((m) => m.version <= 2);
+    await migrate(fresh.pool, { schema: "upgrade", migrations: previous });
+    const old = createResultStore({ pool: fresh.pool, schema: "upgrade", workerName: "old@host" });
+    // Written with the previous schema's columns only (what a worker of the previous release writes).
+    await fresh.pool.query(
+      `INSERT INTO upgrade.celery_taskmeta (id, task_id, status, date_done, name, updated_at)
+       VALUES (nextval('upgrade.task_id_sequence'), 'old-task', 'STARTED', now(), 'svc.old', now())`,
+    );
+    await fresh.pool.query(
+      "UPDATE upgrade.celery_taskmeta SET status = 'FAILURE' WHERE task_id = 'old-task'",
+    );
+    const upgraded = await migrate(fresh.pool, { schema: "upgrade" });
+    expect(upgraded.applied.map((m) => m.version)).toEqual(
+      MIGRATIONS.filter((m) => m.version > 2).map((m) => m.version),
+    );
+    const row = await fresh.pool.query(
+      "SELECT status, generation, replayed_at FROM upgrade.celery_taskmeta WHERE task_id = 'old-task'",
+    );
+    expect(row.rows).toEqual([{ status: "FAILURE", generation: 0, replayed_at: null }]);
+    await old.writeMany([{ taskId: "old-task", state: "SUCCESS", result: 1, generation: 1 }]);
+    const states = await fresh.pool.query(
+      "SELECT status, generation FROM upgrade.worker_toolbox_task_states WHERE task_id = 'old-task' ORDER BY id",
+    );
+    expect(states.rows).toEqual([
+      { status: "STARTED", generation: 0 },
+      { status: "FAILURE", generation: 0 },
+    ]);
+    const replaced = await fresh.pool.query(
+      "SELECT status, generation FROM upgrade.celery_taskmeta WHERE task_id = 'old-task'",
+    );
+    expect(replaced.rows).toEqual([{ status: "SUCCESS", generation: 1 }]);
+    expect((await assertMigrated(fresh.pool, "upgrade")).upToDate).toBe(true);
   });
 
   it("rolls back a failing migration completely, leaving no ledger row", async () => {
