@@ -114,15 +114,15 @@ export async function upsertTracking(
 }
 
 /** The parameters: text columns as binary arrays (binaryArrays.ts: a 100 KB argument is copied once, not
- * escaped into array text); eta, expires and retries as JS arrays. */
+ * escaped into array text); eta, expires, retries and ignore_result as JS arrays. */
 function trackingParams(columns: TrackingColumns): unknown[] {
   return columns.map((column, i) =>
     TIMESTAMPS_AND_NUMBERS.has(i) ? column : textArray(column as (string | null)[]),
   );
 }
 
-/** eta, expires, retries: the columns that are not text. */
-const TIMESTAMPS_AND_NUMBERS = new Set([6, 7, 8]);
+/** eta, expires, retries, ignore_result: the columns that are not text. */
+const TIMESTAMPS_AND_NUMBERS = new Set([6, 7, 8, 11]);
 
 type Column = unknown[];
 /** task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result. */
