@@ -5,7 +5,6 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { Argv } from "yargs";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
-import { renderTick } from "./monitorOutput.js";
 import type { CommandBody } from "./table.js";
 
 type MonitorArgs = GlobalOptions & {
@@ -81,7 +80,11 @@ async function monitor(ctx: CommandContext, argv: MonitorArgs): Promise<void> {
   // On a terminal a table per sample; with --json one JSON object per sample; otherwise (a service manager,
   // a log shipper) pino lines on stdout like every long-running toolbox process.
   const mode = argv.json ? "json" : ctx.io.stdoutIsTTY ? "table" : "log";
-  const [rt, { pino }] = await Promise.all([runtime(), import("pino")]);
+  const [rt, { pino }, { renderTick }] = await Promise.all([
+    runtime(),
+    import("pino"),
+    import("./monitorOutput.js"),
+  ]);
   const logger = pino(
     { level: mode === "log" ? config.logLevel : "warn" },
     { write: (line: string) => (mode === "log" ? ctx.io.stdout(line) : ctx.io.stderr(line)) },
