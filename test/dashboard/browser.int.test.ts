@@ -163,6 +163,11 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
       .poll(() => page.locator('table.states tr[data-generation="1"]').last().innerText())
       .toMatch(/SUCCESS\s+replay 1/);
     await screenshot("task");
+    // The Failures page says what became of the replays of its window.
+    await open("/failures?window=1h");
+    expect(await page.locator(".replay-outcomes").innerText()).toContain(
+      "Of 1 task(s) replayed in the last 1h: 1 succeeded, 0 failed again, 0 still running.",
+    );
   });
 
   it("revoke a queued task from the UI: it ends REVOKED and never runs", async () => {

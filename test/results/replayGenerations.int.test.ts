@@ -7,6 +7,7 @@ import {
   type ResultStore,
   recordReplays,
   replayOutcomes,
+  replaysSince,
   waitForReplays,
 } from "../../packages/runtime/src/results/index.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
@@ -133,5 +134,34 @@ describe("replay generations", () => {
       intervalMs: 50,
     });
     expect(timedOut.running).toHaveLength(1);
+  });
+
+  it("sums up the replays of a window for the dashboard: counts, and the ones not succeeded newest first", async () => {
+    const since = new Date();
+    const [ok, again, running] = [id("w-ok"), id("w-again"), id("w-running")];
+    for (const taskId of [ok, again, running]) await store.markFailure({ taskId }, failed);
+    await recordReplays(
+      fresh.pool,
+      schema,
+      [ok, again, running].map((taskId) => ({ taskId, generation: 1 })),
+    );
+    await store.markSuccess({ taskId: ok, generation: 1 }, 1);
+    await store.markFailure({ taskId: again, generation: 1 }, failed);
+    const recent = await replaysSince(fresh.pool, schema, { since });
+    expect(recent).toMatchObject({ succeeded: 1, failedAgain: 1, running: 1 });
+    expect(
+      recent.unfinished.map((replay) => [replay.taskId, replay.status, replay.generation]).sort(),
+    ).toEqual(
+      [
+        [again, "FAILURE", 1],
+        [running, "PENDING", 1],
+      ].sort(),
+    );
+    expect(await replaysSince(fresh.pool, schema, { since: new Date(Date.now() + 60_000) })).toEqual({
+      succeeded: 0,
+      failedAgain: 0,
+      running: 0,
+      unfinished: [],
+    });
   });
 });

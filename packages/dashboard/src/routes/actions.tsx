@@ -176,6 +176,7 @@ async function taskNames(services: DashboardServices, ids: readonly string[]): P
 
 function replayMessage(summary: ReplaySummary): string {
   const parts = [`Replayed ${summary.replayed} of ${summary.matched} matching dead letter(s).`];
+  if (summary.replayed > 0) parts.push("What became of them: Failures, under Replays.");
   if (summary.missing.length > 0)
     parts.push(`${summary.missing.length} not found among the dead letters (purged or replayed already).`);
   if (summary.failed.length > 0)

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { DashboardServices } from "../createDashboard.js";
 import { getTaskDetail, parseTaskFilter, searchTasks } from "../queries/index.js";
-import { failuresSince, overviewData, workersData } from "./data.js";
+import { failuresSince, overviewData, replaysWithin, workersData } from "./data.js";
 import { type Env, taskQuery } from "./env.js";
 
 /** The same data as the pages, as JSON, for scripts and other tools (read-only; actions are forms). */
@@ -20,6 +20,7 @@ export function apiRoutes(services: DashboardServices): Hono<Env> {
     return c.json(task, task.unknown ? 404 : 200);
   });
   app.get("/failures", async (c) => c.json(await failuresSince(services, c.req.query("window") ?? "24h")));
+  app.get("/replays", async (c) => c.json(await replaysWithin(services, c.req.query("window") ?? "24h")));
   app.get("/workers", async (c) => c.json(await workersData(services)));
   return app;
 }

@@ -1,4 +1,5 @@
 import { entityNames } from "@worker-toolbox/config";
+import { type RecentReplays, replaysSince } from "@worker-toolbox/runtime/results";
 import type { DashboardServices } from "../createDashboard.js";
 import type { OverviewData } from "../pages/overview.js";
 import {
@@ -25,9 +26,15 @@ export async function overviewData(services: DashboardServices): Promise<Overvie
   return { broker, throughput, series, deadLetters };
 }
 
+const windowStart = (window: string) => new Date(Date.now() - (durationMs(window) ?? 86_400_000));
+
 export function failuresSince(services: DashboardServices, window: string): Promise<FailureGroup[]> {
-  const since = new Date(Date.now() - (durationMs(window) ?? 86_400_000));
-  return failureGroups(services.pool, services.schema, { since });
+  return failureGroups(services.pool, services.schema, { since: windowStart(window) });
+}
+
+/** What became of the tasks replayed in the window (the dashboard's and `dlq replay`'s alike). */
+export function replaysWithin(services: DashboardServices, window: string): Promise<RecentReplays> {
+  return replaysSince(services.pool, services.schema, { since: windowStart(window) });
 }
 
 export async function workersData(

@@ -15,7 +15,7 @@ import {
   searchTasks,
   type TaskPage,
 } from "../queries/index.js";
-import { failuresSince, overviewData, workersData } from "./data.js";
+import { failuresSince, overviewData, replaysWithin, workersData } from "./data.js";
 import { type Env, pageContext, taskQuery } from "./env.js";
 
 export function pageRoutes(services: DashboardServices): Hono<Env> {
@@ -65,8 +65,13 @@ export function pageRoutes(services: DashboardServices): Hono<Env> {
     const window = (FAILURE_WINDOWS as readonly string[]).includes(c.req.query("window") ?? "")
       ? c.req.query("window")!
       : "24h";
-    const groups = await failuresSince(services, window);
-    return c.html(<FailuresPage ctx={pageContext(c, services)} window={window} groups={groups} />);
+    const [groups, replays] = await Promise.all([
+      failuresSince(services, window),
+      replaysWithin(services, window),
+    ]);
+    return c.html(
+      <FailuresPage ctx={pageContext(c, services)} window={window} groups={groups} replays={replays} />,
+    );
   });
 
   app.get("/dead-letters", async (c) => {

@@ -52,10 +52,13 @@ export {
 } from "./readResults.js";
 export {
   nextGenerations,
+  type RecentReplays,
   type Replay,
   type ReplayOutcomes,
   recordReplays,
   replayOutcomes,
+  replaysSince,
+  type UnfinishedReplay,
   type WaitForReplaysOptions,
   waitForReplays,
 } from "./replays.js";

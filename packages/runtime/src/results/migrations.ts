@@ -298,6 +298,10 @@ CREATE TRIGGER worker_toolbox_result_updated
   WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.meta IS DISTINCT FROM NEW.meta
         OR OLD.retries IS DISTINCT FROM NEW.retries OR OLD.generation IS DISTINCT FROM NEW.generation)
   EXECUTE FUNCTION worker_toolbox_result_updated();
+
+-- What became of the replays of a window (the dashboard's Failures page): a partial index, as only replayed
+-- rows have replayed_at.
+CREATE INDEX celery_taskmeta_replayed_at_idx ON celery_taskmeta (replayed_at) WHERE replayed_at IS NOT NULL;
 `,
   },
 ];

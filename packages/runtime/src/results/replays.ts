@@ -76,6 +76,13 @@ export interface ReplayOutcomes {
   running: string[];
 }
 
+/** The outcome a row stands for, as far as its replay is concerned. */
+function outcomeOf(status: string | null): keyof ReplayOutcomes {
+  if (status === "SUCCESS") return "succeeded";
+  if (status === "FAILURE" || status === "REVOKED") return "failedAgain";
+  return "running";
+}
+
 /** Where each replay stands, in one query. */
 export async function replayOutcomes(
   pool: Pool,
@@ -94,9 +101,7 @@ export async function replayOutcomes(
   for (const replay of replays) {
     const row = byId.get(replay.taskId);
     if (!row || row.generation < replay.generation) out.running.push(replay.taskId);
-    else if (row.status === "SUCCESS") out.succeeded.push(replay.taskId);
-    else if (row.status === "FAILURE" || row.status === "REVOKED") out.failedAgain.push(replay.taskId);
-    else out.running.push(replay.taskId);
+    else out[outcomeOf(row.status)].push(replay.taskId);
   }
   return out;
 }
@@ -129,4 +134,64 @@ export async function waitForReplays(
       setTimeout(resolve, Math.min(options.intervalMs ?? 500, until - Date.now())),
     );
   }
+}
+
+/** A replayed task that has not succeeded (yet): what an operator looks at next. */
+export interface UnfinishedReplay {
+  taskId: string;
+  name: string | null;
+  status: string | null;
+  generation: number;
+  replayedAt: Date;
+}
+
+export interface RecentReplays {
+  succeeded: number;
+  failedAgain: number;
+  running: number;
+  /** The latest replays that failed again or are still running, newest first (at most `limit`). */
+  unfinished: UnfinishedReplay[];
+}
+
+/**
+ * What became of the tasks replayed since `since` (the rows' `replayed_at`; a task replayed twice counts
+ * once, as its latest replay): the dashboard's answer to `dlq replay --wait`, for replays started anywhere.
+ */
+export async function replaysSince(
+  pool: Pool,
+  schema: string,
+  options: { since: Date; limit?: number },
+): Promise<RecentReplays> {
+  const t = resultTables(schema);
+  const { rows } = await withDbErrors(pool, schema, "read recent replays", () =>
+    pool.query<{ status: string | null; count: number }>(
+      `SELECT status, count(*)::int AS count FROM ${t.results} WHERE replayed_at >= $1 GROUP BY status`,
+      [options.since],
+    ),
+  );
+  const out: RecentReplays = { succeeded: 0, failedAgain: 0, running: 0, unfinished: [] };
+  for (const row of rows) out[outcomeOf(row.status)] += row.count;
+  if (out.failedAgain + out.running === 0) return out;
+  const unfinished = await withDbErrors(pool, schema, "read recent replays", () =>
+    pool.query<{
+      task_id: string;
+      name: string | null;
+      status: string | null;
+      generation: number;
+      replayed_at: Date;
+    }>(
+      `SELECT task_id, name, status, generation, replayed_at FROM ${t.results}
+        WHERE replayed_at >= $1 AND status IS DISTINCT FROM 'SUCCESS'
+        ORDER BY replayed_at DESC LIMIT $2`,
+      [options.since, options.limit ?? 20],
+    ),
+  );
+  out.unfinished = unfinished.rows.map((row) => ({
+    taskId: row.task_id,
+    name: row.name,
+    status: row.status,
+    generation: row.generation,
+    replayedAt: row.replayed_at,
+  }));
+  return out;
 }
