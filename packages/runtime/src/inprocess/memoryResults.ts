@@ -10,8 +10,9 @@ const isFinal = (status: string) => (FINAL_STATES as readonly string[]).includes
 /**
  * Results in memory, for the in-process runner without a database. Each outcome is encoded as the result
  * store encodes it for `celery_taskmeta` (so a value PostgreSQL would refuse is refused here too, with the
- * same MESSAGE_NOT_SERIALIZABLE), kept as the row the upsert would leave (a final row never changes; a
- * non-final one from an older attempt does not replace a newer one) and read back through the same
+ * same MESSAGE_NOT_SERIALIZABLE), kept as the row the upsert would leave (a higher generation replaces the
+ * row, a lower one never writes; within a generation a final row never changes and a non-final one from an
+ * older attempt does not replace a newer one) and read back through the same
  * `resultFromRow` as the database reader: one value model either way.
  */
 export class MemoryResults implements ResultReader {
@@ -30,8 +31,9 @@ export class MemoryResults implements ResultReader {
     return summary;
   }
 
-  async hasSucceeded(taskId: string): Promise<boolean> {
-    return this.rows.get(taskId)?.status === "SUCCESS";
+  async hasSucceeded(taskId: string, generation = 0): Promise<boolean> {
+    const row = this.rows.get(taskId);
+    return row?.status === "SUCCESS" && row.generation >= generation;
   }
 
   async getTask(taskId: string): Promise<TaskView> {
@@ -75,8 +77,11 @@ export class MemoryResults implements ResultReader {
   private upsert(outcome: TaskOutcome): boolean {
     const encoded = encodeOutcome(outcome, this.workerName);
     const held = this.rows.get(outcome.taskId);
-    if (held && isFinal(held.status)) return false;
-    if (held && !isFinal(encoded.status) && (encoded.retries ?? 0) < (held.retries ?? 0)) return false;
+    if (held && encoded.generation < held.generation) return false;
+    const newer = held !== undefined && encoded.generation > held.generation;
+    if (held && !newer && isFinal(held.status)) return false;
+    if (held && !newer && !isFinal(encoded.status) && (encoded.retries ?? 0) < (held.retries ?? 0))
+      return false;
     const now = new Date();
     // As pg hands jsonb over: parsed JSON, markers revived by resultFromRow.
     const json = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -84,19 +89,21 @@ export class MemoryResults implements ResultReader {
       task_id: encoded.taskId,
       status: encoded.status as ResultRow["status"],
       result_json: json(encoded.resultJson),
-      meta: json(encoded.meta) ?? held?.meta ?? null,
+      meta: json(encoded.meta) ?? (newer ? null : held?.meta) ?? null,
       error: json(encoded.error) as ResultRow["error"],
       traceback: encoded.traceback,
       // The pickle is Celery's copy; TypeScript readers read the JSON columns (as from the database).
       result: null,
       date_done: now,
-      started_at: held?.started_at ?? (encoded.status === "STARTED" ? now : null),
+      started_at: (newer ? null : held?.started_at) ?? (encoded.status === "STARTED" ? now : null),
       updated_at: now,
       worker: this.workerName,
       retries: encoded.retries ?? held?.retries ?? null,
       name: encoded.name ?? held?.name ?? null,
       parent_id: encoded.parentId ?? held?.parent_id ?? null,
       root_id: encoded.rootId ?? held?.root_id ?? null,
+      generation: encoded.generation,
+      replayed_at: newer ? now : (held?.replayed_at ?? null),
     });
     return true;
   }

@@ -16,8 +16,8 @@ export interface InProcessEnv {
   policy(impl: TaskImplementation): RetryPolicy;
   /** Store STARTED before the handler runs (the worker's trackStarted)? */
   trackStarted?(impl: TaskImplementation): boolean;
-  /** For `idempotent: true` contracts: is a SUCCESS row already stored? */
-  hasSucceeded(taskId: string): Promise<boolean>;
+  /** For `idempotent: true` contracts: is a SUCCESS row of this generation (or a later one) stored? */
+  hasSucceeded(taskId: string, generation: number): Promise<boolean>;
   /** The handler's services for a run on `queue` (the worker's own: progress rows, follow-up sends). */
   services(queue: string): HandlerServices;
   now(): number;
@@ -34,7 +34,7 @@ export async function runDelivery(message: ArrivedMessage, env: InProcessEnv): P
   const admission = admit(message, admitContext(message, env), env.now());
   if (admission.kind !== "run") return admission;
   const { task, ref, impl, input } = admission;
-  if (impl.contract.idempotent && (await env.hasSucceeded(task.id))) {
+  if (impl.contract.idempotent && (await env.hasSucceeded(task.id, ref.generation ?? 0))) {
     return { kind: "done", tally: "skipped", task, ref };
   }
   const services = env.services(ref.queue ?? "");

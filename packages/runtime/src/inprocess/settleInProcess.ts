@@ -80,7 +80,7 @@ export class InProcessSettle {
       implementation: (name) => registry.get(name) ?? (name === CHORD_UNLOCK ? chordUnlock : undefined),
       policy: (impl) => registry.policy(impl),
       trackStarted: (impl) => tracksStarted(config, impl),
-      hasSucceeded: (taskId) => rows.hasSucceeded(taskId),
+      hasSucceeded: (taskId, generation) => rows.hasSucceeded(taskId, generation),
       services: (queue) => ({
         logger,
         queue,
