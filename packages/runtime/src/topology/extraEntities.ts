@@ -113,6 +113,7 @@ function widenPlan(plan: TopologyPlan, services: readonly string[]) {
   for (const service of services) {
     queues.add(names.serviceQueue(service));
     queues.add(names.serviceDeadLetterQueue(service));
+    queues.add(names.serviceDeadLetterWatchQueue(service));
     bindings.add(
       bindingKey({
         exchange: names.exchange,
@@ -121,14 +122,11 @@ function widenPlan(plan: TopologyPlan, services: readonly string[]) {
         arguments: {},
       }),
     );
-    bindings.add(
-      bindingKey({
-        exchange: names.deadLetterExchange,
-        queue: names.serviceDeadLetterQueue(service),
-        routingKey: service,
-        arguments: {},
-      }),
-    );
+    for (const queue of [names.serviceDeadLetterQueue(service), names.serviceDeadLetterWatchQueue(service)]) {
+      bindings.add(
+        bindingKey({ exchange: names.deadLetterExchange, queue, routingKey: service, arguments: {} }),
+      );
+    }
   }
   return { exchanges, queues, bindings };
 }
