@@ -152,7 +152,7 @@ describe("worker-toolbox usage", () => {
       expect(result.stdout).toContain(`worker-toolbox ${path.join(" ")}`.trim());
       expect(result.stdout).toContain("--help");
     }
-  });
+  }, 60_000); // one CLI run per command: seconds under a loaded machine, not vitest's default 5
 
   it("exits 2 on an unknown flag, an unknown command and a missing command", async () => {
     const flag = await run(["config", "check", "--bogus-flag"]);
