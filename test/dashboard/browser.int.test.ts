@@ -201,9 +201,19 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     // Its dead letter is not this test's subject (the dead-letter test counts its own).
     await expect.poll(async () => (await h.takeDeadLetters()).length, { timeout: 10_000 }).toBe(1);
     await open("/tasks");
-    await page.locator('select[name="state"]').selectOption(["FAILURE"]);
-    await page.getByRole("button", { name: "Search" }).click();
-    await page.waitForURL(/[?&]state=FAILURE/);
+    // A live refresh that lands between selecting and clicking re-renders the form and the click submits
+    // nothing; a user clicks again, and so does the test.
+    await expect
+      .poll(
+        async () => {
+          await page.locator('select[name="state"]').selectOption(["FAILURE"]);
+          await page.getByRole("button", { name: "Search" }).click();
+          await page.waitForURL(/[?&]state=FAILURE/, { timeout: 3_000 }).catch(() => undefined);
+          return page.url();
+        },
+        { timeout: 20_000 },
+      )
+      .toMatch(/[?&]state=FAILURE/);
     await page.waitForSelector("body[data-live=connected]");
     const states = await page.locator("table.tasks tbody tr .status").allInnerTexts();
     expect(states.length).toBeGreaterThan(0);
@@ -329,9 +339,16 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     payments.down = true;
     const sent = await Promise.all(["order-20", "order-21"].map((order) => producer.send(charge, [order])));
     await Promise.all(sent.map((receipt) => resultRow(receipt.id, "FAILURE")));
-    await open("/dead-letters");
+    // The FAILURE row is written before the dead letter is published (settle: row, dead letter, ack): a page
+    // opened in between lists an empty queue, so look again as a user would, by reloading.
     await expect
-      .poll(() => page.locator("section.dlq").first().innerText(), { timeout: 10_000 })
+      .poll(
+        async () => {
+          await open("/dead-letters");
+          return page.locator("section.dlq").first().innerText();
+        },
+        { timeout: 10_000 },
+      )
       .toMatch(/permanent-error\s+2/);
     await screenshot("dead-letters");
     await page.getByRole("link", { name: "Inspect" }).click();
