@@ -155,6 +155,20 @@ const monitorOverrideSchema = z.strictObject({
   ),
 });
 
+/** The byte budget of a consumer (worker or tracker): what it holds delivered and not yet acknowledged. */
+function maxInFlightBytes(who: "worker" | "tracker") {
+  return doc(
+    positiveInt()
+      .min(64 * 1024)
+      .max(4 * 1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
+    `Bytes of messages the ${who} holds at once (delivered, not yet acknowledged). The prefetch counts ` +
+      `messages; this keeps large ones from piling up: the ${who} takes fewer ahead while messages are ` +
+      "large, and stops taking any while over it (docs/worker.md, Memory).",
+    67108864,
+  );
+}
+
 export const configSchema = z.strictObject({
   mode: doc(
     z.enum(["development", "production", "test"]).default("development"),
@@ -358,16 +372,7 @@ export const configSchema = z.strictObject({
         "How long to wait for more results before writing a partial batch.",
         2,
       ),
-      maxInFlightBytes: doc(
-        positiveInt()
-          .min(64 * 1024)
-          .max(4 * 1024 * 1024 * 1024)
-          .default(64 * 1024 * 1024),
-        "Bytes of messages the worker holds at once (delivered, not yet acknowledged). The prefetch counts " +
-          "messages; this keeps large ones from piling up: the worker takes fewer ahead while messages are " +
-          "large, and stops taking any while over it (docs/worker.md, Memory).",
-        67108864,
-      ),
+      maxInFlightBytes: maxInFlightBytes("worker"),
       trackStarted: doc(
         z.boolean().default(false),
         "Write a STARTED row when a task starts (Celery's task_track_started; a contract's `trackStarted` " +
@@ -447,16 +452,7 @@ export const configSchema = z.strictObject({
         "Platform-queue messages the tracker takes ahead.",
         2000,
       ),
-      maxInFlightBytes: doc(
-        positiveInt()
-          .min(64 * 1024)
-          .max(4 * 1024 * 1024 * 1024)
-          .default(64 * 1024 * 1024),
-        "Bytes of messages the tracker holds at once (delivered, not yet acknowledged). The prefetch counts " +
-          "messages; this keeps large ones from piling up: the tracker takes fewer ahead while messages are " +
-          "large, and stops taking any while over it (docs/worker.md, Memory).",
-        67108864,
-      ),
+      maxInFlightBytes: maxInFlightBytes("tracker"),
     })
     .prefault({}),
   dashboard: z
