@@ -25,7 +25,9 @@
  * BENCH_E2E_ROUNDS (3), BENCH_E2E_PREFETCH (500), BENCH_E2E_CONCURRENCY (64), BENCH_E2E_NODE_ARGS (node
  * flags for every process), BENCH_E2E_PROFILE=<dir> (a CPU profile of every Node process, named after
  * system, role, payload and round), BENCH_E2E_FSYNC (on: PostgreSQL commits reach the disk, as in production;
- * off keeps the throwaway server's fsync=off), AMQP_URL / DATABASE_URL (default: throwaway servers).
+ * off keeps the throwaway server's fsync=off), BENCH_E2E_BASE=<the root of another checkout, built> (adds
+ * `toolbox-base`: the same toolbox.mjs running that checkout's packages, producer and worker, interleaved with
+ * `toolbox` in the same run: an A/B of two commits), AMQP_URL / DATABASE_URL (default: throwaway servers).
  * Writes the whole result as JSON to bench/results/e2e-<time>.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -61,6 +63,8 @@ const SYSTEMS = {
   "raw-batched": { producer: "raw.mjs", worker: ["raw.mjs", "batched"], server: "rabbitmq" },
   "raw-single": { producer: "raw.mjs", worker: ["raw.mjs", "single"], server: "rabbitmq" },
   toolbox: { producer: "toolbox.mjs", worker: ["toolbox.mjs", "worker"], server: "rabbitmq" },
+  // BENCH_E2E_BASE: the same script on another checkout's built packages (an A/B within one run).
+  "toolbox-base": { producer: "toolbox.mjs", worker: ["toolbox.mjs", "worker"], server: "rabbitmq" },
   bullmq: { producer: "bullmq.mjs", worker: ["bullmq.mjs", "worker"], server: "redis" },
   // A Python producer; the worker is a Node wrapper around Celery's prefork worker (bench/e2e/celery.mjs).
   celery: { producer: "celery_producer.py", worker: ["celery.mjs", "worker"], server: "rabbitmq" },
@@ -136,6 +140,13 @@ function settings(): Settings {
     )
       throw new Error(`unknown system ${system}`);
   }
+  if (process.env.BENCH_E2E_BASE) {
+    const built = `${process.env.BENCH_E2E_BASE}/packages/runtime/dist/index.js`;
+    if (!existsSync(built))
+      throw new Error(`BENCH_E2E_BASE: ${built} is missing (npm run build there first)`);
+    if (!systems.includes("toolbox-base")) systems.push("toolbox-base");
+  } else if (systems.includes("toolbox-base"))
+    throw new Error("toolbox-base needs BENCH_E2E_BASE=<checkout>");
   const count = Number(process.env.BENCH_E2E_COUNT ?? 20_000);
   const large = Number(process.env.BENCH_E2E_COUNT_LARGE ?? 2_000);
   return {
@@ -307,7 +318,12 @@ async function measure(
       redis: world.redis ? { host: world.redis.host, port: world.redis.port } : undefined,
       celery: celeryRun?.forWorker,
     };
-    const env = { BENCH_E2E: JSON.stringify(run), ...(celeryRun ? celeryProducerEnv(celeryRun) : {}) };
+    const env = {
+      BENCH_E2E: JSON.stringify(run),
+      // toolbox.mjs imports the packages from here when set (`toolbox-base`), else from this checkout.
+      BENCH_E2E_PACKAGES: system === "toolbox-base" ? process.env.BENCH_E2E_BASE : "",
+      ...(celeryRun ? celeryProducerEnv(celeryRun) : {}),
+    };
     const processes = await startProcesses(system, payloadBytes, s, roundIndex, env, children);
     const figures = await drive(world, system, count, processes);
     await Promise.all(children.map((child) => child.stop()));
@@ -461,6 +477,7 @@ export async function benchE2e(): Promise<{ rows: E2eRow[]; verdicts: E2eVerdict
     const rows = medians(runs, s);
     const checks = verdicts(rows);
     printTable(rows, s, servers);
+    printAb(rows);
     for (const v of checks)
       console.log(
         `${String(v.payloadBytes).padStart(6)} B  ${v.check.padEnd(32)} ${v.ratio.toFixed(2)}x  (target ${v.target}: ${v.pass ? "PASS" : "FAIL"})`,
@@ -512,6 +529,28 @@ function printTable(rows: E2eRow[], s: Settings, servers: LocalServers): void {
     };
   });
   console.table(table);
+}
+
+/** With BENCH_E2E_BASE: toolbox against toolbox-base, per payload (this checkout / the base, < 1 is less). */
+function printAb(rows: E2eRow[]): void {
+  const keys = [
+    "cpuProducerUs",
+    "cpuWorkerUs",
+    "cpuBrokerUs",
+    "cpuDatabaseUs",
+    "p50Ms",
+    "tasksPerSecond",
+  ] as const;
+  for (const payloadBytes of new Set(rows.map((row) => row.payloadBytes))) {
+    const of = (system: System) => rows.find((r) => r.system === system && r.payloadBytes === payloadBytes);
+    const [a, b] = [of("toolbox"), of("toolbox-base")];
+    if (!a || !b) continue;
+    const parts = keys.map((key) => {
+      const [x, y] = [a[key], b[key]];
+      return `${key} ${x ?? "-"} / ${y ?? "-"}${x && y ? ` (${(x / y).toFixed(2)}x)` : ""}`;
+    });
+    console.log(`${String(payloadBytes).padStart(6)} B  toolbox / toolbox-base: ${parts.join(", ")}`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

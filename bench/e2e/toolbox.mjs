@@ -3,18 +3,20 @@
  *   producer  createProducer; the throughput phase is one `sendMany` per phase (the bulk API, which paces
  *             itself on the socket), the round trips `send()` then `waitForResult()`, the user's path;
  *   worker    createWorker with the task's handler (returns its first argument), zod-validated both ways.
+ * With BENCH_E2E_PACKAGES=<checkout> (the `toolbox-base` system) both run that checkout's built packages.
  */
-import { defineTask, parseConfig } from "@worker-toolbox/config";
-import {
-  createDatabasePool,
-  createProducer,
-  createWorker,
-  implementTask,
-  waitForResult,
-} from "@worker-toolbox/runtime";
 import { pino } from "pino";
 import { z } from "zod";
 import { payload, run, serveProducer, serveWorker, TASK } from "./common.mjs";
+
+// BENCH_E2E_PACKAGES (set by e2e.ts for `toolbox-base`): another checkout whose built packages run instead.
+const base = process.env.BENCH_E2E_PACKAGES;
+const built = (name) =>
+  base ? new URL(`packages/${name}/dist/index.js`, `file://${base}/`).href : `@worker-toolbox/${name}`;
+const { defineTask, parseConfig } = await import(built("config"));
+const { createDatabasePool, createProducer, createWorker, implementTask, waitForResult } = await import(
+  built("runtime")
+);
 
 const task = defineTask({
   name: TASK,
