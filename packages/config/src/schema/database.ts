@@ -1,0 +1,38 @@
+import { z } from "zod";
+import { doc, positiveInt } from "./doc.js";
+import { postgresUrl } from "./urls.js";
+
+/** `database.*`: the PostgreSQL result backend and how this process writes to it. */
+export const databaseSchema = z.strictObject({
+  url: doc(
+    postgresUrl.optional(),
+    "PostgreSQL URL of the result backend. Workers should use the least-privilege worker role " +
+      "(`worker-toolbox db grants`). Workers, the tracker and the command-line tools need it; a " +
+      'producer-only process does not (`loadConfig({ role: "producer" })`).',
+    "postgres://worker:secret@db.internal:5432/tasks",
+  ),
+  schema: doc(
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a plain lower-case SQL identifier")
+      .default("public"),
+    "Schema holding the result and tracking tables.",
+    "public",
+  ),
+  poolSize: doc(positiveInt().max(100).default(5), "Connections per process in the pool.", 5),
+  preparedStatements: doc(
+    z.boolean().default(true),
+    "Write results with a named prepared statement (planned once per connection). Set false behind a " +
+      "transaction-pooling PgBouncer older than 1.21 (or without max_prepared_statements).",
+    false,
+  ),
+  resultExtended: doc(
+    z.boolean().default(true),
+    "Store each task's args and kwargs in its result row too (Celery's result_extended; `celery-config` " +
+      "prints it, and Python workers then also write name, worker, retries and queue). On by default, so " +
+      "Python's AsyncResult.args/.kwargs find them and Python workers' rows keep the name the dashboard " +
+      "groups by. Off stores the arguments once, in the tracking row, where the dashboard and getTask read " +
+      "them: one copy of every payload less to write (docs/results.md).",
+    false,
+  ),
+});
