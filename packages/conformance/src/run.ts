@@ -1,12 +1,8 @@
-import { randomBytes } from "node:crypto";
 import {
   type AnyTaskContract,
-  configSchema,
   entityNames,
   isToolboxError,
-  loadConfig,
   maskUrl,
-  parseConfig,
   planTopology,
   splitUrlList,
   type ToolboxConfig,
@@ -21,10 +17,8 @@ import {
   waitForResult,
 } from "@worker-toolbox/runtime";
 import { connectAnyNode, vhostOf } from "@worker-toolbox/runtime/broker";
-import { createDatabasePool, grantsSql, migrate } from "@worker-toolbox/runtime/results";
+import { createDatabasePool } from "@worker-toolbox/runtime/results";
 import {
-  createManagementClient,
-  deriveManagementUrl,
   type ManagementClient,
   type VerifyTopologyResult,
   verifyTopology,
@@ -34,7 +28,6 @@ import {
   createTestNamespace,
   deleteNamespace,
   type LocalServers,
-  startLocalServers,
   type TestDatabase,
 } from "@worker-toolbox/testing";
 import type amqp from "amqplib";
@@ -42,13 +35,13 @@ import type { ChannelModel, ConfirmChannel } from "amqplib";
 import type { Pool } from "pg";
 import { Diagnosis } from "./diagnosis.js";
 import { ConformanceFailure, firstLine } from "./failure.js";
+import { baseConfig, runConfig, withDatabaseUrl } from "./runConfig.js";
+import { dropRunRoles, installRunDatabase, runRoleNames } from "./runRoles.js";
+import { reachableManagement, resolveServers } from "./runServers.js";
 import { SyntheticTasks } from "./synthetic.js";
-import { withDeadline } from "./timing.js";
+import { raceDeadline, withDeadline } from "./timing.js";
 import type { ConformanceOptions, ConformanceServers, StartedWorker } from "./types.js";
-import { resultWriters, writerAuditSql } from "./writerAudit.js";
-
-/** An extra delay rung added to the run config so retries come back in a tenth of a second. */
-export const FAST_RUNG_MS = 100;
+import { resultWriters } from "./writerAudit.js";
 
 export type StartOutcome = { ok: true } | { ok: false; error: Error };
 
@@ -75,6 +68,8 @@ export class ConformanceRun {
   private local: LocalServers | undefined;
   private database: TestDatabase | undefined;
   private trackerRole: string | undefined;
+  /** The service's own config, before the run's namespace and servers are put in. */
+  private base: ToolboxConfig | undefined;
   private adminPool: Pool | undefined;
   private connection: ChannelModel | undefined;
   private confirmChannel: ConfirmChannel | undefined;
@@ -119,71 +114,40 @@ export class ConformanceRun {
   }
 
   private async doPrepare(): Promise<void> {
-    const servers = await this.resolveServers();
+    const { servers, local } = await resolveServers(this.options.servers);
     this.servers = servers;
+    this.local = local;
     this.prefix = createTestNamespace(`conf-${this.service}`);
-    // AMQP_URL may list a cluster's nodes (one vhost for all); the client tries each node's API in turn.
+    // AMQP_URL may list a cluster's nodes (one vhost for all).
     const nodes = splitUrlList(servers.amqpUrl);
     this.vhost = vhostOf(nodes[0] ?? servers.amqpUrl);
-    const base = this.baseConfig();
+    const base = baseConfig(this.options, this.service);
+    this.base = base;
     const managementUrl = servers.managementUrl ?? base.broker.managementUrl;
-    this.management = createManagementClient({
-      url: managementUrl ? splitUrlList(managementUrl) : nodes.map((node) => deriveManagementUrl(node)),
-    });
-    await this.management.overview().catch(() => {
-      this.management = undefined;
-    });
+    this.management = await reachableManagement(managementUrl, nodes);
 
     this.database = await createTestDatabase(servers.databaseUrl, `conf_${this.service}`);
     this.databaseName = this.database.name;
-    const schema = base.database.schema;
     this.adminPool = createDatabasePool(withDatabaseUrl(base, this.database.url), { max: 4 });
-    await migrate(this.adminPool, { schema });
-    const suffix = randomBytes(4).toString("hex");
-    this.workerRole = `wt_conf_${suffix}_worker`;
-    this.trackerRole = `wt_conf_${suffix}_tracker`;
-    const password = randomBytes(12).toString("hex");
-    await this.adminPool.query(writerAuditSql(schema));
-    await this.adminPool.query(
-      grantsSql({
-        schema,
-        workerRole: this.workerRole,
-        trackerRole: this.trackerRole,
-        passwords: { worker: password },
-      }),
+    const roles = runRoleNames();
+    this.workerRole = roles.workerRole;
+    this.trackerRole = roles.trackerRole;
+    const workerUrl = await installRunDatabase(
+      this.adminPool,
+      base.database.schema,
+      this.database.url,
+      roles,
     );
-    // Privileges apply whatever the server's auth method, so the role is enforced even on trust auth.
-    const workerUrl = new URL(this.database.url);
-    workerUrl.username = this.workerRole;
-    workerUrl.password = password;
 
-    const rungs = [...new Set([FAST_RUNG_MS, ...base.queue.delayRungsMs])].sort((a, b) => a - b);
-    const { healthPort, ...worker } = base.worker;
-    this.config = configSchema.parse({
-      ...base,
+    this.config = runConfig(base, {
       service: this.service,
-      // Quiet unless the developer asks for logs (WT_LOG_LEVEL); failure cases log errors on purpose.
-      logLevel: process.env.WT_LOG_LEVEL ? base.logLevel : "silent",
-      environment: { ...base.environment, prefix: this.prefix },
-      broker: { ...base.broker, url: servers.amqpUrl, managementUrl },
-      database: { ...base.database, url: workerUrl.toString() },
-      queue: { ...base.queue, delayRungsMs: rungs },
-      worker: { ...worker, ...(healthPort === undefined ? {} : { healthPort: 0 }) },
+      prefix: this.prefix,
+      amqpUrl: servers.amqpUrl,
+      managementUrl,
+      databaseUrl: workerUrl,
     });
     this.plan = planTopology(this.config);
-
-    // AMQP_URL may list a cluster's nodes: the first that answers (TCP_NODELAY on: the cases publish one
-    // message and wait for its outcome; Nagle would add 40 ms to each).
-    this.connection = await connectAnyNode(this.config, { name: "worker-toolbox conformance" }).then(
-      ({ connection }) => connection,
-      (error: unknown) => {
-        throw new ConformanceFailure(
-          `Cannot connect to RabbitMQ at ${maskUrl(servers.amqpUrl)}: ${firstLine(error)}`,
-          "start RabbitMQ or point AMQP_URL at it",
-        );
-      },
-    );
-    this.connection.on("error", () => undefined);
+    this.connection = await this.connectBroker(servers.amqpUrl);
     this.diagnosis = new Diagnosis({
       pool: this.adminPool,
       schema: this.config.database.schema,
@@ -197,28 +161,21 @@ export class ConformanceRun {
     });
   }
 
-  /** The service's config as it would load in this test process (no production requirements). */
-  private baseConfig(): ToolboxConfig {
-    if (this.options.config) return this.options.config;
-    try {
-      // The run replaces the broker and database URLs with its servers', so none has to be set.
-      return loadConfig({ overrides: { service: this.service }, localDefaults: true });
-    } catch {
-      // The production case reports config problems; the run only needs a valid shape.
-      return parseConfig({ mode: "test", service: this.service });
-    }
-  }
-
-  private async resolveServers(): Promise<ConformanceServers> {
-    const given = this.options.servers;
-    if (given) return typeof given === "function" ? await given() : given;
-    this.local = await startLocalServers();
-    const managementUrl = this.local.managementUrl ?? process.env.WT_BROKER_MANAGEMENT_URL;
-    return {
-      amqpUrl: this.local.amqpUrl,
-      databaseUrl: this.local.databaseUrl,
-      ...(managementUrl ? { managementUrl } : {}),
-    };
+  /**
+   * The suite's own connection: the first node of AMQP_URL that answers (TCP_NODELAY on: the cases publish
+   * one message and wait for its outcome; Nagle would add 40 ms to each).
+   */
+  private async connectBroker(amqpUrl: string): Promise<ChannelModel> {
+    const { connection } = await connectAnyNode(this.config, { name: "worker-toolbox conformance" }).catch(
+      (error: unknown) => {
+        throw new ConformanceFailure(
+          `Cannot connect to RabbitMQ at ${maskUrl(amqpUrl)}: ${firstLine(error)}`,
+          "start RabbitMQ or point AMQP_URL at it",
+        );
+      },
+    );
+    connection.on("error", () => undefined);
+    return connection;
   }
 
   /** Start the service's worker once; the outcome is shared by every case that needs it. */
@@ -240,20 +197,15 @@ export class ConformanceRun {
         return this.ownWorker;
       });
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `the worker did not report ready within ${this.startTimeoutMs} ms (startWorker never resolved)`,
-            ),
-          ),
-        this.startTimeoutMs,
-      );
-    });
     try {
-      this.worker = await Promise.race([starting, timeout]);
+      this.worker = await raceDeadline(
+        starting,
+        this.startTimeoutMs,
+        () =>
+          new Error(
+            `the worker did not report ready within ${this.startTimeoutMs} ms (startWorker never resolved)`,
+          ),
+      );
       return { ok: true };
     } catch (error) {
       // A start that resolves after the timeout still has to be closed at the end.
@@ -261,8 +213,6 @@ export class ConformanceRun {
       await this.ownWorker?.close({ graceMs: 0 }).catch(() => undefined);
       this.workerClosed = this.ownWorker !== undefined;
       return { ok: false, error: error as Error };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -382,14 +332,9 @@ export class ConformanceRun {
   }
 
   private async dropRoles(): Promise<void> {
-    if (!this.workerRole || !this.servers) return;
-    const pool = createDatabasePool(withDatabaseUrl(this.config, this.servers.databaseUrl), { max: 1 });
-    try {
-      for (const role of [this.workerRole, this.trackerRole])
-        if (role) await pool.query(`DROP ROLE IF EXISTS "${role}"`);
-    } finally {
-      await pool.end();
-    }
+    const config = this.config ?? this.base;
+    if (!this.workerRole || !this.servers || !config) return;
+    await dropRunRoles(config, this.servers.databaseUrl, [this.workerRole, this.trackerRole]);
   }
 
   /** Without the management API: delete the planned entities over AMQP. */
@@ -405,8 +350,4 @@ export class ConformanceRun {
       await connection.close().catch(() => undefined);
     }
   }
-}
-
-function withDatabaseUrl(config: ToolboxConfig, url: string): ToolboxConfig {
-  return { ...config, database: { ...config.database, url } };
 }
