@@ -8,7 +8,8 @@ import { readGeneration } from "../protocol/envelope.js";
 import type { Replay } from "../results/replays.js";
 import { type DeadLetterInfo, describeDeadLetter } from "./deadLetterInfo.js";
 import { replayRequest } from "./replayMessage.js";
-import { createReplayRecorder } from "./replayRecorder.js";
+import { createReplayRecorder, type ReplayRecorder } from "./replayRecorder.js";
+import { type ReplaySelection, replayMatcher, replayTarget } from "./replaySelection.js";
 
 /**
  * Inspect, replay and purge a service's dead-letter queue (`<prefix>.<service>.dead`).
@@ -70,17 +71,6 @@ export async function listDeadLetters(
   });
 }
 
-export interface ReplaySelection {
-  /** Replay these task ids. */
-  ids?: readonly string[];
-  /** Replay tasks with this exact name. */
-  task?: string;
-  /** Replay every dead letter with this reason (`retries-exhausted`, or the broker's `delivery_limit`…). */
-  reason?: string;
-  /** Replay everything. */
-  all?: boolean;
-}
-
 export interface ReplayProgress {
   total: number;
   examined: number;
@@ -127,36 +117,51 @@ export async function replayDeadLetters(
   ref: DeadLetterQueueRef,
   options: ReplayOptions,
 ): Promise<ReplayResult> {
-  const select = options.selection;
-  if (!select.all && !select.task && !select.reason && (!select.ids || select.ids.length === 0)) {
-    throw new ToolboxError(
-      "CONFIG_INVALID",
-      "A replay needs a selection: ids, a task name, a reason, or all.",
-      {
-        hint: "pass --id <task id> (repeatable), --task <name>, --reason <reason> or --all",
-      },
-    );
-  }
-  const ids = new Set(select.ids ?? []);
-  const matches = (info: DeadLetterInfo) =>
-    select.all === true ||
-    (info.taskId !== undefined && ids.has(info.taskId)) ||
-    (select.task !== undefined && info.task === select.task) ||
-    (select.reason !== undefined && info.reason === select.reason);
-  const names = entityNames(ref.prefix);
-  // The platform's dead letters are tracking copies: straight back to the platform queue, or the task
-  // would run again.
-  const target =
-    ref.service === PLATFORM_DEAD_LETTER_KEY
-      ? { exchange: "", routingKey: names.platformQueue }
-      : { exchange: names.exchange };
+  const plan: ReplayPlan = {
+    matches: replayMatcher(options.selection),
+    target: replayTarget(ref.prefix, ref.service),
+    // Service dead letters start a new generation of their task; the platform's are tracking copies.
+    startsGeneration: ref.service !== PLATFORM_DEAD_LETTER_KEY,
+    dryRun: options.dryRun === true,
+  };
   const queue = deadLetterQueueName(ref);
-  const dryRun = options.dryRun === true;
+  return withDeadLetterChannel(connection, queue, (channel, total) =>
+    new DeadLetterReplay(channel, queue, total, plan, options).run(connection),
+  );
+}
 
-  return withDeadLetterChannel(connection, queue, async (channel, total) => {
-    const result: ReplayResult = {
+interface ReplayPlan {
+  matches: (info: DeadLetterInfo) => boolean;
+  target: { exchange: string; routingKey?: string };
+  startsGeneration: boolean;
+  dryRun: boolean;
+}
+
+/**
+ * One replay over a dead-letter queue. Each message is examined once: those not replayed stay
+ * unacknowledged until the end (`held`), so `get` moves on to the next one instead of returning them
+ * again; a replayed one is acked only once its copy is confirmed.
+ */
+class DeadLetterReplay {
+  private readonly result: ReplayResult;
+  private readonly held: GetMessage[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly recorder: ReplayRecorder;
+  private readonly publisher: ConfirmPublisher;
+  private readonly concurrency: number;
+  private readonly started = Date.now();
+  private stopped = false;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly queue: string,
+    private readonly total: number,
+    private readonly plan: ReplayPlan,
+    private readonly options: ReplayOptions,
+  ) {
+    this.result = {
       queue,
-      dryRun,
+      dryRun: plan.dryRun,
       total,
       examined: 0,
       matched: 0,
@@ -166,91 +171,102 @@ export async function replayDeadLetters(
       replays: [],
       warnings: [],
     };
-    // Service dead letters start a new generation of their task; the platform's are tracking copies.
-    const recorder = createReplayRecorder(options.results);
-    const startsGeneration = ref.service !== PLATFORM_DEAD_LETTER_KEY;
-    const publisher = new ConfirmPublisher({
+    this.recorder = createReplayRecorder(options.results);
+    this.publisher = new ConfirmPublisher({
       logger: options.logger,
       deadlineMs: options.publishTimeoutMs,
       name: "dlq-replay",
     });
-    if (!dryRun) await publisher.attach(connection);
-    const held: GetMessage[] = [];
-    const inFlight = new Set<Promise<void>>();
-    const concurrency = Math.max(1, options.concurrency ?? 100);
-    const started = Date.now();
-    let stop = false;
-    const report = () =>
-      options.onProgress?.({
-        total,
-        examined: result.examined,
-        matched: result.matched,
-        replayed: result.replayed,
-      });
+    this.concurrency = Math.max(1, options.concurrency ?? 100);
+  }
+
+  async run(connection: ChannelModel): Promise<ReplayResult> {
+    if (!this.plan.dryRun) await this.publisher.attach(connection);
     try {
-      // Each message is examined once: those not replayed stay unacknowledged until the end, so `get`
-      // moves on to the next one instead of returning them again.
-      while (result.examined < total && !stop && !options.signal?.aborted) {
-        if (options.ratePerSecond) {
-          const due = started + (result.examined / options.ratePerSecond) * 1_000;
-          if (due > Date.now()) await sleep(due - Date.now());
-        }
-        const message = await channel.get(queue, { noAck: false });
-        if (!message) break;
-        result.examined++;
-        const info = describeDeadLetter(message);
-        if (!matches(info)) {
-          held.push(message);
-          continue;
-        }
-        result.matched++;
-        if (result.items.length < 1_000) result.items.push(info);
-        const generation = startsGeneration ? readGeneration(message.properties.headers) + 1 : undefined;
-        const request = dryRun ? undefined : replayRequest(message, target, Date.now(), generation);
-        if (dryRun || !request) {
-          if (!dryRun) {
-            result.failed.push({
-              taskId: info.taskId,
-              task: info.task,
-              error: "no routing key to replay to",
-            });
-          }
-          held.push(message);
-          continue;
-        }
-        const publish = publisher.publish(request).then(
-          () => {
-            // Only now, with the copy confirmed by the broker, does the dead letter go.
-            channel.ack(message);
-            result.replayed++;
-            if (info.taskId && generation !== undefined) recorder.add({ taskId: info.taskId, generation });
-            report();
-          },
-          (error: Error) => {
-            channel.nack(message, false, true);
-            result.failed.push({
-              taskId: info.taskId,
-              task: info.task,
-              error: error.message.split("\n")[0] ?? "",
-            });
-            // Unroutable, nacked, connection lost: the next publish would fail the same way.
-            stop = true;
-          },
-        );
-        inFlight.add(publish);
-        void publish.finally(() => inFlight.delete(publish));
-        if (inFlight.size >= concurrency) await Promise.race(inFlight);
-        if (dryRun) report();
-      }
-      await Promise.all(inFlight);
+      await this.examineAll();
     } finally {
-      for (const message of held) channel.nack(message, false, true);
-      await publisher.close(1_000).catch(() => {});
-      await recorder.flush();
+      for (const message of this.held) this.channel.nack(message, false, true);
+      await this.publisher.close(1_000).catch(() => {});
+      await this.recorder.flush();
     }
-    report();
-    return { ...result, replays: recorder.replays, warnings: recorder.warnings };
-  });
+    this.report();
+    return { ...this.result, replays: this.recorder.replays, warnings: this.recorder.warnings };
+  }
+
+  private async examineAll(): Promise<void> {
+    while (this.result.examined < this.total && !this.stopped && !this.options.signal?.aborted) {
+      await this.pace();
+      const message = await this.channel.get(this.queue, { noAck: false });
+      if (!message) break;
+      this.result.examined++;
+      const copying = this.examine(message);
+      if (copying && this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    }
+    await Promise.all(this.inFlight);
+  }
+
+  /** With `ratePerSecond`, wait until the next message is due. */
+  private async pace(): Promise<void> {
+    const rate = this.options.ratePerSecond;
+    if (!rate) return;
+    const due = this.started + (this.result.examined / rate) * 1_000;
+    if (due > Date.now()) await sleep(due - Date.now());
+  }
+
+  /** Hold a message that is not replayed; start the copy of one that is (returns true). */
+  private examine(message: GetMessage): boolean {
+    const info = describeDeadLetter(message);
+    if (!this.plan.matches(info)) {
+      this.held.push(message);
+      return false;
+    }
+    this.result.matched++;
+    if (this.result.items.length < 1_000) this.result.items.push(info);
+    if (this.plan.dryRun) {
+      this.held.push(message);
+      return false;
+    }
+    const generation = this.plan.startsGeneration
+      ? readGeneration(message.properties.headers) + 1
+      : undefined;
+    const request = replayRequest(message, this.plan.target, Date.now(), generation);
+    if (!request) {
+      this.result.failed.push({ taskId: info.taskId, task: info.task, error: "no routing key to replay to" });
+      this.held.push(message);
+      return false;
+    }
+    const publish = this.publisher.publish(request).then(
+      () => this.replayed(message, info, generation),
+      (error: Error) => this.notReplayed(message, info, error),
+    );
+    this.inFlight.add(publish);
+    void publish.finally(() => this.inFlight.delete(publish));
+    return true;
+  }
+
+  /** Only now, with the copy confirmed by the broker, does the dead letter go. */
+  private replayed(message: GetMessage, info: DeadLetterInfo, generation: number | undefined): void {
+    this.channel.ack(message);
+    this.result.replayed++;
+    if (info.taskId && generation !== undefined) this.recorder.add({ taskId: info.taskId, generation });
+    this.report();
+  }
+
+  private notReplayed(message: GetMessage, info: DeadLetterInfo, error: Error): void {
+    this.channel.nack(message, false, true);
+    this.result.failed.push({
+      taskId: info.taskId,
+      task: info.task,
+      error: error.message.split("\n")[0] ?? "",
+    });
+    // Unroutable, nacked, connection lost: the next publish would fail the same way.
+    this.stopped = true;
+  }
+
+  private report(): void {
+    const { total, examined, matched, replayed } = this.result;
+    this.options.onProgress?.({ total, examined, matched, replayed });
+  }
 }
 
 /** Delete every message in the dead-letter queue; returns how many there were. */

@@ -26,7 +26,6 @@ export {
   type ReplayOptions,
   type ReplayProgress,
   type ReplayResult,
-  type ReplaySelection,
   replayDeadLetters,
 } from "./deadLetterQueue.js";
 export { type DoctorOptions, runDoctor } from "./doctor.js";
@@ -34,6 +33,7 @@ export type { CheckStatus, DoctorCheck, DoctorReport } from "./doctorCheck.js";
 export { deadLetteredAtMs, publishedAtMs } from "./messageTime.js";
 export { createMonitor, type Monitor, type MonitorOptions, type MonitorTick } from "./monitor.js";
 export { replayHeaders, replayRequest } from "./replayMessage.js";
+export type { ReplaySelection } from "./replaySelection.js";
 export {
   type QueueSample,
   type QueueSnapshot,

@@ -66,123 +66,25 @@ export interface Monitor {
 
 export function createMonitor(options: MonitorOptions): Monitor {
   const { config, logger } = options;
-  const targets = opsTargets(config, options.services);
   const webhookUrl = options.webhookUrl ?? config.monitor.webhookUrl;
   const intervalMs = options.intervalMs ?? config.monitor.intervalSeconds * 1_000;
-  const client =
-    options.management === false
-      ? undefined
-      : (options.management ?? createManagementClient({ url: managementUrls(config) }));
-  const vhost = configVhost(config);
+  const logSamples = options.logSamples !== false;
+  const sample = queueSampler(options);
+  const audit = auditSchedule(options);
+  const sources = sourceChangeLog(logger);
   let active = new Map<string, Alarm>();
-  let lastSource: QueueSnapshot["source"] | undefined;
-  let audited: { at: number; alarms: Alarm[] } | undefined;
-
-  /** Run the audit when it is due; its alarms stand until the next run. */
-  async function audit(): Promise<{ report?: AuditReport; alarms: Alarm[] }> {
-    if (!options.audit) return { alarms: [] };
-    if (audited && Date.now() - audited.at < options.audit.intervalMs) return { alarms: audited.alarms };
-    let report: AuditReport | undefined;
-    let alarms: Alarm[];
-    try {
-      report = await options.audit.run();
-      alarms = auditAlarms(report, config.environment.prefix);
-      logger.info(
-        { event: "audit", ok: report.ok, since: report.since, totals: report.totals },
-        "loss audit",
-      );
-    } catch (error) {
-      alarms = [auditUnavailableAlarm(error)];
-    }
-    audited = { at: Date.now(), alarms };
-    return { ...(report ? { report } : {}), alarms };
-  }
-
-  async function sample(): Promise<{ snapshot?: QueueSnapshot; alarms: Alarm[] }> {
-    try {
-      const connection = await options.getConnection();
-      const snapshot = await sampleQueues({
-        connection,
-        targets,
-        management: client ? { client, vhost } : { unavailable: "management API turned off" },
-        queueType: config.queue.type,
-      });
-      return { snapshot, alarms: evaluateAlarms(snapshot, targets) };
-    } catch (error) {
-      const message = `cannot sample the queues: ${(error as Error).message.split("\n")[0]}`;
-      return {
-        alarms: [
-          {
-            key: "broker-unavailable",
-            kind: "broker-unavailable",
-            service: "",
-            queue: "",
-            value: null,
-            threshold: null,
-            message,
-          },
-        ],
-      };
-    }
-  }
 
   async function tick(): Promise<MonitorTick> {
     const sampled = await sample();
     const { snapshot } = sampled;
     const fromAudit = await audit();
     const alarms = [...sampled.alarms, ...fromAudit.alarms];
-    const logSamples = options.logSamples !== false;
     if (snapshot) {
-      if (snapshot.source !== lastSource) {
-        if (snapshot.source === "amqp") {
-          logger.warn(
-            { reason: snapshot.fallbackReason },
-            "management API unavailable: sampling over AMQP (ready depth and consumers only, no rates)",
-          );
-        }
-        lastSource = snapshot.source;
-      }
-      for (const queue of logSamples ? snapshot.queues : []) {
-        logger.info(
-          {
-            event: "queue.sample",
-            service: queue.service,
-            queue: queue.queue,
-            role: queue.role,
-            exists: queue.exists,
-            depth: queue.depth,
-            consumers: queue.consumers,
-            ...(queue.rates ? { rates: queue.rates } : {}),
-            ...(queue.oldestAgeMs !== undefined ? { oldestAgeMs: queue.oldestAgeMs } : {}),
-            source: snapshot.source,
-          },
-          "queue sample",
-        );
-      }
+      sources(snapshot);
+      if (logSamples) logQueueSamples(logger, snapshot);
     }
-    const next = new Map(alarms.map((alarm) => [alarm.key, alarm]));
-    const raised = alarms.filter((alarm) => !active.has(alarm.key));
-    const resolved = [...active.values()].filter((alarm) => !next.has(alarm.key));
-    for (const alarm of logSamples ? alarms : []) {
-      logger.error(
-        {
-          event: "alarm",
-          alarm: alarm.kind,
-          service: alarm.service,
-          queue: alarm.queue,
-          value: alarm.value,
-          threshold: alarm.threshold,
-          new: raised.includes(alarm),
-        },
-        alarm.message,
-      );
-    }
-    for (const alarm of logSamples ? resolved : []) {
-      logger.info(
-        { event: "alarm.resolved", alarm: alarm.kind, queue: alarm.queue },
-        `resolved: ${alarm.message}`,
-      );
-    }
+    const { next, raised, resolved } = compareAlarms(active, alarms);
+    if (logSamples) logAlarms(logger, alarms, raised, resolved);
     active = next;
     if (webhookUrl && (raised.length > 0 || resolved.length > 0)) {
       await postAlarmWebhook(
@@ -214,18 +116,161 @@ export function createMonitor(options: MonitorOptions): Monitor {
     async run(signal) {
       while (!signal.aborted) {
         await tick();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, intervalMs);
-          signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(timer);
-              resolve();
-            },
-            { once: true },
-          );
-        });
+        await waitOrAbort(intervalMs, signal);
       }
     },
   };
+}
+
+type Sampled = { snapshot?: QueueSnapshot; alarms: Alarm[] };
+
+/** One sample of every target queue with its threshold alarms; a failed sample is `broker-unavailable`. */
+function queueSampler(options: MonitorOptions): () => Promise<Sampled> {
+  const { config } = options;
+  const targets = opsTargets(config, options.services);
+  const client =
+    options.management === false
+      ? undefined
+      : (options.management ?? createManagementClient({ url: managementUrls(config) }));
+  const vhost = configVhost(config);
+  return async () => {
+    try {
+      const connection = await options.getConnection();
+      const snapshot = await sampleQueues({
+        connection,
+        targets,
+        management: client ? { client, vhost } : { unavailable: "management API turned off" },
+        queueType: config.queue.type,
+      });
+      return { snapshot, alarms: evaluateAlarms(snapshot, targets) };
+    } catch (error) {
+      return { alarms: [brokerUnavailableAlarm(error)] };
+    }
+  };
+}
+
+function brokerUnavailableAlarm(error: unknown): Alarm {
+  return {
+    key: "broker-unavailable",
+    kind: "broker-unavailable",
+    service: "",
+    queue: "",
+    value: null,
+    threshold: null,
+    message: `cannot sample the queues: ${(error as Error).message.split("\n")[0]}`,
+  };
+}
+
+/** Run the audit when it is due; its alarms stand until the next run. */
+function auditSchedule(options: MonitorOptions): () => Promise<{ report?: AuditReport; alarms: Alarm[] }> {
+  const { config, logger } = options;
+  let audited: { at: number; alarms: Alarm[] } | undefined;
+  return async () => {
+    if (!options.audit) return { alarms: [] };
+    if (audited && Date.now() - audited.at < options.audit.intervalMs) return { alarms: audited.alarms };
+    let report: AuditReport | undefined;
+    let alarms: Alarm[];
+    try {
+      report = await options.audit.run();
+      alarms = auditAlarms(report, config.environment.prefix);
+      logger.info(
+        { event: "audit", ok: report.ok, since: report.since, totals: report.totals },
+        "loss audit",
+      );
+    } catch (error) {
+      alarms = [auditUnavailableAlarm(error)];
+    }
+    audited = { at: Date.now(), alarms };
+    return { ...(report ? { report } : {}), alarms };
+  };
+}
+
+/** Warn once each time sampling falls back from the management API to AMQP. */
+function sourceChangeLog(logger: Logger): (snapshot: QueueSnapshot) => void {
+  let lastSource: QueueSnapshot["source"] | undefined;
+  return (snapshot) => {
+    if (snapshot.source === lastSource) return;
+    if (snapshot.source === "amqp") {
+      logger.warn(
+        { reason: snapshot.fallbackReason },
+        "management API unavailable: sampling over AMQP (ready depth and consumers only, no rates)",
+      );
+    }
+    lastSource = snapshot.source;
+  };
+}
+
+/** Which alarms are new and which went away since the last tick. */
+function compareAlarms(
+  active: ReadonlyMap<string, Alarm>,
+  alarms: readonly Alarm[],
+): { next: Map<string, Alarm>; raised: Alarm[]; resolved: Alarm[] } {
+  const next = new Map(alarms.map((alarm) => [alarm.key, alarm]));
+  const raised = alarms.filter((alarm) => !active.has(alarm.key));
+  const resolved = [...active.values()].filter((alarm) => !next.has(alarm.key));
+  return { next, raised, resolved };
+}
+
+function logQueueSamples(logger: Logger, snapshot: QueueSnapshot): void {
+  for (const queue of snapshot.queues) {
+    logger.info(
+      {
+        event: "queue.sample",
+        service: queue.service,
+        queue: queue.queue,
+        role: queue.role,
+        exists: queue.exists,
+        depth: queue.depth,
+        consumers: queue.consumers,
+        ...(queue.rates ? { rates: queue.rates } : {}),
+        ...(queue.oldestAgeMs !== undefined ? { oldestAgeMs: queue.oldestAgeMs } : {}),
+        source: snapshot.source,
+      },
+      "queue sample",
+    );
+  }
+}
+
+/** Every active alarm at error level (log-based alerting counts lines), and each resolved one. */
+function logAlarms(
+  logger: Logger,
+  alarms: readonly Alarm[],
+  raised: readonly Alarm[],
+  resolved: readonly Alarm[],
+) {
+  for (const alarm of alarms) {
+    logger.error(
+      {
+        event: "alarm",
+        alarm: alarm.kind,
+        service: alarm.service,
+        queue: alarm.queue,
+        value: alarm.value,
+        threshold: alarm.threshold,
+        new: raised.includes(alarm),
+      },
+      alarm.message,
+    );
+  }
+  for (const alarm of resolved) {
+    logger.info(
+      { event: "alarm.resolved", alarm: alarm.kind, queue: alarm.queue },
+      `resolved: ${alarm.message}`,
+    );
+  }
+}
+
+/** Resolve after `ms`, or at once when `signal` aborts. */
+function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
