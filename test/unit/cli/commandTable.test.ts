@@ -80,6 +80,17 @@ describe("the command table", () => {
     expect(from(urls, "/node_modules/pg/")).toEqual([]);
   });
 
+  it("the operator commands' --help loads their shared runtime loader but not the runtime", () => {
+    for (const command of ["audit", "monitor", "inspect"]) {
+      const urls = loadedBy([command, "--help"]);
+      expect(from(urls, `/packages/cli/src/commands/${command}.ts`), command).toHaveLength(1);
+      expect(from(urls, "/packages/cli/src/opsRuntime.ts"), command).toHaveLength(1);
+      expect(from(urls, "/packages/runtime/"), command).toEqual([]);
+      expect(from(urls, "/node_modules/pg/"), command).toEqual([]);
+      expect(from(urls, "/node_modules/amqplib/"), command).toEqual([]);
+    }
+  });
+
   it("`topology plan` needs the config package only, not the broker client", () => {
     const urls = loadedBy(["topology", "plan"]);
     expect(from(urls, "/packages/config/src/planTopology.ts")).toHaveLength(1);

@@ -4,6 +4,7 @@ import type { ChannelModel } from "amqplib";
 import type { Argv } from "yargs";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
 import { parseDuration } from "../duration.js";
+import { loadOpsRuntime, type OpsRuntime } from "../opsRuntime.js";
 import { json, table } from "../output.js";
 import type { CommandBody } from "./table.js";
 
@@ -14,20 +15,6 @@ type AuditArgs = GlobalOptions & {
   json: boolean;
   broker: boolean;
 };
-
-// The runtime (pg, amqplib) is imported by the handler, so `audit --help` does not load it
-// (see commands/index.ts).
-const runtime = async () => {
-  const [ops, results, topology, broker, cliBroker] = await Promise.all([
-    import("@worker-toolbox/runtime/ops"),
-    import("@worker-toolbox/runtime/results"),
-    import("@worker-toolbox/runtime/topology"),
-    import("@worker-toolbox/runtime/broker"),
-    import("../broker.js"),
-  ]);
-  return { ...ops, ...results, ...topology, ...broker, ...cliBroker };
-};
-type Runtime = Awaited<ReturnType<typeof runtime>>;
 
 /** `worker-toolbox audit`: reconcile what was scheduled with what finished, and name what was lost. */
 export function auditCommand(ctx: CommandContext): CommandBody {
@@ -61,7 +48,7 @@ async function audit(ctx: CommandContext, argv: AuditArgs): Promise<void> {
   const sinceMs = parseDuration(argv.since, "--since");
   const graceMs = parseDuration(argv.grace, "--grace");
   const config = ctx.loadConfig(argv, { uses: argv.broker ? ["broker", "database"] : ["database"] });
-  const rt = await runtime();
+  const rt = await loadOpsRuntime();
   const pool = rt.createDatabasePool(config, { max: 2 });
   let connection: ChannelModel | undefined;
   const notes: string[] = [];
@@ -91,7 +78,7 @@ async function audit(ctx: CommandContext, argv: AuditArgs): Promise<void> {
   }
 }
 
-function management(rt: Runtime, config: ToolboxConfig) {
+function management(rt: OpsRuntime, config: ToolboxConfig) {
   return {
     client: rt.createManagementClient({
       url: rt.deriveManagementUrl(config.broker.url, config.broker.managementUrl),
@@ -115,7 +102,7 @@ const COLUMN: Record<(typeof AUDIT_COUNTERS)[number], string> = {
 
 function print(
   ctx: CommandContext,
-  { AUDIT_COUNTERS, formatAge }: Runtime,
+  { AUDIT_COUNTERS, formatAge }: OpsRuntime,
   config: ToolboxConfig,
   report: AuditReport,
   argv: AuditArgs,

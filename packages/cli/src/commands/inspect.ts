@@ -1,5 +1,6 @@
 import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
+import { loadOpsRuntime } from "../opsRuntime.js";
 import { json } from "../output.js";
 import type { CommandBody } from "./table.js";
 
@@ -54,11 +55,7 @@ export function inspectCommand(ctx: CommandContext): CommandBody {
 
 async function inspect(ctx: CommandContext, argv: InspectArgs): Promise<void> {
   const config = ctx.loadConfig(argv, { uses: ["broker"] });
-  // The broker client loads on use: `inspect --help` needs none (commands/index.ts).
-  const [{ broadcastCommand }, { connectOnce }] = await Promise.all([
-    import("@worker-toolbox/runtime/ops"),
-    import("../broker.js"),
-  ]);
+  const { broadcastCommand, connectOnce } = await loadOpsRuntime();
   const connection = await connectOnce(config);
   let replies: Record<string, unknown>;
   try {

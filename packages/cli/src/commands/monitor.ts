@@ -5,6 +5,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { Argv } from "yargs";
 import { type CommandContext, type GlobalOptions, servicesFrom } from "../context.js";
+import { loadOpsRuntime, type OpsRuntime } from "../opsRuntime.js";
 import type { CommandBody } from "./table.js";
 
 type MonitorArgs = GlobalOptions & {
@@ -14,19 +15,6 @@ type MonitorArgs = GlobalOptions & {
   json: boolean;
   audit?: boolean;
 };
-
-// The runtime (pg, amqplib) is imported by the handlers that use it, so `--help` does not load it
-// (see commands/index.ts).
-const runtime = async () => {
-  const [broker, ops, results, topology] = await Promise.all([
-    import("@worker-toolbox/runtime/broker"),
-    import("@worker-toolbox/runtime/ops"),
-    import("@worker-toolbox/runtime/results"),
-    import("@worker-toolbox/runtime/topology"),
-  ]);
-  return { ...broker, ...ops, ...results, ...topology };
-};
-type Runtime = Awaited<ReturnType<typeof runtime>>;
 
 /** `worker-toolbox monitor`: sample queues at an interval and raise alarms (pino lines on stdout). */
 export function monitorCommand(ctx: CommandContext): CommandBody {
@@ -81,7 +69,7 @@ async function monitor(ctx: CommandContext, argv: MonitorArgs): Promise<void> {
   // a log shipper) pino lines on stdout like every long-running toolbox process.
   const mode = argv.json ? "json" : ctx.io.stdoutIsTTY ? "table" : "log";
   const [rt, { pino }, { renderTick }] = await Promise.all([
-    runtime(),
+    loadOpsRuntime(),
     import("pino"),
     import("./monitorOutput.js"),
   ]);
@@ -136,7 +124,7 @@ async function monitor(ctx: CommandContext, argv: MonitorArgs): Promise<void> {
 }
 
 function auditOf(
-  rt: Runtime,
+  rt: OpsRuntime,
   config: ToolboxConfig,
   pool: pg.Pool,
   services: readonly string[],
@@ -175,7 +163,7 @@ function intervalOf(interval: number | undefined, config: ToolboxConfig): number
 
 /** --service flags, else config.service, else every service found on the broker (management API). */
 async function resolveServices(
-  rt: Runtime,
+  rt: OpsRuntime,
   argv: MonitorArgs,
   config: ToolboxConfig,
   logger: Logger,
