@@ -1,19 +1,14 @@
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServers } from "../support/servers.js";
-import { cli, drain, eventually, openChannel, publishDeadLetters, readyCount } from "./support.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, drain, eventually, publishDeadLetters, readyCount } from "./support.js";
+import { opsWorld } from "./world.js";
 
-const { amqpUrl, managementUrl } = testServers();
-const prefix = createTestNamespace("ops-dlq");
-const env = {
-  AMQP_URL: amqpUrl,
-  RABBITMQ_MANAGEMENT_URL: managementUrl,
-  WT_ENVIRONMENT_PREFIX: prefix,
-  WT_QUEUE_DELAY_RUNGS_MS: "1000",
+const world = opsWorld("ops-dlq", {
+  apply: ["export"],
   // The broker dead-letters a message returned more than once.
-  WT_QUEUE_DELIVERY_LIMIT: "1",
-};
+  env: { WT_QUEUE_DELIVERY_LIMIT: "1" },
+});
+const { prefix, env } = world;
 const dead = `${prefix}.export.dead`;
 let connection: ChannelModel;
 let channel: ConfirmChannel;
@@ -21,8 +16,7 @@ let renderIds: string[];
 let pdfIds: string[];
 
 beforeAll(async () => {
-  ({ connection, channel } = await openChannel(amqpUrl));
-  expect((await cli(["topology", "apply", "--service", "export"], env)).code).toBe(0);
+  ({ connection, channel } = world);
   renderIds = await publishDeadLetters(channel, prefix, "export", "export.render", 3);
   pdfIds = await publishDeadLetters(channel, prefix, "export", "export.pdf", 2, "permanent-error");
   // A genuine broker dead letter: returned to the quorum queue until its delivery limit is passed.
@@ -56,11 +50,6 @@ async function settled(queue: string, count: number): Promise<void> {
     `${queue} to hold ${count} messages again`,
   );
 }
-
-afterAll(async () => {
-  await connection?.close().catch(() => {});
-  await deleteNamespace(managementUrl!, prefix);
-});
 
 describe("worker-toolbox dlq", () => {
   it("lists worker and broker dead letters without consuming them", async () => {

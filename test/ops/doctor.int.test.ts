@@ -1,22 +1,11 @@
 import { migrate } from "@worker-toolbox/runtime/results";
-import {
-  createTestDatabase,
-  createTestNamespace,
-  deleteNamespace,
-  type TestDatabase,
-} from "@worker-toolbox/testing";
-import type { ChannelModel, ConfirmChannel } from "amqplib";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServers } from "../support/servers.js";
-import { cli, openChannel } from "./support.js";
+import { describe, expect, it } from "vitest";
+import { cli } from "./support.js";
+import { opsWorld } from "./world.js";
 
-const { amqpUrl, databaseUrl, managementUrl } = testServers();
-const prefix = createTestNamespace("ops-doctor");
-let db: TestDatabase;
-let connection: ChannelModel;
-let channel: ConfirmChannel;
-let env: Record<string, string | undefined>;
+const world = opsWorld("ops-doctor", { database: "fresh" });
+const { prefix, env } = world;
 
 interface Report {
   ok: boolean;
@@ -30,28 +19,10 @@ const doctor = async (...args: string[]) => {
 };
 const check = (report: Report, id: string) => report.checks.find((c) => c.id === id);
 
-beforeAll(async () => {
-  db = await createTestDatabase(databaseUrl, "ops-doctor");
-  env = {
-    AMQP_URL: amqpUrl,
-    RABBITMQ_MANAGEMENT_URL: managementUrl,
-    DATABASE_URL: db.url,
-    WT_ENVIRONMENT_PREFIX: prefix,
-    WT_QUEUE_DELAY_RUNGS_MS: "1000",
-  };
-  ({ connection, channel } = await openChannel(amqpUrl));
-});
-
-afterAll(async () => {
-  await connection?.close().catch(() => {});
-  await deleteNamespace(managementUrl!, prefix);
-  await db?.drop();
-});
-
 describe("worker-toolbox doctor", () => {
   it("finds an unmigrated database, a drifted queue and a queue without consumers", async () => {
     // Drift: billing's queue was declared by hand as a classic queue before the topology existed.
-    await channel.assertQueue(`${prefix}.billing`, {
+    await world.channel.assertQueue(`${prefix}.billing`, {
       durable: true,
       arguments: { "x-queue-type": "classic" },
     });
@@ -98,13 +69,13 @@ describe("worker-toolbox doctor", () => {
   });
 
   it("exits 0 once everything is fixed, and then flags dead letters", async () => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const pool = new pg.Pool({ connectionString: world.db.url, max: 1 });
     await migrate(pool, { schema: "public" });
     await pool.end();
     // The hand-declared billing queue (no dead-letter sibling: not a service) would be extra drift now.
-    await channel.deleteQueue(`${prefix}.billing`);
+    await world.channel.deleteQueue(`${prefix}.billing`);
     // Consumers for the service queue and the platform queue (the tracker's).
-    const consumer = await connection.createChannel();
+    const consumer = await world.connection.createChannel();
     await consumer.consume(`${prefix}.export`, () => {});
     await consumer.consume(`${prefix}.platform`, () => {});
 
@@ -118,10 +89,10 @@ describe("worker-toolbox doctor", () => {
       /^1 consumer\(s\) \(minimum 1\)/,
     );
 
-    channel.publish(`${prefix}.dead`, "export", Buffer.from("[[], {}, {}]"), {
+    world.channel.publish(`${prefix}.dead`, "export", Buffer.from("[[], {}, {}]"), {
       headers: { task: "export.x", id: "dead-1" },
     });
-    await channel.waitForConfirms();
+    await world.channel.waitForConfirms();
     const flagged = await doctor("--service", "export");
     expect(flagged.code).toBe(1);
     expect(check(flagged.report, `dead-letters:${prefix}.export.dead`)).toMatchObject({

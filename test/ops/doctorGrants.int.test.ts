@@ -1,27 +1,27 @@
-import { grantsSql, migrate } from "@worker-toolbox/runtime/results";
-import {
-  createTestDatabase,
-  createTestNamespace,
-  deleteNamespace,
-  type TestDatabase,
-} from "@worker-toolbox/testing";
+import { grantsSql } from "@worker-toolbox/runtime/results";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServers } from "../support/servers.js";
 import { cli } from "./support.js";
+import { opsWorld } from "./world.js";
 
 /**
  * `doctor` checks the database as the roles that do the work: a grant revoked from the worker role makes it
  * fail naming the grant and the GRANT line that fixes it — whether doctor runs as a superuser (it acts as the
  * role) or with the worker's own DATABASE_URL.
  */
-const { amqpUrl, databaseUrl, managementUrl } = testServers();
-const prefix = createTestNamespace("ops-grants");
-let db: TestDatabase;
+const { databaseUrl } = testServers();
+const world = opsWorld("ops-grants", {
+  database: "migrated",
+  channel: false,
+  apply: ["export"],
+  // No workers run here: consumers are not what this file checks.
+  env: { WT_MONITOR_THRESHOLDS_MIN_CONSUMERS: "0" },
+});
+const { env } = world;
 let pool: pg.Pool;
 let worker: string;
 let tracker: string;
-let env: Record<string, string | undefined>;
 
 interface Check {
   id: string;
@@ -38,18 +38,16 @@ const doctor = async (extraEnv: Record<string, string | undefined> = {}, ...args
 };
 
 const asRole = (role: string) => {
-  const url = new URL(db.url);
+  const url = new URL(world.db.url);
   url.username = role;
   url.password = "pw";
   return url.toString();
 };
 
 beforeAll(async () => {
-  db = await createTestDatabase(databaseUrl, "ops-grants");
-  pool = new pg.Pool({ connectionString: db.url, max: 1 });
-  await migrate(pool, { schema: "public" });
-  worker = `wt_worker_${db.name}`;
-  tracker = `wt_tracker_${db.name}`;
+  pool = new pg.Pool({ connectionString: world.db.url, max: 1 });
+  worker = `wt_worker_${world.db.name}`;
+  tracker = `wt_tracker_${world.db.name}`;
   await pool.query(
     grantsSql({
       schema: "public",
@@ -58,16 +56,6 @@ beforeAll(async () => {
       passwords: { worker: "pw", tracker: "pw" },
     }),
   );
-  env = {
-    AMQP_URL: amqpUrl,
-    RABBITMQ_MANAGEMENT_URL: managementUrl,
-    DATABASE_URL: db.url,
-    WT_ENVIRONMENT_PREFIX: prefix,
-    WT_QUEUE_DELAY_RUNGS_MS: "1000",
-    // No workers run here: consumers are not what this file checks.
-    WT_MONITOR_THRESHOLDS_MIN_CONSUMERS: "0",
-  };
-  expect((await cli(["topology", "apply", "--service", "export"], env)).code).toBe(0);
 });
 
 afterAll(async () => {
@@ -75,12 +63,11 @@ afterAll(async () => {
     for (const role of [worker, tracker]) await pool.query(`DROP OWNED BY "${role}"`).catch(() => {});
     await pool.end();
   }
-  await db?.drop();
+  // The world drops the database afterwards; DROP OWNED left the roles nothing in it.
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   for (const role of [worker, tracker]) await admin.query(`DROP ROLE IF EXISTS "${role}"`);
   await admin.end();
-  await deleteNamespace(managementUrl!, prefix);
 });
 
 describe("doctor checks the roles that do the work", () => {

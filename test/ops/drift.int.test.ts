@@ -1,34 +1,19 @@
-import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
-import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServers } from "../support/servers.js";
-import { cli, openChannel } from "./support.js";
+import type { ConfirmChannel } from "amqplib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli } from "./support.js";
+import { opsWorld } from "./world.js";
 
 /**
  * Drift the other way round: a binding, a queue and an exchange under the prefix that no plan has. A stray
  * `billing.#` binding on order-export's queue hands billing's tasks to order-export's worker; `topology
  * verify` and `doctor` must fail naming it, with the command that removes it, and that command must work.
  */
-const { amqpUrl, managementUrl } = testServers();
-const prefix = createTestNamespace("ops-drift");
-let connection: ChannelModel;
+const world = opsWorld("ops-drift", { apply: ["order-export", "billing"] });
+const { prefix, env } = world;
 let channel: ConfirmChannel;
-const env = {
-  AMQP_URL: amqpUrl,
-  RABBITMQ_MANAGEMENT_URL: managementUrl,
-  WT_ENVIRONMENT_PREFIX: prefix,
-  WT_QUEUE_DELAY_RUNGS_MS: "1000",
-};
 
-beforeAll(async () => {
-  ({ connection, channel } = await openChannel(amqpUrl));
-  const applied = await cli(["topology", "apply", "--service", "order-export", "--service", "billing"], env);
-  expect(applied.code).toBe(0);
-});
-
-afterAll(async () => {
-  await connection?.close().catch(() => {});
-  await deleteNamespace(managementUrl!, prefix);
+beforeAll(() => {
+  ({ channel } = world);
 });
 
 describe("extra bindings, queues and exchanges", () => {

@@ -1,25 +1,23 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
-import type { ChannelModel, ConfirmChannel } from "amqplib";
+import type { ConfirmChannel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { testServers } from "../support/servers.js";
-import { cli, eventually, logLines, openChannel } from "./support.js";
+import { cli, eventually, logLines } from "./support.js";
+import { opsWorld } from "./world.js";
 
-const { amqpUrl, managementUrl } = testServers();
-const prefix = createTestNamespace("ops-monitor");
+const { managementUrl } = testServers();
+const world = opsWorld("ops-monitor", { apply: ["export"] });
+const { prefix } = world;
 const agedPrefix = createTestNamespace("ops-monitor-age");
-let connection: ChannelModel;
 let channel: ConfirmChannel;
 let hook: Server;
 let hookUrl: string;
 const received: Record<string, unknown>[] = [];
 
 const env = (overrides: Record<string, string> = {}) => ({
-  AMQP_URL: amqpUrl,
-  RABBITMQ_MANAGEMENT_URL: managementUrl,
-  WT_ENVIRONMENT_PREFIX: prefix,
-  WT_QUEUE_DELAY_RUNGS_MS: "1000",
+  ...world.env,
   WT_MONITOR_THRESHOLDS_MAX_DEPTH: "5",
   // Nothing consumes in this test: only the depth threshold should fire.
   WT_MONITOR_THRESHOLDS_MIN_CONSUMERS: "0",
@@ -27,7 +25,7 @@ const env = (overrides: Record<string, string> = {}) => ({
 });
 
 beforeAll(async () => {
-  ({ connection, channel } = await openChannel(amqpUrl));
+  ({ channel } = world);
   hook = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => {
@@ -40,13 +38,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts?token=s3cret`;
-  expect((await cli(["topology", "apply", "--service", "export"], env())).code).toBe(0);
 });
 
 afterAll(async () => {
-  await connection?.close().catch(() => {});
   await new Promise((resolve) => hook?.close(resolve));
-  await deleteNamespace(managementUrl!, prefix);
   await deleteNamespace(managementUrl!, agedPrefix);
 });
 

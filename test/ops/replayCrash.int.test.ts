@@ -1,66 +1,40 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { defineTask, parseConfig } from "@worker-toolbox/config";
-import { migrate } from "@worker-toolbox/runtime/results";
-import {
-  createTestDatabase,
-  createTestNamespace,
-  deleteNamespace,
-  type TestDatabase,
-} from "@worker-toolbox/testing";
-import type { ChannelModel, ConfirmChannel } from "amqplib";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
 import { testServers } from "../support/servers.js";
-import { cli, eventually, openChannel, publishDeadLetters, readyCount } from "./support.js";
+import { cli, eventually, publishDeadLetters, readyCount } from "./support.js";
+import { opsWorld } from "./world.js";
 
 /**
  * The replay promise: copy, wait for the broker's confirm, only then remove. A replaying process killed
  * with SIGKILL halfway through 1,000 dead letters loses none of them; the duplicates it may leave (copied
  * and confirmed, not yet acknowledged) are absorbed by the worker's idempotent result writes.
  */
-const { amqpUrl, databaseUrl, managementUrl } = testServers();
-const prefix = createTestNamespace("ops-replay-kill");
+const { amqpUrl } = testServers();
+const world = opsWorld("ops-replay-kill", { database: "migrated", apply: ["export"] });
+const { prefix, env } = world;
 const COUNT = 1_000;
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const job = defineTask({ name: "export.job", args: z.tuple([z.number().int()]), result: z.number().int() });
-let db: TestDatabase;
-let connection: ChannelModel;
-let channel: ConfirmChannel;
-let env: Record<string, string>;
 let ids: string[];
 let worker: Worker | undefined;
 
 beforeAll(async () => {
-  db = await createTestDatabase(databaseUrl, "ops-replay-kill");
-  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-  await migrate(pool, { schema: "public" });
-  await pool.end();
-  env = {
-    AMQP_URL: amqpUrl,
-    RABBITMQ_MANAGEMENT_URL: managementUrl ?? "",
-    DATABASE_URL: db.url,
-    WT_ENVIRONMENT_PREFIX: prefix,
-    WT_QUEUE_DELAY_RUNGS_MS: "1000",
-  };
-  ({ connection, channel } = await openChannel(amqpUrl));
-  expect((await cli(["topology", "apply", "--service", "export"], env)).code).toBe(0);
-  ids = await publishDeadLetters(channel, prefix, "export", "export.job", COUNT);
+  ids = await publishDeadLetters(world.channel, prefix, "export", "export.job", COUNT);
 });
 
 afterAll(async () => {
   await worker?.close({ graceMs: 1_000 });
-  await connection?.close().catch(() => {});
-  await deleteNamespace(managementUrl!, prefix);
-  await db?.drop();
 });
 
 /** Task ids in a queue, read with get and handed back by closing the channel. */
 async function idsIn(queue: string): Promise<string[]> {
-  const peek = await connection.createChannel();
+  const peek = await world.connection.createChannel();
   const found: string[] = [];
   for (;;) {
     const message = await peek.get(queue, { noAck: false });
@@ -105,7 +79,7 @@ describe("dlq replay killed halfway", () => {
       child.once("exit", (_code, signal) => resolve(signal)),
     );
     await eventually(
-      async () => ((await readyCount(channel, queue)) >= COUNT / 2 ? true : undefined),
+      async () => ((await readyCount(world.channel, queue)) >= COUNT / 2 ? true : undefined),
       60_000,
       `half the replay (stderr: ${stderr})`,
     );
@@ -133,7 +107,7 @@ describe("dlq replay killed halfway", () => {
     // Finish the replay, then let a worker run everything, duplicates included.
     const rest = await cli(["dlq", "replay", "export", "--all", "--json"], env);
     expect(JSON.parse(rest.stdout)).toMatchObject({ replayed: inQueue.stillDead.length, failed: [] });
-    expect(await readyCount(channel, dead)).toBe(0);
+    expect(await readyCount(world.channel, dead)).toBe(0);
 
     let runs = 0;
     worker = createWorker({
@@ -142,7 +116,7 @@ describe("dlq replay killed halfway", () => {
         service: "export",
         environment: { prefix },
         broker: { url: amqpUrl },
-        database: { url: db.url },
+        database: { url: world.db.url },
         queue: { delayRungsMs: [1000] },
         logLevel: "silent",
       }),
@@ -155,14 +129,14 @@ describe("dlq replay killed halfway", () => {
       logger: pino({ level: "silent" }),
     });
     await worker.start();
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const pool = new pg.Pool({ connectionString: world.db.url, max: 1 });
     try {
       const rows = await eventually(
         async () => {
           const { rows } = await pool.query<{ task_id: string; status: string }>(
             "SELECT task_id, status FROM celery_taskmeta WHERE status = 'SUCCESS'",
           );
-          return rows.length >= COUNT && (await readyCount(channel, queue)) === 0 ? rows : undefined;
+          return rows.length >= COUNT && (await readyCount(world.channel, queue)) === 0 ? rows : undefined;
         },
         60_000,
         "every replayed task to succeed",
