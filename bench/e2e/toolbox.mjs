@@ -1,7 +1,8 @@
 /**
  * The toolbox as a service runs it: `node bench/e2e/toolbox.mjs producer|worker` (BENCH_E2E: see common.mjs).
  *   producer  createProducer; the throughput phase is one `sendMany` per phase (the bulk API, which paces
- *             itself on the socket), the round trips `send()` then `waitForResult()`, the user's path;
+ *             itself on the socket), the round trips `send()` then the result watcher's `wait()` (createResultWatcher, once per process:
+ *             the user's path; `waitForResult()` on a checkout without it);
  *   worker    createWorker with the task's handler (returns its first argument), zod-validated both ways.
  * With BENCH_E2E_PACKAGES=<checkout> (the `toolbox-base` system) both run that checkout's built packages.
  */
@@ -14,9 +15,8 @@ const base = process.env.BENCH_E2E_PACKAGES;
 const built = (name) =>
   base ? new URL(`packages/${name}/dist/index.js`, `file://${base}/`).href : `@worker-toolbox/${name}`;
 const { defineTask, parseConfig } = await import(built("config"));
-const { createDatabasePool, createProducer, createWorker, implementTask, waitForResult } = await import(
-  built("runtime")
-);
+const runtime = await import(built("runtime"));
+const { createDatabasePool, createProducer, createWorker, implementTask, waitForResult } = runtime;
 
 const task = defineTask({
   name: TASK,
@@ -30,7 +30,11 @@ const role = process.argv[2];
 if (role === "producer") {
   const producer = createProducer({ config, contracts: [task], logger });
   const pool = createDatabasePool(config); // what an app reading results uses
-  await producer.ready(30_000);
+  // The documented way to wait for results: one watcher per process (a checkout without it: waitForResult).
+  const watcher = runtime.createResultWatcher?.({ pool, schema: config.database.schema });
+  const wait = (id, options) =>
+    watcher ? watcher.wait(id, options) : waitForResult(pool, config.database.schema, id, options);
+  await Promise.all([producer.ready(30_000), watcher?.ready()]);
   serveProducer({
     send: async (from, to) => {
       const calls = [];
@@ -41,11 +45,12 @@ if (role === "producer") {
     },
     roundTrip: async (n) => {
       const { id } = await producer.send(task, [n, payload]);
-      const view = await waitForResult(pool, config.database.schema, id, { timeoutMs: 30_000 });
+      const view = await wait(id, { timeoutMs: 30_000 });
       if (view.status !== "SUCCESS") throw new Error(`task ${id} ended ${view.status}`);
     },
     close: async () => {
       await producer.close();
+      await watcher?.close();
       await pool.end();
     },
   });

@@ -86,6 +86,11 @@ export {
   waitForResult,
 } from "./results/readResults.js";
 export type { TaskState } from "./results/resultTypes.js";
+export {
+  createResultWatcher,
+  type ResultWatcher,
+  type ResultWatcherOptions,
+} from "./results/resultWatcher.js";
 export { createTracker, type Tracker, type TrackerOptions, type TrackerStats } from "./tracker/index.js";
 export {
   createWorker,

@@ -64,6 +64,7 @@ export {
 } from "./replays.js";
 export { createResultStore, type ResultStore, type ResultStoreOptions } from "./resultStore.js";
 export type { TaskErrorInfo, TaskOutcome, TaskRef, TaskState, WriteSummary } from "./resultTypes.js";
+export { createResultWatcher, type ResultWatcher, type ResultWatcherOptions } from "./resultWatcher.js";
 export { FINAL_STATES, RESULT_CHANNEL, type ResultTables, resultTables } from "./sqlNames.js";
 export {
   type TrackingInput,

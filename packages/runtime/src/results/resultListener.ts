@@ -10,16 +10,24 @@ export interface ResultNote {
 
 type Wake = (note: ResultNote | undefined) => void;
 
+/** After a held listening connection broke: the first reconnect at once, then waits doubling up to the last. */
+const RECONNECT_MS = [0, 100, 250, 500, 1_000, 2_000, 5_000];
+
 /**
  * One LISTEN connection per pool, shared by every `waitForResult` on it: a thousand waiters hold one pool
  * connection, not a thousand. The connection is taken when the first waiter subscribes and given back
- * when the last one leaves. If it breaks, every waiter is woken without a note (so it re-reads its row:
- * a write may have been missed) and the next subscription opens a new one.
+ * when the last one leaves — unless someone holds it (`hold()`, what a ResultWatcher does): then it stays
+ * open between waits, so a wait starts without a LISTEN round trip, and it is reopened in the background
+ * when it breaks. If it breaks, every waiter is woken without a note (so it re-reads its row: a write may
+ * have been missed) and the next subscription (or the holder's reconnect) opens a new one.
  */
 class ResultListener {
   private client: PoolClient | undefined;
   private connecting: Promise<PoolClient> | undefined;
   private readonly waiters = new Map<string, Set<Wake>>();
+  private holders = 0;
+  private reconnects = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly pool: Pool) {}
 
@@ -35,7 +43,7 @@ class ResultListener {
     const unsubscribe = () => {
       set.delete(wake);
       if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
-      if (this.waiters.size === 0) this.release();
+      if (this.waiters.size === 0) void this.release();
     };
     try {
       await this.ready();
@@ -44,6 +52,30 @@ class ResultListener {
       throw error;
     }
     return unsubscribe;
+  }
+
+  /** Tasks someone waits for. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /**
+   * Keep the connection listening while held, whether anyone waits or not, and reopen it when it breaks.
+   * Returns the release, which resolves once the connection went back to the pool (when no one holds it and
+   * no one waits).
+   */
+  hold(): () => Promise<void> {
+    this.holders++;
+    if (!this.client) this.ready().catch(() => this.reconnectLater());
+    let held = true;
+    return async () => {
+      if (!held) return;
+      held = false;
+      if (--this.holders > 0) return;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      if (this.waiters.size === 0) await this.release();
+    };
   }
 
   /** Resolves once LISTEN is active (reconnecting when the connection broke). */
@@ -67,9 +99,22 @@ class ResultListener {
       throw error;
     }
     this.client = client;
+    this.reconnects = 0;
     // Everyone may have left while LISTEN was on its way.
-    if (this.waiters.size === 0) this.release();
+    if (this.waiters.size === 0) void this.release();
     return client;
+  }
+
+  /** A holder's connection broke (or could not be reopened): try again after a growing pause. */
+  private reconnectLater(): void {
+    if (this.holders === 0 || this.reconnectTimer) return;
+    const delay = RECONNECT_MS[Math.min(this.reconnects++, RECONNECT_MS.length - 1)]!;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.holders === 0 || this.client) return;
+      this.ready().catch(() => this.reconnectLater());
+    }, delay);
+    this.reconnectTimer.unref();
   }
 
   private readonly onNotification = (message: { channel: string; payload?: string }) => {
@@ -85,6 +130,7 @@ class ResultListener {
     this.detach(client);
     client.release(error);
     for (const set of [...this.waiters.values()]) for (const wake of [...set]) wake(undefined);
+    this.reconnectLater();
   };
 
   /** A client goes back to the pool without our listeners: the next borrower is someone else. */
@@ -93,11 +139,11 @@ class ResultListener {
     client.removeListener("error", this.onError);
   }
 
-  private release(): void {
+  private async release(): Promise<void> {
     const client = this.client;
-    if (!client) return;
+    if (!client || this.holders > 0) return;
     this.client = undefined;
-    client
+    await client
       .query(`UNLISTEN ${RESULT_CHANNEL}`)
       .then(
         () => undefined,
