@@ -6,8 +6,26 @@ import { implementTask, type TaskImplementation } from "../worker/implementTask.
 import { CHORD_UNLOCK } from "./applySignature.js";
 import { decideChordUnlock, type HeaderResult, parseChordUnlock } from "./chordUnlock.js";
 
-/** The stored results of the header's task ids (an id without a row is PENDING: left out). */
-export type HeaderReader = (taskIds: readonly string[]) => Promise<ReadonlyMap<string, HeaderResult>>;
+/** Stored results by task id (an id without a row is PENDING: left out). */
+export type StoredResultReader = (taskIds: readonly string[]) => Promise<ReadonlyMap<string, StoredResult>>;
+
+/** What looks up the service's own task implementations by name (the worker's task registry). */
+export interface ImplementationLookup {
+  get(name: string): TaskImplementation | undefined;
+}
+
+/**
+ * The implementation serving a task name: the service's own, or Celery's builtin `celery.chord_unlock`,
+ * which reads the chord header's rows through `read`. The worker and the in-process runner both look
+ * implementations up through this, so which builtin serves which name is decided once.
+ */
+export function withCanvasBuiltins(
+  tasks: ImplementationLookup,
+  read: StoredResultReader,
+): (name: string) => TaskImplementation | undefined {
+  const chordUnlock = chordUnlockTask(read);
+  return (name) => tasks.get(name) ?? (name === CHORD_UNLOCK ? chordUnlock : undefined);
+}
 
 /** The header's results in header order, as the chord_unlock run found them all done. */
 export type ChordUnlockResult = [taskId: string, result: HeaderResult][];
@@ -47,11 +65,12 @@ export const chordUnlockContract: TaskContract<
  * values, or the body's FAILURE and its errbacks) is published by the worker's canvas follow-ups before the
  * chord_unlock message is acked (canvas/workerFollowUps.ts).
  */
-export function chordUnlockTask(read: HeaderReader): TaskImplementation {
+function chordUnlockTask(read: StoredResultReader): TaskImplementation {
   return implementTask(chordUnlockContract, async ({ args, kwargs }, ctx) => {
     const call = parseChordUnlock(args, kwargs);
     if (typeof call === "string") throw new PermanentError(`${CHORD_UNLOCK}: ${call}`);
-    const results = await read(call.headerIds);
+    const stored = await read(call.headerIds);
+    const results = new Map([...stored].map(([id, result]) => [id, headerResult(result)]));
     const decision = decideChordUnlock(call, results, { parent: { id: ctx.taskId, rootId: ctx.rootId } });
     if (decision.kind === "wait") {
       const done = call.headerIds.filter((id) => results.has(id)).length;
@@ -65,7 +84,7 @@ export function chordUnlockTask(read: HeaderReader): TaskImplementation {
 }
 
 /** A HeaderResult from a stored result row. */
-export function headerResult(stored: StoredResult): HeaderResult {
+function headerResult(stored: StoredResult): HeaderResult {
   return {
     status: stored.status,
     value: stored.value,

@@ -1,9 +1,7 @@
 import { entityNames, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import type { Logger } from "pino";
 import type { PublishRequest } from "../broker/confirmPublisher.js";
-import { CHORD_UNLOCK } from "../canvas/applySignature.js";
-import type { HeaderResult } from "../canvas/chordUnlock.js";
-import { chordUnlockTask, headerResult } from "../canvas/chordUnlockTask.js";
+import { withCanvasBuiltins } from "../canvas/chordUnlockTask.js";
 import { planFollowUps, type WorkerFollowUpOptions } from "../canvas/workerFollowUps.js";
 import { isRowError } from "../consumer/transient.js";
 import type { Admission, ArrivedMessage } from "../delivery/admit.js";
@@ -13,6 +11,7 @@ import { type RowWriter, storeQuietly } from "../delivery/settle.js";
 import { type DeadLetter, deadLetter, type Verdict } from "../delivery/verdict.js";
 import type { SendTarget } from "../producer/prepareSend.js";
 import type { DeadLetterReason } from "../protocol/envelope.js";
+import type { StoredResult } from "../results/readResults.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskImplementation } from "../worker/implementTask.js";
 import { taskRegistry, tracksStarted } from "../worker/taskRegistry.js";
@@ -61,15 +60,8 @@ export class InProcessSettle {
     const { config, logger, rows, timeline } = options;
     const names = entityNames(config.environment.prefix);
     const registry = taskRegistry(config, options.tasks, { anyService: true });
-    // Celery's builtin, as a worker runs it: polls the header's rows through the application's reader.
-    const chordUnlock = chordUnlockTask(async (ids) => {
-      const found = new Map<string, HeaderResult>();
-      for (const id of ids) {
-        const stored = (await options.reader.getTask(id)).result;
-        if (stored) found.set(id, headerResult(stored));
-      }
-      return found;
-    });
+    // Celery's builtins as a worker runs them; chord_unlock polls the header's rows through the app's reader.
+    const implementation = withCanvasBuiltins(registry, (ids) => storedResults(options.reader, ids));
     this.rowWriter = { add: async (row) => void (await rows.writeMany([row])) };
     this.followUps = { target: options.target, rows: this.rowWriter, logger };
     const publisher = { publish: async (request: PublishRequest) => this.enqueue(request) };
@@ -77,7 +69,7 @@ export class InProcessSettle {
       queueOf: names.serviceQueue,
       delayQueuePrefix: `${names.delayExchange}.`,
       maxMessageBytes: config.limits.maxMessageBytes,
-      implementation: (name) => registry.get(name) ?? (name === CHORD_UNLOCK ? chordUnlock : undefined),
+      implementation,
       policy: (impl) => registry.policy(impl),
       trackStarted: (impl) => tracksStarted(config, impl),
       hasSucceeded: (taskId, generation) => rows.hasSucceeded(taskId, generation),
@@ -179,4 +171,17 @@ export class InProcessSettle {
   private enqueue(request: PublishRequest): void {
     this.options.timeline.add({ content: request.content, properties: request.properties ?? {} });
   }
+}
+
+/** The stored results of `ids` read one by one through the reader (an id without a row is left out). */
+async function storedResults(
+  reader: ResultReader,
+  ids: readonly string[],
+): Promise<Map<string, StoredResult>> {
+  const found = new Map<string, StoredResult>();
+  for (const id of ids) {
+    const stored = (await reader.getTask(id)).result;
+    if (stored) found.set(id, stored);
+  }
+  return found;
 }

@@ -1,8 +1,7 @@
 import { entityNames, type ToolboxConfig } from "@worker-toolbox/config";
 import type { Logger } from "pino";
 import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
-import { CHORD_UNLOCK } from "../canvas/applySignature.js";
-import { chordUnlockTask, headerResult } from "../canvas/chordUnlockTask.js";
+import { withCanvasBuiltins } from "../canvas/chordUnlockTask.js";
 import { workerFollowUps } from "../canvas/workerFollowUps.js";
 import { durableRetry } from "../consumer/transient.js";
 import type { DeliveryObserver, FollowUps } from "../delivery/extensions.js";
@@ -46,11 +45,8 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
   const names = entityNames(config.environment.prefix);
   const queue = names.serviceQueue(service);
   const retry = durableRetry(logger, "publish or query failed; retrying");
-  // Celery's builtin, run whenever a chord's body is one of this service's tasks.
-  const chordUnlock = chordUnlockTask(async (ids) => {
-    const stored = await parts.readResults(ids);
-    return new Map([...stored].map(([id, result]) => [id, headerResult(result)]));
-  });
+  // Celery's builtin chord_unlock runs here whenever a chord's body is one of this service's tasks.
+  const implementation = withCanvasBuiltins(tasks, (ids) => parts.readResults(ids));
   const followUps =
     parts.followUps ??
     workerFollowUps({
@@ -64,7 +60,7 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
       queue,
       delayQueuePrefix: `${names.delayExchange}.`,
       maxMessageBytes: config.limits.maxMessageBytes,
-      implementation: (name) => tasks.get(name) ?? (name === CHORD_UNLOCK ? chordUnlock : undefined),
+      implementation,
       revoked: (taskId) => parts.revoked.get(taskId),
     },
     policy: (impl) => tasks.policy(impl),
