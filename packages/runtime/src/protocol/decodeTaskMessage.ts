@@ -12,6 +12,7 @@ import { ToolboxError } from "@worker-toolbox/config";
 import { CELERY_HEADERS, type TaskMessage } from "./celeryMessage.js";
 import { parseIsoDateTime } from "./isoDateTime.js";
 import { decodeJson } from "./kombuJson.js";
+import { rememberReceived } from "./receivedJson.js";
 
 /** What amqplib's `MessageProperties` provides (all optional here). */
 export interface IncomingProperties {
@@ -210,6 +211,8 @@ function bodyParts(content: Buffer): {
   // null is accepted and means no links.
   if (embed !== null && !isRecord(embed))
     throw malformed(`body[2] (embed) is ${show(embed)}, not an object or null`);
+  // Storage may reuse the arguments' text instead of encoding them again (receivedJson.ts).
+  rememberReceived(args, kwargs, content);
   return { args, kwargs, links: embed ?? {} };
 }
 

@@ -58,15 +58,18 @@ export function byteaArray(items: readonly (Buffer | null)[]): Buffer {
   return out;
 }
 
-/** A `text[]` parameter (cast it in SQL to jsonb, timestamptz… as before: the server converts the text). */
-export function textArray(items: readonly (string | null)[]): Buffer {
+/**
+ * A `text[]` parameter (cast it in SQL to jsonb, timestamptz… as before: the server converts the text). An
+ * element may be UTF-8 bytes already (a Buffer): copied as it is.
+ */
+export function textArray(items: readonly (string | Buffer | null)[]): Buffer {
   if (items.length === 0) return empty(OID.text);
   let size = HEADER;
   let hasNulls = false;
   const lengths = new Array<number>(items.length);
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    lengths[i] = item == null ? -1 : Buffer.byteLength(item, "utf8");
+    lengths[i] = item == null ? -1 : typeof item === "string" ? Buffer.byteLength(item, "utf8") : item.length;
     size += 4 + Math.max(0, lengths[i]!);
     if (item == null) hasNulls = true;
   }
@@ -74,7 +77,8 @@ export function textArray(items: readonly (string | null)[]): Buffer {
   let at = header(out, OID.text, items.length, hasNulls);
   for (let i = 0; i < items.length; i++) {
     at = out.writeInt32BE(lengths[i]!, at);
-    if (lengths[i]! > 0) at += out.write(items[i]!, at, "utf8");
+    const item = items[i]!;
+    if (lengths[i]! > 0) at += typeof item === "string" ? out.write(item, at, "utf8") : item.copy(out, at);
   }
   return out;
 }

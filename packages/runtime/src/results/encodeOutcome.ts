@@ -1,4 +1,5 @@
 import { encodeJson } from "../protocol/kombuJson.js";
+import { receivedKombuJson } from "../protocol/receivedJson.js";
 import { toJsonText } from "./jsonText.js";
 import { celeryExceptionPickle, encodePickle } from "./pickle.js";
 import type { TaskErrorInfo, TaskOutcome } from "./resultTypes.js";
@@ -82,8 +83,13 @@ export function encodeOutcome(outcome: TaskOutcome, workerName: string, extended
 
 const EMPTY = Buffer.alloc(0);
 
-/** Throws MESSAGE_NOT_SERIALIZABLE (a row error) for what Kombu's JSON cannot carry. */
-const kombuBytes = (value: unknown, path: string) => Buffer.from(encodeJson(value, path));
+/**
+ * The Kombu JSON bytes of decoded arguments: the body's own text when it is exactly what the encoder
+ * writes (protocol/receivedJson.ts), else encoded. Throws MESSAGE_NOT_SERIALIZABLE (a row error) for what
+ * Kombu's JSON cannot carry.
+ */
+const kombuBytes = (value: unknown, path: string) =>
+  receivedKombuJson(value) ?? Buffer.from(encodeJson(value, path));
 
 function errorJson(error: TaskErrorInfo, eta?: string): string {
   return toJsonText(

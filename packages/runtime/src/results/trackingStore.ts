@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { receivedJsonbText } from "../protocol/receivedJson.js";
 import { textArray } from "./binaryArrays.js";
 import { withDbErrors } from "./dbErrors.js";
 import { fromJsonb, toJsonText } from "./jsonText.js";
@@ -117,7 +118,7 @@ export async function upsertTracking(
  * escaped into array text); eta, expires, retries and ignore_result as JS arrays. */
 function trackingParams(columns: TrackingColumns): unknown[] {
   return columns.map((column, i) =>
-    TIMESTAMPS_AND_NUMBERS.has(i) ? column : textArray(column as (string | null)[]),
+    TIMESTAMPS_AND_NUMBERS.has(i) ? column : textArray(column as (string | Buffer | null)[]),
   );
 }
 
@@ -145,7 +146,8 @@ type TrackingColumns = [
  * The upsert's `unnest` parameters, one array per column ($1..$12), one entry per task id (ON CONFLICT
  * cannot touch a row twice: the copy with the highest retries wins). Arguments and metadata are written in
  * the value model (`toJsonText`: Kombu's markers), so anything the decoder produced can be stored; throws
- * MESSAGE_NOT_SERIALIZABLE before any SQL for what cannot.
+ * MESSAGE_NOT_SERIALIZABLE before any SQL for what cannot. Arguments whose received text jsonb reads as
+ * that value are passed as the body's bytes instead (protocol/receivedJson.ts).
  */
 export function encodeTracking(rows: readonly TrackingInput[]): TrackingColumns {
   const byId = new Map<string, TrackingInput>();
@@ -158,8 +160,8 @@ export function encodeTracking(rows: readonly TrackingInput[]): TrackingColumns 
   return [
     col((r) => r.taskId),
     col((r) => r.name),
-    col((r) => toJsonText(r.args ?? [], "$.args")),
-    col((r) => toJsonText(r.kwargs ?? {}, "$.kwargs")),
+    col((r) => jsonbText(r.args ?? [], "$.args")),
+    col((r) => jsonbText(r.kwargs ?? {}, "$.kwargs")),
     col((r) => r.parentId ?? null),
     col((r) => r.rootId ?? null),
     col((r) => r.eta ?? null),
@@ -170,3 +172,7 @@ export function encodeTracking(rows: readonly TrackingInput[]): TrackingColumns 
     col((r) => r.ignoreResult ?? false),
   ];
 }
+
+/** The arguments' jsonb text: the received bytes when jsonb reads them as `toJsonText`'s value. */
+const jsonbText = (value: unknown, path: string): string | Buffer =>
+  receivedJsonbText(value) ?? toJsonText(value, path);

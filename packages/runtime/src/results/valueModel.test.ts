@@ -2,9 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TaskMessage } from "../protocol/celeryMessage.js";
 import { decodeTaskMessage } from "../protocol/decodeTaskMessage.js";
-import { decodeJson } from "../protocol/kombuJson.js";
+import { decodeJson, encodeJson } from "../protocol/kombuJson.js";
 import { arrivingMessage, decodedOrRefused } from "../protocol/testArbitraries.js";
 import { type EncodedOutcome, encodeOutcome } from "./encodeOutcome.js";
+import { toJsonText } from "./jsonText.js";
 import { taskRef, trackingInput } from "./messageRows.js";
 import type { TaskOutcome } from "./resultTypes.js";
 import { encodeTracking } from "./trackingStore.js";
@@ -39,6 +40,9 @@ function expectJsonb(text: unknown): void {
   walk(JSON.parse(text as string));
 }
 
+const textOf = (cell: unknown): string | null =>
+  Buffer.isBuffer(cell) ? cell.toString("utf8") : (cell as string | null);
+
 function expectVarchar155(text: string | null | undefined): void {
   if (text === null || text === undefined) return;
   expect([...text].length).toBeLessThanOrEqual(155);
@@ -49,9 +53,12 @@ function expectStorableResultRow(row: EncodedOutcome, msg: TaskMessage): void {
   for (const column of [row.taskId, row.name, row.queue, row.parentId, row.rootId]) expectVarchar155(column);
   expect(row.retries).toBeLessThanOrEqual(2 ** 31 - 1);
   for (const column of [row.resultJson, row.meta, row.error]) expectJsonb(column);
-  // args/kwargs are bytea holding Kombu JSON: exactly what was received, as Celery stores it.
+  // args/kwargs are bytea holding Kombu JSON: exactly what was received, as Celery stores it, and byte for
+  // byte what the encoder writes (whether the body's own text was reused or not: receivedJson.ts).
   expect(decodeJson(row.args!.toString())).toEqual(msg.args);
   expect(decodeJson(row.kwargs!.toString())).toEqual(msg.kwargs);
+  expect(row.args!.toString("latin1")).toBe(encodeJson(msg.args));
+  expect(row.kwargs!.toString("latin1")).toBe(encodeJson(msg.kwargs));
 }
 
 function expectStorable(msg: TaskMessage): void {
@@ -73,7 +80,10 @@ function expectStorable(msg: TaskMessage): void {
   expect(refusedText(names[0] as string)).toBe(false);
   expect(refusedText((queues[0] as string | null) ?? "")).toBe(false);
   expect(retries[0]).toBeLessThanOrEqual(2 ** 31 - 1);
-  for (const column of [args, kwargs, tracking]) expectJsonb(column[0]);
+  for (const column of [args, kwargs, tracking]) expectJsonb(textOf(column[0]));
+  // The arguments' jsonb text (the received bytes or toJsonText's) reads as toJsonText's value.
+  expect(JSON.parse(textOf(args[0])!)).toEqual(JSON.parse(toJsonText(msg.args)));
+  expect(JSON.parse(textOf(kwargs[0])!)).toEqual(JSON.parse(toJsonText(msg.kwargs)));
 }
 
 describe("the value model: any message that decodes can be stored", () => {
