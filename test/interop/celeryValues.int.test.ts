@@ -90,12 +90,36 @@ const EXPECTED_KWARGS = {
   at: new CeleryTime("08:00:00-05:00"),
 };
 
+/** Plain JSON arguments in a body long enough that the worker stores their received text (receivedJson.ts). */
+const PLAIN_PRODUCER = String.raw`
+import json, os
+from celery import Celery
+
+app = Celery("values-producer")
+app.config_from_object(os.environ["WT_CELERY_SETTINGS"])
+args = [1, -0.0, 2.5e-07, "caf\u00e9 \U0001F600 \"quoted\"\n" + "x" * 2000, [True, None, {"a": []}]]
+kwargs = {"note": "n\u00e4me", "n": 12345678901234}
+r = app.send_task("values.plain", args=args, kwargs=kwargs)
+print("SENT " + json.dumps(r.id), flush=True)
+r.get(timeout=60)
+print("ARGS " + json.dumps(r.args == args and repr(r.args) == repr(args)), flush=True)
+print("KWARGS " + json.dumps(r.kwargs == kwargs), flush=True)
+`;
+
+const plain = defineTask({
+  name: "values.plain",
+  args: z.array(z.unknown()),
+  kwargs: z.record(z.string(), z.unknown()),
+  result: z.null(),
+});
+
 const received: unknown[] = [];
 const world = pythonClientWorld("celery_values", SERVICE, () => [
   implementTask(echo, ({ args, kwargs }) => {
     received.push({ args, kwargs });
     return { args, kwargs };
   }),
+  implementTask(plain, () => null),
 ]);
 
 describe.skipIf(!celery.found)(
@@ -135,6 +159,25 @@ describe.skipIf(!celery.found)(
         [id],
       );
       expect(raw[0]!.args).toContainEqual({ __type__: "date", __value__: "2024-02-29" });
+    }, 120_000);
+
+    it("Python reads back through AsyncResult.args the arguments the worker stored from the body's text", async () => {
+      if (!celery.found) return;
+      const { lines, log } = await runPythonScript(celery.python, PLAIN_PRODUCER, {
+        dir: world.dir,
+        tags: ["SENT", "ARGS", "KWARGS"],
+      });
+      expect(lines.ARGS, log).toBe("true");
+      expect(lines.KWARGS, log).toBe("true");
+      const id = JSON.parse(lines.SENT) as string;
+      const { rows } = await world.pool.query<{ args: Buffer }>(
+        "SELECT args FROM celery_taskmeta WHERE task_id = $1",
+        [id],
+      );
+      // Python's json.dumps text, as it arrived (ensure_ascii escapes, -0.0, 2.5e-07).
+      expect(rows[0]!.args.toString()).toMatch(
+        /^\[1, -0\.0, 2\.5e-07, "caf\\u00e9 \\ud83d\\ude00 \\"quoted\\"\\nxxx/,
+      );
     }, 120_000);
   },
 );
