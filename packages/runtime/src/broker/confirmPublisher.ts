@@ -1,6 +1,7 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { DeadlineSlots } from "./deadlineSlots.js";
+import { framedPublish } from "./framedPublish.js";
 import {
   backlogFull,
   type ConfirmPublisherOptions,
@@ -259,11 +260,12 @@ export class ConfirmPublisher {
     const { exchange, routingKey, content, properties } = entry.unwritten!;
     try {
       // When the socket buffer is full, later publishes queue until 'drain'.
-      this.blocked = !channel.publish(
+      this.blocked = !framedPublish(
+        channel,
         exchange,
         routingKey,
         content,
-        { ...properties, messageId: entry.id, mandatory: true },
+        { ...properties, messageId: entry.id },
         (error) => {
           // amqplib fails every unconfirmed publish when the channel closes, before 'close' is emitted.
           if (error && this.resends(channel)) {
