@@ -1,9 +1,13 @@
 import type { AnyTaskContract } from "@worker-toolbox/config";
 import { afterAll, describe } from "vitest";
 import { inferService } from "./checks/configChecks.js";
-import { registerBehaviourCases } from "./registerBehaviourCases.js";
+import { registerCanvasCases } from "./registerCanvasCases.js";
+import { registerFailureCases } from "./registerFailureCases.js";
+import { registerRoundTripCases } from "./registerRoundTripCases.js";
+import { registerRoutingCases } from "./registerRoutingCases.js";
+import { registerShutdownCases } from "./registerShutdownCases.js";
 import { registerStaticCases } from "./registerStaticCases.js";
-import { registerWiringCases } from "./registerWiringCases.js";
+import { registerTopologyCases } from "./registerTopologyCases.js";
 import { ConformanceRun } from "./run.js";
 import type { ConformanceOptions } from "./types.js";
 
@@ -11,9 +15,10 @@ import type { ConformanceOptions } from "./types.js";
  * Register the conformance suite in the calling test file: one describe block per concern, each case a
  * requirement the service must meet.
  *
- *   config → contracts            static: no servers needed
- *   topology → routing            the worker started in a fresh namespace, the broker inspected
- *   round trip → failures → shutdown   tasks sent through the real broker to the real worker and database
+ *   config → contracts          static: no servers needed
+ *   topology → routing          the worker started in a fresh namespace, the broker inspected
+ *   round trip → workflows →    tasks sent through the real broker to the real worker and database
+ *   failures → shutdown
  *
  * Cases run in that order against one worker; shutdown closes it, so it comes last. Cases that need a
  * worker are skipped (with a note) when it did not start: the "starts the worker" case carries the error.
@@ -32,8 +37,12 @@ export function describeWorkerConformance(options: ConformanceOptions): void {
   describe(options.title ?? `${service} worker conformance`, () => {
     afterAll(() => run.close(), 120_000);
     registerStaticCases({ options, service, contracts, taskContracts });
-    registerWiringCases(run);
-    registerBehaviourCases(run, options);
+    registerTopologyCases(run);
+    registerRoutingCases(run);
+    registerRoundTripCases(run, options);
+    registerCanvasCases(run);
+    registerFailureCases(run);
+    registerShutdownCases(run);
   });
 }
 

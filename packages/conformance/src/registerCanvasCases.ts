@@ -1,11 +1,9 @@
 import { chain, immutable, partial, signature } from "@worker-toolbox/runtime";
-import { beforeAll, describe, it } from "vitest";
+import { it } from "vitest";
+import { describeCaseGroup, requireWorker } from "./caseGroup.js";
 import { ConformanceFailure } from "./failure.js";
-import { requireWorker } from "./registerWiringCases.js";
 import type { ConformanceRun } from "./run.js";
-import { FAIL_POLICY } from "./synthetic.js";
-
-const PREPARE_MS = 180_000;
+import { FAIL_BUDGET_MS } from "./synthetic.js";
 
 const CANVAS_FIX =
   "start the worker with createWorker: after a task's row is committed it publishes the chain's next step, " +
@@ -18,9 +16,7 @@ const CANVAS_FIX =
 export function registerCanvasCases(run: ConformanceRun): void {
   const caseMs = run.resultTimeoutMs * 2 + run.startTimeoutMs + 15_000;
 
-  describe("workflows (Celery canvas)", () => {
-    beforeAll(() => run.prepare(), PREPARE_MS);
-
+  describeCaseGroup("workflows (Celery canvas)", run, () => {
     it(
       "runs a chain: the worker sends the next step, with the first as its parent and root",
       async (ctx) => {
@@ -58,8 +54,7 @@ export function registerCanvasCases(run: ConformanceRun): void {
         const receipt = await producer.apply(
           signature(fail, [run.synthetic.newToken()]).linkError(partial(probe, [])),
         );
-        const budget = FAIL_POLICY.backoffBaseMs * 2 ** FAIL_POLICY.maxAttempts;
-        await run.finalRow(receipt.id, run.resultTimeoutMs + budget);
+        await run.finalRow(receipt.id, run.resultTimeoutMs + FAIL_BUDGET_MS);
         const deadline = Date.now() + run.resultTimeoutMs;
         while (run.synthetic.callsOf(receipt.id).length === 0 && Date.now() < deadline)
           await new Promise((resolve) => setTimeout(resolve, 50));

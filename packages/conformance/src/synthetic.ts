@@ -23,6 +23,9 @@ export const FAIL_POLICY = {
   jitter: "none",
 } as const;
 
+/** Longest the failing task's retries may take on top of a result's own timeout (every backoff summed, rounded up). */
+export const FAIL_BUDGET_MS = FAIL_POLICY.backoffBaseMs * 2 ** FAIL_POLICY.maxAttempts;
+
 export class SyntheticTasks {
   readonly fail: AnyTaskContract;
   readonly slow: AnyTaskContract;
