@@ -89,7 +89,7 @@ describe("the command table", () => {
       expect(from(urls, "/node_modules/pg/"), command).toEqual([]);
       expect(from(urls, "/node_modules/amqplib/"), command).toEqual([]);
     }
-  });
+  }, 60_000); // three CLI processes: seconds each on a loaded machine, not 5 in all
 
   it("`topology plan` needs the config package only, not the broker client", () => {
     const urls = loadedBy(["topology", "plan"]);
@@ -114,5 +114,5 @@ describe("the command table", () => {
       expect(code, out).toBe(0);
       expect(out, name).toContain(entry.describe.slice(0, 40));
     }
-  });
+  }, 60_000); // loads every command module: over vitest's 5 s default at load average 15
 });
