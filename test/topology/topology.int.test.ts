@@ -200,12 +200,19 @@ describe("verifyTopology", () => {
     expect((await management.listBindings("/")).filter((b) => b.source === pidbox)).toEqual([
       expect.objectContaining({ destination: `export-1@host.${pidbox}`, routingKey: "" }),
     ]);
-    // Declared as kombu declares a node's pidbox queue, so a Celery client's declare is equivalent.
-    await channel.assertQueue(`export-1@host.${pidbox}`, {
-      durable: false,
-      autoDelete: true,
-      arguments: { "x-expires": 10_000, "x-message-ttl": 300_000 },
-    });
+    // Exclusive to the declaring connection (RabbitMQ 4.3 refuses transient non-exclusive queues): another
+    // connection may not declare it, as kombu declares a node's queue, nor use it.
+    const other = await amqp.connect(amqpUrl);
+    const foreign = await other.createChannel();
+    foreign.on("error", () => undefined);
+    await expect(
+      foreign.assertQueue(`export-1@host.${pidbox}`, {
+        durable: false,
+        autoDelete: true,
+        arguments: { "x-expires": 10_000, "x-message-ttl": 300_000 },
+      }),
+    ).rejects.toMatchObject({ code: 405 });
+    await other.close();
     await channel.close();
     await (await connection.createChannel()).deleteExchange(pidbox);
 

@@ -54,9 +54,12 @@ export interface PlannedBinding {
 }
 
 /**
- * A queue each worker process declares for itself, as Celery declares a node's pidbox queue: not durable,
- * deleted once its worker disconnects, so it exists only while the worker runs (verify cannot expect it).
- * `name` holds `{worker}`, filled with the worker's Celery node name (`<service>-<pid>@<host>`).
+ * A queue each worker process declares for itself: not durable and **exclusive** to the worker's connection
+ * (its only consumer), so the broker deletes it when that connection goes and the worker declares it again
+ * after every reconnect or failover; it exists only while the worker runs (verify cannot expect it).
+ * Celery declares its own nodes' pidbox queues transient and non-exclusive, which RabbitMQ 4.3 refuses by
+ * default; an exclusive queue is what 4.3 still accepts. `name` holds `{worker}`, filled with the worker's
+ * Celery node name (`<service>-<pid>@<host>`).
  */
 export interface PlannedWorkerQueue {
   /** What the worker consumes it for. */
@@ -66,8 +69,10 @@ export interface PlannedWorkerQueue {
   exchange: string;
   routingKey: string;
   durable: false;
+  /** Only the declaring connection may use it; the broker deletes it with that connection. */
+  exclusive: true;
   autoDelete: true;
-  /** Celery's control_queue_expires (10 s) and control_queue_ttl (300 s), so Celery may declare it too. */
+  /** Celery's control_queue_ttl (300 s): a command nobody read in time is dropped, not run late. */
   arguments: Record<string, number>;
   purpose: string;
 }
@@ -181,8 +186,9 @@ export function planTopology(
       exchange: names.controlExchange,
       routingKey: "",
       durable: false,
+      exclusive: true,
       autoDelete: true,
-      arguments: { "x-expires": 10_000, "x-message-ttl": 300_000 },
+      arguments: { "x-message-ttl": 300_000 },
       purpose: `remote control (revocations) of one worker process of ${service}`,
     });
   }

@@ -123,7 +123,8 @@ describe("worker-toolbox topology plan", () => {
         service: "export",
         name: "{worker}.staging.celery.pidbox",
         durable: false,
-        arguments: { "x-expires": 10_000, "x-message-ttl": 300_000 },
+        exclusive: true,
+        arguments: { "x-message-ttl": 300_000 },
       }),
     ]);
   });

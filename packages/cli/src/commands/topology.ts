@@ -107,7 +107,10 @@ export function renderPlan(plan: TopologyPlan): string {
     lines.push(`      ${args.join(", ")}`);
   }
   if (plan.workerQueues.length > 0) {
-    lines.push("", "Declared by each worker process for itself (deleted when it disconnects):");
+    lines.push(
+      "",
+      "Declared by each worker process for itself (exclusive to its connection, deleted with it):",
+    );
     for (const queue of plan.workerQueues) {
       lines.push(`  ${queue.name} — ${queue.purpose}`, `      bound to ${queue.exchange}`);
     }

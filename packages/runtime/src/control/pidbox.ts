@@ -9,8 +9,10 @@
  *   reply    JSON `{<node name>: <reply>}` on the direct exchange `reply.<control_exchange>.pidbox`
  *            (non-durable), routing key `reply_to.routing_key`, headers `ticket` and `clock`, transient
  *
- * Each worker consumes its own queue `<node name>.<control_exchange>.pidbox` (non-durable, auto-delete,
- * `x-expires` 10 s and `x-message-ttl` 300 s: Celery's control_queue_expires / control_queue_ttl).
+ * Each worker consumes its own queue `<node name>.<control_exchange>.pidbox`. Celery declares its nodes'
+ * non-durable, auto-delete, `x-expires` 10 s and `x-message-ttl` 300 s (control_queue_expires /
+ * control_queue_ttl); a TypeScript worker declares its own exclusive instead (the topology plan's
+ * `workerQueues`), since RabbitMQ 4.3 refuses transient non-exclusive queues.
  */
 export interface PidboxNames {
   /** Where requests are broadcast. */
@@ -19,7 +21,7 @@ export interface PidboxNames {
   replyExchange: string;
   /** A node's own queue. */
   queue(nodeName: string): string;
-  /** Arguments of a node's queue, as Celery declares it. */
+  /** Arguments Celery gives a node's queue and a reply queue (control_queue_expires / control_queue_ttl). */
   queueArguments: { "x-expires": number; "x-message-ttl": number };
 }
 

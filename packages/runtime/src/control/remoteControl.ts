@@ -1,4 +1,5 @@
-import type { Channel, ConsumeMessage } from "amqplib";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import type { EventSource } from "../protocol/celeryEvents.js";
 import { decodeRevoke } from "../worker/revocations.js";
@@ -97,29 +98,90 @@ const HANDLERS: Record<string, Handler> = {
   heartbeat: (_, target) => target.heartbeat(),
 };
 
+/** Declares the worker's own pidbox queue on `channel` (the plan's `workerQueues`) and returns its name. */
+export type DeclareControlQueue = (channel: Channel) => Promise<string | undefined>;
+
+/** How often a queue still held by the worker's previous connection is tried again. */
+const LOCKED_RETRY_MS = 1_000;
+
+/** AMQP 405: an exclusive queue of that name belongs to another connection. */
+const isResourceLocked = (error: unknown) => (error as { code?: unknown })?.code === 405;
+
 export class RemoteControl {
   private channel: Channel | undefined;
   private closed = false;
+  private readonly stop = new AbortController();
+  /** Which connection's attach is current: a retry for an older one gives up. */
+  private generation = 0;
 
   constructor(private readonly options: RemoteControlOptions) {}
 
   /**
-   * After every (re)connect: consume the node's queue (declared by the topology plan's `workerQueues`) on
-   * `channel`, without acks (as Celery), and reply on the same channel.
+   * After every (re)connect: declare the node's queue (exclusive to `connection`) on a channel of its own
+   * and consume it without acks (as Celery), replying on the same channel. When the broker still holds the
+   * queue for the previous connection (it has not noticed that one is gone: a network cut until the
+   * heartbeat times out, a failed node not yet known as down), the declare is refused with 405
+   * RESOURCE_LOCKED: the worker runs its tasks meanwhile and tries again every second until it gets it.
    */
-  async attach(channel: Channel, queue: string): Promise<void> {
+  async attach(connection: ChannelModel, declare: DeclareControlQueue): Promise<void> {
     if (this.closed) return;
-    await channel.consume(queue, (message) => message && void this.receive(channel, message), {
-      noAck: true,
-    });
-    this.channel = channel;
+    const generation = ++this.generation;
+    if (await this.subscribe(connection, declare)) return;
+    this.options.logger.warn(
+      { node: this.options.target.nodeName },
+      "remote control queue still held by this worker's previous broker connection; retrying every second",
+    );
+    void this.retryLocked(connection, declare, generation);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stop.abort();
     const channel = this.channel;
     this.channel = undefined;
     await channel?.close().catch(() => undefined);
+  }
+
+  /** True when subscribed (or there is no queue to consume), false when the queue is locked. */
+  private async subscribe(connection: ChannelModel, declare: DeclareControlQueue): Promise<boolean> {
+    const channel = await connection.createChannel();
+    channel.on("error", (error: Error) => {
+      if (!isResourceLocked(error)) this.options.logger.warn({ err: error.message }, "control channel error");
+    });
+    let queue: string | undefined;
+    try {
+      queue = await declare(channel);
+    } catch (error) {
+      if (isResourceLocked(error)) return false;
+      throw error;
+    }
+    if (!queue || this.closed) {
+      await channel.close().catch(() => undefined);
+      return true;
+    }
+    await channel.consume(queue, (message) => message && void this.receive(channel, message), {
+      noAck: true,
+    });
+    this.channel = channel;
+    return true;
+  }
+
+  private async retryLocked(connection: ChannelModel, declare: DeclareControlQueue, generation: number) {
+    const { logger, target } = this.options;
+    while (!this.closed && generation === this.generation) {
+      try {
+        await sleep(LOCKED_RETRY_MS, undefined, { signal: this.stop.signal });
+        if (this.closed || generation !== this.generation) return;
+        if (await this.subscribe(connection, declare)) {
+          logger.info({ node: target.nodeName }, "remote control queue declared");
+          return;
+        }
+      } catch (error) {
+        // Closed, or the connection went: the next connection's attach starts over.
+        if (!this.closed) logger.debug({ err: (error as Error).message }, "remote control retry stopped");
+        return;
+      }
+    }
   }
 
   private async receive(channel: Channel, message: ConsumeMessage): Promise<void> {

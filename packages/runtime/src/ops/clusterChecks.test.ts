@@ -41,6 +41,7 @@ function state(over: Partial<ClusterState> = {}): ClusterState {
     })),
     queues: [queue("p.export", { node: nodes[0] }), queue("p.platform", { node: nodes[1] })],
     transientQueues: [],
+    toolboxTransientQueues: [],
     globalQos: [],
     disabledFeatureFlags: [],
     ...over,
@@ -159,6 +160,21 @@ describe("upgradeCheck (RabbitMQ 4.x)", () => {
       ),
     ]);
     expect(upgradeCheck(s, { strict: true }).status).toBe("fail");
+  });
+
+  it("tells an older toolbox worker's non-exclusive pidbox queue from Celery's own", () => {
+    const old = "export-12@host.p.celery.pidbox";
+    const check = upgradeCheck(
+      state({ transientQueues: ["celery@host.p.celery.pidbox", old], toolboxTransientQueues: [old] }),
+    );
+    expect(check.items).toEqual([
+      expect.stringMatching(
+        /^1 worker-toolbox worker\(s\) consume a pidbox queue that is neither durable nor exclusive \(export-12@host\.p\.celery\.pidbox\): they run an older toolbox.*upgrade them/,
+      ),
+      expect.stringMatching(
+        /^1 queue\(s\) neither durable nor exclusive \(celery@host\.p\.celery\.pidbox; e\.g\. Celery's.*permit\.transient_nonexcl_queues = true$/,
+      ),
+    ]);
   });
 
   it("a delivery limit set by policy counts", () => {

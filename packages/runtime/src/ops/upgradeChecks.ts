@@ -71,12 +71,29 @@ function queueFindings(state: ClusterState): string[] {
     if (queue.arguments["x-queue-version"] === 1)
       findings.push(`queue ${queue.name} uses x-queue-version=1 (CQv1), removed in RabbitMQ 4.3`);
   }
-  if (state.transientQueues.length > 0) {
-    const shown = state.transientQueues.slice(0, 3).join(", ");
+  findings.push(...transientFindings(state));
+  return findings;
+}
+
+/**
+ * Transient non-exclusive queues, which 4.3 refuses to declare. A worker-toolbox worker declares its pidbox
+ * queue exclusive; one consumed by a toolbox worker is from an older toolbox, whose worker would fail to
+ * connect on 4.3. The rest are Celery's (its workers' pidbox queues, `celeryev.*` event receivers), which
+ * Celery declares that way: 4.3 needs the deprecated feature permitted for them.
+ */
+function transientFindings(state: ClusterState): string[] {
+  const list = (names: string[]) => `${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}`;
+  const toolbox = state.toolboxTransientQueues;
+  const others = state.transientQueues.filter((name) => !toolbox.includes(name));
+  const findings: string[] = [];
+  if (toolbox.length > 0)
     findings.push(
-      `${state.transientQueues.length} queue(s) neither durable nor exclusive (${shown}${state.transientQueues.length > 3 ? ", …" : ""}; e.g. Celery's pidbox and event queues): RabbitMQ 4.3 refuses to declare them unless deprecated_features.permit.transient_nonexcl_queues = true`,
+      `${toolbox.length} worker-toolbox worker(s) consume a pidbox queue that is neither durable nor exclusive (${list(toolbox)}): they run an older toolbox, and RabbitMQ 4.3 would refuse that declare so they could not connect; upgrade them (worker-toolbox upgrade), which declares it exclusive`,
     );
-  }
+  if (others.length > 0)
+    findings.push(
+      `${others.length} queue(s) neither durable nor exclusive (${list(others)}; e.g. Celery's pidbox and event queues, as Celery declares them): RabbitMQ 4.3 refuses to declare them unless deprecated_features.permit.transient_nonexcl_queues = true`,
+    );
   return findings;
 }
 

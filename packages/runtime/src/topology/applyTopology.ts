@@ -45,7 +45,8 @@ export async function applyTopology(channel: Channel, plan: TopologyPlan): Promi
 
 /**
  * Declare the plan's per-worker queues for one worker process (`workerId`, its node name, fills the name's
- * `{worker}`): deleted once it disconnects, each bound to its exchange. Returns them by role, with the names
+ * `{worker}`): exclusive to `channel`'s connection (deleted with it; declare them again after a reconnect),
+ * each bound to its exchange. Returns them by role, with the names
  * the broker knows them by. Their exchanges come from `applyTopology`.
  */
 export async function applyWorkerQueues(
@@ -59,6 +60,7 @@ export async function applyWorkerQueues(
     const name = queue.name.replace(WORKER_ID_PLACEHOLDER, workerId);
     await channel.assertQueue(name, {
       durable: queue.durable,
+      exclusive: queue.exclusive,
       autoDelete: queue.autoDelete,
       arguments: queue.arguments,
     });

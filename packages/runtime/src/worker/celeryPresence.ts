@@ -1,10 +1,10 @@
 import { constants } from "node:os";
 import { entityNames, planTopology, serviceBindingKey, type ToolboxConfig } from "@worker-toolbox/config";
-import type { Channel, ChannelModel } from "amqplib";
+import type { ChannelModel } from "amqplib";
 import type { Logger } from "pino";
 import { HeldTasks } from "../control/heldTasks.js";
 import type { ConsumedQueue } from "../control/inspectReplies.js";
-import { type ControlTarget, RemoteControl } from "../control/remoteControl.js";
+import { type ControlTarget, type DeclareControlQueue, RemoteControl } from "../control/remoteControl.js";
 import type { DeliveryObserver } from "../delivery/extensions.js";
 import type { WorkerStats } from "../delivery/settle.js";
 import { taskEventObserver } from "../events/taskEvents.js";
@@ -73,10 +73,10 @@ export class CeleryPresence {
     this.control = new RemoteControl({ target: this.target(), clock: this.clock, logger: parts.logger });
   }
 
-  /** After every (re)connect: the events channel, and the control queue's consumer on `channel`. */
-  async attach(connection: ChannelModel, channel: Channel, controlQueue: string | undefined): Promise<void> {
+  /** After every (re)connect: the events channel, and the control queue `declare` declares, consumed. */
+  async attach(connection: ChannelModel, declare: DeclareControlQueue): Promise<void> {
     await this.events?.attach(connection);
-    if (controlQueue) await this.control.attach(channel, controlQueue);
+    await this.control.attach(connection, declare);
   }
 
   /** Remember the ids as revoked; with `terminate`, abort the running ones. Returns the ids it aborted. */

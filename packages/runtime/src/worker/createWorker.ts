@@ -292,10 +292,9 @@ class TaskWorker
     await this.publisher.attach(conn);
 
     // The plan's per-worker queue: this process's remote control (Celery's pidbox, named by its node name).
-    const control = await conn.createChannel();
-    control.on("error", (error: Error) => this.logger.warn({ err: error.message }, "control channel error"));
-    const own = await applyWorkerQueues(control, plan, this.service, this.nodeName);
-    await this.presence.attach(conn, control, own.get("control"));
+    await this.presence.attach(conn, async (channel) =>
+      (await applyWorkerQueues(channel, plan, this.service, this.nodeName)).get("control"),
+    );
 
     if (this.state === "stopping" || this.state === "stopped") return;
     const names = entityNames(plan.prefix);
