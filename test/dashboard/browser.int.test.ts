@@ -1,24 +1,16 @@
-import { mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { defineTask, parseConfig } from "@worker-toolbox/config";
-import { type RunningDashboard, startDashboard } from "@worker-toolbox/dashboard";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createProducer, type Producer } from "../../packages/runtime/src/producer/index.js";
-import { createTracker } from "../../packages/runtime/src/tracker/index.js";
-import {
-  createWorker,
-  implementTask,
-  PermanentError,
-  type Worker,
-} from "../../packages/runtime/src/worker/index.js";
-import { implementations as fixtureTasks, sleep as sleepTask } from "../fixtures/workers/tasks.js";
-import { chromiumMissing, launchChromium } from "../support/browser.js";
+import type { Producer } from "../../packages/runtime/src/producer/index.js";
+import { createWorker, implementTask } from "../../packages/runtime/src/worker/index.js";
+import { sleep as sleepTask } from "../fixtures/workers/tasks.js";
+import { chromiumMissing } from "../support/browser.js";
 import { findCeleryPython } from "../support/celeryPython.js";
 import { type PythonCelery, pythonCelery } from "../support/pythonCelery.js";
 import { testServers } from "../support/servers.js";
-import { createHarness, type Harness, testLogger } from "../worker/harness.js";
+import { type Harness, testLogger } from "../worker/harness.js";
+import { type BrowserWorld, charge, startBrowserWorld } from "./browserWorld.js";
 
 /**
  * The dashboard as an operator uses it: a real Chromium (Debian's) against a dashboard serving a real
@@ -28,105 +20,29 @@ const missing = chromiumMissing();
 if (missing) console.warn(`\n*** SKIPPING the dashboard browser tests: ${missing}. ***\n`);
 const celery = findCeleryPython();
 
-const charge = defineTask({
-  name: "wtest.charge",
-  args: z.tuple([z.string()]),
-  result: z.string(),
-});
-/** The "payments API": down until the test fixes it. */
-const payments = { down: true, calls: 0 };
-const chargeTask = implementTask(charge, ({ args: [order] }) => {
-  payments.calls++;
-  if (payments.down) throw new PermanentError(`payments API: 503 for ${order}`);
-  return `charged ${order}`;
-});
-
-const operatorPassword = "operator-password-for-tests";
-const viewerPassword = "viewer-password-for-tests";
-const shots =
-  process.env.DASHBOARD_SCREENSHOTS ?? fileURLToPath(new URL("../tmp/screenshots/", import.meta.url));
-
+let world: BrowserWorld;
 let h: Harness;
 let producer: Producer;
-let worker: Worker;
-let tracker: ReturnType<typeof createTracker>;
-let dashboard: RunningDashboard;
-let browser: Browser;
-let operator: BrowserContext;
+let payments: BrowserWorld["payments"];
 let viewer: BrowserContext;
 let page: Page;
 let python: PythonCelery | undefined;
 
-const url = (path: string) => new URL(path.replace(/^\//, ""), dashboard.url).toString();
-
-async function screenshot(name: string): Promise<void> {
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: `${shots}/${name}.png` });
-}
-
-/** Open a page and wait until its live-update stream is connected. */
-async function open(path: string): Promise<void> {
-  await page.goto(url(path));
-  await page.waitForSelector("body[data-live=connected]", { timeout: 10_000 });
-}
-
-async function resultRow(id: string, status: string): Promise<number> {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    const { rows } = await h.pool.query("SELECT status FROM celery_taskmeta WHERE task_id = $1", [id]);
-    if (rows[0]?.status === status) return Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`task ${id} never reached ${status}`);
-}
+const url = (path: string) => world.url(path);
+const open = (path: string) => world.open(page, path);
+const screenshot = (name: string) => world.screenshot(page, name);
+const resultRow = (id: string, status: string) => world.resultRow(id, status);
 
 describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
   beforeAll(async () => {
-    const servers = testServers();
-    h = await createHarness("dashui", servers, { worker: { concurrency: 1, prefetch: 1 } });
-    producer = createProducer({ config: h.config, contracts: [charge, sleepTask], logger: testLogger });
-    worker = createWorker({
-      config: h.config,
-      tasks: [chargeTask, ...fixtureTasks.filter((task) => task.contract.name === sleepTask.name)],
-      logger: testLogger,
-    });
-    tracker = createTracker({ config: h.config, logger: testLogger, pool: h.pool });
-    const config = parseConfig({
-      ...structuredClone({
-        environment: { prefix: h.prefix },
-        broker: {
-          url: servers.amqpUrl,
-          ...(servers.managementUrl ? { managementUrl: servers.managementUrl } : {}),
-        },
-        database: { url: h.databaseUrl },
-      }),
-      service: "wtest",
-      dashboard: { port: 0, operatorPassword, viewerPassword },
-      logLevel: "silent",
-    });
-    [dashboard, browser] = await Promise.all([
-      startDashboard({ config, logger: testLogger }),
-      launchChromium(),
-      worker.start(),
-      tracker.start(),
-      producer.ready(20_000),
-    ]).then(([d, b]) => [d, b] as const);
-    operator = await browser.newContext({
-      httpCredentials: { username: "operator", password: operatorPassword },
-      viewport: { width: 1200, height: 720 },
-    });
-    viewer = await browser.newContext({ httpCredentials: { username: "viewer", password: viewerPassword } });
-    page = await operator.newPage();
+    world = await startBrowserWorld("dashui");
+    ({ h, producer, payments, viewer } = world);
+    page = await world.operator.newPage();
   });
 
   afterAll(async () => {
     await python?.close();
-    await browser?.close();
-    await dashboard?.close();
-    await worker?.close();
-    await tracker?.close();
-    await producer?.close();
-    await h?.close();
+    await world?.close();
   });
 
   it("a failing task appears in Failures within 2 s, without a reload", async () => {
@@ -201,19 +117,10 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     // Its dead letter is not this test's subject (the dead-letter test counts its own).
     await expect.poll(async () => (await h.takeDeadLetters()).length, { timeout: 10_000 }).toBe(1);
     await open("/tasks");
-    // A live refresh that lands between selecting and clicking re-renders the form and the click submits
-    // nothing; a user clicks again, and so does the test.
-    await expect
-      .poll(
-        async () => {
-          await page.locator('select[name="state"]').selectOption(["FAILURE"]);
-          await page.getByRole("button", { name: "Search" }).click();
-          await page.waitForURL(/[?&]state=FAILURE/, { timeout: 3_000 }).catch(() => undefined);
-          return page.url();
-        },
-        { timeout: 20_000 },
-      )
-      .toMatch(/[?&]state=FAILURE/);
+    // A live refresh never replaces the filter form (test/dashboard/live.int.test.ts): one click does it.
+    await page.locator('select[name="state"]').selectOption(["FAILURE"]);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/[?&]state=FAILURE/);
     await page.waitForSelector("body[data-live=connected]");
     const states = await page.locator("table.tasks tbody tr .status").allInnerTexts();
     expect(states.length).toBeGreaterThan(0);
@@ -340,15 +247,10 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     const sent = await Promise.all(["order-20", "order-21"].map((order) => producer.send(charge, [order])));
     await Promise.all(sent.map((receipt) => resultRow(receipt.id, "FAILURE")));
     // The FAILURE row is written before the dead letter is published (settle: row, dead letter, ack): a page
-    // opened in between lists an empty queue, so look again as a user would, by reloading.
+    // opened in between lists an empty queue until the letters arrive, which it shows without a reload.
+    await open("/dead-letters");
     await expect
-      .poll(
-        async () => {
-          await open("/dead-letters");
-          return page.locator("section.dlq").first().innerText();
-        },
-        { timeout: 10_000 },
-      )
+      .poll(() => page.locator("section.dlq").first().innerText(), { timeout: 10_000 })
       .toMatch(/permanent-error\s+2/);
     await screenshot("dead-letters");
     await page.getByRole("link", { name: "Inspect" }).click();

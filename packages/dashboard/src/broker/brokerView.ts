@@ -94,6 +94,9 @@ export function createBrokerView(
         management.listQueues(vhost),
       ]);
       const byName = new Map(queues.map((queue) => [queue.name, queue]));
+      // Exact counts (a passive declare, as doctor and monitor take them): the management API's sample
+      // lags by seconds, so a dead letter that just arrived would change nothing the live feed compares.
+      const exact = new Map(snapshot.queues.map((sample) => [sample.queue, sample]));
       return {
         at: new Date(),
         alarms: evaluateAlarms(snapshot, targets),
@@ -105,9 +108,10 @@ export function createBrokerView(
             queue: target.queue,
             ready: queue?.messagesReady,
             unacked: queue?.messagesUnacknowledged,
-            consumers: queue?.consumers,
+            consumers: exact.get(target.queue)?.consumers ?? queue?.consumers,
             rates: queue?.rates,
-            deadLetters: byName.get(target.deadLetterQueue)?.messages,
+            deadLetters:
+              exact.get(target.deadLetterQueue)?.depth ?? byName.get(target.deadLetterQueue)?.messages,
           };
         }),
       };

@@ -31,7 +31,7 @@ export function TasksPage(props: {
   return (
     <Layout ctx={ctx} title="Tasks" current="/tasks" topics={["tasks"]}>
       <h1>Tasks</h1>
-      <form method="get" action={`${ctx.base}/tasks`} class="filters" id="task-filters">
+      <form method="get" action={`${ctx.base}/tasks`} class="filters" id="task-filters" data-keep>
         <label>
           service
           <select name="service">
