@@ -1,8 +1,8 @@
 import { MIGRATIONS } from "@worker-toolbox/runtime/results";
 import { createTestDatabase, type TestDatabase } from "@worker-toolbox/testing";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliCaptured } from "../support/cli.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 
 let database: TestDatabase;
@@ -43,7 +43,7 @@ describe("worker-toolbox db", () => {
       "cli_dashboard",
     );
     expect(applied.code).toBe(0);
-    const pool = new pg.Pool({ connectionString: database.url });
+    const pool = testPool({ connectionString: database.url });
     const client = await pool.connect();
     try {
       await client.query("set role cli_worker");
@@ -62,7 +62,7 @@ describe("worker-toolbox db", () => {
   });
 
   it("prune reports progress: lines with rate on stderr when not on a terminal", async () => {
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const pool = testPool({ connectionString: database.url, max: 1 });
     try {
       await pool.query(
         `INSERT INTO celery_taskmeta (id, task_id, status, date_done)

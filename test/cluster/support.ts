@@ -7,7 +7,7 @@ import {
   startRabbitMQCluster,
   type TestDatabase,
 } from "@worker-toolbox/testing";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { createManagementClient } from "../../packages/runtime/src/management/client.js";
 import { createProducer } from "../../packages/runtime/src/producer/index.js";
@@ -15,6 +15,7 @@ import type { Producer } from "../../packages/runtime/src/producer/types.js";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { spawnWorker, type WorkerProcess } from "../fixtures/workers/spawnWorker.js";
 import { contracts, echo, SERVICE } from "../fixtures/workers/tasks.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { testLogger } from "../worker/harness.js";
 
@@ -52,7 +53,7 @@ export async function createWorld(
   queue: Partial<ToolboxConfigInput["queue"]> = {},
 ): Promise<ClusterWorld> {
   const db: TestDatabase = await createTestDatabase(testServers().databaseUrl, label);
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const pool = testPool({ connectionString: db.url, max: 4 });
   pool.on("error", () => undefined);
   await migrate(pool, { schema: "public" });
   const config = parseConfig({

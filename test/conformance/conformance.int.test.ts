@@ -1,6 +1,6 @@
 import { createManagementClient } from "@worker-toolbox/runtime/topology";
-import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { type CaseResult, type FixtureRun, runFixtures } from "./runFixtures.js";
 
@@ -171,7 +171,7 @@ describe("the conformance suite", () => {
     expect(run.exitCode).toBe(1);
     expect(Object.fromEntries(run.fileErrors)).toEqual({});
     const servers = testServers();
-    const pool = new pg.Pool({ connectionString: servers.databaseUrl, max: 1 });
+    const pool = testPool({ connectionString: servers.databaseUrl, max: 1 });
     try {
       const { rows: databases } = await pool.query(
         "SELECT datname FROM pg_database WHERE datname LIKE 'wt_conf_reports_%'",

@@ -9,13 +9,13 @@ import {
   deleteNamespace,
   type TestDatabase,
 } from "@worker-toolbox/testing";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { runCli } from "../../packages/cli/src/cli.js";
 import { createProducer, type Producer } from "../../packages/runtime/src/producer/index.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import { testClient } from "../support/database.js";
 import { type PythonCelery, type PythonWorker, pythonCelery } from "../support/pythonCelery.js";
 import { testServers } from "../support/servers.js";
 
@@ -139,7 +139,7 @@ describe.skipIf(!celeryVersion)(`Python Celery ${celeryVersion} interop`, () => 
     });
 
     // Celery stored the result through the printed result_backend, in the toolbox's migrated table.
-    const client = new pg.Client({ connectionString: database.url });
+    const client = testClient({ connectionString: database.url });
     await client.connect();
     try {
       await expect

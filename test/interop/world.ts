@@ -10,8 +10,9 @@ import {
   deleteNamespace,
   type TestDatabase,
 } from "@worker-toolbox/testing";
-import pg from "pg";
+import type pg from "pg";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
+import { testPool } from "../support/database.js";
 import { type PythonCelery, pythonCelery } from "../support/pythonCelery.js";
 import { testServers } from "../support/servers.js";
 
@@ -33,7 +34,7 @@ export async function interopWorld(label: string, services: string[]): Promise<I
   const servers = testServers();
   const prefix = createTestNamespace(label);
   const database = await createTestDatabase(servers.databaseUrl, label);
-  const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+  const pool = testPool({ connectionString: database.url, max: 3 });
   await migrate(pool, { schema: "public" });
   const python = await pythonCelery({
     prefix,

@@ -1,10 +1,11 @@
 import { maskUrl } from "@worker-toolbox/config";
 import { type PostgresServer, startPostgres } from "@worker-toolbox/testing";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HealthServer, startHealthServer } from "../../packages/runtime/src/health/index.js";
 import { createWorker, type Worker } from "../../packages/runtime/src/worker/index.js";
 import { implementations } from "../fixtures/workers/tasks.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { createHarness, type Harness, testLogger } from "../worker/harness.js";
 import { get, getJson } from "./scrape.js";
@@ -91,7 +92,7 @@ describe("/healthz and /readyz", () => {
 
     beforeAll(async () => {
       postgres = await startPostgres();
-      pool = new pg.Pool({ connectionString: postgres.url, max: 2, connectionTimeoutMillis: 2_000 });
+      pool = testPool({ connectionString: postgres.url, max: 2, connectionTimeoutMillis: 2_000 });
       pool.on("error", () => undefined);
       worker = createWorker({ config: h.config, tasks: implementations, logger: testLogger });
       await worker.start();

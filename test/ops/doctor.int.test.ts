@@ -1,6 +1,6 @@
 import { migrate } from "@worker-toolbox/runtime/results";
-import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { testPool } from "../support/database.js";
 import { cli } from "./support.js";
 import { opsWorld } from "./world.js";
 
@@ -69,7 +69,7 @@ describe("worker-toolbox doctor", () => {
   });
 
   it("exits 0 once everything is fixed, and then flags dead letters", async () => {
-    const pool = new pg.Pool({ connectionString: world.db.url, max: 1 });
+    const pool = testPool({ connectionString: world.db.url, max: 1 });
     await migrate(pool, { schema: "public" });
     await pool.end();
     // The hand-declared billing queue (no dead-letter sibling: not a service) would be extra drift now.

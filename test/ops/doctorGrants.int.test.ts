@@ -1,6 +1,7 @@
 import { grantsSql } from "@worker-toolbox/runtime/results";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testClient, testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { cli } from "./support.js";
 import { opsWorld } from "./world.js";
@@ -45,7 +46,7 @@ const asRole = (role: string) => {
 };
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: world.db.url, max: 1 });
+  pool = testPool({ connectionString: world.db.url, max: 1 });
   worker = `wt_worker_${world.db.name}`;
   tracker = `wt_tracker_${world.db.name}`;
   await pool.query(
@@ -64,7 +65,7 @@ afterAll(async () => {
     await pool.end();
   }
   // The world drops the database afterwards; DROP OWNED left the roles nothing in it.
-  const admin = new pg.Client({ connectionString: databaseUrl });
+  const admin = testClient({ connectionString: databaseUrl });
   await admin.connect();
   for (const role of [worker, tracker]) await admin.query(`DROP ROLE IF EXISTS "${role}"`);
   await admin.end();

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { defineTask, parseConfig } from "@worker-toolbox/config";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { cli, eventually, publishDeadLetters, readyCount } from "./support.js";
 import { opsWorld } from "./world.js";
@@ -129,7 +129,7 @@ describe("dlq replay killed halfway", () => {
       logger: pino({ level: "silent" }),
     });
     await worker.start();
-    const pool = new pg.Pool({ connectionString: world.db.url, max: 1 });
+    const pool = testPool({ connectionString: world.db.url, max: 1 });
     try {
       const rows = await eventually(
         async () => {

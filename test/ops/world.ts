@@ -6,8 +6,8 @@ import {
   type TestDatabase,
 } from "@worker-toolbox/testing";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import pg from "pg";
 import { afterAll, beforeAll, expect } from "vitest";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { cli, openChannel } from "./support.js";
 
@@ -90,7 +90,7 @@ export function opsWorld(name: string, options: OpsWorldOptions = {}): OpsWorld 
 }
 
 async function migrateDatabase(url: string): Promise<void> {
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const pool = testPool({ connectionString: url, max: 1 });
   try {
     await migrate(pool, { schema: "public" });
   } finally {

@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from "@worker-toolbox/testing";
-import pg from "pg";
+import type pg from "pg";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 
 export interface FreshDatabase {
@@ -15,7 +16,7 @@ export async function freshDatabase(
   adminUrl = testServers().databaseUrl,
 ): Promise<FreshDatabase> {
   const db = await createTestDatabase(adminUrl, label);
-  const pool = new pg.Pool({ connectionString: db.url, max: 10 });
+  const pool = testPool({ connectionString: db.url, max: 10 });
   return {
     db,
     pool,

@@ -1,5 +1,4 @@
 import { type PostgresServer, startPostgres } from "@worker-toolbox/testing";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createResultStore,
@@ -8,6 +7,7 @@ import {
   pruneResults,
   upsertTracking,
 } from "../../packages/runtime/src/results/index.js";
+import { testClient, testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
@@ -25,7 +25,7 @@ let fresh: FreshDatabase;
 /** A development server with `trust` auth would accept any password and prove nothing. */
 async function passwordAuthUrl(): Promise<string> {
   const url = testServers().databaseUrl;
-  const client = new pg.Client({ connectionString: url });
+  const client = testClient({ connectionString: url });
   await client.connect();
   try {
     const { rows } = await client.query(
@@ -80,7 +80,7 @@ afterAll(async () => {
       await fresh.pool.query(`DROP OWNED BY "${role}"`).catch(() => {});
     }
     await fresh.close();
-    const admin = new pg.Client({ connectionString: own?.url ?? testServers().databaseUrl });
+    const admin = testClient({ connectionString: own?.url ?? testServers().databaseUrl });
     await admin.connect();
     for (const role of [...roles(), bystander, stranger]) {
       await admin.query(`DROP ROLE IF EXISTS "${role}"`);
@@ -92,8 +92,8 @@ afterAll(async () => {
 
 describe("grantsSql", () => {
   it("takes TEMPORARY from PUBLIC: a role named to keep it keeps it, any other loses it", async () => {
-    const kept = new pg.Pool({ connectionString: urlAs(bystander, bystanderPassword), max: 1 });
-    const other = new pg.Pool({ connectionString: urlAs(stranger, bystanderPassword), max: 1 });
+    const kept = testPool({ connectionString: urlAs(bystander, bystanderPassword), max: 1 });
+    const other = testPool({ connectionString: urlAs(stranger, bystanderPassword), max: 1 });
     try {
       await kept.query("CREATE TEMP TABLE scratch (x int)");
       expect(await sqlState(other.query("CREATE TEMP TABLE scratch (x int)"))).toBe("42501");
@@ -111,11 +111,11 @@ describe("grantsSql", () => {
 
   it("worker role (password auth) may write results and use the sequence, nothing else", async () => {
     const role = `wt_worker_${fresh.db.name}`;
-    const wrong = new pg.Pool({ connectionString: urlAs(role, "wrong"), max: 1 });
+    const wrong = testPool({ connectionString: urlAs(role, "wrong"), max: 1 });
     expect(await sqlState(wrong.query("SELECT 1"))).toBe("28P01"); // password really is checked
     await wrong.end();
 
-    const pool = new pg.Pool({ connectionString: urlAs(role, workerPassword), max: 2 });
+    const pool = testPool({ connectionString: urlAs(role, workerPassword), max: 2 });
     try {
       const store = createResultStore({ pool, schema, workerName: "w@h" });
       expect(await store.markStarted({ taskId: "g-1" })).toBe(true);
@@ -144,7 +144,7 @@ describe("grantsSql", () => {
   });
 
   it("tracker role may upsert tracking rows but cannot touch results", async () => {
-    const pool = new pg.Pool({
+    const pool = testPool({
       connectionString: urlAs(`wt_tracker_${fresh.db.name}`, trackerPassword),
       max: 2,
     });
@@ -162,7 +162,7 @@ describe("grantsSql", () => {
   });
 
   it("dashboard role reads results, tracking and history, records revocations, and changes nothing else", async () => {
-    const pool = new pg.Pool({
+    const pool = testPool({
       connectionString: urlAs(`wt_dashboard_${fresh.db.name}`, dashboardPassword),
       max: 2,
     });

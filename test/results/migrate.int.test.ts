@@ -1,9 +1,9 @@
 import { isToolboxError } from "@worker-toolbox/config";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertMigrated, migrate, migrationStatus } from "../../packages/runtime/src/results/index.js";
 import { MIGRATIONS } from "../../packages/runtime/src/results/migrations.js";
 import { createResultStore } from "../../packages/runtime/src/results/resultStore.js";
+import { testPool } from "../support/database.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
 let fresh: FreshDatabase;
@@ -77,7 +77,7 @@ describe("migrate", () => {
   });
 
   it("two migrators racing on a fresh schema both succeed and apply each migration once", async () => {
-    const pools = [0, 1].map(() => new pg.Pool({ connectionString: fresh.db.url, max: 1 }));
+    const pools = [0, 1].map(() => testPool({ connectionString: fresh.db.url, max: 1 }));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema: "race" })));
       const applied = results.flatMap((r) => r.applied.map((m) => m.version)).sort();
@@ -146,7 +146,7 @@ describe("migrate", () => {
   });
 
   it("reports DATABASE_UNAVAILABLE naming host:port and database, never the password", async () => {
-    const pool = new pg.Pool({
+    const pool = testPool({
       connectionString: "postgres://someone:s3cret-pw@127.0.0.1:1/results_db",
       connectionTimeoutMillis: 2000,
     });

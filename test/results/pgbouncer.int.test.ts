@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { loadConfig } from "@worker-toolbox/config";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createResultStore,
@@ -8,6 +8,7 @@ import {
   migrate,
   waitForResult,
 } from "../../packages/runtime/src/results/index.js";
+import { testPool } from "../support/database.js";
 import { type PgBouncer, startPgBouncer } from "../support/pgbouncer.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
@@ -35,7 +36,7 @@ afterAll(async () => {
 
 /** A fresh pool through PgBouncer whose first `n` writes each open a client of their own. */
 function poolThroughBouncer(): pg.Pool {
-  const pool = new pg.Pool({ connectionString: bouncer.url, max: 4 });
+  const pool = testPool({ connectionString: bouncer.url, max: 4 });
   pools.push(pool);
   return pool;
 }

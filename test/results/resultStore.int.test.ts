@@ -1,5 +1,4 @@
 import { isToolboxError } from "@worker-toolbox/config";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createResultStore,
@@ -10,6 +9,7 @@ import {
   upsertTracking,
   waitForResult,
 } from "../../packages/runtime/src/results/index.js";
+import { testPool } from "../support/database.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
 const schema = "results";
@@ -226,7 +226,7 @@ describe("reading results", () => {
   });
 
   it("waitForResult: many waiters share one connection, so they do not exhaust a small pool", async () => {
-    const small = new pg.Pool({ connectionString: fresh.db.url, max: 2 });
+    const small = testPool({ connectionString: fresh.db.url, max: 2 });
     try {
       // Twenty waiters on tasks still running: one waiter per connection would need twenty.
       const running = Array.from({ length: 20 }, () => id("running"));

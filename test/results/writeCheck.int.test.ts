@@ -1,6 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createResultStore, grantsSql, migrate } from "../../packages/runtime/src/results/index.js";
+import { testClient, testPool } from "../support/database.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
 /** ResultStore.checkWrites, run as the role that does the work, fails for each way a worker cannot store. */
@@ -15,7 +16,7 @@ function poolAs(name: string): pg.Pool {
   const url = new URL(fresh.db.url);
   url.username = name;
   url.password = password;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const pool = testPool({ connectionString: url.toString(), max: 2 });
   pools.push(pool);
   return pool;
 }
@@ -48,7 +49,7 @@ afterAll(async () => {
     await fresh.pool.query(`DROP OWNED BY "${role(kind)}"`).catch(() => {});
   }
   await fresh.close();
-  const admin = new pg.Client({ connectionString: fresh.db.url.replace(/\/[^/]*$/, "/postgres") });
+  const admin = testClient({ connectionString: fresh.db.url.replace(/\/[^/]*$/, "/postgres") });
   await admin.connect();
   for (const kind of ["worker", "tracker", "insertonly"])
     await admin.query(`DROP ROLE IF EXISTS "${role(kind)}"`);

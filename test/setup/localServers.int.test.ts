@@ -9,8 +9,8 @@ import {
   startRabbitMQ,
 } from "@worker-toolbox/testing";
 import amqp from "amqplib";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { testClient } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 
 const { amqpUrl, databaseUrl, managementUrl } = testServers();
@@ -39,7 +39,7 @@ describe("provided test servers", () => {
   it("speak PostgreSQL, also to the environment child processes see", async () => {
     expect(process.env.DATABASE_URL).toBe(databaseUrl);
     expect(process.env.AMQP_URL).toBe(amqpUrl);
-    const client = new pg.Client(databaseUrl);
+    const client = testClient(databaseUrl);
     await client.connect();
     const { rows } = await client.query("select 1 as one");
     await client.end();
@@ -49,13 +49,13 @@ describe("provided test servers", () => {
   it("create a test database and drop it even with a connection left open", async () => {
     const db = await createTestDatabase(databaseUrl, "local servers");
     expect(db.name).toMatch(/^wt_local_servers_[0-9a-f]{8}$/);
-    const leftOpen = new pg.Client(db.url);
+    const leftOpen = testClient(db.url);
     leftOpen.on("error", () => {});
     await leftOpen.connect();
     await leftOpen.query("create table t (id int primary key)");
     await db.drop();
     await leftOpen.end().catch(() => {});
-    const admin = new pg.Client(databaseUrl);
+    const admin = testClient(databaseUrl);
     await admin.connect();
     const { rowCount } = await admin.query("select 1 from pg_database where datname = $1", [db.name]);
     await admin.end();

@@ -8,7 +8,7 @@ import {
   deleteNamespace,
   type TestDatabase,
 } from "@worker-toolbox/testing";
-import pg from "pg";
+import type pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect } from "vitest";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
@@ -19,6 +19,7 @@ import {
   type Worker,
 } from "../../packages/runtime/src/worker/index.js";
 import { celeryConfigOutput } from "./celeryPython.js";
+import { testPool } from "./database.js";
 import { testServers } from "./servers.js";
 
 /** A TypeScript worker a Python Celery client talks to, and where that client's settings module lives. */
@@ -51,7 +52,7 @@ export function pythonClientWorld(
   let worker: Worker | undefined;
   beforeAll(async () => {
     database = await createTestDatabase(servers.databaseUrl, label);
-    pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool = testPool({ connectionString: database.url, max: 2 });
     await migrate(pool, { schema: "public" });
     config = parseConfig({
       mode: "test",

@@ -7,7 +7,7 @@ import {
   type TestDatabase,
 } from "@worker-toolbox/testing";
 import amqp from "amqplib";
-import pg from "pg";
+import type pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,6 +17,7 @@ import {
 } from "../../packages/runtime/src/protocol/index.js";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { createTracker, type Tracker } from "../../packages/runtime/src/tracker/index.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 
 const servers = testServers();
@@ -69,7 +70,7 @@ async function expectTracked(taskId: string): Promise<void> {
 
 beforeAll(async () => {
   database = await createTestDatabase(servers.databaseUrl, "tracker");
-  pool = new pg.Pool({ connectionString: database.url });
+  pool = testPool({ connectionString: database.url });
   await migrate(pool, { schema: "public" });
   tracker = createTracker({ config: config(), logger: pino({ level: "silent" }) });
   await tracker.start(); // declares the topology, so publishing below is routed

@@ -6,12 +6,13 @@ import {
   type TestDatabase,
 } from "@worker-toolbox/testing";
 import amqp from "amqplib";
-import pg from "pg";
+import type pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { encodeTaskMessage, newTaskMessage } from "../../packages/runtime/src/protocol/index.js";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { createTracker, type Tracker } from "../../packages/runtime/src/tracker/index.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -38,7 +39,7 @@ const config = () =>
 
 beforeAll(async () => {
   database = await createTestDatabase(servers.databaseUrl, "trackerbytes");
-  pool = new pg.Pool({ connectionString: database.url });
+  pool = testPool({ connectionString: database.url });
   await migrate(pool, { schema: "public" });
   // Declare the topology, then stop: the backlog builds up with no consumer.
   const declare = createTracker({ config: config(), logger: pino({ level: "silent" }), pool });

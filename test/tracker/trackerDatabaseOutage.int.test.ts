@@ -6,12 +6,12 @@ import {
   startPostgres,
 } from "@worker-toolbox/testing";
 import amqp from "amqplib";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { encodeTaskMessage, newTaskMessage } from "../../packages/runtime/src/protocol/index.js";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { createTracker, type Tracker } from "../../packages/runtime/src/tracker/index.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 
 // The tracker's own PostgreSQL, so stopping it affects no other test file.
@@ -22,7 +22,7 @@ let tracker: Tracker;
 
 beforeAll(async () => {
   postgres = await startPostgres();
-  const pool = new pg.Pool({ connectionString: postgres.url });
+  const pool = testPool({ connectionString: postgres.url });
   await migrate(pool, { schema: "public" });
   await pool.end();
 });
@@ -69,7 +69,7 @@ it("acknowledges nothing while PostgreSQL is down; every message is stored once 
   tracker = createTracker({ config, logger: pino({ level: "silent" }) });
   await tracker.start();
   await expect.poll(() => tracker.stats.stored, { timeout: 30_000 }).toBe(300);
-  const pool = new pg.Pool({ connectionString: postgres.url });
+  const pool = testPool({ connectionString: postgres.url });
   const { rows } = await pool.query("select task_id from worker_toolbox_tasks");
   await pool.end();
   expect(rows.map((row) => row.task_id).sort()).toEqual([...ids].sort());

@@ -6,12 +6,13 @@ import {
 } from "@worker-toolbox/config";
 import { createTestDatabase, createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
 import amqp, { type ConfirmChannel, type GetMessage, type Options } from "amqplib";
-import pg from "pg";
+import type pg from "pg";
 import { pino } from "pino";
 import { createProducer } from "../../packages/runtime/src/producer/index.js";
 import type { Producer } from "../../packages/runtime/src/producer/types.js";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { contracts, SERVICE } from "../fixtures/workers/tasks.js";
+import { testPool } from "../support/database.js";
 
 export const testLogger = pino({ level: process.env.WT_TEST_LOG ?? "silent" });
 
@@ -65,7 +66,7 @@ export async function createHarness(
   overrides: ConfigOverrides = {},
 ): Promise<Harness> {
   const db = await createTestDatabase(servers.databaseUrl, label);
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const pool = testPool({ connectionString: db.url, max: 4 });
   pool.on("error", () => undefined);
   await migrate(pool, { schema: "public" });
   const prefix = createTestNamespace(label);

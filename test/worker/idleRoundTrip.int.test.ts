@@ -1,6 +1,6 @@
 import { defineTask, parseConfig } from "@worker-toolbox/config";
 import { createTestDatabase, createTestNamespace, deleteNamespace } from "@worker-toolbox/testing";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createProducer } from "../../packages/runtime/src/producer/index.js";
@@ -8,6 +8,7 @@ import type { Producer } from "../../packages/runtime/src/producer/types.js";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { waitForResult } from "../../packages/runtime/src/results/readResults.js";
 import { createWorker, implementTask, type Worker } from "../../packages/runtime/src/worker/index.js";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { testLogger } from "./harness.js";
 
@@ -35,7 +36,7 @@ let cleanup: () => Promise<void>;
 beforeAll(async () => {
   const servers = testServers();
   const db = await createTestDatabase(servers.databaseUrl, "idle_rt");
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool = testPool({ connectionString: db.url, max: 2 });
   await migrate(pool, { schema: "public" });
   const prefix = createTestNamespace("idle-rt");
   const config = parseConfig({

@@ -1,8 +1,9 @@
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grantsSql } from "../../packages/runtime/src/results/index.js";
 import { createWorker, type Worker } from "../../packages/runtime/src/worker/index.js";
 import { implementations } from "../fixtures/workers/tasks.js";
+import { testClient, testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 import { createHarness, type Harness, testLogger } from "./harness.js";
 
@@ -22,7 +23,7 @@ function poolAs(name: string): pg.Pool {
   const url = new URL(h.databaseUrl);
   url.username = name;
   url.password = password;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
+  const pool = testPool({ connectionString: url.toString(), max: 3 });
   pool.on("error", () => undefined);
   pools.push(pool);
   return pool;
@@ -53,7 +54,7 @@ afterAll(async () => {
   if (!h) return;
   for (const kind of ["worker", "tracker"] as const)
     await h.pool.query(`DROP OWNED BY "${role(kind)}"`).catch(() => undefined);
-  const admin = new pg.Client({ connectionString: h.databaseUrl.replace(/\/[^/]*$/, "/postgres") });
+  const admin = testClient({ connectionString: h.databaseUrl.replace(/\/[^/]*$/, "/postgres") });
   await h.close();
   await admin.connect();
   for (const kind of ["worker", "tracker"] as const) await admin.query(`DROP ROLE IF EXISTS "${role(kind)}"`);

@@ -3,7 +3,12 @@ import { hostname } from "node:os";
 import { getRequestListener } from "@hono/node-server";
 import type { ToolboxConfig } from "@worker-toolbox/config";
 import { BrokerConnection, ConfirmPublisher } from "@worker-toolbox/runtime/broker";
-import { assertMigrated, createDatabasePool, createResultStore } from "@worker-toolbox/runtime/results";
+import {
+  assertMigrated,
+  createDatabasePool,
+  createResultStore,
+  guardPool,
+} from "@worker-toolbox/runtime/results";
 import type { Hono } from "hono";
 import type { Pool } from "pg";
 import { type Logger, pino } from "pino";
@@ -59,7 +64,7 @@ export interface DashboardServices {
 export function createDashboard(options: DashboardOptions): Dashboard {
   const { config } = options;
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const pool = options.pool ?? createDatabasePool(config);
+  const pool = options.pool ? guardPool(options.pool, logger) : createDatabasePool(config, { logger });
   const ownsPool = options.pool === undefined;
   const base = (options.basePath ?? "").replace(/\/+$/, "");
   const workers = new WorkerRegistry();

@@ -1,5 +1,10 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
+import { guardedClient } from "@worker-toolbox/runtime/results";
+import type pg from "pg";
+import { pino } from "pino";
+
+/** A ping that fails is the answer, not news. */
+const quiet = pino({ level: "silent" });
 
 export interface TestDatabase {
   /** The admin URL with this database's name. */
@@ -11,8 +16,7 @@ export interface TestDatabase {
 
 /** One connection and `select 1` to `url`: undefined when the server answered, else why not. */
 export async function pingPostgres(url: string): Promise<Error | undefined> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-  client.on("error", () => {});
+  const client = guardedClient({ connectionString: url, connectionTimeoutMillis: 2_000 }, quiet);
   try {
     await client.connect();
     await client.query("select 1");
@@ -25,7 +29,7 @@ export async function pingPostgres(url: string): Promise<Error | undefined> {
 }
 
 async function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = guardedClient({ connectionString: adminUrl });
   await client.connect();
   try {
     return await fn(client);

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { guardedClient } from "@worker-toolbox/runtime/results";
 import amqp from "amqplib";
-import pg from "pg";
 import { pingPostgres } from "./database.js";
 import { serverFailed } from "./failure.js";
 import { type PostgresServer, startPostgres } from "./postgres.js";
@@ -208,7 +208,7 @@ const DEV_DATABASE = "worker_toolbox";
 
 /** Create `name` on the server `adminUrl` points at unless it exists; its URL. */
 async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = guardedClient({ connectionString: adminUrl });
   await client.connect();
   try {
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);

@@ -7,11 +7,11 @@ import {
   type ToolboxConfig,
 } from "@worker-toolbox/config";
 import amqp from "amqplib";
-import pg from "pg";
 import { classifyBrokerError } from "../broker/classifyError.js";
 import { brokerSocketOptions, dialUrl } from "../broker/nodes.js";
 import { brokerVersion } from "../broker/throwawayChannel.js";
 import { translateDbError } from "../results/dbErrors.js";
+import { guardedPool } from "../results/poolErrors.js";
 
 /**
  * Try the configured identities for real: log in to every broker node with the broker URL's user and
@@ -68,12 +68,11 @@ async function checkDatabase(config: ToolboxConfig): Promise<ConnectionCheck> {
     return { target: "database", ok: false, code: "CONFIG_INVALID", detail: (error as Error).message };
   }
   const target = `database ${maskUrl(url)}`;
-  const pool = new pg.Pool({
+  const pool = guardedPool({
     connectionString: url,
     max: 1,
     connectionTimeoutMillis: config.broker.connectTimeoutMs,
   });
-  pool.on("error", () => {});
   try {
     const { rows } = await pool.query<{ version: string; role: string }>(
       "SELECT current_setting('server_version') AS version, current_user AS role",

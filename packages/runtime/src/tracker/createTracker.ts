@@ -21,6 +21,7 @@ import { deadLetter } from "../delivery/verdict.js";
 import { decodeTaskMessage, type IncomingProperties } from "../protocol/decodeTaskMessage.js";
 import { trackingInput } from "../results/messageRows.js";
 import { createDatabasePool } from "../results/pool.js";
+import { guardPool } from "../results/poolErrors.js";
 import { type TrackingInput, upsertTracking } from "../results/trackingStore.js";
 import { applyTopology } from "../topology/applyTopology.js";
 import { type TrackerStats, type TrackingVerdict, trackingSettle } from "./settleTracking.js";
@@ -58,7 +59,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   const { config } = options;
   const logger = (options.logger ?? pino({ level: config.logLevel })).child({ component: "tracker" });
   const names = entityNames(config.environment.prefix);
-  const pool = options.pool ?? createDatabasePool(config, { logger });
+  const pool = options.pool ? guardPool(options.pool, logger) : createDatabasePool(config, { logger });
   const publisher = new ConfirmPublisher({
     logger,
     deadlineMs: config.producer.publishTimeoutMs,

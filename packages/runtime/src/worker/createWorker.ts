@@ -21,6 +21,7 @@ import { newWorkerStats } from "../delivery/settle.js";
 import { databaseAnswerWithin } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { createDatabasePool } from "../results/pool.js";
+import { guardPool } from "../results/poolErrors.js";
 import { getResults } from "../results/readResults.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
@@ -31,7 +32,7 @@ import { WorkerMetrics } from "./metrics.js";
 import { RevokedSet, revokeTask } from "./revocations.js";
 import { taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
-import { resultWriter, survivePoolErrors, workerLogger, workerResultStore } from "./workerParts.js";
+import { resultWriter, workerLogger, workerResultStore } from "./workerParts.js";
 import { workerPipeline } from "./workerPipeline.js";
 import type { Worker, WorkerOptions, WorkerState } from "./workerTypes.js";
 
@@ -92,7 +93,7 @@ class TaskWorker
     this.logger = workerLogger(options.logger ?? pino({ level: config.logLevel }), service);
     this.ownsPool = !options.pool;
     this.pool = options.pool ?? createDatabasePool(config, { logger: this.logger });
-    if (options.pool) survivePoolErrors(this.pool, this.logger);
+    if (options.pool) guardPool(this.pool, this.logger);
     this.store = workerResultStore(config, this.pool, workerName);
     const metrics = new WorkerMetrics({
       service,

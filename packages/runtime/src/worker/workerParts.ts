@@ -30,11 +30,6 @@ export function resultWriter(
   });
 }
 
-/** An idle client's error (database restarting) must not crash the process; queries retry on their own. */
-export function survivePoolErrors(pool: pg.Pool, logger: Logger): void {
-  pool.on("error", (error) => logger.warn({ err: error.message }, "idle database connection failed"));
-}
-
 /** The worker's result store: rows written under its node name, as the config's database section says. */
 export function workerResultStore(config: ToolboxConfig, pool: pg.Pool, workerName: string): ResultStore {
   return createResultStore({
