@@ -141,15 +141,18 @@ document.addEventListener("focusout", resume);
 main?.addEventListener("pointerdown", () => {
   pressed = true;
 });
-// After the click the press produced: the swap must not land between pointerup and click.
-for (const type of ["pointerup", "pointercancel"])
-  document.addEventListener(type, () => {
-    if (!pressed) return;
-    setTimeout(() => {
-      pressed = false;
-      resume();
-    }, 0);
-  });
+/** After the click the press produced: the swap must not land between pointerup and click. */
+function released() {
+  if (!pressed) return;
+  setTimeout(() => {
+    pressed = false;
+    resume();
+  }, 0);
+}
+document.addEventListener("pointerup", released);
+document.addEventListener("pointercancel", released);
+// A button released outside the window sends no pointerup here.
+window.addEventListener("blur", released);
 
 function connect() {
   if (topics.size === 0) return;
