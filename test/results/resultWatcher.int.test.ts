@@ -1,5 +1,5 @@
 import { isToolboxError } from "@worker-toolbox/config";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createResultStore,
@@ -8,6 +8,7 @@ import {
   type ResultStore,
   type ResultWatcher,
 } from "../../packages/runtime/src/results/index.js";
+import { testPool } from "../support/database.js";
 import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
 
 /**
@@ -50,7 +51,7 @@ async function relistened(killed: number | undefined): Promise<void> {
 
 /** A pool and a watcher of its own for one test, closed after it. */
 async function withWatcher(test: (watcher: ResultWatcher, pool: pg.Pool) => Promise<void>, max = 3) {
-  const pool = new pg.Pool({ connectionString: fresh.db.url, max });
+  const pool = testPool({ connectionString: fresh.db.url, max });
   const watcher = createResultWatcher({ pool, schema });
   try {
     await watcher.ready();
@@ -163,7 +164,7 @@ describe("result watcher", () => {
   });
 
   it("close() rejects the waits still running with CLOSED and gives the connection back", async () => {
-    const pool = new pg.Pool({ connectionString: fresh.db.url, max: 3 });
+    const pool = testPool({ connectionString: fresh.db.url, max: 3 });
     try {
       const watcher = createResultWatcher({ pool, schema });
       await watcher.ready();
