@@ -260,28 +260,21 @@ export class ConfirmPublisher {
     const { exchange, routingKey, content, properties } = entry.unwritten!;
     try {
       // When the socket buffer is full, later publishes queue until 'drain'.
-      this.blocked = !framedPublish(
-        channel,
-        exchange,
-        routingKey,
-        content,
-        { ...properties, messageId: entry.id },
-        (error) => {
-          // amqplib fails every unconfirmed publish when the channel closes, before 'close' is emitted.
-          if (error && this.resends(channel)) {
-            this.requeue(entry);
-            if (error.message === "message nacked") this.replaceAfterNack(channel);
-            return;
-          }
-          if (!error) this.nackStreak = 0;
-          // Without resend the nack is the caller's answer; the channel is replaced all the same.
-          else if (error.message === "message nacked") this.replaceAfterNack(channel);
-          this.settle(
-            entry,
-            error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry) : undefined,
-          );
-        },
-      );
+      this.blocked = !framedPublish(channel, exchange, routingKey, content, properties, entry.id, (error) => {
+        // amqplib fails every unconfirmed publish when the channel closes, before 'close' is emitted.
+        if (error && this.resends(channel)) {
+          this.requeue(entry);
+          if (error.message === "message nacked") this.replaceAfterNack(channel);
+          return;
+        }
+        if (!error) this.nackStreak = 0;
+        // Without resend the nack is the caller's answer; the channel is replaced all the same.
+        else if (error.message === "message nacked") this.replaceAfterNack(channel);
+        this.settle(
+          entry,
+          error ? confirmError(routingKey, error) : entry.returned ? unroutable(entry) : undefined,
+        );
+      });
       entry.unwritten = undefined;
       entry.written = true;
     } catch (error) {

@@ -49,12 +49,13 @@ export function framedPublish(
   exchange: string,
   routingKey: string,
   content: Buffer,
-  properties: Options.Publish & { messageId: string },
+  properties: Options.Publish,
+  messageId: string,
   confirmed: (error: Error | null) => void,
 ): boolean {
   const internals = internalsOf(channel);
   const fallback = () =>
-    channel.publish(exchange, routingKey, content, { ...properties, mandatory: true }, confirmed);
+    channel.publish(exchange, routingKey, content, { ...properties, messageId, mandatory: true }, confirmed);
   if (!internals) return fallback();
   let chunks: Buffer[];
   try {
@@ -64,6 +65,7 @@ export function framedPublish(
       routingKey,
       mandatory: true,
       properties,
+      messageId,
       content,
       frameMax: internals.connection.frameMax,
     });

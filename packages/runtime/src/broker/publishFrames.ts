@@ -143,9 +143,9 @@ function value(w: Writer, v: unknown): void {
         w.u8(0x56); // 'V'
       else if (Array.isArray(v)) {
         w.u8(0x41); // 'A'
-        sized(w, () => {
-          for (const item of v) value(w, item);
-        });
+        const at = openSized(w);
+        for (const item of v) value(w, item);
+        closeSized(w, at);
       } else if (Buffer.isBuffer(v)) {
         w.u8(0x78); // 'x'
         w.u32(v.length);
@@ -161,40 +161,44 @@ function value(w: Writer, v: unknown): void {
   }
 }
 
-/** A uint32 size, then what `body` writes. */
-function sized(w: Writer, body: () => void): void {
+/** Leave room for a uint32 size; returns where it goes (closeSized fills it in). */
+function openSized(w: Writer): number {
   w.reserve(4);
   const at = w.offset;
   w.offset += 4;
-  body();
+  return at;
+}
+
+function closeSized(w: Writer, at: number): void {
   w.buffer.writeUInt32BE(w.offset - at - 4, at);
 }
 
 /** A field table; undefined values are left out, as amqplib does. */
 function table(w: Writer, fields: Record<string, unknown>): void {
-  sized(w, () => {
-    for (const key in fields) {
-      const v = fields[key];
-      if (v === undefined) continue;
-      w.bytes(keyBytes(key));
-      value(w, v);
-    }
-  });
+  const at = openSized(w);
+  for (const key in fields) {
+    const v = fields[key];
+    if (v === undefined) continue;
+    w.bytes(keyBytes(key));
+    value(w, v);
+  }
+  closeSized(w, at);
+}
+
+/** A short-string property when set (amqplib leaves out undefined and null: `void 0 != val`); its flag or 0. */
+function short(w: Writer, flag: number, v: string | undefined | null): number {
+  if (v === undefined || v === null) return 0;
+  w.shortString(v);
+  return flag;
 }
 
 /** The content-header properties a publish may set, in the order and with the flags of AMQP 0-9-1. */
-function properties(w: Writer, p: Options.Publish & { messageId?: string }): void {
+function properties(w: Writer, p: Options.Publish, messageId: string | undefined): void {
   const flagsAt = w.offset;
   w.u16(0);
   let flags = 0;
-  // amqplib leaves out a property that is undefined or null (`void 0 != val` in its generated encoder).
-  const short = (flag: number, v: string | undefined | null) => {
-    if (v === undefined || v === null) return;
-    flags |= flag;
-    w.shortString(v);
-  };
-  short(0x8000, p.contentType);
-  short(0x4000, p.contentEncoding);
+  flags |= short(w, 0x8000, p.contentType);
+  flags |= short(w, 0x4000, p.contentEncoding);
   // amqplib always sends a headers table (an empty one without headers).
   flags |= 0x2000;
   table(w, (p.headers ?? {}) as Record<string, unknown>);
@@ -216,18 +220,22 @@ function properties(w: Writer, p: Options.Publish & { messageId?: string }): voi
     flags |= 0x0800;
     w.u8(p.priority);
   }
-  short(0x0400, p.correlationId);
-  short(0x0200, p.replyTo);
-  short(0x0100, p.expiration === undefined || p.expiration === null ? undefined : String(p.expiration));
-  short(0x0080, p.messageId);
+  flags |= short(w, 0x0400, p.correlationId);
+  flags |= short(w, 0x0200, p.replyTo);
+  flags |= short(
+    w,
+    0x0100,
+    p.expiration === undefined || p.expiration === null ? undefined : String(p.expiration),
+  );
+  flags |= short(w, 0x0080, messageId ?? p.messageId);
   if (p.timestamp !== undefined && p.timestamp !== null) {
     flags |= 0x0040;
     w.reserve(8);
     w.offset = w.buffer.writeBigUInt64BE(BigInt(p.timestamp), w.offset);
   }
-  short(0x0020, p.type);
-  short(0x0010, p.userId);
-  short(0x0008, p.appId);
+  flags |= short(w, 0x0020, p.type);
+  flags |= short(w, 0x0010, p.userId);
+  flags |= short(w, 0x0008, p.appId);
   w.buffer.writeUInt16BE(flags, flagsAt);
 }
 
@@ -252,7 +260,9 @@ export interface PublishFrameInput {
   exchange: string;
   routingKey: string;
   mandatory: boolean;
-  properties: Options.Publish & { messageId?: string };
+  properties: Options.Publish;
+  /** Sent as the messageId property instead of `properties.messageId` (saves copying the properties). */
+  messageId?: string;
   content: Buffer;
   /** The connection's negotiated frame size: a body longer than fits in one frame is split. */
   frameMax: number;
@@ -292,7 +302,7 @@ export function encodePublishChunks(input: PublishFrameInput): Buffer[] {
   w.u16(0); // weight
   w.reserve(8);
   w.offset = w.buffer.writeBigUInt64BE(BigInt(content.length), w.offset);
-  properties(w, input.properties);
+  properties(w, input.properties, input.messageId);
   closeFrame(w, at);
   const ends = [w.offset];
   const maxBody = input.frameMax - FRAME_OVERHEAD;

@@ -56,7 +56,7 @@ export function prepareSend(
     priority: options.priority,
     ignoreResult: options.ignoreResult,
     timeLimit: contractTimeLimit(contract),
-    ...(target.now === undefined ? {} : { now: new Date(target.now) }),
+    now: target.now === undefined ? undefined : new Date(target.now),
   };
   return prepareMessage(message, contract.name, options, target);
 }
@@ -79,13 +79,14 @@ export function prepareMessage(
   target: SendTarget,
 ): PreparedSend {
   const id = init.id ?? randomUUID();
-  const extraHeaders: Record<string, unknown> = { ...init.extraHeaders };
+  const extraHeaders: Record<string, unknown> = init.extraHeaders ? { ...init.extraHeaders } : {};
   if (options.tracking && Object.keys(options.tracking).length > 0)
     extraHeaders[H.tracking] = options.tracking;
   // Every task carries trace context so its logs can be correlated; a new trace is named after the root task.
   extraHeaders[H.traceparent] = options.traceparent ?? startTraceparent(options.parent?.rootId ?? id);
   if (options.tracestate !== undefined) extraHeaders[H.tracestate] = options.tracestate;
-  const message = newTaskMessage({ ...init, id, parent: options.parent ?? init.parent, extraHeaders });
+  // The message's own copy of extraHeaders is this fresh object: no second copy of the init.
+  const message = newTaskMessage(init, { id, parent: options.parent ?? init.parent, extraHeaders });
   const { content, properties } = encodeTaskMessage(message, { maxBytes: target.maxBytes });
   return {
     receipt: { id: message.id, name: message.task, rootId: message.rootId },

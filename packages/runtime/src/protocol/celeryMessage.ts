@@ -94,15 +94,23 @@ export interface NewTaskMessageInit {
   now?: Date;
 }
 
-/** A new message with Celery's defaults; validation happens in `encodeTaskMessage`. */
-export function newTaskMessage(init: NewTaskMessageInit): TaskMessage {
+/** What a producer settles for a message on top of its init (prepareSend.ts), without copying the init. */
+export type TaskMessageOverrides = Pick<NewTaskMessageInit, "id" | "parent" | "extraHeaders">;
+
+/**
+ * A new message with Celery's defaults; validation happens in `encodeTaskMessage`. `overrides` replace the
+ * init's fields of the same name (the producer's hot path: spreading the init into a new object measured
+ * 5 µs a send, more than building the message).
+ */
+export function newTaskMessage(init: NewTaskMessageInit, overrides?: TaskMessageOverrides): TaskMessage {
   const now = init.now?.getTime() ?? Date.now();
   if (init.countdownMs !== undefined && init.eta !== undefined) {
     throw new ToolboxError("MESSAGE_INVALID", `Task ${init.task}: both countdownMs and eta were given.`, {
       hint: "give one: countdownMs (relative) or eta (absolute)",
     });
   }
-  const id = init.id ?? randomUUID();
+  const id = overrides?.id ?? init.id ?? randomUUID();
+  const parent = overrides?.parent ?? init.parent;
   const eta = init.eta ?? (init.countdownMs !== undefined ? new Date(now + init.countdownMs) : null);
   const expires =
     init.expires === undefined
@@ -118,8 +126,8 @@ export function newTaskMessage(init: NewTaskMessageInit): TaskMessage {
     retries: 0,
     eta,
     expires,
-    rootId: init.parent?.rootId ?? id,
-    parentId: init.parent?.id ?? null,
+    rootId: parent?.rootId ?? id,
+    parentId: parent?.id ?? null,
     group: init.group?.id ?? null,
     groupIndex: init.group?.index ?? null,
     timeLimit: { hard: init.timeLimit?.hard ?? null, soft: init.timeLimit?.soft ?? null },
@@ -133,7 +141,7 @@ export function newTaskMessage(init: NewTaskMessageInit): TaskMessage {
       chain: init.embed?.chain ?? null,
       chord: init.embed?.chord ?? null,
     },
-    extraHeaders: { ...init.extraHeaders },
+    extraHeaders: overrides?.extraHeaders ?? { ...init.extraHeaders },
   };
 }
 
