@@ -85,38 +85,9 @@ export async function createHarness(
   const producer = createProducer({ config, contracts, logger: testLogger, name: `test:${label}` });
   await producer.ready(30_000);
   const names = entityNames(prefix);
-  let live: Promise<{ connection: amqp.ChannelModel; channel: ConfirmChannel }> | undefined;
-  const open = async () => {
-    const connection = await amqp.connect(servers.amqpUrl);
-    connection.on("error", () => undefined);
-    const channel = await connection.createConfirmChannel();
-    channel.on("error", () => undefined);
-    const forget = () => {
-      live = undefined;
-    };
-    connection.once("close", forget);
-    channel.once("close", forget);
-    return { connection, channel };
-  };
-  const channel = async () => {
-    live ??= open();
-    live.catch(() => {
-      live = undefined;
-    });
-    return (await live).channel;
-  };
-
-  const rows = async (ids?: readonly string[]) => {
-    const { rows } = ids
-      ? await pool.query<ResultRow>(
-          "SELECT task_id, status, retries, result_json, meta, error, parent_id, root_id FROM celery_taskmeta WHERE task_id = ANY($1)",
-          [ids],
-        )
-      : await pool.query<ResultRow>(
-          "SELECT task_id, status, retries, result_json, meta, error, parent_id, root_id FROM celery_taskmeta",
-        );
-    return rows;
-  };
+  const raw = reopeningChannel(servers.amqpUrl);
+  const channel = raw.channel;
+  const rows = resultRows(pool);
   const row = async (id: string) => (await rows([id]))[0];
 
   return {
@@ -164,12 +135,58 @@ export async function createHarness(
     },
     async close() {
       await producer.close();
-      const opened = live;
-      live = undefined;
-      await opened?.then(({ connection }) => connection.close()).catch(() => undefined);
+      await raw.close();
       if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix).catch(() => undefined);
       await pool.end();
       await db.drop();
     },
+  };
+}
+
+/** A confirm channel opened on first use and opened again once it or its connection closed. */
+function reopeningChannel(amqpUrl: string): {
+  channel: () => Promise<ConfirmChannel>;
+  close: () => Promise<void>;
+} {
+  let live: Promise<{ connection: amqp.ChannelModel; channel: ConfirmChannel }> | undefined;
+  const open = async () => {
+    const connection = await amqp.connect(amqpUrl);
+    connection.on("error", () => undefined);
+    const channel = await connection.createConfirmChannel();
+    channel.on("error", () => undefined);
+    const forget = () => {
+      live = undefined;
+    };
+    connection.once("close", forget);
+    channel.once("close", forget);
+    return { connection, channel };
+  };
+  return {
+    async channel() {
+      live ??= open();
+      live.catch(() => {
+        live = undefined;
+      });
+      return (await live).channel;
+    },
+    async close() {
+      const opened = live;
+      live = undefined;
+      await opened?.then(({ connection }) => connection.close()).catch(() => undefined);
+    },
+  };
+}
+
+const ROW_COLUMNS = "task_id, status, retries, result_json, meta, error, parent_id, root_id";
+
+/** The result rows of `ids`, or all of them. */
+function resultRows(pool: pg.Pool): (ids?: readonly string[]) => Promise<ResultRow[]> {
+  return async (ids) => {
+    const { rows } = ids
+      ? await pool.query<ResultRow>(`SELECT ${ROW_COLUMNS} FROM celery_taskmeta WHERE task_id = ANY($1)`, [
+          ids,
+        ])
+      : await pool.query<ResultRow>(`SELECT ${ROW_COLUMNS} FROM celery_taskmeta`);
+    return rows;
   };
 }

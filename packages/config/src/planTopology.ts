@@ -10,6 +10,8 @@ import {
 } from "./names.js";
 import type { ToolboxConfig } from "./schema.js";
 
+type EntityNames = ReturnType<typeof entityNames>;
+
 /**
  * The topology a config implies, as plain data: printed by `worker-toolbox topology plan`, asserted by
  * `applyTopology`, checked by `verifyTopology`, snapshot-tested here.
@@ -101,63 +103,8 @@ export function planTopology(
   const names = entityNames(prefix);
   for (const service of services) assertServiceName(service);
 
-  const quorum = config.queue.type === "quorum";
-  /** Every quorum queue: the replication factor, when one is configured. */
-  const replicas = (args: Record<string, string | number>) => {
-    if (quorum && config.queue.replicas !== undefined)
-      args["x-quorum-initial-group-size"] = config.queue.replicas;
-    return args;
-  };
-  const typeArgs = (deadLetterKey?: string): Record<string, string | number> => {
-    const args: Record<string, string | number> = { "x-queue-type": config.queue.type };
-    if (deadLetterKey !== undefined) {
-      args["x-dead-letter-exchange"] = names.deadLetterExchange;
-      args["x-dead-letter-routing-key"] = deadLetterKey;
-    }
-    if (quorum) {
-      // Service queues: a message that kills its worker this often is dead-lettered instead of looping.
-      // Dead-letter queues have nowhere further to go, so their limit is effectively none: RabbitMQ 4.x
-      // gives quorum queues a default limit of 20, and every `dlq list` (get, then requeue) counts.
-      args["x-delivery-limit"] =
-        deadLetterKey !== undefined ? config.queue.deliveryLimit : DEAD_LETTER_DELIVERY_LIMIT;
-      // What the broker dead-letters stays in the queue until the dead-letter queue has it. RabbitMQ only
-      // honours the strategy with reject-publish overflow (without a length limit, overflow never happens).
-      if (deadLetterKey !== undefined && config.queue.deadLetterStrategy === "at-least-once") {
-        args["x-dead-letter-strategy"] = "at-least-once";
-        args["x-overflow"] = "reject-publish";
-      }
-    }
-    return replicas(args);
-  };
-
-  const exchanges: PlannedExchange[] = [
-    { name: names.exchange, type: "topic", durable: true, purpose: "every task, routing key = task name" },
-    {
-      name: names.delayExchange,
-      type: "headers",
-      durable: true,
-      purpose: "routes retries and future etas to a delay rung",
-    },
-    {
-      name: names.deadLetterExchange,
-      type: "direct",
-      durable: true,
-      purpose: "dead letters, routing key = service",
-    },
-    {
-      name: names.eventExchange,
-      type: "topic",
-      durable: true,
-      purpose: "Celery events: worker heartbeats and task events (celery events, Flower, the dashboard)",
-    },
-    {
-      name: names.controlExchange,
-      type: "fanout",
-      durable: false,
-      purpose: "Celery's remote control (pidbox): revoke, inspect and ping to every worker",
-    },
-  ];
-
+  const { typeArgs, replicas } = queueArguments(config, names);
+  const exchanges = planExchanges(names);
   const queues: PlannedQueue[] = [];
   const bindings: PlannedBinding[] = [];
   const workerQueues: PlannedWorkerQueue[] = [];
@@ -208,29 +155,108 @@ export function planTopology(
   });
   bind(names.deadLetterExchange, names.platformDeadLetterQueue, PLATFORM_DEAD_LETTER_KEY);
 
-  for (const delayMs of [...new Set(config.queue.delayRungsMs)].sort((a, b) => a - b)) {
-    const name = names.delayQueue(delayMs);
-    const args: Record<string, string | number> = {
-      "x-queue-type": config.queue.type,
-      "x-message-ttl": delayMs,
-      // No routing-key override: an expired message keeps its task name and re-enters the topic exchange.
-      "x-dead-letter-exchange": names.exchange,
-    };
-    if (quorum) {
-      // Quorum queues dead-letter at most once unless told otherwise; a retry must not vanish.
-      args["x-dead-letter-strategy"] = "at-least-once";
-      args["x-overflow"] = "reject-publish";
-    }
-    queues.push({
-      name,
-      durable: true,
-      arguments: replicas(args),
-      purpose: `retries and etas due in up to ${formatDelay(delayMs)}`,
-    });
-    bind(names.delayExchange, name, "", { "x-match": "all", [DELAY_HEADER]: formatDelay(delayMs) });
+  for (const rung of planDelayRungs(config, names, replicas)) {
+    queues.push(rung.queue);
+    bind(names.delayExchange, rung.queue.name, "", rung.bindingArguments);
   }
-
   return { prefix, exchanges, queues, bindings, workerQueues };
+}
+
+/** The shared exchanges: tasks, delays, dead letters, Celery events and remote control. */
+function planExchanges(names: EntityNames): PlannedExchange[] {
+  return [
+    { name: names.exchange, type: "topic", durable: true, purpose: "every task, routing key = task name" },
+    {
+      name: names.delayExchange,
+      type: "headers",
+      durable: true,
+      purpose: "routes retries and future etas to a delay rung",
+    },
+    {
+      name: names.deadLetterExchange,
+      type: "direct",
+      durable: true,
+      purpose: "dead letters, routing key = service",
+    },
+    {
+      name: names.eventExchange,
+      type: "topic",
+      durable: true,
+      purpose: "Celery events: worker heartbeats and task events (celery events, Flower, the dashboard)",
+    },
+    {
+      name: names.controlExchange,
+      type: "fanout",
+      durable: false,
+      purpose: "Celery's remote control (pidbox): revoke, inspect and ping to every worker",
+    },
+  ];
+}
+
+/** The arguments of the service, dead-letter and platform queues (`typeArgs`), and every quorum queue's replicas. */
+function queueArguments(config: ToolboxConfig, names: EntityNames) {
+  const quorum = config.queue.type === "quorum";
+  /** Every quorum queue: the replication factor, when one is configured. */
+  const replicas = (args: Record<string, string | number>) => {
+    if (quorum && config.queue.replicas !== undefined)
+      args["x-quorum-initial-group-size"] = config.queue.replicas;
+    return args;
+  };
+  const typeArgs = (deadLetterKey?: string): Record<string, string | number> => {
+    const args: Record<string, string | number> = { "x-queue-type": config.queue.type };
+    if (deadLetterKey !== undefined) {
+      args["x-dead-letter-exchange"] = names.deadLetterExchange;
+      args["x-dead-letter-routing-key"] = deadLetterKey;
+    }
+    if (quorum) {
+      // Service queues: a message that kills its worker this often is dead-lettered instead of looping.
+      // Dead-letter queues have nowhere further to go, so their limit is effectively none: RabbitMQ 4.x
+      // gives quorum queues a default limit of 20, and every `dlq list` (get, then requeue) counts.
+      args["x-delivery-limit"] =
+        deadLetterKey !== undefined ? config.queue.deliveryLimit : DEAD_LETTER_DELIVERY_LIMIT;
+      // What the broker dead-letters stays in the queue until the dead-letter queue has it. RabbitMQ only
+      // honours the strategy with reject-publish overflow (without a length limit, overflow never happens).
+      if (deadLetterKey !== undefined && config.queue.deadLetterStrategy === "at-least-once") {
+        args["x-dead-letter-strategy"] = "at-least-once";
+        args["x-overflow"] = "reject-publish";
+      }
+    }
+    return replicas(args);
+  };
+  return { typeArgs, replicas };
+}
+
+/** One TTL queue per delay rung, bound to the delay exchange by its `wt-delay` header. */
+function planDelayRungs(
+  config: ToolboxConfig,
+  names: EntityNames,
+  replicas: (args: Record<string, string | number>) => Record<string, string | number>,
+): { queue: PlannedQueue; bindingArguments: Record<string, string> }[] {
+  const quorum = config.queue.type === "quorum";
+  return [...new Set(config.queue.delayRungsMs)]
+    .sort((a, b) => a - b)
+    .map((delayMs) => {
+      const args: Record<string, string | number> = {
+        "x-queue-type": config.queue.type,
+        "x-message-ttl": delayMs,
+        // No routing-key override: an expired message keeps its task name and re-enters the topic exchange.
+        "x-dead-letter-exchange": names.exchange,
+      };
+      if (quorum) {
+        // Quorum queues dead-letter at most once unless told otherwise; a retry must not vanish.
+        args["x-dead-letter-strategy"] = "at-least-once";
+        args["x-overflow"] = "reject-publish";
+      }
+      return {
+        queue: {
+          name: names.delayQueue(delayMs),
+          durable: true,
+          arguments: replicas(args),
+          purpose: `retries and etas due in up to ${formatDelay(delayMs)}`,
+        },
+        bindingArguments: { "x-match": "all", [DELAY_HEADER]: formatDelay(delayMs) },
+      };
+    });
 }
 
 function serviceList(config: ToolboxConfig): string[] {

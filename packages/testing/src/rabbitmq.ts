@@ -176,40 +176,11 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
   const name = `test RabbitMQ node ${nodeName}`;
   let epmd: ChildProcess | undefined;
 
-  const awaitReady = async (exited: () => string | undefined): Promise<void> => {
-    const logs = [serverLog, nodeLog];
-    const deadline = Date.now() + startTimeoutMs;
-    let lastOutput = "";
-    // await_startup fails fast while the node is not yet registered with epmd: poll it.
-    for (;;) {
-      const how = exited();
-      if (how) throw serverFailed(`${name} ${how} while starting (dir ${dir})`, { logs });
-      if (Date.now() > deadline) {
-        throw serverFailed(`${name} did not start within ${startTimeoutMs} ms (dir ${dir})\n${lastOutput}`, {
-          logs,
-          hint: "raise startTimeoutMs on a slow machine, or look at the log below",
-        });
-      }
-      const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-      const result = await ctl(["await_startup", "--timeout", String(remaining)], (remaining + 10) * 1000);
-      lastOutput = result.output.trim();
-      if (result.code === 0) break;
-      await delay(250);
-    }
-    // The node is booted; make sure the AMQP listener really accepts guest.
-    for (;;) {
-      try {
-        const connection = await amqp.connect(url);
-        await connection.close();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          throw serverFailed(`${name} booted but refuses AMQP on ${ports.amqp}`, { logs, cause: error });
-        }
-        await delay(200);
-      }
-    }
-  };
+  const awaitReady = (exited: () => string | undefined) =>
+    awaitNodeReady(
+      { name, dir, logs: [serverLog, nodeLog], startTimeoutMs, ctl, url, amqpPort: ports.amqp },
+      exited,
+    );
 
   const lifecycle = await startServerLifecycle({
     name,
@@ -252,4 +223,50 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
       return result.output;
     },
   });
+}
+
+interface NodeStart {
+  name: string;
+  dir: string;
+  logs: string[];
+  startTimeoutMs: number;
+  ctl: (args: string[], timeoutMs?: number) => Promise<{ code: number | null; output: string }>;
+  url: string;
+  amqpPort: number;
+}
+
+/** Wait until the node has booted (rabbitmqctl await_startup) and its AMQP listener accepts guest. */
+async function awaitNodeReady(node: NodeStart, exited: () => string | undefined): Promise<void> {
+  const { name, dir, logs, startTimeoutMs, ctl } = node;
+  const deadline = Date.now() + startTimeoutMs;
+  let lastOutput = "";
+  // await_startup fails fast while the node is not yet registered with epmd: poll it.
+  for (;;) {
+    const how = exited();
+    if (how) throw serverFailed(`${name} ${how} while starting (dir ${dir})`, { logs });
+    if (Date.now() > deadline) {
+      throw serverFailed(`${name} did not start within ${startTimeoutMs} ms (dir ${dir})\n${lastOutput}`, {
+        logs,
+        hint: "raise startTimeoutMs on a slow machine, or look at the log below",
+      });
+    }
+    const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+    const result = await ctl(["await_startup", "--timeout", String(remaining)], (remaining + 10) * 1000);
+    lastOutput = result.output.trim();
+    if (result.code === 0) break;
+    await delay(250);
+  }
+  // The node is booted; make sure the AMQP listener really accepts guest.
+  for (;;) {
+    try {
+      const connection = await amqp.connect(node.url);
+      await connection.close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw serverFailed(`${name} booted but refuses AMQP on ${node.amqpPort}`, { logs, cause: error });
+      }
+      await delay(200);
+    }
+  }
 }

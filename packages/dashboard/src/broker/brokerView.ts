@@ -80,51 +80,11 @@ export function createBrokerView(
     return discoverServices(management, vhost, prefix);
   }
 
-  async function take(): Promise<BrokerSnapshot> {
-    try {
-      const list = await services();
-      const targets = opsTargets(config, list);
-      const [snapshot, queues] = await Promise.all([
-        sampleQueues({
-          connection: await connection(),
-          targets,
-          management: { client: management, vhost },
-          queueType: config.queue.type,
-        }),
-        management.listQueues(vhost),
-      ]);
-      const byName = new Map(queues.map((queue) => [queue.name, queue]));
-      // Exact counts (a passive declare, as doctor and monitor take them): the management API's sample
-      // lags by seconds, so a dead letter that just arrived would change nothing the live feed compares.
-      const exact = new Map(snapshot.queues.map((sample) => [sample.queue, sample]));
-      return {
-        at: new Date(),
-        alarms: evaluateAlarms(snapshot, targets),
-        error: undefined,
-        services: targets.map((target) => {
-          const queue = byName.get(target.queue);
-          return {
-            service: target.service,
-            queue: target.queue,
-            ready: queue?.messagesReady,
-            unacked: queue?.messagesUnacknowledged,
-            consumers: exact.get(target.queue)?.consumers ?? queue?.consumers,
-            rates: queue?.rates,
-            deadLetters:
-              exact.get(target.deadLetterQueue)?.depth ?? byName.get(target.deadLetterQueue)?.messages,
-          };
-        }),
-      };
-    } catch (error) {
-      return { at: new Date(), services: [], alarms: [], error: (error as Error).message };
-    }
-  }
-
   return {
     services,
     async snapshot(maxAgeMs = 2_000) {
       if (cached && Date.now() - cached.at.getTime() <= maxAgeMs) return cached;
-      pending ??= take().finally(() => {
+      pending ??= takeSnapshot(config, connection, { client: management, vhost }, services).finally(() => {
         pending = undefined;
       });
       cached = await pending;
@@ -154,16 +114,12 @@ export function createBrokerView(
         }
         const listing = await this.deadLetters(service.service, INSPECT_LIMIT).catch(() => undefined);
         if (!listing) continue;
-        const counts = new Map<string, number>();
-        for (const letter of listing.letters) counts.set(letter.reason, (counts.get(letter.reason) ?? 0) + 1);
         const summary: DeadLetterSummary = {
           service: service.service,
           queue,
           total: listing.total,
           inspected: listing.letters.length,
-          byReason: [...counts]
-            .map(([reason, count]) => ({ reason, count }))
-            .sort((a, b) => b.count - a.count),
+          byReason: countByReason(listing.letters),
         };
         inspected.set(service.service, { total, summary });
         out.push(summary);
@@ -171,4 +127,50 @@ export function createBrokerView(
       return out;
     },
   };
+}
+
+/** One sample of every service's queues, with the monitor's alarms; a failed sample carries its error. */
+async function takeSnapshot(
+  config: ToolboxConfig,
+  connection: () => Promise<ChannelModel>,
+  management: { client: ManagementClient; vhost: string },
+  services: () => Promise<string[]>,
+): Promise<BrokerSnapshot> {
+  try {
+    const targets = opsTargets(config, await services());
+    const [snapshot, queues] = await Promise.all([
+      sampleQueues({ connection: await connection(), targets, management, queueType: config.queue.type }),
+      management.client.listQueues(management.vhost),
+    ]);
+    const byName = new Map(queues.map((queue) => [queue.name, queue]));
+    // Exact counts (a passive declare, as doctor and monitor take them): the management API's sample
+    // lags by seconds, so a dead letter that just arrived would change nothing the live feed compares.
+    const exact = new Map(snapshot.queues.map((sample) => [sample.queue, sample]));
+    return {
+      at: new Date(),
+      alarms: evaluateAlarms(snapshot, targets),
+      error: undefined,
+      services: targets.map((target) => {
+        const queue = byName.get(target.queue);
+        return {
+          service: target.service,
+          queue: target.queue,
+          ready: queue?.messagesReady,
+          unacked: queue?.messagesUnacknowledged,
+          consumers: exact.get(target.queue)?.consumers ?? queue?.consumers,
+          rates: queue?.rates,
+          deadLetters:
+            exact.get(target.deadLetterQueue)?.depth ?? byName.get(target.deadLetterQueue)?.messages,
+        };
+      }),
+    };
+  } catch (error) {
+    return { at: new Date(), services: [], alarms: [], error: (error as Error).message };
+  }
+}
+
+function countByReason(letters: readonly { reason: string }[]): DeadLetterSummary["byReason"] {
+  const counts = new Map<string, number>();
+  for (const letter of letters) counts.set(letter.reason, (counts.get(letter.reason) ?? 0) + 1);
+  return [...counts].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count);
 }

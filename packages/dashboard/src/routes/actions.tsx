@@ -17,54 +17,67 @@ interface Plan {
   run: () => Promise<{ message: string; to: string }>;
 }
 
+type Planner = (fields: Fields, c: Ctx) => Promise<Plan>;
+
+const one = (fields: Fields, name: string) => fields[name]?.[0]?.trim() ?? "";
+
 /**
  * POST /actions/*: refused (403) unless the caller is an operator and the form carries their CSRF token;
  * without `confirm=1` the answer is a confirmation page describing exactly what will happen.
  */
 export function actionRoutes(services: DashboardServices): Hono<Env> {
   const app = new Hono<Env>();
-  const { actions, pool, schema } = services;
-  const one = (fields: Fields, name: string) => fields[name]?.[0]?.trim() ?? "";
+  const planners: Record<string, Planner> = {
+    "/revoke": revokePlan(services),
+    "/replay": replayPlan(services),
+    "/dlq/replay": dlqReplayPlan(services),
+    "/dlq/purge": dlqPurgePlan(services),
+  };
+  for (const [path, plan] of Object.entries(planners))
+    app.post(path, (c) => confirmed(services, c, path, plan));
+  return app;
+}
 
-  const handle = (path: string, plan: (fields: Fields, c: Ctx) => Promise<Plan>) =>
-    app.post(path, async (c) => {
-      const ctx = pageContext(c, services);
-      const fields = await formFields(c);
-      if (ctx.principal.role !== "operator") {
-        return c.html(
-          <ErrorPage
-            ctx={ctx}
-            status={403}
-            message="Only an operator may do this; you are signed in as a viewer."
-          />,
-          403,
-        );
-      }
-      if (!services.auth.checkCsrf(ctx.principal, fields._csrf?.[0])) {
-        return c.html(
-          <ErrorPage
-            ctx={ctx}
-            status={403}
-            message="The form's CSRF token is missing or wrong: reload the page and try again."
-          />,
-          403,
-        );
-      }
-      const { _csrf, confirm, ...rest } = fields;
-      const planned = await plan(rest, c);
-      if (confirm?.[0] !== "1") {
-        return c.html(<ConfirmPage ctx={ctx} action={`/actions${path}`} fields={rest} {...planned} />);
-      }
-      const who = ctx.principal.user;
-      services.logger.info({ action: path, by: who, fields: rest }, "dashboard action");
-      const done = await planned.run();
-      return c.redirect(
-        `${services.base}${done.to}${done.to.includes("?") ? "&" : "?"}flash=${encodeURIComponent(done.message)}`,
-        303,
-      );
-    });
+/** Check who asks, then show the plan for confirmation or, once confirmed, carry it out and redirect. */
+async function confirmed(services: DashboardServices, c: Ctx, path: string, plan: Planner) {
+  const ctx = pageContext(c, services);
+  const fields = await formFields(c);
+  if (ctx.principal.role !== "operator") {
+    return c.html(
+      <ErrorPage
+        ctx={ctx}
+        status={403}
+        message="Only an operator may do this; you are signed in as a viewer."
+      />,
+      403,
+    );
+  }
+  if (!services.auth.checkCsrf(ctx.principal, fields._csrf?.[0])) {
+    return c.html(
+      <ErrorPage
+        ctx={ctx}
+        status={403}
+        message="The form's CSRF token is missing or wrong: reload the page and try again."
+      />,
+      403,
+    );
+  }
+  const { _csrf, confirm, ...rest } = fields;
+  const planned = await plan(rest, c);
+  if (confirm?.[0] !== "1") {
+    return c.html(<ConfirmPage ctx={ctx} action={`/actions${path}`} fields={rest} {...planned} />);
+  }
+  const who = ctx.principal.user;
+  services.logger.info({ action: path, by: who, fields: rest }, "dashboard action");
+  const done = await planned.run();
+  return c.redirect(
+    `${services.base}${done.to}${done.to.includes("?") ? "&" : "?"}flash=${encodeURIComponent(done.message)}`,
+    303,
+  );
+}
 
-  handle("/revoke", async (fields, c) => {
+function revokePlan({ actions }: DashboardServices): Planner {
+  return async (fields, c) => {
     const ids = (fields.id ?? []).filter(Boolean);
     if (ids.length === 0) throw badRequest("name a task id to revoke");
     return {
@@ -77,9 +90,13 @@ export function actionRoutes(services: DashboardServices): Hono<Env> {
         return { message: `Revoked ${revoked} task(s).`, to: `/tasks/${encodeURIComponent(ids[0]!)}` };
       },
     };
-  });
+  };
+}
 
-  handle("/replay", async (fields) => {
+/** Failed tasks by id, or a whole failure group (task, error type and message in a window). */
+function replayPlan(services: DashboardServices): Planner {
+  const { actions, pool, schema } = services;
+  return async (fields) => {
     let ids = (fields.id ?? []).filter(Boolean);
     const grouped = one(fields, "task") !== "";
     if (grouped) {
@@ -109,9 +126,11 @@ export function actionRoutes(services: DashboardServices): Hono<Env> {
         return { message: replayMessage(summary), to };
       },
     };
-  });
+  };
+}
 
-  handle("/dlq/replay", async (fields) => {
+function dlqReplayPlan({ actions }: DashboardServices): Planner {
+  return async (fields) => {
     const service = one(fields, "service");
     const ids = (fields.id ?? []).filter(Boolean);
     const reason = one(fields, "reason");
@@ -133,9 +152,11 @@ export function actionRoutes(services: DashboardServices): Hono<Env> {
         to: `/dead-letters/${encodeURIComponent(service)}`,
       }),
     };
-  });
+  };
+}
 
-  handle("/dlq/purge", async (fields) => {
+function dlqPurgePlan({ actions }: DashboardServices): Planner {
+  return async (fields) => {
     const service = one(fields, "service");
     if (!service) throw badRequest("name the service");
     return {
@@ -148,9 +169,7 @@ export function actionRoutes(services: DashboardServices): Hono<Env> {
         return { message: `Purged ${purged} dead letter(s) of ${service}.`, to: "/dead-letters" };
       },
     };
-  });
-
-  return app;
+  };
 }
 
 async function formFields(c: Ctx): Promise<Fields> {
