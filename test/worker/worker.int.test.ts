@@ -187,6 +187,8 @@ describe("worker", () => {
     });
     expect(letter!.content.equals(raw.content)).toBe(true);
     expect(executions.get(key)).toBeUndefined();
+    // Settle publishes the dead letter and stores the row side by side: the letter may be seen first.
+    await h.waitForStatus(raw.msg.id, "FAILURE");
     const { rows } = await h.pool.query(
       "SELECT status, name, args, kwargs, octet_length(result) < 1000 AS small FROM celery_taskmeta WHERE task_id = $1",
       [raw.msg.id],
