@@ -118,7 +118,8 @@ class ResultListener {
   }
 
   private readonly onNotification = (message: { channel: string; payload?: string }) => {
-    if (message.channel !== RESULT_CHANNEL || !message.payload) return;
+    // A held connection hears every result write; with no one waiting there is nothing to parse.
+    if (message.channel !== RESULT_CHANNEL || !message.payload || this.waiters.size === 0) return;
     const note = JSON.parse(message.payload) as ResultNote;
     for (const wake of this.waiters.get(keyOf(note.schema, note.task_id)) ?? []) wake(note);
   };
