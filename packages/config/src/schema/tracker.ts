@@ -6,9 +6,11 @@ import { maxInFlightBytes } from "./inFlightBytes.js";
 export const trackerSchema = z.strictObject({
   batchSize: doc(positiveInt().max(10_000).default(500), "Tracking rows written per transaction.", 500),
   prefetch: doc(
-    positiveInt().max(65_535).default(2_000),
-    "Platform-queue messages the tracker takes ahead.",
-    2000,
+    positiveInt().max(65_535).default(1_000),
+    "Platform-queue messages the tracker takes ahead: two batches (one being written, one gathering). More " +
+      "keeps more copies alive at once, which the garbage collector lets grow the heap (bench/README.md, Tracker).",
+    1000,
   ),
-  maxInFlightBytes: maxInFlightBytes("tracker"),
+  // The tracker's rows are written in batches of at most 4 MB of messages: 16 MB keeps four batches ahead.
+  maxInFlightBytes: maxInFlightBytes("tracker", 16 * 1024 * 1024),
 });

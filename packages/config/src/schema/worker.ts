@@ -21,7 +21,7 @@ export const workerSchema = z.strictObject({
     "How long to wait for more results before writing a partial batch.",
     2,
   ),
-  maxInFlightBytes: maxInFlightBytes("worker"),
+  maxInFlightBytes: maxInFlightBytes("worker", 64 * 1024 * 1024),
   trackStarted: doc(
     z.boolean().default(false),
     "Write a STARTED row when a task starts (Celery's task_track_started; a contract's `trackStarted` " +

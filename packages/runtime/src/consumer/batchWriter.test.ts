@@ -6,7 +6,7 @@ const refused = Object.assign(new Error("new row violates check constraint"), { 
 const once: DurableRetry = { run: (fn) => fn() };
 
 /** A writer over a fake table that refuses the row "bad" and records every statement. */
-function table(options: { slowMs?: number; retry?: DurableRetry } = {}) {
+function table(options: { slowMs?: number; retry?: DurableRetry; maxBatchBytes?: number } = {}) {
   const statements: string[][] = [];
   const stored: string[] = [];
   let release: (() => void) | undefined;
@@ -19,6 +19,7 @@ function table(options: { slowMs?: number; retry?: DurableRetry } = {}) {
     },
     retry: options.retry ?? once,
     batchSize: 3,
+    ...(options.maxBatchBytes ? { maxBatchBytes: options.maxBatchBytes } : {}),
     waitMs: 5,
     concurrency: 1,
     describe: (row) => `Row ${row}`,
@@ -32,6 +33,22 @@ describe("the batch writer", () => {
     await Promise.all(["a", "b"].map((row) => writer.add(row)));
     expect(statements).toEqual([["a", "b"]]);
     expect(writer.batches).toBe(1);
+  });
+
+  it("closes a batch at maxBatchBytes (a larger row goes alone) as well as at batchSize", async () => {
+    const { writer, statements } = table({ slowMs: 2, maxBatchBytes: 100 });
+    const sizes: [string, number][] = [
+      ["a", 60],
+      ["b", 30],
+      ["c", 20],
+      ["huge", 500],
+      ["d", 10],
+      ["e", 10],
+      ["f", 10],
+      ["g", 10],
+    ];
+    await Promise.all(sizes.map(([row, bytes]) => writer.add(row, bytes)));
+    expect(statements).toEqual([["a", "b"], ["c"], ["huge"], ["d", "e", "f"], ["g"]]);
   });
 
   it("isolates a refused row inside its batch; rows arriving meanwhile are stored and resolve", async () => {
