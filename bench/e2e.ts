@@ -27,7 +27,9 @@
  * system, role, payload and round), BENCH_E2E_FSYNC (on: PostgreSQL commits reach the disk, as in production;
  * off keeps the throwaway server's fsync=off), BENCH_E2E_BASE=<the root of another checkout, built> (adds
  * `toolbox-base`: the same toolbox.mjs running that checkout's packages, producer and worker, interleaved with
- * `toolbox` in the same run: an A/B of two commits), AMQP_URL / DATABASE_URL (default: throwaway servers).
+ * `toolbox` in the same run: an A/B of two commits), BENCH_E2E_TRACKER (on: a third process reads the platform
+ * copy as the tracker does, and the CPU window lasts until it stored every copy; see trackerOf),
+ * AMQP_URL / DATABASE_URL (default: throwaway servers).
  * Writes the whole result as JSON to bench/results/e2e-<time>.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -104,6 +106,9 @@ export interface E2eRow {
   cpuDatabaseUs: number | null;
   rssProducerMb: number;
   rssWorkerMb: number;
+  /** With BENCH_E2E_TRACKER=on: the platform copy's reader (null without one). */
+  cpuTrackerUs: number | null;
+  rssTrackerMb: number | null;
   /** 1-minute load average when the run started: how busy the machine was. */
   load: number;
 }
@@ -118,6 +123,8 @@ interface Settings {
   concurrency: number;
   nodeArgs: string[];
   profileDir: string | undefined;
+  /** BENCH_E2E_TRACKER=on: a third process reads the platform copy as the tracker does (see trackerOf). */
+  tracker: boolean;
   /** Celery runs at a few hundred tasks/s and waits 0.5 s per round trip: it gets its own, smaller sizes. */
   celeryCount: number;
   celerySamples: number;
@@ -159,6 +166,7 @@ function settings(): Settings {
     concurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 64),
     nodeArgs: process.env.BENCH_E2E_NODE_ARGS?.split(" ").filter(Boolean) ?? [],
     profileDir: process.env.BENCH_E2E_PROFILE,
+    tracker: process.env.BENCH_E2E_TRACKER === "on",
     celeryCount: Number(process.env.BENCH_E2E_CELERY_COUNT ?? 2_000),
     celerySamples: Number(process.env.BENCH_E2E_CELERY_SAMPLES ?? 20),
   };
@@ -212,7 +220,7 @@ async function startProcesses(
   roundIndex: number,
   env: NodeJS.ProcessEnv,
   children: Child[],
-): Promise<{ worker: Measured; producer: Measured }> {
+): Promise<Processes> {
   const spec = SYSTEMS[kindOf(system)];
   const start = (role: string, file: string) => {
     const script = fileURLToPath(new URL(`./e2e/${file}`, import.meta.url));
@@ -223,11 +231,36 @@ async function startProcesses(
     children.push(child);
     return child;
   };
+  const reader = s.tracker ? trackerOf(system) : undefined;
+  const tracker = reader && start(reader[1], reader[0]);
+  await tracker?.next("ready");
   const worker = start(spec.worker[1], spec.worker[0]);
   await worker.next("ready");
   const producer = start("producer", spec.producer);
   await producer.next("ready");
-  return { worker: measured(worker, system === "celery"), producer: measured(producer, false) };
+  return {
+    worker: measured(worker, system === "celery"),
+    producer: measured(producer, false),
+    tracker: tracker && measured(tracker, false),
+  };
+}
+
+interface Processes {
+  worker: Measured;
+  producer: Measured;
+  tracker?: Measured | undefined;
+}
+
+/**
+ * The platform copy's reader of a system (BENCH_E2E_TRACKER=on): the toolbox's own tracker for the toolbox
+ * (a quorum platform queue), bench/e2e/platform.mjs for a raw pipeline (the tracker's reads and writes with
+ * plain amqplib, so it can read a stream or a lazy queue too); none for `@none`, BullMQ and Celery.
+ */
+function trackerOf(system: System): [file: string, role: string] | undefined {
+  const [kind, copy] = system.split("@") as [Kind, PlatformCopy | undefined];
+  if (kind === "toolbox" || kind === "toolbox-base") return ["toolbox.mjs", "tracker"];
+  if (!kind.startsWith("raw-") || copy === "none") return undefined;
+  return ["platform.mjs", copy ?? "quorum"];
 }
 
 function profileArgs(s: Settings, label: string): string[] {
@@ -236,27 +269,29 @@ function profileArgs(s: Settings, label: string): string[] {
 }
 
 /** Warm up, then the timed throughput phase, then the idle round trips. */
-async function drive(
-  world: World,
-  system: System,
-  count: number,
-  p: { worker: Measured; producer: Measured },
-) {
-  const { worker, producer } = p;
+async function drive(world: World, system: System, count: number, p: Processes) {
+  const { worker, producer, tracker } = p;
   p.producer.child.send("warm");
-  await Promise.all([producer.child.next("warmed"), worker.child.next("warmed")]);
+  await Promise.all([
+    producer.child.next("warmed"),
+    worker.child.next("warmed"),
+    tracker?.child.next("warmed"),
+  ]);
   const redis = SYSTEMS[kindOf(system)].server === "redis";
   const cpu = () => ({
     producer: producer.cpu(),
     worker: worker.cpu(),
     broker: serverCpu(redis ? world.pids.redis : world.pids.rabbitmq),
     database: serverCpu(redis ? [] : world.pids.postgres),
+    tracker: tracker ? tracker.cpu() : null,
   });
   const before = cpu();
   const started = performance.now();
   producer.child.send("go");
   const [published] = await Promise.all([producer.child.next("published"), worker.child.next("drained")]);
   const seconds = (performance.now() - started) / 1_000;
+  // The CPU window runs until the platform copies are stored too, so the broker's work for them is in it.
+  await tracker?.child.next("drained");
   const after = cpu();
   producer.child.send("latency");
   const latencies = ((await producer.child.next("latency")).ms as number[]).sort((a, b) => a - b);
@@ -273,6 +308,8 @@ async function drive(
     cpuDatabaseUs: perTask(before.database, after.database),
     rssProducerMb: round(producer.peakMb()),
     rssWorkerMb: round(worker.peakMb()),
+    cpuTrackerUs: perTask(before.tracker, after.tracker),
+    rssTrackerMb: tracker ? round(tracker.peakMb()) : null,
   };
 }
 
@@ -394,6 +431,8 @@ function medians(runs: E2eRow[], s: Settings): E2eRow[] {
         cpuDatabaseUs: m("cpuDatabaseUs") === null ? null : Math.round(m("cpuDatabaseUs")!),
         rssProducerMb: round(m("rssProducerMb")!),
         rssWorkerMb: round(m("rssWorkerMb")!),
+        cpuTrackerUs: m("cpuTrackerUs") === null ? null : Math.round(m("cpuTrackerUs")!),
+        rssTrackerMb: m("rssTrackerMb") === null ? null : round(m("rssTrackerMb")!),
         load: round(m("load")!),
       });
     }
@@ -526,6 +565,9 @@ function printTable(rows: E2eRow[], s: Settings, servers: LocalServers): void {
       db: row.cpuDatabaseUs ?? "-",
       "RSS MB prod": row.rssProducerMb,
       "RSS MB worker": row.rssWorkerMb,
+      ...(s.tracker
+        ? { "CPU tracker": row.cpuTrackerUs ?? "-", "RSS MB tracker": row.rssTrackerMb ?? "-" }
+        : {}),
     };
   });
   console.table(table);

@@ -1,9 +1,10 @@
 /**
- * The toolbox as a service runs it: `node bench/e2e/toolbox.mjs producer|worker` (BENCH_E2E: see common.mjs).
+ * The toolbox as a service runs it: `node bench/e2e/toolbox.mjs producer|worker|tracker` (BENCH_E2E: see common.mjs).
  *   producer  createProducer; the throughput phase is one `sendMany` per phase (the bulk API, which paces
  *             itself on the socket), the round trips `send()` then the result watcher's `wait()` (createResultWatcher, once per process:
  *             the user's path; `waitForResult()` on a checkout without it);
- *   worker    createWorker with the task's handler (returns its first argument), zod-validated both ways.
+ *   worker    createWorker with the task's handler (returns its first argument), zod-validated both ways;
+ *   tracker   createTracker on the platform queue (BENCH_E2E_TRACKER=on).
  * With BENCH_E2E_PACKAGES=<checkout> (the `toolbox-base` system) both run that checkout's built packages.
  */
 import { pino } from "pino";
@@ -16,7 +17,8 @@ const built = (name) =>
   base ? new URL(`packages/${name}/dist/index.js`, `file://${base}/`).href : `@worker-toolbox/${name}`;
 const { defineTask, parseConfig } = await import(built("config"));
 const runtime = await import(built("runtime"));
-const { createDatabasePool, createProducer, createWorker, implementTask, waitForResult } = runtime;
+const { createDatabasePool, createProducer, createTracker, createWorker, implementTask, waitForResult } =
+  runtime;
 
 const task = defineTask({
   name: TASK,
@@ -54,6 +56,15 @@ if (role === "producer") {
       await pool.end();
     },
   });
+} else if (role === "tracker") {
+  // The platform copy's reader of BENCH_E2E_TRACKER=on: the toolbox's tracker, as the platform runs it.
+  const tracker = createTracker({ config, logger });
+  await tracker.start();
+  const progress = serveWorker({ close: () => tracker.close() });
+  const poll = setInterval(() => {
+    progress(tracker.stats.stored);
+    if (tracker.stats.stored >= run.warmup + run.count) clearInterval(poll);
+  }, 1);
 } else {
   const worker = createWorker({ config, tasks: [implementTask(task, ({ args: [n] }) => n)], logger });
   await worker.start();
