@@ -39,8 +39,10 @@ it("acknowledges nothing while PostgreSQL is down; every message is stored once 
     broker: { url: servers.amqpUrl },
     database: { url: postgres.url },
     queue: { type: "classic" },
-    // Small messages only: the byte window (tracker.maxInFlightBytes) then starts wide enough to take all 300.
+    // Small messages only, and a byte window (tracker.maxInFlightBytes) that starts wide enough to take all
+    // 300 (it starts at the budget over the largest message: 32 MB / 64 KB = 512).
     limits: { maxMessageBytes: 64 * 1024 },
+    tracker: { maxInFlightBytes: 32 * 1024 * 1024 },
   });
   const first = createTracker({ config, logger: pino({ level: "silent" }) });
   await first.start();
