@@ -3,14 +3,14 @@
  *   node bench/e2e/platform.mjs quorum|classic|lazy|stream     (BENCH_E2E: see common.mjs)
  * What the tracker does, with plain amqplib so it can read every kind (the tracker itself declares and reads
  * a quorum or classic queue only): prefetch tracker.prefetch (2,000), each copy decoded into its tracking row
- * (the runtime's decodeTaskMessage, the tracker's row fields), rows upserted in batches of tracker.batchSize (500) or
+ * (the runtime's decodeTaskMessage and trackingInput, as the tracker), rows upserted in batches of tracker.batchSize (500) or
  * every 20 ms (upsertTracking, one connection), then the batch acknowledged with one `ack(last, allUpTo)`
  * after its COMMIT. A stream is read from its first offset (`x-stream-offset`), acks returning credit, as
  * RabbitMQ streams require over AMQP 0-9-1. Reports `warmed`/`drained` as the worker does (copies stored).
  */
 import { entityNames, parseConfig } from "@worker-toolbox/config";
 import { decodeTaskMessage } from "@worker-toolbox/runtime/protocol";
-import { upsertTracking } from "@worker-toolbox/runtime/results";
+import { trackingInput, upsertTracking } from "@worker-toolbox/runtime/results";
 import amqp from "amqplib";
 import pg from "pg";
 import { run, serveWorker } from "./common.mjs";
@@ -38,21 +38,6 @@ const progress = serveWorker({
   },
 });
 
-/** The tracking row of one copy, with the fields the tracker's own (results/messageRows.ts) has. */
-const trackingRow = (msg) => ({
-  taskId: msg.id,
-  name: msg.task,
-  args: msg.args,
-  kwargs: msg.kwargs,
-  parentId: msg.parentId,
-  rootId: msg.rootId,
-  eta: msg.eta,
-  expires: msg.expires,
-  retries: msg.retries,
-  queue: names.serviceQueue(msg.task.split(".")[0]),
-  ignoreResult: msg.ignoreResult,
-});
-
 function flush() {
   clearTimeout(timer);
   timer = undefined;
@@ -60,7 +45,9 @@ function flush() {
   batch = [];
   if (messages.length === 0 || closing) return;
   writing = writing.then(async () => {
-    const rows = messages.map((m) => trackingRow(decodeTaskMessage(m.content, m.properties)));
+    const rows = messages.map((m) =>
+      trackingInput(decodeTaskMessage(m.content, m.properties), names.serviceQueue),
+    );
     await upsertTracking(pool, "public", rows);
     channel.ack(messages.at(-1), true);
     stored += messages.length;

@@ -20,6 +20,7 @@ export {
   auditWindow,
   type UntrackedGroup,
 } from "./lossAccounting.js";
+export { trackingInput } from "./messageRows.js";
 export {
   assertMigrated,
   type MigrateOptions,
