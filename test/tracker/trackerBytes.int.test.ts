@@ -17,7 +17,8 @@ import { testServers } from "../support/servers.js";
 
 /**
  * tracker.maxInFlightBytes: a backlog of large messages is drained holding at most the budget, although the
- * prefetch (2,000 messages) would take the whole backlog (about 4 MB) at once.
+ * prefetch (2,000 messages) would take the whole backlog (about 4 MB) at once. And however much it holds, one
+ * statement carries at most 4 MB of messages (500 rows of 100 KB were 50 MB of parameters).
  */
 const servers = testServers();
 const prefix = createTestNamespace("trkbytes");
@@ -27,14 +28,14 @@ let database: TestDatabase;
 let pool: pg.Pool;
 let tracker: Tracker | undefined;
 
-const config = () =>
+const config = (tracker = { prefetch: 2_000, maxInFlightBytes: BUDGET }) =>
   parseConfig({
     environment: { prefix },
     broker: { url: servers.amqpUrl },
     database: { url: database.url },
     queue: { type: "classic" },
     limits: { maxMessageBytes: 256 * 1024 },
-    tracker: { prefetch: 2_000, maxInFlightBytes: BUDGET },
+    tracker,
   });
 
 beforeAll(async () => {
@@ -79,4 +80,39 @@ it("drains a backlog of 64 KB messages holding no more than tracker.maxInFlightB
   await expect.poll(() => tracker!.stats.heldBytes, { timeout: 5_000 }).toBe(0);
   expect(tracker.stats.peakHeldBytes).toBeGreaterThan(64 * 1024);
   expect(tracker.stats.peakHeldBytes).toBeLessThanOrEqual(BUDGET);
+});
+
+it("writes at most 4 MB of messages per statement, however many rows it holds", async () => {
+  await tracker?.close(); // the backlog builds up with no consumer
+  const connection = await amqp.connect(servers.amqpUrl);
+  const channel = await connection.createConfirmChannel();
+  const count = 100;
+  for (let i = 0; i < count; i++) {
+    const { content, properties } = encodeTaskMessage(
+      newTaskMessage({ task: "export.large", args: [i, "y".repeat(64 * 1024)] }),
+    );
+    channel.publish(`${prefix}.tasks`, "export.large", content, properties);
+  }
+  await channel.waitForConfirms();
+  await connection.close();
+
+  // The args column of every tracking upsert, as sent (a binary text[] parameter).
+  const argsBytes: number[] = [];
+  const spy = new Proxy(pool, {
+    get(target, key) {
+      if (key !== "query") return Reflect.get(target, key, target);
+      return (text: unknown, params?: unknown[]) => {
+        if (typeof text === "string" && text.includes("worker_toolbox_tasks") && Buffer.isBuffer(params?.[2]))
+          argsBytes.push(params[2].length);
+        return target.query(text as string, params);
+      };
+    },
+  });
+  const wide = config({ prefetch: 2_000, maxInFlightBytes: 32 * 1024 * 1024 });
+  tracker = createTracker({ config: wide, logger: pino({ level: "silent" }), pool: spy });
+  await tracker.start();
+  await expect.poll(() => tracker!.stats.stored, { timeout: 30_000 }).toBe(count);
+  expect(tracker.stats.peakHeldBytes).toBeGreaterThan(4 * 1024 * 1024); // it did hold more than one batch
+  expect(argsBytes.length).toBeGreaterThanOrEqual(2);
+  expect(Math.max(...argsBytes)).toBeLessThanOrEqual(4 * 1024 * 1024);
 });
