@@ -57,6 +57,7 @@ import {
   treeCpuSeconds,
 } from "./child.js";
 import { type CeleryRun, celeryProducerEnv, prepareCelery } from "./e2e/celerySetup.js";
+import { PLATFORM_COPIES, type PlatformCopy, replacePlatformCopy, trackerOf } from "./e2e/platformCopy.js";
 import { ensureRedisInstalled, type RedisServer, startRedis } from "./redis.js";
 import { median, round } from "./stats.js";
 
@@ -78,16 +79,11 @@ type Kind = keyof typeof SYSTEMS;
  * the toolbox with `database.resultExtended` off (the arguments are not stored in the result row).
  */
 type System = Kind | `${"raw-batched" | "raw-single"}@${PlatformCopy}` | "toolbox@once";
-const PLATFORM_COPIES = {
-  classic: { "x-queue-type": "classic" },
-  lazy: { "x-queue-type": "classic", "x-queue-mode": "lazy" },
-  stream: { "x-queue-type": "stream" },
-  none: undefined,
-} as const;
-type PlatformCopy = keyof typeof PLATFORM_COPIES;
 const kindOf = (system: System) => system.split("@")[0] as Kind;
 const BUILT = fileURLToPath(new URL("../packages/runtime/dist/index.js", import.meta.url));
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+
+export type { Kind, System };
 
 export interface E2eRow {
   system: System;
@@ -251,18 +247,6 @@ interface Processes {
   tracker?: Measured | undefined;
 }
 
-/**
- * The platform copy's reader of a system (BENCH_E2E_TRACKER=on): the toolbox's own tracker for the toolbox
- * (a quorum platform queue), bench/e2e/platform.mjs for a raw pipeline (the tracker's reads and writes with
- * plain amqplib, so it can read a stream or a lazy queue too); none for `@none`, BullMQ and Celery.
- */
-function trackerOf(system: System): [file: string, role: string] | undefined {
-  const [kind, copy] = system.split("@") as [Kind, PlatformCopy | undefined];
-  if (kind === "toolbox" || kind === "toolbox-base") return ["toolbox.mjs", "tracker"];
-  if (!kind.startsWith("raw-") || copy === "none") return undefined;
-  return ["platform.mjs", copy ?? "quorum"];
-}
-
 function profileArgs(s: Settings, label: string): string[] {
   if (!s.profileDir) return [];
   return ["--cpu-prof", `--cpu-prof-dir=${s.profileDir}`, `--cpu-prof-name=${label}.cpuprofile`];
@@ -380,20 +364,6 @@ async function measure(
     await pool.end();
     await db.drop();
   }
-}
-
-/** Declare the platform queue of a `raw-…@<copy>` system as that kind of queue (or none), bound with `#`. */
-async function replacePlatformCopy(connection: amqp.ChannelModel, prefix: string, system: System) {
-  const copy = system.split("@")[1] as PlatformCopy;
-  const names = entityNames(prefix);
-  const channel = await connection.createChannel();
-  await channel.deleteQueue(names.platformQueue);
-  const args = PLATFORM_COPIES[copy];
-  if (args) {
-    await channel.assertQueue(names.platformQueue, { durable: true, arguments: args });
-    await channel.bindQueue(names.platformQueue, names.exchange, "#");
-  }
-  await channel.close();
 }
 
 /** PostgreSQL as production runs it: commits flushed to disk (the throwaway server starts with fsync=off). */
