@@ -97,7 +97,7 @@ from celery import Celery
 
 app = Celery("values-producer")
 app.config_from_object(os.environ["WT_CELERY_SETTINGS"])
-args = [1, -0.0, 2.5e-07, "caf\u00e9 \U0001F600 \"quoted\"\n" + "x" * 2000, [True, None, {"a": []}]]
+args = [1, -0.0, 2.5e-07, "caf\u00e9 \U0001F600 \"quoted\"\n" + "x" * 9000, [True, None, {"a": []}]]
 kwargs = {"note": "n\u00e4me", "n": 12345678901234}
 r = app.send_task("values.plain", args=args, kwargs=kwargs)
 print("SENT " + json.dumps(r.id), flush=True)
