@@ -23,13 +23,13 @@
  * (extra node flags for the consumers, e.g. --cpu-prof), AMQP_URL / DATABASE_URL (default: throwaway
  * local servers, started once).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime/protocol";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
 import pg from "pg";
-import { procMemory, startChild } from "./child.js";
+import { procMemory, rootsByCommandLine, startChild, treeCpuSeconds } from "./child.js";
 import { medianRows, round } from "./stats.js";
 
 const SERVICE = "bench";
@@ -52,7 +52,15 @@ export interface WorkerBenchRow {
   idleRssMb: number;
   /** Write transactions per 1,000 tasks during the throughput phase (how well rows are batched). */
   commitsPerKTask: number;
+  /** CPU µs per task during the throughput window: the consumer's own (process.cpuUsage), RabbitMQ's. */
+  cpuUs: number;
+  brokerUs: number | null;
 }
+
+/** The throwaway servers' root processes (none when AMQP_URL / DATABASE_URL point elsewhere). */
+type Servers = { amqpUrl: string; databaseUrl: string; started: boolean; brokerPids: number[] };
+
+const serverCpu = (pids: number[]) => pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
 
 /** Config input (parsed in the consumer by the built parseConfig, so source edits cannot skew it). */
 type ConfigInput = Record<string, unknown>;
@@ -83,7 +91,7 @@ function startConsumer(pipeline: Pipeline | "setup", config: ConfigInput, warmup
 
 async function measure(
   pipeline: Pipeline,
-  servers: { amqpUrl: string; databaseUrl: string },
+  servers: Servers,
   sizes: { warmup: number; count: number; samples: number },
 ): Promise<WorkerBenchRow> {
   const db = await createTestDatabase(servers.databaseUrl, `bench_${pipeline}`);
@@ -122,7 +130,10 @@ async function measure(
     const consumer = startConsumer(pipeline, config, sizes.warmup, sizes.count);
     await consumer.next("ready");
     const idle = procMemory(consumer.pid);
+    if (pipeline !== "baseline") await consumer.next("warm");
+    const brokerBefore = serverCpu(servers.brokerPids);
     const drained = await consumer.next("drained");
+    const brokerSeconds = serverCpu(servers.brokerPids) - brokerBefore;
     const commitsDuring = (await commits()) - commitsBefore;
     if (process.env.BENCH_VERBOSE) console.log(pipeline, JSON.stringify(drained));
     const tasksPerSecond = pipeline === "baseline" ? 0 : sizes.count / ((drained.ms as number) / 1_000);
@@ -158,6 +169,8 @@ async function measure(
       rssMb: round(peak.hwmMb),
       idleRssMb: round(idle.rssMb),
       commitsPerKTask: Math.round((commitsDuring / (sizes.warmup + sizes.count)) * 1_000),
+      cpuUs: Math.round((((drained.cpuMs as number | undefined) ?? 0) * 1_000) / sizes.count),
+      brokerUs: servers.brokerPids.length ? Math.round((brokerSeconds * 1e6) / sizes.count) : null,
     };
   } finally {
     for (const queue of entities.queues) await channel.deleteQueue(queue).catch(() => undefined);
@@ -182,7 +195,11 @@ export async function benchWorker(
   const pipelines = ([...PIPELINES, ...base, "baseline"] as Pipeline[]).filter(
     (p) => !only || only.includes(p),
   );
-  const servers = await startLocalServers();
+  const local = await startLocalServers();
+  const servers: Servers = {
+    ...local,
+    brokerPids: local.rabbitmq ? rootsByCommandLine(local.rabbitmq.dir) : [],
+  };
   try {
     const runs: WorkerBenchRow[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -195,6 +212,7 @@ export async function benchWorker(
       }
     }
     const rows = medianRows(runs, pipelines, ["tasksPerSecond"]);
+    console.log(`load average at the end: ${readFileSync("/proc/loadavg", "utf8").trim()}`);
     console.log(
       `\nWorker: ${count} no-op tasks after ${warmup} warm-up (prefetch ${PREFETCH}), ${samples} sequential ` +
         `round trips; median of ${rounds} round(s); servers ${servers.started ? "throwaway" : "from AMQP_URL/DATABASE_URL"}`,
@@ -216,7 +234,7 @@ export async function benchWorker(
     }
     return rows;
   } finally {
-    await servers.stop();
+    await local.stop();
   }
 }
 

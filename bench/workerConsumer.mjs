@@ -59,17 +59,27 @@ if (pipeline === "setup") {
 // into the timing window "warm-up done → last ack", the same way for all.
 let done = 0;
 let windowStart = 0;
+let cpuStart;
 const poll = setInterval(() => {
   if (windowStart === 0 && done >= warmup) {
     windowStart = performance.now();
+    cpuStart = process.cpuUsage();
     report({ event: "warm" });
   }
   if (windowStart !== 0 && done >= expected) {
     const ms = performance.now() - windowStart;
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuMs = (cpu.user + cpu.system) / 1_000;
     const memory = process.memoryUsage();
     // With --expose-gc (BENCH_CONSUMER_NODE_ARGS): what is still reachable, as opposed to not yet collected.
     globalThis.gc?.();
-    report({ event: "drained", ms, memory, afterGc: globalThis.gc ? process.memoryUsage() : undefined });
+    report({
+      event: "drained",
+      ms,
+      cpuMs,
+      memory,
+      afterGc: globalThis.gc ? process.memoryUsage() : undefined,
+    });
     clearInterval(poll);
   }
 }, 1);
