@@ -60,6 +60,8 @@ export function planFollowUps(
   if (verdict.kind === "done") {
     if (verdict.tally !== "succeeded") return [];
     if (task.task === CHORD_UNLOCK) return unlockFollowUps(options, task, verdict);
+    // Most tasks have neither: nothing to plan (and no promise to wait for) on every success.
+    if (!task.embed.callbacks?.length && !task.embed.chain?.length) return [];
     return requests(options, task, successFollowUps(task, verdict.value, idsFrom(task)));
   }
   if (!FAILED_RUN.has(verdict.reason)) return [];

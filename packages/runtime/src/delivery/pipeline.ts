@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { AckTracker } from "../consumer/acks.js";
 import type { DurableRetry } from "../consumer/transient.js";
 import { within } from "../consumer/within.js";
+import type { TaskMessage } from "../protocol/celeryMessage.js";
 import { TaskRevokedError, WorkerShutdownError } from "../worker/errors.js";
 import type { TaskImplementation } from "../worker/implementTask.js";
 import type { WorkerMetrics } from "../worker/metrics.js";
@@ -39,9 +40,11 @@ export interface PipelineOptions {
   observer?: DeliveryObserver;
 }
 
+/** One running handler; copies of one task id (a redelivery while the first runs) are chained by `next`. */
 interface Running {
   delivery: Delivery;
   abort: TaskAbort;
+  next: Running | undefined;
 }
 
 /**
@@ -54,12 +57,17 @@ interface Running {
  *   settle          the only effects: rows, publishes, counts, logs, then the ack (or give-back)
  *
  * Shutdown gives running deliveries back through the same `settle`; waiting is on promises, not timers.
+ * Every message passes here, so the stages run synchronously as long as nothing needs waiting for (a free
+ * slot, a synchronous handler): the first promise of a typical delivery is its row's commit.
  */
 export class DeliveryPipeline {
-  private readonly running = new Map<string, Set<Running>>();
+  /** Running handlers by task id. */
+  private readonly running = new Map<string, Running>();
   private runningCount = 0;
-  private readonly deliveries = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
+  /** Deliveries whose pipeline is still waiting for something (a slot, a handler, a commit, a confirm). */
+  private waitingCount = 0;
+  private settledWaiters: (() => void)[] = [];
 
   constructor(private readonly options: PipelineOptions) {}
 
@@ -71,14 +79,24 @@ export class DeliveryPipeline {
   /** Take one message from `acks`' channel through the pipeline. */
   receive(acks: AckTracker, message: ConsumeMessage): void {
     const delivery = new Delivery(message, acks);
-    const done = this.process(delivery).catch((error: unknown) => this.rescue(delivery, error));
-    this.deliveries.add(done);
-    void done.finally(() => this.deliveries.delete(done));
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = this.process(delivery);
+    } catch (error) {
+      this.rescue(delivery, error);
+      return;
+    }
+    if (!waiting) return;
+    this.waitingCount += 1;
+    waiting.then(this.waited, (error: unknown) => {
+      this.rescue(delivery, error);
+      this.waited();
+    });
   }
 
   /** Fire the abort signal of every running copy of `taskId`. */
   abort(taskId: string, reason: string): void {
-    for (const run of this.running.get(taskId) ?? []) {
+    for (let run = this.running.get(taskId); run; run = run.next) {
       this.options.logger.info({ taskId, reason }, "aborting revoked task");
       run.abort.abort(new TaskRevokedError(taskId, reason));
     }
@@ -100,20 +118,21 @@ export class DeliveryPipeline {
     );
     await within(this.whenIdle(), graceMs, undefined);
     const reason = new WorkerShutdownError(graceMs);
-    for (const set of this.running.values()) {
-      for (const run of set) {
+    for (const first of this.running.values()) {
+      for (let run: Running | undefined = first; run; run = run.next) {
         void this.options.settle.settle(run.delivery, SHUTDOWN);
         run.abort.abort(reason);
       }
     }
     return within(
-      Promise.allSettled([flush(), ...this.deliveries]).then(() => true),
+      Promise.allSettled([flush(), this.whenSettled()]).then(() => true),
       settleMs,
       false,
     );
   }
 
-  private async process(delivery: Delivery): Promise<void> {
+  /** Admit, then wait for a slot only when none is free. */
+  private process(delivery: Delivery): Promise<void> | undefined {
     const { options } = this;
     const message = delivery.message;
     const admission = admit(message, options.admit, Date.now());
@@ -123,14 +142,47 @@ export class DeliveryPipeline {
     if (admission.kind !== "run") return options.settle.settle(delivery, admission);
     options.observer?.received?.(admission.task, delivery);
     // A free slot is taken without a turn of the microtask queue; otherwise wait for one.
-    const release = options.slots.tryAcquire() ?? (await options.slots.acquire());
-    if (!release) return options.settle.settle(delivery, SHUTDOWN);
-    let execution: Execution;
+    const release = options.slots.tryAcquire();
+    if (release) return this.run(delivery, admission, release);
+    return this.waitForSlot(delivery, admission);
+  }
+
+  private async waitForSlot(delivery: Delivery, admission: Run): Promise<void> {
+    const release = await this.options.slots.acquire();
+    if (!release) return this.options.settle.settle(delivery, SHUTDOWN);
+    return this.run(delivery, admission, release);
+  }
+
+  /** Holding a slot: run the handler, release the slot, then judge and settle. */
+  private run(delivery: Delivery, admission: Run, release: () => void): Promise<void> | undefined {
+    const { options } = this;
+    const { task, ref, impl } = admission;
+    let execution: Execution | Promise<Execution>;
     try {
-      const { task, ref, impl } = admission;
       // Revoked or expired while it waited for a slot?
       const late = notRunnable(task, ref, options.admit, Date.now());
-      if (late) return options.settle.settle(delivery, late);
+      if (late) {
+        release();
+        return options.settle.settle(delivery, late);
+      }
+      if (impl.contract.idempotent || (!task.ignoreResult && options.trackStarted?.(impl)))
+        return this.checkThenRun(delivery, admission, release);
+      execution = this.execute(delivery, admission);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (execution instanceof Promise) return this.awaitRun(delivery, admission, execution, release);
+    release();
+    return this.conclude(delivery, admission, execution);
+  }
+
+  /** An idempotent contract's "already succeeded?" and the STARTED row come before the handler runs. */
+  private async checkThenRun(delivery: Delivery, admission: Run, release: () => void): Promise<void> {
+    const { options } = this;
+    const { task, ref, impl } = admission;
+    let execution: Execution;
+    try {
       if (
         impl.contract.idempotent &&
         (await options.retry.run(() => options.hasSucceeded(task.id, ref.generation ?? 0), delivery.stopped))
@@ -145,7 +197,27 @@ export class DeliveryPipeline {
     } finally {
       release();
     }
-    if (delivery.settled) return; // Shutdown gave it back while it ran.
+    return this.conclude(delivery, admission, execution);
+  }
+
+  private async awaitRun(
+    delivery: Delivery,
+    admission: Run,
+    run: Promise<Execution>,
+    release: () => void,
+  ): Promise<void> {
+    let execution: Execution;
+    try {
+      execution = await run;
+    } finally {
+      release();
+    }
+    return this.conclude(delivery, admission, execution);
+  }
+
+  private conclude(delivery: Delivery, admission: Run, execution: Execution): Promise<void> | undefined {
+    if (delivery.settled) return undefined; // Shutdown gave it back while it ran.
+    const { options } = this;
     const { task, ref, impl } = admission;
     const revokedReason = options.revoked.get(task.id);
     const verdict = judge(
@@ -158,36 +230,59 @@ export class DeliveryPipeline {
   private execute(delivery: Delivery, admission: Run): Execution | Promise<Execution> {
     const { task, impl, input } = admission;
     const abort = new TaskAbort();
-    const entry: Running = { delivery, abort };
-    const set = this.running.get(task.id) ?? new Set<Running>();
-    this.running.set(task.id, set);
-    set.add(entry);
+    const entry: Running = { delivery, abort, next: this.running.get(task.id) };
+    this.running.set(task.id, entry);
     this.runningCount += 1;
     this.options.observer?.started?.(task, delivery);
     const startedAt = performance.now();
-    const finish = () => {
-      this.options.metrics.handlerFinished(task.task, startedAt);
-      set.delete(entry);
-      if (set.size === 0) this.running.delete(task.id);
-      this.runningCount -= 1;
-      if (this.runningCount === 0) this.wakeIdle();
-    };
     const run = execute(task, impl, input, abort, new HandlerContext(this.options.services, task, abort));
-    if (run instanceof Promise) return run.finally(finish);
-    finish();
+    if (run instanceof Promise) return run.finally(() => this.finished(task, entry, startedAt));
+    this.finished(task, entry, startedAt);
     return run;
   }
 
+  private finished(task: TaskMessage, entry: Running, startedAt: number): void {
+    this.options.metrics.handlerFinished(task.task, startedAt);
+    const first = this.running.get(task.id);
+    if (first === entry) {
+      if (entry.next) this.running.set(task.id, entry.next);
+      else this.running.delete(task.id);
+    } else {
+      for (let run = first; run; run = run.next) {
+        if (run.next !== entry) continue;
+        run.next = entry.next;
+        break;
+      }
+    }
+    this.runningCount -= 1;
+    if (this.runningCount === 0) this.wakeIdle();
+  }
+
   /** Something below settle threw (a bug, or a retry given up when the channel closed): give it back. */
-  private rescue(delivery: Delivery, error: unknown): Promise<void> | undefined {
+  private rescue(delivery: Delivery, error: unknown): void {
     if (delivery.settled) {
       this.options.logger.error(
         { err: (error as Error)?.message },
         "delivery pipeline failed after settling",
       );
-      return undefined;
+      return;
     }
-    return this.options.settle.settle(delivery, { kind: "give-back", why: "unsettled", error });
+    // A give-back settles at once.
+    void this.options.settle.settle(delivery, { kind: "give-back", why: "unsettled", error });
+  }
+
+  private readonly waited = (): void => {
+    this.waitingCount -= 1;
+    if (this.waitingCount > 0) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const wake of waiters) wake();
+  };
+
+  /** Resolves once no delivery's pipeline waits for anything. */
+  private whenSettled(): Promise<void> {
+    if (this.waitingCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   private whenIdle(): Promise<void> {

@@ -1,6 +1,6 @@
 import { isToolboxError, type ToolboxConfig } from "@worker-toolbox/config";
 import type { Logger } from "pino";
-import type { ConfirmPublisher } from "../broker/confirmPublisher.js";
+import type { ConfirmPublisher, PublishRequest } from "../broker/confirmPublisher.js";
 import { publishDeadLetter } from "../consumer/deadLetter.js";
 import { type DurableRetry, isRowError } from "../consumer/transient.js";
 import { H } from "../protocol/envelope.js";
@@ -72,19 +72,30 @@ const UNPUBLISHABLE = ["MESSAGE_INVALID", "MESSAGE_TOO_LARGE", "MESSAGE_NOT_SERI
 export class Settle {
   constructor(private readonly options: SettleOptions) {}
 
-  async settle(delivery: Delivery, verdict: Verdict): Promise<void> {
-    let current = verdict;
-    for (;;) {
-      if (current.kind === "give-back") return this.giveBack(delivery, current);
-      try {
-        await this.carryOut(delivery, current);
-      } catch (error) {
-        current = this.fallback(current, error);
-        continue;
-      }
-      this.finish(delivery, current);
-      return;
+  /**
+   * Carry out `verdict`, then ack (or give back). Returns a promise while something is awaited (a row's
+   * commit, a publish's confirm), undefined when it settled at once. Written with `then` rather than
+   * `async`: a worker settles every message here, and most verdicts wait for one row and nothing else.
+   */
+  settle(delivery: Delivery, verdict: Verdict): Promise<void> | undefined {
+    if (verdict.kind === "give-back") {
+      this.giveBack(delivery, verdict);
+      return undefined;
     }
+    let pending: Promise<unknown> | undefined;
+    try {
+      pending = this.carryOut(delivery, verdict);
+    } catch (error) {
+      return this.settle(delivery, this.fallback(verdict, error));
+    }
+    if (!pending) {
+      this.finish(delivery, verdict);
+      return undefined;
+    }
+    return pending.then(
+      () => this.finish(delivery, verdict),
+      (error: unknown) => this.settle(delivery, this.fallback(verdict, error)),
+    );
   }
 
   private carryOut(
@@ -93,8 +104,7 @@ export class Settle {
   ): Promise<unknown> | undefined {
     switch (verdict.kind) {
       case "done":
-        if (this.options.followUps) return this.done(delivery, verdict);
-        return verdict.row && this.options.rows.add(verdict.row);
+        return this.done(delivery, verdict);
       case "retry":
         return Promise.all([
           this.durably(delivery, () =>
@@ -111,9 +121,12 @@ export class Settle {
     }
   }
 
-  private async done(delivery: Delivery, verdict: Done): Promise<void> {
-    if (verdict.row) await this.options.rows.add(verdict.row);
-    await this.followUps(delivery, verdict);
+  /** The row committed, then the follow-ups (planned only once the row is in) confirmed. */
+  private done(delivery: Delivery, verdict: Done): Promise<unknown> | undefined {
+    const stored = verdict.row && this.options.rows.add(verdict.row);
+    if (!this.options.followUps) return stored;
+    if (!stored) return this.followUps(delivery, verdict);
+    return stored.then(() => this.followUps(delivery, verdict));
   }
 
   private async deadLetter(delivery: Delivery, letter: DeadLetter): Promise<void> {
@@ -139,11 +152,18 @@ export class Settle {
     await this.followUps(delivery, letter);
   }
 
-  private async followUps(delivery: Delivery, verdict: Done | DeadLetter): Promise<void> {
+  /** Publish what the planner returns, each confirmed; undefined when there is nothing to publish. */
+  private followUps(delivery: Delivery, verdict: Done | DeadLetter): Promise<unknown> | undefined {
     const planner = this.options.followUps;
-    if (!planner) return;
-    const requests = await planner.plan(verdict, delivery);
-    await Promise.all(
+    if (!planner) return undefined;
+    const planned = planner.plan(verdict, delivery);
+    if (!(planned instanceof Promise)) return this.publishAll(delivery, planned);
+    return planned.then((requests) => this.publishAll(delivery, requests));
+  }
+
+  private publishAll(delivery: Delivery, requests: readonly PublishRequest[]): Promise<unknown> | undefined {
+    if (requests.length === 0) return undefined;
+    return Promise.all(
       requests.map((request) => this.durably(delivery, () => this.options.publisher.publish(request))),
     );
   }

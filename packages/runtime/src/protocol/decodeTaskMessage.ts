@@ -219,14 +219,17 @@ function bodyParts(content: Buffer): {
 /** Headers beyond Celery's, kept as plain properties (a `__proto__` header stays data). */
 function extraHeadersOf(headers: Record<string, unknown>): Record<string, unknown> {
   const extraHeaders: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!KNOWN.has(name))
+  // Object.keys, not entries: this runs for every message, and most headers are Celery's own.
+  for (const name of Object.keys(headers)) {
+    if (KNOWN.has(name)) continue;
+    if (name === "__proto__")
       Object.defineProperty(extraHeaders, name, {
-        value,
+        value: headers[name],
         writable: true,
         enumerable: true,
         configurable: true,
       });
+    else extraHeaders[name] = headers[name];
   }
   return extraHeaders;
 }

@@ -261,15 +261,32 @@ export function decodeJson(text: string, path = "$"): unknown {
  * are refused: JSON.parse makes them Infinity, which nothing downstream (Python, PostgreSQL) would store.
  */
 export function reviveMarkers(parsed: unknown, path = "$"): unknown {
-  const revive = (v: unknown, at: string, depth: number): unknown => {
-    if (typeof v === "number" && !Number.isFinite(v)) throw malformed(at, "the number is out of range");
+  // The keys that led here; the path text (`body[0][1].when`) is built only for an error or a marker.
+  const keys: (string | number)[] = [];
+  const at = () => keys.reduce<string>(childPath, path);
+  const revive = (v: unknown, depth: number): unknown => {
+    if (typeof v === "number" && !Number.isFinite(v)) throw malformed(at(), "the number is out of range");
     if (v === null || typeof v !== "object") return v;
-    if (depth >= MAX_JSON_DEPTH) throw malformed(at, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+    if (depth >= MAX_JSON_DEPTH) throw malformed(at(), `nested deeper than ${MAX_JSON_DEPTH} levels`);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child !== "object" && typeof child !== "number") continue;
+        keys.push(i);
+        const next = revive(child, depth + 1);
+        keys.pop();
+        if (next !== child) v[i] = next;
+      }
+      return v;
+    }
     const obj = v as Record<string, unknown>;
-    const keys = Object.keys(obj);
-    for (const key of keys) {
+    const names = Object.keys(obj);
+    for (const key of names) {
       const child = obj[key];
-      const next = revive(child, childPath(at, Array.isArray(obj) ? Number(key) : key), depth + 1);
+      if (typeof child !== "object" && typeof child !== "number") continue;
+      keys.push(key);
+      const next = revive(child, depth + 1);
+      keys.pop();
       // defineProperty, not assignment: a "__proto__" key must stay a plain property.
       if (next !== child)
         Object.defineProperty(obj, key, {
@@ -279,15 +296,10 @@ export function reviveMarkers(parsed: unknown, path = "$"): unknown {
           configurable: true,
         });
     }
-    if (
-      !Array.isArray(obj) &&
-      keys.length === 2 &&
-      Object.hasOwn(obj, "__type__") &&
-      Object.hasOwn(obj, "__value__")
-    ) {
-      return decodeMarker(obj.__type__, obj.__value__, at);
+    if (names.length === 2 && Object.hasOwn(obj, "__type__") && Object.hasOwn(obj, "__value__")) {
+      return decodeMarker(obj.__type__, obj.__value__, at());
     }
     return obj;
   };
-  return revive(parsed, path, 0);
+  return revive(parsed, 0);
 }

@@ -159,8 +159,17 @@ class TaskWorker
   }
 
   get stats() {
+    const c = this.counts;
+    // Written out, not `...this.counts`: a spread followed by more properties costs µs on Node 20, and
+    // callers poll this (the bench every millisecond).
     return {
-      ...this.counts,
+      succeeded: c.succeeded,
+      retried: c.retried,
+      deadLettered: c.deadLettered,
+      revoked: c.revoked,
+      delayed: c.delayed,
+      skipped: c.skipped,
+      requeued: c.requeued,
       running: this.pipeline.size,
       pendingResults: this.batcher.pending,
       heldBytes: this.window.held,
