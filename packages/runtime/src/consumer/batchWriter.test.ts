@@ -120,4 +120,29 @@ describe("the batch writer", () => {
     await expect(writer.add("e")).rejects.toMatchObject({ code: "CLOSED" });
     await slow.catch(() => undefined);
   });
+
+  it("settles rows in the order their batches were cut, when a later batch commits first", async () => {
+    // Two batches written side by side; the first one's COMMIT comes last.
+    const commits = new Map<string, () => void>();
+    const writer = new BatchWriter<string>({
+      write: (rows) => new Promise<void>((resolve) => commits.set(rows[0]!, resolve)),
+      retry: once,
+      batchSize: 2,
+      waitMs: 5,
+      concurrency: 2,
+      describe: (row) => row,
+    });
+    const settled: string[] = [];
+    const rows = ["a", "b", "c", "d"].map((row) => writer.add(row).then(() => settled.push(row)));
+    expect([...commits.keys()]).toEqual(["a", "c"]);
+    commits.get("c")!();
+    await new Promise((resolve) => setImmediate(resolve));
+    // c and d are committed, but a and b (delivered before them) are not: nothing settles yet.
+    expect(settled).toEqual([]);
+    expect(writer.pending).toBe(1);
+    commits.get("a")!();
+    await Promise.all(rows);
+    expect(settled).toEqual(["a", "b", "c", "d"]);
+    expect(writer.pending).toBe(0);
+  });
 });

@@ -15,6 +15,12 @@ import { type DurableRetry, isRowError } from "./transient.js";
  * the broker's prefetch bounds what piles up here). A row the database refuses for its own content is
  * isolated inside the batch it came in — written row by row — and only that row's promise rejects; rows
  * that arrive meanwhile wait in the queue for the next batch, untouched.
+ *
+ * Batches are written side by side (`concurrency`) but their rows' promises settle in the order the batches
+ * were cut: a batch that commits before an earlier one waits for it. Rows come in the order their messages
+ * arrived, so the acks that follow stay in delivery order and one cumulative ack covers a whole commit
+ * (consumer/acks.ts); settled out of order, every message of the later batch was acked on its own, and each
+ * of those is a separate command in a quorum queue's log. The wait is never longer than the earlier write.
  */
 export interface BatchWriterOptions<Row> {
   /** Write the rows in one transaction; resolve after COMMIT. */
@@ -41,10 +47,22 @@ interface Entry<Row> {
   reject: (error: unknown) => void;
 }
 
+/** A batch being written: what each of its rows comes to, handed out once every earlier batch's was. */
+interface Written {
+  done: boolean;
+  /** Per row: COMMITTED, or the error its promise rejects with. */
+  outcomes: unknown[];
+  entries: readonly Entry<unknown>[];
+}
+
+const COMMITTED: unique symbol = Symbol("committed");
+
 export class BatchWriter<Row> {
   private queue: Entry<Row>[] = [];
   private queuedBytes = 0;
   private writing = 0;
+  /** The batches being written, oldest first. */
+  private readonly order: Written[] = [];
   private timer: NodeJS.Timeout | undefined;
   private due = false;
   private immediate = false;
@@ -110,8 +128,12 @@ export class BatchWriter<Row> {
     const { concurrency, waitMs } = this.options;
     while (this.writing < concurrency && this.queue.length > 0 && (this.due || this.full() || waitMs === 0)) {
       const batch = this.take();
+      const written: Written = { done: false, outcomes: [], entries: batch };
+      this.order.push(written);
       this.writing += 1;
-      void this.write(batch).finally(() => {
+      void this.write(batch, written.outcomes).finally(() => {
+        written.done = true;
+        this.handOut();
         this.writing -= 1;
         this.pump();
         this.checkIdle();
@@ -149,22 +171,37 @@ export class BatchWriter<Row> {
     return this.queue.splice(0, count);
   }
 
-  /** One batch, and only it: a refused row is found by writing this batch's rows one by one. */
-  private async write(batch: Entry<Row>[]): Promise<void> {
+  /** Settle the rows of every finished batch that no unfinished batch precedes. */
+  private handOut(): void {
+    while (this.order[0]?.done) {
+      const { entries, outcomes } = this.order.shift()!;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        if (outcomes[i] === COMMITTED) entry.resolve();
+        else entry.reject(outcomes[i]);
+      }
+    }
+  }
+
+  /**
+   * One batch, and only it: a refused row is found by writing this batch's rows one by one. Fills
+   * `outcomes` (one per row: COMMITTED or the error); `handOut` settles the rows' promises.
+   */
+  private async write(batch: Entry<Row>[], outcomes: unknown[]): Promise<void> {
     try {
       await this.commit(batch.map((entry) => entry.row));
-      for (const entry of batch) entry.resolve();
+      for (let i = 0; i < batch.length; i++) outcomes.push(COMMITTED);
     } catch (error) {
       if (!isRowError(error) || batch.length === 1) {
-        for (const entry of batch) entry.reject(error);
+        for (let i = 0; i < batch.length; i++) outcomes.push(error);
         return;
       }
       for (const entry of batch) {
         try {
           await this.commit([entry.row]);
-          entry.resolve();
+          outcomes.push(COMMITTED);
         } catch (rowError) {
-          entry.reject(rowError);
+          outcomes.push(rowError);
         }
       }
     }

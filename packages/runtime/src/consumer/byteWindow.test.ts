@@ -54,8 +54,8 @@ describe("ByteWindow: the prefetch by bytes", () => {
   it("grows to the configured prefetch while messages are small", () => {
     const window = new ByteWindow({ maxBytes: 64 * MB, maxPrefetch: 2_000, largestMessage: MB });
     const { peak, changes, mostHeld } = drain(window, Array(20_000).fill(300));
-    expect(window.prefetch).toBe(2_000);
-    // 64 → 128 → 256 → 512 → 1,024 → 2,000, each a new consumer once the old one's messages are settled.
+    expect(window.size).toBe(2_000);
+    // 64 → 128 → 256 → 512 → 1,024 → 2,000, each a new consumer once half the grown window is free.
     expect(changes.filter((c) => c === "resume")).toHaveLength(5);
     expect(mostHeld).toBe(2_000);
     expect(peak).toBeLessThanOrEqual(2_000 * 300);
@@ -82,5 +82,43 @@ describe("ByteWindow: the prefetch by bytes", () => {
     expect(peak).toBeGreaterThan(4 * MB);
     expect(peak).toBeLessThanOrEqual(5 * MB + 2_000 * 200);
     expect(window.held).toBe(0);
+  });
+
+  it("keeps growing while one message is held for good (a task that runs for an hour)", () => {
+    const window = new ByteWindow({ maxBytes: 64 * MB, maxPrefetch: 500, largestMessage: MB });
+    window.started();
+    let consuming = true;
+    let own = 0; // what the current consumer's prefetch counts
+    let held = 0;
+    let mostHeld = 0;
+    let delivered = 0;
+    const apply = (change: WindowChange) => {
+      if (change === "pause") consuming = false;
+      if (change === "resume") {
+        consuming = true;
+        own = 0;
+        window.started();
+      }
+    };
+    // Message 0 is never settled; every later one is settled a step after it arrives.
+    for (let step = 0; step < 5_000 && delivered < 5_000; step++) {
+      const arrived: number[] = [];
+      while (consuming && own < window.prefetch && delivered < 5_000) {
+        own += 1;
+        held += 1;
+        arrived.push(delivered++);
+        apply(window.take(300));
+      }
+      mostHeld = Math.max(mostHeld, held);
+      for (const n of arrived) {
+        if (n === 0) continue;
+        held -= 1;
+        own = Math.max(0, own - 1);
+        apply(window.release(300));
+      }
+    }
+    expect(delivered).toBe(5_000);
+    expect(window.count).toBe(1);
+    expect(mostHeld).toBeLessThanOrEqual(500);
   });
 });

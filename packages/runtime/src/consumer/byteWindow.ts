@@ -8,9 +8,10 @@
  * window of the largest message seen fits the budget; it pauses the consumer when the bytes held pass the
  * budget anyway (larger messages than those seen) and resumes at half of it with a prefetch that fits the
  * room left. A new prefetch needs a new consumer (RabbitMQ applies basic.qos to consumers started after it,
- * and quorum queues have no per-channel prefetch), so growing waits until what the old consumer delivered is
- * settled: the messages held never pass the configured prefetch, and their bytes stay under `maxBytes` while
- * sizes stay within those seen (when they jump, by at most what arrives before the pause takes effect).
+ * and quorum queues have no per-channel prefetch), so growing waits until half the grown window is free and
+ * starts the new consumer with the room left beside what is still held: the messages held never pass the
+ * configured prefetch, and their bytes stay under `maxBytes` while sizes stay within those seen (when they
+ * jump, by at most what arrives before the pause takes effect).
  * Subscription (consumer/subscription.ts) applies its decisions to the channel.
  */
 export interface ByteWindowOptions {
@@ -34,19 +35,20 @@ export class ByteWindow {
   peak = 0;
   /**
    * Why the consumer is paused: `bytes` (over the budget: resume at half of it), `regrow` (a larger window
-   * fits: resume once everything held is settled, so two consumers' windows never add up), or not paused.
+   * fits: resume once half of it is free, beside what is held, so two consumers' windows never add up), or
+   * not paused.
    */
   private pausedFor: "bytes" | "regrow" | undefined;
   /** The prefetch the next consume asks for. */
   prefetch: number;
-  /** The prefetch the current consumer was started with. */
-  private active: number;
+  /** How many messages may be held, by the current consumer and those before it together. */
+  size: number;
   /** Largest message since the window was last set. */
   private largest = 0;
 
   constructor(private readonly options: ByteWindowOptions) {
     this.prefetch = this.fit(options.largestMessage, options.maxBytes);
-    this.active = this.prefetch;
+    this.size = this.prefetch;
   }
 
   get paused(): boolean {
@@ -65,9 +67,10 @@ export class ByteWindow {
       return "pause";
     }
     // The window is full of messages that leave room: a larger one fits the budget.
-    const grown = Math.min(this.options.maxPrefetch, this.active * 2);
-    if (this.count >= this.active && grown > this.active && grown * this.planned() <= this.options.maxBytes) {
+    const grown = Math.min(this.options.maxPrefetch, this.size * 2);
+    if (this.count >= this.size && grown > this.size && grown * this.planned() <= this.options.maxBytes) {
       this.pausedFor = "regrow";
+      this.size = grown;
       this.prefetch = grown;
       return "pause";
     }
@@ -79,14 +82,19 @@ export class ByteWindow {
     this.held -= bytes;
     this.count -= 1;
     const { maxBytes, maxPrefetch } = this.options;
-    if (this.pausedFor === "regrow" && this.count === 0) {
+    // Regrow once half the new window is free, not when everything is settled: a task that runs for an hour
+    // must not stop the consumer for that hour. The new consumer's prefetch leaves room for what is still
+    // held, so the two never hold more than the grown window together.
+    if (this.pausedFor === "regrow" && this.count <= this.size / 2) {
       this.pausedFor = undefined;
+      this.prefetch = this.size - this.count;
       return "resume";
     }
     if (this.pausedFor === "bytes" && this.held <= maxBytes / 2 && this.count < maxPrefetch) {
       this.pausedFor = undefined;
       // Beside what is still held: no more messages than the prefetch, no more bytes than the budget.
       this.prefetch = Math.min(maxPrefetch - this.count, this.fit(this.planned(), maxBytes - this.held));
+      this.size = this.count + this.prefetch;
       return "resume";
     }
     return undefined;
@@ -94,7 +102,6 @@ export class ByteWindow {
 
   /** The consumer now runs with `prefetch`; sizes are watched afresh. */
   started(): void {
-    this.active = this.prefetch;
     this.largest = 0;
   }
 

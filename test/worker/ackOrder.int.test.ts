@@ -1,0 +1,54 @@
+import { entityNames } from "@worker-toolbox/config";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVICE, sleep } from "../fixtures/workers/tasks.js";
+import { testServers } from "../support/servers.js";
+import {
+  FAULT_WORKER,
+  killWorkerProcesses,
+  sendEchoes,
+  startWorkerProcess,
+  waitForSuccesses,
+} from "./faults.js";
+import { createHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await createHarness("ackorder", testServers(), { worker: FAULT_WORKER });
+});
+
+afterAll(async () => {
+  await killWorkerProcesses();
+  await h?.close();
+});
+
+/**
+ * The worker acks a run of settled deliveries with one cumulative ack (`allUpTo`), which also settles every
+ * earlier delivery the broker still counts as unacked. A task that is still running when hundreds of later
+ * ones are committed and acked must stay unacked: killed, the worker must get it back from the broker.
+ */
+describe("cumulative acks with a task still running", () => {
+  it("the running task returns to the queue after kill -9; the committed ones do not", async () => {
+    const running = await h.producer.send(sleep, [600_000]);
+    const ids = await sendEchoes(h, 1_000);
+    const proc = startWorkerProcess(h.config);
+    await proc.ready;
+    await waitForSuccesses(h, ids.length, 120_000);
+    // Every echo's row is committed; their acks go out at the end of the turn that settled them.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await h.row(running.id)).toBeUndefined();
+    proc.child.kill("SIGKILL");
+    expect((await proc.exited).signal).toBe("SIGKILL");
+
+    let depths = await h.depths();
+    for (let i = 0; i < 100 && depths.queue === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      depths = await h.depths();
+    }
+    // Only the task that was running: the broker redelivers it; nothing that was acked comes back.
+    expect(depths).toEqual({ queue: 1, dead: 0 });
+    const channel = await h.channel();
+    const back = await channel.get(entityNames(h.prefix).serviceQueue(SERVICE), { noAck: true });
+    expect(back && back.properties.headers?.id).toBe(running.id);
+  });
+});
