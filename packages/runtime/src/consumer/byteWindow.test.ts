@@ -55,7 +55,7 @@ describe("ByteWindow: the prefetch by bytes", () => {
     const window = new ByteWindow({ maxBytes: 64 * MB, maxPrefetch: 2_000, largestMessage: MB });
     const { peak, changes, mostHeld } = drain(window, Array(20_000).fill(300));
     expect(window.size).toBe(2_000);
-    // 64 → 128 → 256 → 512 → 1,024 → 2,000, each a new consumer once half the grown window is free.
+    // 64 → 128 → 256 → 512 → 1,024 → 2,000, each a new consumer once 7/8 of the grown window is free.
     expect(changes.filter((c) => c === "resume")).toHaveLength(5);
     expect(mostHeld).toBe(2_000);
     expect(peak).toBeLessThanOrEqual(2_000 * 300);

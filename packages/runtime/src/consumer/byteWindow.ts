@@ -8,8 +8,8 @@
  * window of the largest message seen fits the budget; it pauses the consumer when the bytes held pass the
  * budget anyway (larger messages than those seen) and resumes at half of it with a prefetch that fits the
  * room left. A new prefetch needs a new consumer (RabbitMQ applies basic.qos to consumers started after it,
- * and quorum queues have no per-channel prefetch), so growing waits until half the grown window is free and
- * starts the new consumer with the room left beside what is still held: the messages held never pass the
+ * and quorum queues have no per-channel prefetch), so growing waits until all but an eighth of the grown
+ * window is free and starts the new consumer with the room left beside what is still held: the messages held never pass the
  * configured prefetch, and their bytes stay under `maxBytes` while sizes stay within those seen (when they
  * jump, by at most what arrives before the pause takes effect).
  * Subscription (consumer/subscription.ts) applies its decisions to the channel.
@@ -35,7 +35,7 @@ export class ByteWindow {
   peak = 0;
   /**
    * Why the consumer is paused: `bytes` (over the budget: resume at half of it), `regrow` (a larger window
-   * fits: resume once half of it is free, beside what is held, so two consumers' windows never add up), or
+   * fits: resume once 7/8 of it is free, beside what is held, so two consumers' windows never add up), or
    * not paused.
    */
   private pausedFor: "bytes" | "regrow" | undefined;
@@ -43,12 +43,15 @@ export class ByteWindow {
   prefetch: number;
   /** How many messages may be held, by the current consumer and those before it together. */
   size: number;
+  /** The prefetch the current consumer was started with. */
+  private active: number;
   /** Largest message since the window was last set. */
   private largest = 0;
 
   constructor(private readonly options: ByteWindowOptions) {
     this.prefetch = this.fit(options.largestMessage, options.maxBytes);
     this.size = this.prefetch;
+    this.active = this.prefetch;
   }
 
   get paused(): boolean {
@@ -68,7 +71,7 @@ export class ByteWindow {
     }
     // The window is full of messages that leave room: a larger one fits the budget.
     const grown = Math.min(this.options.maxPrefetch, this.size * 2);
-    if (this.count >= this.size && grown > this.size && grown * this.planned() <= this.options.maxBytes) {
+    if (this.count >= this.active && grown > this.size && grown * this.planned() <= this.options.maxBytes) {
       this.pausedFor = "regrow";
       this.size = grown;
       this.prefetch = grown;
@@ -82,10 +85,10 @@ export class ByteWindow {
     this.held -= bytes;
     this.count -= 1;
     const { maxBytes, maxPrefetch } = this.options;
-    // Regrow once half the new window is free, not when everything is settled: a task that runs for an hour
-    // must not stop the consumer for that hour. The new consumer's prefetch leaves room for what is still
-    // held, so the two never hold more than the grown window together.
-    if (this.pausedFor === "regrow" && this.count <= this.size / 2) {
+    // Regrow once all but an eighth of the new window is free, not only when everything is settled: a task
+    // that runs for an hour must not stop the consumer for that hour. The new consumer's prefetch leaves room
+    // for what is still held, so the two never hold more than the grown window together.
+    if (this.pausedFor === "regrow" && this.count <= this.size / 8) {
       this.pausedFor = undefined;
       this.prefetch = this.size - this.count;
       return "resume";
@@ -102,6 +105,7 @@ export class ByteWindow {
 
   /** The consumer now runs with `prefetch`; sizes are watched afresh. */
   started(): void {
+    this.active = this.prefetch;
     this.largest = 0;
   }
 
