@@ -1,26 +1,9 @@
 import { entityNames } from "@worker-toolbox/config";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SERVICE, sleep } from "../fixtures/workers/tasks.js";
-import { testServers } from "../support/servers.js";
-import {
-  FAULT_WORKER,
-  killWorkerProcesses,
-  sendEchoes,
-  startWorkerProcess,
-  waitForSuccesses,
-} from "./faults.js";
-import { createHarness, type Harness } from "./harness.js";
+import { sendEchoes, startWorkerProcess, waitForSuccesses, withFaultHarness } from "./faults.js";
 
-let h: Harness;
-
-beforeAll(async () => {
-  h = await createHarness("ackorder", testServers(), { worker: FAULT_WORKER });
-});
-
-afterAll(async () => {
-  await killWorkerProcesses();
-  await h?.close();
-});
+const fault = withFaultHarness("ackorder");
 
 /**
  * The worker acks a run of settled deliveries with one cumulative ack (`allUpTo`), which also settles every
@@ -29,6 +12,7 @@ afterAll(async () => {
  */
 describe("cumulative acks with a task still running", () => {
   it("the running task returns to the queue after kill -9; the committed ones do not", async () => {
+    const { h } = fault;
     const running = await h.producer.send(sleep, [600_000]);
     const ids = await sendEchoes(h, 1_000);
     const proc = startWorkerProcess(h.config);

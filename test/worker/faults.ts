@@ -77,6 +77,26 @@ export async function expectEveryTaskSucceededOnce(h: Harness, ids: readonly str
 }
 
 /**
+ * A FAULT_WORKER harness on the shared test servers for a fault file whose kills hit only worker processes:
+ * set up before the file's tests, torn down after its worker processes.
+ */
+export function withFaultHarness(name: string): { readonly h: Harness } {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await createHarness(name, testServers(), { worker: FAULT_WORKER });
+  });
+  afterAll(async () => {
+    await killWorkerProcesses();
+    await h?.close();
+  });
+  return {
+    get h() {
+      return h!;
+    },
+  };
+}
+
+/**
  * A fault file's own server, which its test may stop, kill and restart (doing that to the shared one would
  * break every other file running meanwhile), and a FAULT_WORKER harness whose `servers` it replaces. Set
  * up before the file's tests; torn down after its worker processes.

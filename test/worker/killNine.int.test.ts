@@ -1,29 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServers } from "../support/servers.js";
+import { describe, expect, it } from "vitest";
 import {
   expectEveryTaskSucceededOnce,
-  FAULT_WORKER,
-  killWorkerProcesses,
   sendEchoes,
   startWorkerProcess,
   waitForSuccesses,
+  withFaultHarness,
 } from "./faults.js";
-import { createHarness, type Harness } from "./harness.js";
 
 const TASKS = 10_000;
-let h: Harness;
-
-beforeAll(async () => {
-  h = await createHarness("kill9", testServers(), { worker: FAULT_WORKER });
-});
-
-afterAll(async () => {
-  await killWorkerProcesses();
-  await h?.close();
-});
+const fault = withFaultHarness("kill9");
 
 describe("worker process killed with SIGKILL", () => {
   it("loses nothing: after three kills and restarts every task has exactly one SUCCESS row", async () => {
+    const { h } = fault;
     const ids = await sendEchoes(h, TASKS);
     // Kill at random points in three windows of the run.
     const killAt = [0.1, 0.4, 0.7].map((from) => Math.floor(TASKS * (from + Math.random() * 0.2)));
