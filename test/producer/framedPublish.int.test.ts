@@ -3,7 +3,7 @@ import amqp from "amqplib";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfirmPublisher } from "../../packages/runtime/src/broker/confirmPublisher.js";
-import { framedPublishes } from "../../packages/runtime/src/broker/framedPublish.js";
+import { framedPublish, framedPublishes } from "../../packages/runtime/src/broker/framedPublish.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -104,6 +104,22 @@ describe("framed publish", () => {
     expect(message!.properties.headers).toEqual({
       price: { "!": "decimal", value: { places: 2, digits: 1234 } },
     });
+  });
+
+  it("on a closed channel: throws amqplib's IllegalOperationError, as channel.publish does, writing nothing", async () => {
+    const channel = await connection.createConfirmChannel();
+    const confirmed = new Promise<Error | null>((resolve) =>
+      framedPublish(channel, "", queue, Buffer.from("open"), {}, "open", resolve),
+    );
+    expect(await confirmed).toBeNull(); // the framed path on an open channel, confirmed by the broker
+    await channel.close();
+    const before = framedPublishes.count;
+    const publishClosed = () =>
+      framedPublish(channel, "", queue, Buffer.from("closed"), {}, "closed", () => {});
+    expect(publishClosed).toThrow(expect.objectContaining({ name: "IllegalOperationError" }));
+    expect(framedPublishes.count).toBe(before);
+    const [message] = await take(1);
+    expect(message!.content.toString()).toBe("open");
   });
 
   it("unroutable (mandatory set on the framed path): rejects PUBLISH_UNROUTABLE", async () => {
