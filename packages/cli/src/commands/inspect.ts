@@ -76,7 +76,7 @@ async function inspect(ctx: CommandContext, argv: InspectArgs): Promise<void> {
   }
 }
 
-/** One node's reply as text: a line for ping, a task per line for active/reserved, JSON otherwise. */
+/** One node's reply as text: a line for ping, a task per line for active/reserved/scheduled, JSON otherwise. */
 function describe(node: string, what: InspectArgs["what"], reply: unknown): string {
   if (what === "ping") return `${node}: ${JSON.stringify(reply)}`;
   if ((what === "active" || what === "reserved") && Array.isArray(reply)) {
@@ -87,6 +87,13 @@ function describe(node: string, what: InspectArgs["what"], reply: unknown): stri
         (task.time_start ? ` started ${new Date(task.time_start * 1_000).toISOString()}` : ""),
     );
     return [`${node}: ${tasks.length} ${what}`, ...lines].join("\n");
+  }
+  if (what === "scheduled" && Array.isArray(reply)) {
+    const entries = reply as { eta: string | null; request: { id: string; name: string; args: unknown } }[];
+    const lines = entries.map(
+      ({ eta, request }) => `  ${request.id} ${request.name} ${JSON.stringify(request.args)} eta ${eta}`,
+    );
+    return [`${node}: ${entries.length} scheduled`, ...lines].join("\n");
   }
   if (what === "registered" && Array.isArray(reply)) return `${node}: ${reply.join(", ")}`;
   return `${node}: ${JSON.stringify(reply, null, 2)}`;

@@ -45,6 +45,26 @@ export function requestInfo(task: HeldTask, nodeName: string, pid: number) {
   };
 }
 
+/**
+ * A `scheduled` entry as Celery's `inspect().scheduled()` lists one: the eta as Python's `isoformat()` of an
+ * aware datetime, the priority, and the request. (Celery reports its timer's priority, always 6 for an eta;
+ * ours is the message's priority, which says more.)
+ */
+export function scheduledInfo(task: HeldTask & { eta: number }, nodeName: string, pid: number) {
+  return {
+    eta: pythonIsoformat(task.eta),
+    priority: task.priority,
+    request: requestInfo(task, nodeName, pid),
+  };
+}
+
+/** `datetime.isoformat()` of a UTC instant: `2026-12-05T19:45:00.250000+00:00` (no fraction when whole). */
+export function pythonIsoformat(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2026-12-05T19:45:00.250Z
+  const fraction = iso.slice(20, 23);
+  return `${iso.slice(0, 19)}${fraction === "000" ? "" : `.${fraction}000`}+00:00`;
+}
+
 export interface ConsumedQueue {
   name: string;
   exchange: string;

@@ -10,10 +10,12 @@ import {
   ok,
   queueInfo,
   requestInfo,
+  scheduledInfo,
   type WorkerStatsInput,
   workerStats,
 } from "./inspectReplies.js";
 import { type ControlRequest, controlReply, decodeControlRequest, isForNode } from "./pidbox.js";
+import type { ScheduledTask } from "./scheduledTasks.js";
 
 /**
  * A worker's remote control: its own queue on the pidbox exchange, the commands Celery's `inspect()` and
@@ -26,6 +28,8 @@ export interface ControlTarget {
   registered(): string[];
   /** Tasks this worker holds: running (startedAt set) and waiting for a slot. */
   held(): HeldTask[];
+  /** Tasks this worker parked in a delay rung until their eta, still there. */
+  scheduled(): ScheduledTask[];
   revokedIds(): string[];
   /** Remember the ids as revoked; with `terminate`, abort those running. Returns the ids it aborted. */
   revoke(ids: readonly string[], options: { terminate: boolean; reason: string; signal: string }): string[];
@@ -75,8 +79,8 @@ const HANDLERS: Record<string, Handler> = {
       .held()
       .filter((task) => task.startedAt === undefined)
       .map((task) => requestInfo(task, target.nodeName, process.pid)),
-  // Future etas wait in the broker's delay queues, not in the worker.
-  scheduled: () => [],
+  scheduled: (_, target) =>
+    target.scheduled().map((task) => scheduledInfo(task, target.nodeName, process.pid)),
   revoked: (_, target) => target.revokedIds(),
   active_queues: (_, target) => target.queues().map(queueInfo),
   stats: (_, target) => workerStats(target.stats()),

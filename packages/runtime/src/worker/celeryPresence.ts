@@ -1,12 +1,20 @@
 import { constants } from "node:os";
-import { entityNames, planTopology, serviceBindingKey, type ToolboxConfig } from "@worker-toolbox/config";
+import {
+  entityNames,
+  pickDelayRung,
+  planTopology,
+  serviceBindingKey,
+  type ToolboxConfig,
+} from "@worker-toolbox/config";
 import type { ChannelModel } from "amqplib";
 import type { Logger } from "pino";
-import { HeldTasks } from "../control/heldTasks.js";
+import { type HeldEntry, HeldTasks } from "../control/heldTasks.js";
 import type { ConsumedQueue } from "../control/inspectReplies.js";
 import { type ControlTarget, type DeclareControlQueue, RemoteControl } from "../control/remoteControl.js";
+import { ScheduledTasks } from "../control/scheduledTasks.js";
 import type { DeliveryObserver } from "../delivery/extensions.js";
 import type { WorkerStats } from "../delivery/settle.js";
+import type { Verdict } from "../delivery/verdict.js";
 import { taskEventObserver } from "../events/taskEvents.js";
 import type { WorkerEvents } from "../events/workerEvents.js";
 import { EventSource } from "../protocol/celeryEvents.js";
@@ -38,6 +46,8 @@ export class CeleryPresence {
   /** Give this to the delivery pipeline. */
   readonly observer: DeliveryObserver;
   private readonly held = new HeldTasks();
+  /** Tasks parked in a delay rung until their eta (`inspect scheduled`). */
+  private readonly scheduled = new ScheduledTasks();
   private readonly clock: EventSource;
   private readonly events: WorkerEvents | undefined;
   private readonly control: RemoteControl;
@@ -52,9 +62,12 @@ export class CeleryPresence {
       ? workerEvents(config, nodeName, taskNames, logger, stats, this.clock)
       : undefined;
     const taskEvents = this.events && taskEventObserver(this.events, (delivery) => this.held.get(delivery));
-    const { held, totals } = this;
+    const { held, totals, scheduled } = this;
+    const park = (verdict: Verdict, entry: HeldEntry | undefined) =>
+      parkedNote(config, verdict, entry, scheduled);
     this.observer = {
       received(task, delivery) {
+        scheduled.arrived(task.id);
         held.received(task, delivery);
         taskEvents?.received?.(task, delivery);
       },
@@ -65,6 +78,7 @@ export class CeleryPresence {
       settled(verdict, delivery) {
         taskEvents?.settled?.(verdict, delivery);
         const entry = held.get(delivery);
+        if (verdict.kind === "delay" || verdict.kind === "retry") park(verdict, entry);
         if (entry && verdict.kind !== "give-back" && verdict.kind !== "delay")
           totals.set(entry.name, (totals.get(entry.name) ?? 0) + 1);
         held.settled(verdict, delivery);
@@ -116,6 +130,7 @@ export class CeleryPresence {
       nodeName,
       registered: () => [...taskNames],
       held: () => this.held.list(),
+      scheduled: () => this.scheduled.list(),
       revokedIds: () => revoked.ids(),
       revoke: (ids, options) => this.revoke(ids, options),
       queues: () => [consumed],
@@ -136,4 +151,21 @@ export class CeleryPresence {
       }),
     };
   }
+}
+
+/**
+ * A delay or a retry was published to a rung (the broker confirmed it): note it for `inspect scheduled` until
+ * the rung gives it back. A delay's eta is the message's; a retry's is its countdown from now.
+ */
+function parkedNote(
+  config: ToolboxConfig,
+  verdict: Verdict,
+  entry: HeldEntry | undefined,
+  scheduled: ScheduledTasks,
+): void {
+  if (!entry || (verdict.kind !== "delay" && verdict.kind !== "retry")) return;
+  const now = Date.now();
+  const eta =
+    verdict.kind === "delay" ? (verdict.task.eta?.getTime() ?? now + verdict.delayMs) : now + verdict.delayMs;
+  scheduled.parked(entry, eta, now + pickDelayRung(config, verdict.delayMs));
 }
