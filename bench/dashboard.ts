@@ -10,8 +10,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { guardedPool } from "@worker-toolbox/runtime/results";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/testing";
-import pg from "pg";
+import type pg from "pg";
 import { median, round } from "./stats.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -25,7 +26,7 @@ export async function benchDashboard(
   if (!existsSync(`${root}packages/cli/dist/main.js`)) throw new Error("run `npm run build` first");
   const servers = await startLocalServers();
   const database = await createTestDatabase(servers.databaseUrl, "benchdash");
-  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  const pool = guardedPool({ connectionString: database.url, max: 2 });
   let dashboard: ChildProcess | undefined;
   try {
     const env = {

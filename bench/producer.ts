@@ -18,7 +18,7 @@
  * encoded before the clock started (amqplib and the broker alone).
  */
 import { defineTask, parseConfig, type QueueType } from "@worker-toolbox/config";
-import { createProducer } from "@worker-toolbox/runtime";
+import { createProducer, type Producer } from "@worker-toolbox/runtime";
 import { prepareSend } from "@worker-toolbox/runtime/protocol";
 import { createTestNamespace, deleteNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
@@ -54,12 +54,19 @@ export interface ProducerBenchResult {
   roundRatios: { send: number; sendMany: number }[];
 }
 
-export async function benchProducer(
-  options: { count?: number; rounds?: number; queueType?: QueueType } = {},
-): Promise<ProducerBenchResult> {
-  const count = options.count ?? Number(process.env.BENCH_PRODUCER_COUNT ?? 20_000);
-  const rounds = options.rounds ?? Number(process.env.BENCH_PRODUCER_ROUNDS ?? 9);
-  const queueType = options.queueType ?? ((process.env.BENCH_PRODUCER_QUEUE as QueueType) || "quorum");
+/** What every pipeline of a run shares: the servers, the producer, a raw confirm channel on the same broker. */
+interface Bench {
+  count: number;
+  config: ReturnType<typeof parseConfig>;
+  producer: Producer;
+  raw: amqp.ConfirmChannel;
+  exchange: string;
+  /** Empty the queues between runs. */
+  purge(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openBench(count: number, queueType: QueueType): Promise<Bench> {
   const servers = await startLocalServers();
   const prefix = createTestNamespace("bprod");
   const config = parseConfig({
@@ -74,117 +81,125 @@ export async function benchProducer(
   const connection = await amqp.connect(servers.amqpUrl);
   const raw = await connection.createConfirmChannel();
   const admin = await connection.createChannel();
-  const exchange = `${prefix}.tasks`;
   const purge = async () => {
     await admin.purgeQueue(`${prefix}.bench`);
     await admin.purgeQueue(`${prefix}.platform`);
   };
+  const close = async () => {
+    await producer.close();
+    await connection.close();
+    if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix);
+    await servers.stop();
+  };
+  return { count, config, producer, raw, exchange: `${prefix}.tasks`, purge, close };
+}
 
-  /**
-   * `encodeInLoop`: build each Celery message inside the timed loop with the same codec, as any publisher
-   * of Celery messages must (the like-for-like baseline); otherwise publish bytes encoded beforehand (the
-   * ceiling of amqplib and the broker alone).
-   */
-  const runRaw = async (encodeInLoop: boolean): Promise<number> => {
-    // The same message the producer sends, byte for byte: same codec, same headers (traceparent
-    // included) and the publish id the confirm publisher sets as messageId.
-    const build = (i: number) => {
-      const { request } = prepareSend(
-        exportProject,
-        [PROJECT, i],
-        { format: "csv" },
-        {},
-        {
+/**
+ * `encodeInLoop`: build each Celery message inside the timed loop with the same codec, as any publisher
+ * of Celery messages must (the like-for-like baseline); otherwise publish bytes encoded beforehand (the
+ * ceiling of amqplib and the broker alone).
+ */
+async function runRaw(bench: Bench, encodeInLoop: boolean): Promise<number> {
+  const { count, raw, exchange } = bench;
+  // The same message the producer sends, byte for byte: same codec, same headers (traceparent
+  // included) and the publish id the confirm publisher sets as messageId.
+  const build = (i: number) => {
+    const { request } = prepareSend(
+      exportProject,
+      [PROJECT, i],
+      { format: "csv" },
+      {},
+      {
+        exchange,
+        maxBytes: bench.config.limits.maxMessageBytes,
+      },
+    );
+    return { content: request.content, properties: { ...request.properties, messageId: `raw:${i}` } };
+  };
+  const prebuilt = encodeInLoop ? [] : Array.from({ length: count }, (_, i) => build(i));
+  const started = performance.now();
+  const confirms: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const { content, properties } = encodeInLoop ? build(i) : prebuilt[i]!;
+    let writable = true;
+    confirms.push(
+      new Promise<void>((resolve, reject) => {
+        writable = raw.publish(
           exchange,
-          maxBytes: config.limits.maxMessageBytes,
-        },
-      );
-      return { content: request.content, properties: { ...request.properties, messageId: `raw:${i}` } };
-    };
-    const prebuilt = encodeInLoop ? [] : Array.from({ length: count }, (_, i) => build(i));
-    const started = performance.now();
-    const confirms: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      const { content, properties } = encodeInLoop ? build(i) : prebuilt[i]!;
-      let writable = true;
-      confirms.push(
-        new Promise<void>((resolve, reject) => {
-          writable = raw.publish(
-            exchange,
-            exportProject.name,
-            content,
-            { ...properties, mandatory: true },
-            (error) => (error ? reject(error) : resolve()),
-          );
-        }),
-      );
-      // Backpressure, as the producer handles it: wait for the socket to drain.
-      if (!writable) await new Promise((drained) => raw.once("drain", drained));
-    }
-    await Promise.all(confirms);
-    return count / ((performance.now() - started) / 1000);
-  };
+          exportProject.name,
+          content,
+          { ...properties, mandatory: true },
+          (error) => (error ? reject(error) : resolve()),
+        );
+      }),
+    );
+    // Backpressure, as the producer handles it: wait for the socket to drain.
+    if (!writable) await new Promise((drained) => raw.once("drain", drained));
+  }
+  await Promise.all(confirms);
+  return count / ((performance.now() - started) / 1000);
+}
 
-  const runProducer = async (): Promise<number> => {
-    const started = performance.now();
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < count; i++) sends.push(producer.send(exportProject, [PROJECT, i], { format: "csv" }));
-    await Promise.all(sends);
-    return count / ((performance.now() - started) / 1000);
-  };
+async function runProducer({ count, producer }: Bench): Promise<number> {
+  const started = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) sends.push(producer.send(exportProject, [PROJECT, i], { format: "csv" }));
+  await Promise.all(sends);
+  return count / ((performance.now() - started) / 1000);
+}
 
-  const runSendMany = async (): Promise<number> => {
-    const started = performance.now();
-    const calls = Array.from({ length: count }, (_, i) => ({
-      args: [PROJECT, i] as [string, number],
-      kwargs: { format: "csv" as const },
-    }));
-    const outcomes = await producer.sendMany(exportProject, calls);
-    const failed = outcomes.find((outcome) => outcome.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    return count / ((performance.now() - started) / 1000);
-  };
+async function runSendMany({ count, producer }: Bench): Promise<number> {
+  const started = performance.now();
+  const calls = Array.from({ length: count }, (_, i) => ({
+    args: [PROJECT, i] as [string, number],
+    kwargs: { format: "csv" as const },
+  }));
+  const outcomes = await producer.sendMany(exportProject, calls);
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return count / ((performance.now() - started) / 1000);
+}
 
-  const runs = {
-    raw: () => runRaw(true),
-    rawPreEncoded: () => runRaw(false),
-    producer: runProducer,
-    sendMany: runSendMany,
-  };
-  type RunName = keyof typeof runs;
-  // One untimed warm-up of each, then timed rounds whose order rotates: whichever runs first after a
-  // purge meets a different broker state.
-  for (const run of Object.values(runs)) await run();
-  await purge();
+const PIPELINES = {
+  raw: (bench: Bench) => runRaw(bench, true),
+  rawPreEncoded: (bench: Bench) => runRaw(bench, false),
+  producer: runProducer,
+  sendMany: runSendMany,
+};
+type RunName = keyof typeof PIPELINES;
+
+/**
+ * One untimed warm-up of each, then timed rounds whose order rotates: whichever runs first after a purge
+ * meets a different broker state. Every pipeline's rate per round, in round order.
+ */
+async function timedRounds(bench: Bench, rounds: number): Promise<Record<RunName, number[]>> {
+  for (const run of Object.values(PIPELINES)) await run(bench);
+  await bench.purge();
   const rates: Record<RunName, number[]> = { raw: [], rawPreEncoded: [], producer: [], sendMany: [] };
-  const names = Object.keys(runs) as RunName[];
+  const names = Object.keys(PIPELINES) as RunName[];
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(round + k) % names.length]!;
-      rates[name].push(await runs[name]());
-      await purge();
+      rates[name].push(await PIPELINES[name](bench));
+      await bench.purge();
     }
   }
-
   if (process.env.BENCH_VERBOSE) {
     const show = (rates: number[]) => rates.map((rate) => Math.round(rate)).join(", ");
     for (const name of names) console.log(`${name} rounds: ${show(rates[name])}`);
   }
-  await producer.close();
-  await connection.close();
-  if (servers.managementUrl) await deleteNamespace(servers.managementUrl, prefix);
-  await servers.stop();
-  const rawPerSecond = median(rates.raw);
-  const rawPreEncodedPerSecond = median(rates.rawPreEncoded);
-  const producerPerSecond = median(rates.producer);
+  return rates;
+}
+
+function summary(rates: Record<RunName, number[]>, queueType: QueueType, count: number): ProducerBenchResult {
   const perRound = (name: RunName, base: RunName) =>
     rates[name].map((rate, round) => rate / rates[base][round]!);
   return {
     queueType,
     count,
-    rawPerSecond,
-    rawPreEncodedPerSecond,
-    producerPerSecond,
+    rawPerSecond: median(rates.raw),
+    rawPreEncodedPerSecond: median(rates.rawPreEncoded),
+    producerPerSecond: median(rates.producer),
     sendManyPerSecond: median(rates.sendMany),
     ratio: median(perRound("producer", "raw")),
     ratioPreEncoded: median(perRound("producer", "rawPreEncoded")),
@@ -194,6 +209,18 @@ export async function benchProducer(
       sendMany: perRound("sendMany", "raw")[round]!,
     })),
   };
+}
+
+export async function benchProducer(
+  options: { count?: number; rounds?: number; queueType?: QueueType } = {},
+): Promise<ProducerBenchResult> {
+  const count = options.count ?? Number(process.env.BENCH_PRODUCER_COUNT ?? 20_000);
+  const rounds = options.rounds ?? Number(process.env.BENCH_PRODUCER_ROUNDS ?? 9);
+  const queueType = options.queueType ?? ((process.env.BENCH_PRODUCER_QUEUE as QueueType) || "quorum");
+  const bench = await openBench(count, queueType);
+  const rates = await timedRounds(bench, rounds);
+  await bench.close();
+  return summary(rates, queueType, count);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

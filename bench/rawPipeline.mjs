@@ -12,6 +12,7 @@
  */
 import amqp from "amqplib";
 import pg from "pg";
+import { failOnPgError } from "./pgErrors.mjs";
 
 const ROW = 10;
 const BATCH = 100;
@@ -24,7 +25,10 @@ const BATCH = 100;
 export async function startRawConsumer(config, mode, onDone) {
   const workerName = `${config.service}@bench:${process.pid}`;
   const queue = `${config.environment.prefix}.${config.service}`;
-  const pool = new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize });
+  const pool = failOnPgError(
+    new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize }),
+    "raw consumer pool",
+  );
   const connection = await amqp.connect(config.broker.url, { noDelay: true });
   const channel = await connection.createChannel();
   await channel.prefetch(config.worker.prefetch);

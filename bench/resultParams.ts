@@ -11,9 +11,10 @@
  * Uses DATABASE_URL when set, else starts a throwaway PostgreSQL (fsync off: the CPU columns are what count).
  */
 import { readFileSync } from "node:fs";
-import pg from "pg";
+import type pg from "pg";
 import { encodeOutcome } from "../packages/runtime/src/results/encodeOutcome.js";
 import { migrate } from "../packages/runtime/src/results/migrate.js";
+import { guardedClient, guardedPool } from "../packages/runtime/src/results/poolErrors.js";
 import { columnValues, upsertParams, upsertSql } from "../packages/runtime/src/results/resultStore.js";
 import type { TaskOutcome } from "../packages/runtime/src/results/resultTypes.js";
 import { createTestDatabase, startPostgres } from "../packages/testing/src/index.js";
@@ -95,9 +96,9 @@ export async function benchResultParams() {
     databaseUrl = server.url;
   }
   const db = await createTestDatabase(databaseUrl, "benchparams");
-  const client = new pg.Client({ connectionString: db.url });
+  const client = guardedClient({ connectionString: db.url });
   await client.connect();
-  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  const pool = guardedPool({ connectionString: db.url, max: 1 });
   await migrate(pool, { schema: "public" });
   await pool.end();
   const backend = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;

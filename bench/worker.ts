@@ -26,9 +26,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { encodeTaskMessage, newTaskMessage } from "@worker-toolbox/runtime/protocol";
+import { guardedClient, guardedPool } from "@worker-toolbox/runtime/results";
 import { createTestDatabase, createTestNamespace, startLocalServers } from "@worker-toolbox/testing";
 import amqp from "amqplib";
-import pg from "pg";
 import { procMemory, rootsByCommandLine, startChild, treeCpuSeconds } from "./child.js";
 import { medianRows, round } from "./stats.js";
 
@@ -95,12 +95,12 @@ async function measure(
   sizes: { warmup: number; count: number; samples: number },
 ): Promise<WorkerBenchRow> {
   const db = await createTestDatabase(servers.databaseUrl, `bench_${pipeline}`);
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const pool = guardedPool({ connectionString: db.url, max: 2 });
   const prefix = createTestNamespace(`b-${pipeline}`);
   const config = benchConfig(prefix, servers.amqpUrl, db.url);
   const connection = await amqp.connect(servers.amqpUrl);
   const channel = await connection.createConfirmChannel();
-  const listener = new pg.Client({ connectionString: db.url });
+  const listener = guardedClient({ connectionString: db.url });
   let entities = { exchange: "", queues: [] as string[], exchanges: [] as string[] };
   try {
     // Migrate and declare with the built packages, as the consumers run them.

@@ -25,6 +25,7 @@
 import amqp from "amqplib";
 import pg from "pg";
 import { pino } from "pino";
+import { failOnPgError } from "./pgErrors.mjs";
 import { startRawConsumer } from "./rawPipeline.mjs";
 
 const [pipeline, warmupArg, countArg] = process.argv.slice(2);
@@ -38,7 +39,7 @@ if (pipeline === "setup") {
   const { migrate } = await import("@worker-toolbox/runtime/results");
   const { applyTopology } = await import("@worker-toolbox/runtime/topology");
   const parsed = parseConfig(config);
-  const pool = new pg.Pool({ connectionString: parsed.database.url, max: 1 });
+  const pool = failOnPgError(new pg.Pool({ connectionString: parsed.database.url, max: 1 }), "setup pool");
   await migrate(pool, { schema: parsed.database.schema });
   await pool.end();
   const connection = await amqp.connect(parsed.broker.url);
@@ -136,7 +137,7 @@ if (pipeline === "toolbox" || pipeline === "toolbox-base") {
   await import("@worker-toolbox/config");
   const connection = await amqp.connect(config.broker.url);
   const channel = await connection.createChannel();
-  const pool = new pg.Pool({ connectionString: config.database.url, max: 1 });
+  const pool = failOnPgError(new pg.Pool({ connectionString: config.database.url, max: 1 }), "pool");
   await pool.query("SELECT 1");
   pino({ level: "warn" }, pino.destination(2));
   done = expected;

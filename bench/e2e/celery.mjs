@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { failOnPgError } from "../pgErrors.mjs";
 import { run, serveWorker } from "./common.mjs";
 
 const { python, settingsDir, queue, concurrency } = run.celery;
@@ -42,7 +43,7 @@ await new Promise((resolve) => {
   });
 });
 
-const client = new pg.Client({ connectionString: run.config.database.url });
+const client = failOnPgError(new pg.Client({ connectionString: run.config.database.url }), "client");
 await client.connect();
 let polling = true;
 const progress = serveWorker({

@@ -13,12 +13,13 @@ import { decodeTaskMessage } from "@worker-toolbox/runtime/protocol";
 import { trackingInput, upsertTracking } from "@worker-toolbox/runtime/results";
 import amqp from "amqplib";
 import pg from "pg";
+import { failOnPgError } from "../pgErrors.mjs";
 import { run, serveWorker } from "./common.mjs";
 
 const copy = process.argv[2] ?? "quorum";
 const config = parseConfig(run.config);
 const names = entityNames(config.environment.prefix);
-const pool = new pg.Pool({ connectionString: config.database.url, max: 1 });
+const pool = failOnPgError(new pg.Pool({ connectionString: config.database.url, max: 1 }), "platform pool");
 const connection = await amqp.connect(config.broker.url, { noDelay: true });
 const channel = await connection.createChannel();
 await channel.prefetch(config.tracker.prefetch);

@@ -4,7 +4,7 @@
  */
 import { entityNames } from "@worker-toolbox/config";
 import type amqp from "amqplib";
-import type { Kind, System } from "../e2e.js";
+import type { Kind, System } from "./settings.js";
 
 /** The kinds of platform queue a raw pipeline can run with instead of the quorum queue (or none). */
 export const PLATFORM_COPIES = {

@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
 import pg from "pg";
+import { failOnPgError } from "../pgErrors.mjs";
 import { startRawConsumer } from "../rawPipeline.mjs";
 import { payload, run, serveProducer, serveWorker, TASK } from "./common.mjs";
 
@@ -40,7 +41,7 @@ if (role === "producer") {
     return { id, writable: channel.publish(exchange, TASK, Buffer.from(body), properties, confirmed) };
   };
 
-  const listener = new pg.Client({ connectionString: config.database.url });
+  const listener = failOnPgError(new pg.Client({ connectionString: config.database.url }), "LISTEN client");
   await listener.connect();
   const arrived = new Map();
   listener.on("notification", (note) => {
@@ -48,7 +49,7 @@ if (role === "producer") {
     arrived.get(id)?.();
   });
   await listener.query("LISTEN worker_toolbox_result");
-  const reader = new pg.Client({ connectionString: config.database.url });
+  const reader = failOnPgError(new pg.Client({ connectionString: config.database.url }), "reader");
   await reader.connect();
 
   serveProducer({
