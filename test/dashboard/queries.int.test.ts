@@ -1,5 +1,5 @@
-import { createResultStore, migrate, upsertTracking } from "@worker-toolbox/runtime/results";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createResultStore, upsertTracking } from "@worker-toolbox/runtime/results";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   failureGroups,
   failureGroupTaskIds,
@@ -10,26 +10,24 @@ import {
   type TaskFilter,
   throughputSeries,
 } from "../../packages/dashboard/src/queries/index.js";
-import { type FreshDatabase, freshDatabase } from "../results/freshDatabase.js";
+import { resultsWorld } from "../results/world.js";
 
 /**
  * The dashboard's and the CLI's queries on rows written by the real writers (the tracker's upsert and the
  * worker's result store), in a migrated schema with the indexes and history triggers of sql/000002.sql.
  */
 const schema = "dash";
-let fresh: FreshDatabase;
+const world = resultsWorld("dashq", { schema });
 
 const ids = (filter: TaskFilter) =>
-  searchTasks(fresh.pool, schema, filter, { limit: 500 }).then((page) =>
+  searchTasks(world.pool, schema, filter, { limit: 500 }).then((page) =>
     page.tasks.map((task) => task.taskId),
   );
 
 beforeAll(async () => {
-  fresh = await freshDatabase("dashq");
-  await migrate(fresh.pool, { schema });
   // 130 tasks written in one statement share one created_at: the pages must break ties by id.
   await upsertTracking(
-    fresh.pool,
+    world.pool,
     schema,
     Array.from({ length: 130 }, (_, i) => ({
       taskId: `bulk-${String(i).padStart(3, "0")}`,
@@ -38,7 +36,7 @@ beforeAll(async () => {
       kwargs: { page: { number: i } },
     })),
   );
-  await upsertTracking(fresh.pool, schema, [
+  await upsertTracking(world.pool, schema, [
     {
       taskId: "root",
       name: "billing.charge",
@@ -54,7 +52,7 @@ beforeAll(async () => {
     },
     { taskId: "grandchild", name: "export.render", parentId: "child", rootId: "root" },
   ]);
-  const store = createResultStore({ pool: fresh.pool, schema, workerName: "billing@test" });
+  const store = createResultStore({ pool: world.pool, schema, workerName: "billing@test" });
   await store.markStarted({ taskId: "root", name: "billing.charge", rootId: "root" });
   await store.writeMany([{ taskId: "root", state: "PROGRESS", meta: { done: 1, total: 2 } }]);
   await store.writeMany([
@@ -89,16 +87,12 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(async () => {
-  await fresh?.close();
-});
-
 describe("task list", () => {
   it("pages newest first with no row lost or repeated, even when rows share a timestamp", async () => {
     const seen: string[] = [];
     let before: string | undefined;
     do {
-      const page = await searchTasks(fresh.pool, schema, {}, { limit: 40, ...(before ? { before } : {}) });
+      const page = await searchTasks(world.pool, schema, {}, { limit: 40, ...(before ? { before } : {}) });
       seen.push(...page.tasks.map((task) => task.taskId));
       before = page.next;
     } while (before);
@@ -138,7 +132,7 @@ describe("task list", () => {
 
 describe("task detail", () => {
   it("has every state with its time and meta, the result, the family and the trace id", async () => {
-    const task = await getTaskDetail(fresh.pool, schema, "root");
+    const task = await getTaskDetail(world.pool, schema, "root");
     expect(task.status).toBe("SUCCESS");
     expect(task.result?.value).toEqual({ charged: true });
     expect(task.states.map((state) => state.status)).toEqual(["STARTED", "PROGRESS", "RETRY", "SUCCESS"]);
@@ -149,14 +143,14 @@ describe("task detail", () => {
       ["child", "root", "FAILURE"],
       ["grandchild", "child", "PENDING"],
     ]);
-    expect((await getTaskDetail(fresh.pool, schema, "nothing")).unknown).toBe(true);
+    expect((await getTaskDetail(world.pool, schema, "nothing")).unknown).toBe(true);
   });
 });
 
 describe("failures and throughput", () => {
   it("group failures by task, error class and message, with counts and a sample", async () => {
     const since = new Date(Date.now() - 3_600_000);
-    const groups = await failureGroups(fresh.pool, schema, { since });
+    const groups = await failureGroups(world.pool, schema, { since });
     expect(groups.map((g) => [g.task, g.errorType, g.errorMessage, g.count])).toEqual([
       ["export.render.v1", "TypeError", "x is undefined", 2],
       ["billing.notify", "SmtpError", "550 no such user", 1],
@@ -164,23 +158,23 @@ describe("failures and throughput", () => {
     ]);
     // Both failed in one statement (one timestamp): either is the latest.
     expect(["bulk-005", "bulk-003"]).toContain(groups[0]?.sampleTaskId);
-    expect(await failureGroupTaskIds(fresh.pool, schema, groups[0]!, { since })).toEqual([
+    expect(await failureGroupTaskIds(world.pool, schema, groups[0]!, { since })).toEqual([
       "bulk-005",
       "bulk-003",
     ]);
-    expect(await failureGroups(fresh.pool, schema, { since, service: "export" })).toHaveLength(2);
+    expect(await failureGroups(world.pool, schema, { since, service: "export" })).toHaveLength(2);
   });
 
   it("count finished tasks per service and per minute", async () => {
-    const rows = await serviceThroughput(fresh.pool, schema);
+    const rows = await serviceThroughput(world.pool, schema);
     expect(rows.map((row) => [row.service, row.hour.finished, row.hour.failed])).toEqual([
       ["billing", 2, 1],
       ["export", 3, 3],
     ]);
-    const series = await throughputSeries(fresh.pool, schema, { windowMs: 3_600_000, buckets: 60 });
+    const series = await throughputSeries(world.pool, schema, { windowMs: 3_600_000, buckets: 60 });
     expect(series).toHaveLength(60);
     expect(series.reduce((sum, b) => sum + b.succeeded + b.failed, 0)).toBe(5);
-    expect(await listTaskNames(fresh.pool, schema)).toEqual([
+    expect(await listTaskNames(world.pool, schema)).toEqual([
       "billing.charge",
       "billing.notify",
       "export.render",
@@ -193,19 +187,19 @@ describe("failures and throughput", () => {
 // Last: it adds failures the tests above do not expect.
 describe("failure counters", () => {
   it("count a failure once, whether inserted, reached by an update, or written by Celery itself", async () => {
-    const store = createResultStore({ pool: fresh.pool, schema, workerName: "billing@test" });
+    const store = createResultStore({ pool: world.pool, schema, workerName: "billing@test" });
     await store.markStarted({ taskId: "upd", name: "billing.refund" });
     const failure = { taskId: "upd", name: "billing.refund", state: "FAILURE" as const };
     await store.writeMany([{ ...failure, error: { type: "RefundError", message: "too late" } }]);
     await store.writeMany([{ ...failure, error: { type: "RefundError", message: "too late" } }]); // a duplicate
     // What Celery's database backend writes for a failed task: no error JSON, a traceback.
-    await fresh.pool.query(
+    await world.pool.query(
       `INSERT INTO ${schema}.celery_taskmeta (id, task_id, status, name, traceback, date_done)
        VALUES (nextval('${schema}.task_id_sequence'), 'py-1', 'FAILURE', 'billing.refund',
                E'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad input\n',
                now() AT TIME ZONE 'UTC')`,
     );
-    const groups = await failureGroups(fresh.pool, schema, {
+    const groups = await failureGroups(world.pool, schema, {
       since: new Date(Date.now() - 3_600_000),
       service: "billing",
     });

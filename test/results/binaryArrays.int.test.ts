@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { byteaArray, textArray } from "../../packages/runtime/src/results/binaryArrays.js";
-import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+import { resultsWorld } from "./world.js";
 
 /**
  * The writers' binary array parameters store exactly what node-postgres's text arrays stored (the hex
  * and quoted-text path they replace): each element read back through `unnest`, byte for byte.
  */
-let fresh: FreshDatabase;
-
-beforeAll(async () => {
-  fresh = await freshDatabase("binarrays");
-});
-afterAll(async () => {
-  await fresh?.close();
-});
+const world = resultsWorld("binarrays");
 
 const TEXTS: (string | null)[] = [
   "",
@@ -36,7 +29,7 @@ const BYTES: (Buffer | null)[] = [
 ];
 
 async function readBack(type: "text" | "bytea", parameter: unknown) {
-  const { rows } = await fresh.pool.query<{ v: string | Buffer | null; n: number }>(
+  const { rows } = await world.pool.query<{ v: string | Buffer | null; n: number }>(
     `SELECT v, n FROM unnest($1::${type}[]) WITH ORDINALITY AS u(v, n) ORDER BY n`,
     [parameter],
   );

@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CeleryDate, CeleryDecimal } from "../../packages/runtime/src/protocol/values.js";
-import { createResultStore, getTask, migrate } from "../../packages/runtime/src/results/index.js";
+import { createResultStore, getTask } from "../../packages/runtime/src/results/index.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
-import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+import { resultsWorld } from "./world.js";
 
 /**
  * Celery (Python) reads rows the TypeScript store wrote, through its own database backend
@@ -61,19 +61,12 @@ print("celery-interop-ok")
 `;
 
 const schema = "interop";
-let fresh: FreshDatabase;
 
 describe.skipIf(!python)("Celery database backend interop", () => {
-  beforeAll(async () => {
-    fresh = await freshDatabase("celery");
-    await migrate(fresh.pool, { schema });
-  });
-  afterAll(async () => {
-    await fresh?.close();
-  });
+  const world = resultsWorld("celery", { schema });
 
   it("AsyncResult.get() returns TS-written results and raises TS-written failures; Celery's writes read back", async () => {
-    const store = createResultStore({ pool: fresh.pool, schema, workerName: "export@ts" });
+    const store = createResultStore({ pool: world.pool, schema, workerName: "export@ts" });
     const value = {
       links: [{ text: "export.zip", url: "https://x/y" }],
       n: 3,
@@ -93,7 +86,7 @@ describe.skipIf(!python)("Celery database backend interop", () => {
     await store.markProgress({ taskId: "ts-progress" }, { done: 2, total: 5 });
     await store.markRevoked({ taskId: "ts-revoked" }, "expired");
 
-    const dbUrl = fresh.db.url.replace(/^postgres(ql)?:/, "postgresql:");
+    const dbUrl = world.db.url.replace(/^postgres(ql)?:/, "postgresql:");
     const run = spawnSync(python!, ["-c", PY], {
       encoding: "utf8",
       timeout: 60_000,
@@ -111,33 +104,33 @@ describe.skipIf(!python)("Celery database backend interop", () => {
     expect(run.status).toBe(0);
 
     // Rows Celery wrote: the values, progress meta and exceptions read from Celery's pickles.
-    const pyOk = await getTask(fresh.pool, schema, "py-ok");
+    const pyOk = await getTask(world.pool, schema, "py-ok");
     expect(pyOk).toMatchObject({
       status: "SUCCESS",
       result: { value: { from: "python", n: 2n ** 70n, pair: [1, 2.5], tags: ["x"] }, unreadable: null },
     });
     expect(pyOk.result?.dateDone).toBeInstanceOf(Date);
-    expect((await getTask(fresh.pool, schema, "py-dated")).result?.value).toEqual([
+    expect((await getTask(world.pool, schema, "py-dated")).result?.value).toEqual([
       new Date("2024-05-01T12:00:01Z"),
       new CeleryDate("2024-05-01"),
       new CeleryDecimal("9.90"),
     ]);
-    expect((await getTask(fresh.pool, schema, "py-fail")).result).toMatchObject({
+    expect((await getTask(world.pool, schema, "py-fail")).result).toMatchObject({
       traceback: "tb",
       error: { type: "ValueError", message: "from python", module: "builtins", stack: "tb" },
     });
-    expect((await getTask(fresh.pool, schema, "py-retry")).result).toMatchObject({
+    expect((await getTask(world.pool, schema, "py-retry")).result).toMatchObject({
       error: { type: "KeyError", message: "('missing', 3)", module: "builtins" },
     });
-    expect((await getTask(fresh.pool, schema, "py-revoked")).result).toMatchObject({
+    expect((await getTask(world.pool, schema, "py-revoked")).result).toMatchObject({
       error: { type: "TaskRevokedError", message: "terminated", module: "celery.exceptions" },
     });
-    expect((await getTask(fresh.pool, schema, "py-progress")).result).toMatchObject({
+    expect((await getTask(world.pool, schema, "py-progress")).result).toMatchObject({
       status: "PROGRESS",
       meta: { done: 1, total: 4 },
     });
     // A pickled instance of the worker's own class is refused, not constructed: said so, value null.
-    const object = await getTask(fresh.pool, schema, "py-object");
+    const object = await getTask(world.pool, schema, "py-object");
     expect(object.result).toMatchObject({ status: "SUCCESS", value: null });
     expect(object.result?.unreadable).toMatch(/__main__\.Mine/);
   });

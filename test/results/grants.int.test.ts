@@ -1,15 +1,14 @@
-import { type PostgresServer, startPostgres } from "@worker-toolbox/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPostgres } from "@worker-toolbox/testing";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   createResultStore,
   grantsSql,
-  migrate,
   pruneResults,
   upsertTracking,
 } from "../../packages/runtime/src/results/index.js";
 import { testClient, testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
-import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+import { resultsWorld } from "./world.js";
 
 const schema = "grants";
 const workerPassword = "w0rker pa'ss";
@@ -19,11 +18,9 @@ const dashboardPassword = "d4shboard-viewer";
 const bystanderPassword = "byst4nder";
 let bystander: string;
 let stranger: string;
-let own: PostgresServer | undefined;
-let fresh: FreshDatabase;
 
 /** A development server with `trust` auth would accept any password and prove nothing. */
-async function passwordAuthUrl(): Promise<string> {
+async function passwordAuthServer(): Promise<{ url: string; stop?: () => Promise<void> }> {
   const url = testServers().databaseUrl;
   const client = testClient({ connectionString: url });
   await client.connect();
@@ -31,19 +28,12 @@ async function passwordAuthUrl(): Promise<string> {
     const { rows } = await client.query(
       "SELECT bool_or(auth_method = 'trust') AS trust FROM pg_hba_file_rules WHERE type LIKE 'host%'",
     );
-    if (!rows[0]?.trust) return url;
+    if (!rows[0]?.trust) return { url };
   } finally {
     await client.end();
   }
-  own = await startPostgres();
-  return own.url;
-}
-
-function urlAs(role: string, password: string): string {
-  const url = new URL(fresh.db.url);
-  url.username = role;
-  url.password = password;
-  return url.toString();
+  const own = await startPostgres();
+  return { url: own.url, stop: () => own.dispose() };
 }
 
 async function sqlState(promise: Promise<unknown>): Promise<string | undefined> {
@@ -53,47 +43,34 @@ async function sqlState(promise: Promise<unknown>): Promise<string | undefined> 
   );
 }
 
-const roles = () => ["worker", "tracker", "dashboard"].map((kind) => `wt_${kind}_${fresh.db.name}`);
+const roles = () => ["worker", "tracker", "dashboard"].map((kind) => `wt_${kind}_${world.db.name}`);
+const world = resultsWorld("grants", {
+  schema,
+  server: passwordAuthServer,
+  roles: () => [...roles(), bystander, stranger],
+});
 
 beforeAll(async () => {
-  fresh = await freshDatabase("grants", await passwordAuthUrl());
-  await migrate(fresh.pool, { schema });
-  bystander = `wt_bystander_${fresh.db.name}`;
-  stranger = `wt_stranger_${fresh.db.name}`;
+  bystander = `wt_bystander_${world.db.name}`;
+  stranger = `wt_stranger_${world.db.name}`;
   for (const role of [bystander, stranger])
-    await fresh.pool.query(`CREATE ROLE "${role}" LOGIN PASSWORD '${bystanderPassword}'`);
+    await world.pool.query(`CREATE ROLE "${role}" LOGIN PASSWORD '${bystanderPassword}'`);
   const sql = grantsSql({
     schema,
-    workerRole: `wt_worker_${fresh.db.name}`,
-    trackerRole: `wt_tracker_${fresh.db.name}`,
-    dashboardRole: `wt_dashboard_${fresh.db.name}`,
+    workerRole: `wt_worker_${world.db.name}`,
+    trackerRole: `wt_tracker_${world.db.name}`,
+    dashboardRole: `wt_dashboard_${world.db.name}`,
     passwords: { worker: workerPassword, tracker: trackerPassword, dashboard: dashboardPassword },
     keepTemporaryFor: [bystander],
   });
-  await fresh.pool.query(sql);
-  await fresh.pool.query(sql); // idempotent: a second run converges on the same rights
-});
-
-afterAll(async () => {
-  if (fresh) {
-    for (const role of [...roles(), bystander, stranger]) {
-      await fresh.pool.query(`DROP OWNED BY "${role}"`).catch(() => {});
-    }
-    await fresh.close();
-    const admin = testClient({ connectionString: own?.url ?? testServers().databaseUrl });
-    await admin.connect();
-    for (const role of [...roles(), bystander, stranger]) {
-      await admin.query(`DROP ROLE IF EXISTS "${role}"`);
-    }
-    await admin.end();
-  }
-  await own?.dispose();
+  await world.pool.query(sql);
+  await world.pool.query(sql); // idempotent: a second run converges on the same rights
 });
 
 describe("grantsSql", () => {
   it("takes TEMPORARY from PUBLIC: a role named to keep it keeps it, any other loses it", async () => {
-    const kept = testPool({ connectionString: urlAs(bystander, bystanderPassword), max: 1 });
-    const other = testPool({ connectionString: urlAs(stranger, bystanderPassword), max: 1 });
+    const kept = testPool({ connectionString: world.urlAs(bystander, bystanderPassword), max: 1 });
+    const other = testPool({ connectionString: world.urlAs(stranger, bystanderPassword), max: 1 });
     try {
       await kept.query("CREATE TEMP TABLE scratch (x int)");
       expect(await sqlState(other.query("CREATE TEMP TABLE scratch (x int)"))).toBe("42501");
@@ -110,12 +87,12 @@ describe("grantsSql", () => {
   });
 
   it("worker role (password auth) may write results and use the sequence, nothing else", async () => {
-    const role = `wt_worker_${fresh.db.name}`;
-    const wrong = testPool({ connectionString: urlAs(role, "wrong"), max: 1 });
+    const role = `wt_worker_${world.db.name}`;
+    const wrong = testPool({ connectionString: world.urlAs(role, "wrong"), max: 1 });
     expect(await sqlState(wrong.query("SELECT 1"))).toBe("28P01"); // password really is checked
     await wrong.end();
 
-    const pool = testPool({ connectionString: urlAs(role, workerPassword), max: 2 });
+    const pool = testPool({ connectionString: world.urlAs(role, workerPassword), max: 2 });
     try {
       const store = createResultStore({ pool, schema, workerName: "w@h" });
       expect(await store.markStarted({ taskId: "g-1" })).toBe(true);
@@ -145,7 +122,7 @@ describe("grantsSql", () => {
 
   it("tracker role may upsert tracking rows but cannot touch results", async () => {
     const pool = testPool({
-      connectionString: urlAs(`wt_tracker_${fresh.db.name}`, trackerPassword),
+      connectionString: world.urlAs(`wt_tracker_${world.db.name}`, trackerPassword),
       max: 2,
     });
     try {
@@ -163,7 +140,7 @@ describe("grantsSql", () => {
 
   it("dashboard role reads results, tracking and history, records revocations, and changes nothing else", async () => {
     const pool = testPool({
-      connectionString: urlAs(`wt_dashboard_${fresh.db.name}`, dashboardPassword),
+      connectionString: world.urlAs(`wt_dashboard_${world.db.name}`, dashboardPassword),
       max: 2,
     });
     try {

@@ -2,15 +2,10 @@ import { randomUUID } from "node:crypto";
 import { loadConfig } from "@worker-toolbox/config";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createResultStore,
-  getTask,
-  migrate,
-  waitForResult,
-} from "../../packages/runtime/src/results/index.js";
+import { createResultStore, getTask, waitForResult } from "../../packages/runtime/src/results/index.js";
 import { testPool } from "../support/database.js";
 import { type PgBouncer, startPgBouncer } from "../support/pgbouncer.js";
-import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+import { resultsWorld } from "./world.js";
 
 /**
  * The result store behind PgBouncer 1.18 (Debian 12's) in transaction pooling mode, with one server
@@ -18,20 +13,18 @@ import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
  * statement is shared between them, which is what a transaction pooler does to its clients.
  */
 const schema = "bouncer";
-let fresh: FreshDatabase;
+const world = resultsWorld("pgbouncer", { schema });
 let bouncer: PgBouncer;
 const pools: pg.Pool[] = [];
 
 beforeAll(async () => {
-  fresh = await freshDatabase("pgbouncer");
-  await migrate(fresh.pool, { schema });
-  bouncer = await startPgBouncer(fresh.db.url);
+  bouncer = await startPgBouncer(world.db.url);
 }, 60_000);
 
+// Runs before the world's teardown: the pools end and PgBouncer stops before the database is dropped.
 afterAll(async () => {
   await Promise.all(pools.map((pool) => pool.end()));
   await bouncer?.stop();
-  await fresh?.close();
 });
 
 /** A fresh pool through PgBouncer whose first `n` writes each open a client of their own. */
@@ -78,7 +71,7 @@ describe("results behind a transaction-pooling PgBouncer", () => {
     const ids = Array.from({ length: 40 }, () => randomUUID());
     const stored = await Promise.all(ids.map((taskId, i) => store.markSuccess({ taskId, name: "svc.t" }, i)));
     expect(stored.every(Boolean)).toBe(true);
-    const rows = await Promise.all(ids.map((id) => getTask(fresh.pool, schema, id)));
+    const rows = await Promise.all(ids.map((id) => getTask(world.pool, schema, id)));
     expect(rows.map((row) => [row?.status, row?.result?.value])).toEqual(ids.map((_, i) => ["SUCCESS", i]));
   });
 });
@@ -105,6 +98,6 @@ describe("waiting for a result behind a transaction-pooling PgBouncer", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await store.markSuccess({ taskId, name: "svc.t" }, 1);
     await expect(waiting).rejects.toMatchObject({ code: "RESULT_TIMEOUT" });
-    expect((await getTask(fresh.pool, schema, taskId)).status).toBe("SUCCESS");
+    expect((await getTask(world.pool, schema, taskId)).status).toBe("SUCCESS");
   });
 });

@@ -1,15 +1,9 @@
 import { isToolboxError } from "@worker-toolbox/config";
 import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createResultStore,
-  createResultWatcher,
-  migrate,
-  type ResultStore,
-  type ResultWatcher,
-} from "../../packages/runtime/src/results/index.js";
+import { describe, expect, it } from "vitest";
+import { createResultWatcher, type ResultWatcher } from "../../packages/runtime/src/results/index.js";
 import { testPool } from "../support/database.js";
-import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+import { resultsWorld } from "./world.js";
 
 /**
  * The long-lived result listener (createResultWatcher) on a real PostgreSQL: every wait gets its own task's
@@ -18,8 +12,7 @@ import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
  * a notification can wake a wait, so each test proves the listening path itself.
  */
 const schema = "watched";
-let fresh: FreshDatabase;
-let store: ResultStore;
+const world = resultsWorld("watcher", { schema, workerName: "w@host" });
 let n = 0;
 const id = (label: string) => `${label}-${++n}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,20 +20,11 @@ const NOTES_ONLY = { timeoutMs: 10_000, recheckMs: 0 };
 
 /** Backends of this database whose last statement was LISTEN: the watcher's listening connection. */
 async function listeners(): Promise<number[]> {
-  const { rows } = await fresh.pool.query<{ pid: number }>(
+  const { rows } = await world.pool.query<{ pid: number }>(
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
   );
   return rows.map((row) => row.pid);
 }
-
-beforeAll(async () => {
-  fresh = await freshDatabase("watcher");
-  await migrate(fresh.pool, { schema });
-  store = createResultStore({ pool: fresh.pool, schema, workerName: "w@host" });
-});
-afterAll(async () => {
-  await fresh?.close();
-});
 
 /** Resolves once a backend other than `killed` listens (the watcher reconnected). */
 async function relistened(killed: number | undefined): Promise<void> {
@@ -51,7 +35,7 @@ async function relistened(killed: number | undefined): Promise<void> {
 
 /** A pool and a watcher of its own for one test, closed after it. */
 async function withWatcher(test: (watcher: ResultWatcher, pool: pg.Pool) => Promise<void>, max = 3) {
-  const pool = testPool({ connectionString: fresh.db.url, max });
+  const pool = testPool({ connectionString: world.db.url, max });
   const watcher = createResultWatcher({ pool, schema });
   try {
     await watcher.ready();
@@ -77,11 +61,11 @@ describe("result watcher", () => {
       await Promise.all(
         order.map((taskId, i) =>
           i % 4 === 0
-            ? store.markFailure({ taskId }, { type: "ValueError", message: taskId })
-            : store.markSuccess({ taskId }, taskId),
+            ? world.store.markFailure({ taskId }, { type: "ValueError", message: taskId })
+            : world.store.markSuccess({ taskId }, taskId),
         ),
       );
-      await store.markSuccess({ taskId: shared }, "for all three");
+      await world.store.markSuccess({ taskId: shared }, "for all three");
       const views = await Promise.all(waits);
       for (const [i, view] of views.entries()) {
         const taskId = ids[i]!;
@@ -102,7 +86,7 @@ describe("result watcher", () => {
       expect(listening).toBeDefined();
       const taskId = id("between");
       const waiting = watcher.wait(taskId, NOTES_ONLY);
-      await store.markSuccess({ taskId }, 1);
+      await world.store.markSuccess({ taskId }, 1);
       expect((await waiting).status).toBe("SUCCESS");
       await sleep(100);
       // Nobody waits now, and the same backend still listens; the pool still lends it out.
@@ -115,13 +99,13 @@ describe("result watcher", () => {
   it("reopens a killed listening connection by itself and hears the next result", async () => {
     await withWatcher(async (watcher) => {
       const [before] = await listeners();
-      await fresh.pool.query("SELECT pg_terminate_backend($1)", [before]);
+      await world.pool.query("SELECT pg_terminate_backend($1)", [before]);
       // Nobody waits: the watcher reconnects on its own.
       await relistened(before);
       const taskId = id("after-kill");
       const waiting = watcher.wait(taskId, NOTES_ONLY);
       await sleep(100);
-      await store.markSuccess({ taskId }, "heard");
+      await world.store.markSuccess({ taskId }, "heard");
       expect(await waiting).toMatchObject({ status: "SUCCESS", result: { value: "heard" } });
     });
   });
@@ -132,9 +116,9 @@ describe("result watcher", () => {
       const waiting = watcher.wait(taskId, NOTES_ONLY);
       await sleep(100);
       const [before] = await listeners();
-      await fresh.pool.query("SELECT pg_terminate_backend($1)", [before]);
+      await world.pool.query("SELECT pg_terminate_backend($1)", [before]);
       await relistened(before);
-      await store.markSuccess({ taskId }, "after the kill");
+      await world.store.markSuccess({ taskId }, "after the kill");
       expect(await waiting).toMatchObject({ status: "SUCCESS", result: { value: "after the kill" } });
     });
   });
@@ -142,15 +126,15 @@ describe("result watcher", () => {
   it("times out cleanly: RESULT_TIMEOUT, nothing left waiting, and the watcher serves the next wait", async () => {
     await withWatcher(async (watcher) => {
       const slow = id("slow");
-      await store.markStarted({ taskId: slow });
+      await world.store.markStarted({ taskId: slow });
       const error = await watcher.wait(slow, { timeoutMs: 300, recheckMs: 0 }).catch((e: unknown) => e);
       expect(isToolboxError(error, "RESULT_TIMEOUT")).toBe(true);
       expect((error as Error).message).toMatch(/last status STARTED/);
       expect(watcher.waiting).toBe(0);
-      await store.markSuccess({ taskId: slow }, "too late"); // a note nobody waits for
+      await world.store.markSuccess({ taskId: slow }, "too late"); // a note nobody waits for
       const next = id("next");
       const waiting = watcher.wait(next, NOTES_ONLY);
-      await store.markSuccess({ taskId: next }, "next");
+      await world.store.markSuccess({ taskId: next }, "next");
       expect((await waiting).status).toBe("SUCCESS");
     });
   });
@@ -158,13 +142,13 @@ describe("result watcher", () => {
   it("returns at once for a result stored before the wait started", async () => {
     await withWatcher(async (watcher) => {
       const taskId = id("early");
-      await store.markSuccess({ taskId }, "early");
+      await world.store.markSuccess({ taskId }, "early");
       expect(await watcher.wait(taskId, NOTES_ONLY)).toMatchObject({ result: { value: "early" } });
     });
   });
 
   it("close() rejects the waits still running with CLOSED and gives the connection back", async () => {
-    const pool = testPool({ connectionString: fresh.db.url, max: 3 });
+    const pool = testPool({ connectionString: world.db.url, max: 3 });
     try {
       const watcher = createResultWatcher({ pool, schema });
       await watcher.ready();

@@ -1,15 +1,14 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TaskMessage } from "../../packages/runtime/src/protocol/celeryMessage.js";
 import { encodeTaskMessage } from "../../packages/runtime/src/protocol/encodeTaskMessage.js";
 import { decodeJson, encodeJson } from "../../packages/runtime/src/protocol/kombuJson.js";
 import { REUSE_FROM_BYTES } from "../../packages/runtime/src/protocol/receivedJson.js";
 import { arrivingMessage, decodedOrRefused } from "../../packages/runtime/src/protocol/testArbitraries.js";
-import { getTask, migrate, upsertTracking } from "../../packages/runtime/src/results/index.js";
+import { getTask, upsertTracking } from "../../packages/runtime/src/results/index.js";
 import { jsonbString, toJsonText } from "../../packages/runtime/src/results/jsonText.js";
 import { taskRef, trackingInput } from "../../packages/runtime/src/results/messageRows.js";
-import { createResultStore, type ResultStore } from "../../packages/runtime/src/results/resultStore.js";
-import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
+import { resultsWorld } from "./world.js";
 
 /**
  * The one value model against a real PostgreSQL: a sample of the messages the unit property test
@@ -17,17 +16,7 @@ import { type FreshDatabase, freshDatabase } from "./freshDatabase.js";
  * with the arguments as its value too, tracking row) and read back.
  */
 const schema = "public";
-let fresh: FreshDatabase;
-let store: ResultStore;
-
-beforeAll(async () => {
-  fresh = await freshDatabase("valuemodel");
-  await migrate(fresh.pool, { schema });
-  store = createResultStore({ pool: fresh.pool, schema, workerName: "svc@host" });
-});
-afterAll(async () => {
-  await fresh?.close();
-});
+const world = resultsWorld("valuemodel", { schema, workerName: "svc@host" });
 
 /** What a jsonb copy keeps: U+FFFD for U+0000 and unpaired surrogates; numeric has no -0. */
 function asJsonb(value: unknown): unknown {
@@ -41,17 +30,17 @@ function asJsonb(value: unknown): unknown {
 }
 
 async function storeAndReadBack(msg: TaskMessage): Promise<void> {
-  await fresh.pool.query("DELETE FROM celery_taskmeta WHERE task_id = $1", [msg.id]);
-  await fresh.pool.query("DELETE FROM worker_toolbox_tasks WHERE task_id = $1", [msg.id]);
-  await store.writeMany([{ ...taskRef(msg, "prod.svc"), state: "SUCCESS", result: msg.args }]);
-  await upsertTracking(fresh.pool, schema, [trackingInput(msg, (service) => `prod.${service}`)]);
+  await world.pool.query("DELETE FROM celery_taskmeta WHERE task_id = $1", [msg.id]);
+  await world.pool.query("DELETE FROM worker_toolbox_tasks WHERE task_id = $1", [msg.id]);
+  await world.store.writeMany([{ ...taskRef(msg, "prod.svc"), state: "SUCCESS", result: msg.args }]);
+  await upsertTracking(world.pool, schema, [trackingInput(msg, (service) => `prod.${service}`)]);
 
-  const view = await getTask(fresh.pool, schema, msg.id);
+  const view = await getTask(world.pool, schema, msg.id);
   expect(view.status).toBe("SUCCESS");
   expect(view.result?.value).toEqual(asJsonb(msg.args));
   expect(view.tracking?.args).toEqual(asJsonb(msg.args));
   expect(view.tracking?.kwargs).toEqual(asJsonb(msg.kwargs));
-  const { rows } = await fresh.pool.query<{ args: Buffer; kwargs: Buffer }>(
+  const { rows } = await world.pool.query<{ args: Buffer; kwargs: Buffer }>(
     "SELECT args, kwargs FROM celery_taskmeta WHERE task_id = $1",
     [msg.id],
   );
@@ -61,7 +50,7 @@ async function storeAndReadBack(msg: TaskMessage): Promise<void> {
   expect(rows[0]!.args.toString("latin1")).toBe(encodeJson(msg.args));
   expect(rows[0]!.kwargs.toString("latin1")).toBe(encodeJson(msg.kwargs));
   // The tracking row's jsonb is the one toJsonText's text gives, to the last digit of a numeric.
-  const { rows: same } = await fresh.pool.query<{ same: boolean }>(
+  const { rows: same } = await world.pool.query<{ same: boolean }>(
     `SELECT args::text = $2::jsonb::text AND kwargs::text = $3::jsonb::text AS same
        FROM worker_toolbox_tasks WHERE task_id = $1`,
     [msg.id, toJsonText(msg.args), toJsonText(msg.kwargs)],
