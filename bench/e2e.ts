@@ -23,7 +23,8 @@
  * BENCH_E2E_PAYLOADS (0,1024,102400),
  * BENCH_E2E_COUNT (20000; payloads ≥ 64 KB use BENCH_E2E_COUNT_LARGE, 2000), BENCH_E2E_SAMPLES (200),
  * BENCH_E2E_ROUNDS (3), BENCH_E2E_PREFETCH (500), BENCH_E2E_CONCURRENCY (64), BENCH_E2E_NODE_ARGS (node
- * flags for every process), BENCH_E2E_PROFILE=<dir> (a CPU profile of every Node process, named after
+ * flags for every process), BENCH_E2E_WORKER_NODE_ARGS (node flags of every worker process; default: the generated
+ * service's start script's, see e2e/workerFlags.ts; `none`: Node's defaults), BENCH_E2E_PROFILE=<dir> (a CPU profile of every Node process, named after
  * system, role, payload and round), BENCH_E2E_FSYNC (on: PostgreSQL commits reach the disk, as in production;
  * off keeps the throwaway server's fsync=off), BENCH_E2E_BASE=<the root of another checkout, built> (adds
  * `toolbox-base`: the same toolbox.mjs running that checkout's packages, producer and worker, interleaved with

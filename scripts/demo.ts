@@ -114,10 +114,12 @@ try {
   workerDbUrl.username = "demo_worker";
   workerDbUrl.password = workerPassword;
 
-  step("Starting the platform tracker and the service's worker (node --optimize-for-size dist/worker.js)");
+  step(
+    "Starting the platform tracker and the service's worker (node --max-semi-space-size=8 dist/worker.js)",
+  );
   const tracker = createTracker({ config: adminConfig, logger: pino({ level: "warn" }), pool: admin });
   await tracker.start();
-  worker = spawn("node", ["--optimize-for-size", "dist/worker.js"], {
+  worker = spawn("node", ["--max-semi-space-size=8", "dist/worker.js"], {
     cwd: serviceDir,
     stdio: ["ignore", "inherit", "inherit"],
     env: {

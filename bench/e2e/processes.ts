@@ -33,19 +33,24 @@ export async function startProcesses(
   children: Child[],
 ): Promise<Processes> {
   const spec = SYSTEMS[kindOf(system)];
-  const start = (role: string, file: string) => {
+  const start = (role: string, file: string, flags: string[] = []) => {
     const script = fileURLToPath(new URL(`./${file}`, import.meta.url));
     const label = `${system}-${role}-${payloadBytes}-r${roundIndex + 1}`;
     const child = file.endsWith(".py")
       ? startChild(label, String(env.BENCH_E2E_PYTHON), [script], env)
-      : startChild(label, process.execPath, [...s.nodeArgs, ...profileArgs(s, label), script, role], env);
+      : startChild(
+          label,
+          process.execPath,
+          [...s.nodeArgs, ...flags, ...profileArgs(s, label), script, role],
+          env,
+        );
     children.push(child);
     return child;
   };
   const reader = s.tracker ? trackerOf(system) : undefined;
   const tracker = reader && start(reader[1], reader[0]);
   await tracker?.next("ready");
-  const worker = start(spec.worker[1], spec.worker[0]);
+  const worker = start(spec.worker[1], spec.worker[0], s.workerNodeArgs);
   await worker.next("ready");
   const producer = start("producer", spec.producer);
   await producer.next("ready");

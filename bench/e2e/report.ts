@@ -82,7 +82,8 @@ export function printTable(rows: E2eRow[], s: Settings, servers: LocalServers): 
     `\nEnd to end: producer + worker processes at once; N = ${s.payloads.map((p) => `${s.count(p)} at ${p} B`).join(", ")}` +
       ` (+10% warm-up), ${s.samples} idle round trips; prefetch ${s.prefetch}, concurrency ${s.concurrency}; ` +
       `median of ${s.rounds} round(s); servers ${servers.started ? "throwaway" : "from AMQP_URL/DATABASE_URL"}` +
-      `; PostgreSQL fsync ${servers.postgres && process.env.BENCH_E2E_FSYNC !== "off" ? "on" : "as configured"}`,
+      `; PostgreSQL fsync ${servers.postgres && process.env.BENCH_E2E_FSYNC !== "off" ? "on" : "as configured"}` +
+      `; worker processes: node ${s.workerNodeArgs.join(" ") || "(default flags)"}`,
   );
   const table = rows.map((row) => {
     const base = rows.find((r) => r.payloadBytes === row.payloadBytes && r.system === "raw-batched");

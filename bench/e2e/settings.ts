@@ -2,8 +2,10 @@
  * Which systems, payloads and sizes an end-to-end run measures (bench/e2e.ts), read from its BENCH_E2E_*
  * variables, and the processes each system runs.
  */
+
 import { existsSync } from "node:fs";
 import { PLATFORM_COPIES, type PlatformCopy } from "./platformCopy.js";
+import { workerNodeArgs } from "./workerFlags.js";
 
 /** Each system's processes: the script in bench/e2e/ and the role it is started with. */
 export const SYSTEMS = {
@@ -34,6 +36,8 @@ export interface Settings {
   prefetch: number;
   concurrency: number;
   nodeArgs: string[];
+  /** Added for worker processes: how generated services start theirs (workerFlags.ts). */
+  workerNodeArgs: string[];
   profileDir: string | undefined;
   /** BENCH_E2E_TRACKER=on: a third process reads the platform copy as the tracker does (see trackerOf). */
   tracker: boolean;
@@ -77,6 +81,7 @@ export function settings(): Settings {
     prefetch: Number(process.env.BENCH_E2E_PREFETCH ?? 500),
     concurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 64),
     nodeArgs: process.env.BENCH_E2E_NODE_ARGS?.split(" ").filter(Boolean) ?? [],
+    workerNodeArgs: workerNodeArgs(),
     profileDir: process.env.BENCH_E2E_PROFILE,
     tracker: process.env.BENCH_E2E_TRACKER === "on",
     celeryCount: Number(process.env.BENCH_E2E_CELERY_COUNT ?? 2_000),
