@@ -3,6 +3,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import type { EventSource } from "../protocol/celeryEvents.js";
 import { decodeRevoke } from "../worker/revocations.js";
+import { CHANGE_COMMANDS, type WorkerSettings } from "./changeCommands.js";
 import {
   type ConsumedQueue,
   type HeldTask,
@@ -20,8 +21,9 @@ import type { ScheduledTask } from "./scheduledTasks.js";
 /**
  * A worker's remote control: its own queue on the pidbox exchange, the commands Celery's `inspect()` and
  * `control` send, and replies `inspect()` reads. What it reports and what `revoke` does come from the worker
- * through `ControlTarget`. Commands a TypeScript worker has no equivalent for (pool_grow, rate_limit,
- * add_consumer, ...) are answered with an error naming the command, as Celery answers one it lacks.
+ * through `ControlTarget`; what pool_grow/pool_shrink, rate_limit, time_limit and shutdown change, through its
+ * `settings` (changeCommands.ts). Commands a TypeScript worker has no equivalent for (add_consumer,
+ * pool_restart, ...) are answered with an error naming the command.
  */
 export interface ControlTarget {
   readonly nodeName: string;
@@ -37,6 +39,8 @@ export interface ControlTarget {
   queues(): ConsumedQueue[];
   /** Send a heartbeat event now (the `heartbeat` command `celery events` sends on start). */
   heartbeat(): void;
+  /** What the change commands change. */
+  readonly settings: WorkerSettings;
 }
 
 export interface RemoteControlOptions {
@@ -117,6 +121,8 @@ export class RemoteControl {
   private readonly stop = new AbortController();
   /** Which connection's attach is current: a retry for an older one gives up. */
   private generation = 0;
+  /** Replies being sent: close() lets them out first (a `shutdown` is answered before the worker stops). */
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(private readonly options: RemoteControlOptions) {}
 
@@ -141,6 +147,7 @@ export class RemoteControl {
   async close(): Promise<void> {
     this.closed = true;
     this.stop.abort();
+    await Promise.allSettled(this.sending);
     const channel = this.channel;
     this.channel = undefined;
     await channel?.close().catch(() => undefined);
@@ -163,7 +170,7 @@ export class RemoteControl {
       await channel.close().catch(() => undefined);
       return true;
     }
-    await channel.consume(queue, (message) => message && void this.receive(channel, message), {
+    await channel.consume(queue, (message) => message && this.track(this.receive(channel, message)), {
       noAck: true,
     });
     this.channel = channel;
@@ -188,6 +195,15 @@ export class RemoteControl {
     }
   }
 
+  private track(replying: Promise<void>): void {
+    this.sending.add(replying);
+    replying
+      .catch((error: Error) =>
+        this.options.logger.warn({ err: error.message }, "remote control command failed"),
+      )
+      .finally(() => this.sending.delete(replying));
+  }
+
   private async receive(channel: Channel, message: ConsumeMessage): Promise<void> {
     const { target, clock, logger } = this.options;
     const request = decodeControlRequest(message.content, message.properties.headers);
@@ -206,11 +222,16 @@ export class RemoteControl {
   }
 
   private handle(request: ControlRequest): unknown {
+    const { target, logger } = this.options;
+    const change = CHANGE_COMMANDS[request.method];
     const handler = HANDLERS[request.method];
-    if (!handler)
+    if (!handler && !change)
       return nok(`No such command: ${request.method} (a worker-toolbox worker does not support it)`);
     try {
-      return handler(request.arguments, this.options.target) ?? null;
+      if (!change) return handler!(request.arguments, target) ?? null;
+      const reply = change(request.arguments, target.settings);
+      logger.info({ method: request.method, arguments: request.arguments, reply }, "remote control change");
+      return reply;
     } catch (error) {
       this.options.logger.warn(
         { err: (error as Error).message, method: request.method },

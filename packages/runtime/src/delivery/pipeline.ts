@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { RetryPolicy } from "@worker-toolbox/config";
 import type { ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
@@ -15,6 +16,7 @@ import { execute, TaskAbort } from "./execute.js";
 import type { DeliveryObserver } from "./extensions.js";
 import { HandlerContext, type HandlerServices } from "./handlerContext.js";
 import { type Execution, judge } from "./judge.js";
+import type { RateLimits } from "./rateLimits.js";
 import type { Settle } from "./settle.js";
 import type { Slots } from "./slots.js";
 import { SHUTDOWN } from "./verdict.js";
@@ -24,6 +26,8 @@ export interface PipelineOptions {
   /** The retry policy of each task (the configured one with the contract's overrides). */
   policy(impl: TaskImplementation): RetryPolicy;
   slots: Slots;
+  /** Per task name runs a second (remote control's rate_limit); a task over its rate waits for its turn. */
+  rates?: RateLimits;
   revoked: RevokedSet;
   /** Store STARTED before this task's handler runs (Celery's track_started)? */
   trackStarted?(impl: TaskImplementation): boolean;
@@ -68,6 +72,8 @@ export class DeliveryPipeline {
   /** Deliveries whose pipeline is still waiting for something (a slot, a handler, a commit, a confirm). */
   private waitingCount = 0;
   private settledWaiters: (() => void)[] = [];
+  /** Aborted when draining starts: deliveries waiting for their rate limit's turn are given back. */
+  private readonly draining = new AbortController();
 
   constructor(private readonly options: PipelineOptions) {}
 
@@ -104,7 +110,7 @@ export class DeliveryPipeline {
 
   /**
    * Graceful stop, in the order that loses nothing (the caller has cancelled the consumer):
-   *  1. deliveries still waiting for a handler slot go back to the queue;
+   *  1. deliveries still waiting for a handler slot (or their rate limit's turn) go back to the queue;
    *  2. running handlers get `graceMs` to finish;
    *  3. the rest are given back and their signals fired;
    *  4. up to `settleMs`, finished deliveries store their rows (`flush`) and are acked.
@@ -112,6 +118,7 @@ export class DeliveryPipeline {
    */
   async drain(graceMs: number, flush: () => Promise<void>, settleMs = 10_000): Promise<boolean> {
     this.options.slots.close();
+    this.draining.abort();
     this.options.logger.info(
       { running: this.runningCount, graceMs },
       "shutting down: waiting for running tasks",
@@ -141,9 +148,20 @@ export class DeliveryPipeline {
     if (admission.kind === "delay") options.observer?.received?.(admission.task, delivery);
     if (admission.kind !== "run") return options.settle.settle(delivery, admission);
     options.observer?.received?.(admission.task, delivery);
+    if (options.rates?.active) {
+      const waitMs = options.rates.reserve(admission.task.task, Date.now());
+      if (waitMs > 0) return this.waitForTurn(delivery, admission, waitMs);
+    }
     // A free slot is taken without a turn of the microtask queue; otherwise wait for one.
     const release = options.slots.tryAcquire();
     if (release) return this.run(delivery, admission, release);
+    return this.waitForSlot(delivery, admission);
+  }
+
+  /** Over its task's rate limit: wait (holding the message, not a slot) for its turn; shutdown gives it back. */
+  private async waitForTurn(delivery: Delivery, admission: Run, waitMs: number): Promise<void> {
+    const turn = await sleep(waitMs, true, { signal: this.draining.signal }).catch(() => false);
+    if (!turn) return this.options.settle.settle(delivery, SHUTDOWN);
     return this.waitForSlot(delivery, admission);
   }
 

@@ -8,12 +8,15 @@ import {
 } from "@worker-toolbox/config";
 import type { ChannelModel } from "amqplib";
 import type { Logger } from "pino";
+import type { WorkerSettings } from "../control/changeCommands.js";
 import { type HeldEntry, HeldTasks } from "../control/heldTasks.js";
 import type { ConsumedQueue } from "../control/inspectReplies.js";
 import { type ControlTarget, type DeclareControlQueue, RemoteControl } from "../control/remoteControl.js";
 import { ScheduledTasks } from "../control/scheduledTasks.js";
 import type { DeliveryObserver } from "../delivery/extensions.js";
+import type { RateLimits } from "../delivery/rateLimits.js";
 import type { WorkerStats } from "../delivery/settle.js";
+import type { Slots } from "../delivery/slots.js";
 import type { Verdict } from "../delivery/verdict.js";
 import { taskEventObserver } from "../events/taskEvents.js";
 import type { WorkerEvents } from "../events/workerEvents.js";
@@ -34,6 +37,11 @@ export interface CeleryPresenceParts {
   stats(): Readonly<WorkerStats & { running: number }>;
   /** The broker node in use (password masked): on a cluster, the one `inspect stats` names. */
   brokerNode(): string | undefined;
+  /** What pool_grow/pool_shrink, rate_limit and time_limit change; `shutdown` stops the worker as SIGTERM does. */
+  slots: Slots;
+  rates: RateLimits;
+  setTimeLimits: WorkerSettings["setTimeLimits"];
+  shutdown(reason: string): void;
 }
 
 /**
@@ -59,7 +67,7 @@ export class CeleryPresence {
     this.clock = new EventSource(parts.nodeName);
     const { config, nodeName, taskNames, logger, stats } = parts;
     this.events = config.worker.events
-      ? workerEvents(config, nodeName, taskNames, logger, stats, this.clock)
+      ? workerEvents(config, nodeName, taskNames, logger, stats, this.clock, () => parts.slots.size)
       : undefined;
     const taskEvents = this.events && taskEventObserver(this.events, (delivery) => this.held.get(delivery));
     const { held, totals, scheduled } = this;
@@ -116,6 +124,24 @@ export class CeleryPresence {
     await this.events?.close();
   }
 
+  private settings(): WorkerSettings {
+    const { slots, rates, taskNames, logger } = this.parts;
+    return {
+      concurrency: () => slots.size,
+      setConcurrency: (size) => slots.resize(size),
+      setRateLimit(task, perSecond) {
+        if (!taskNames.includes(task)) return false;
+        rates.set(task, perSecond);
+        return true;
+      },
+      setTimeLimits: (task, limits) => this.parts.setTimeLimits(task, limits),
+      shutdown: (reason) => {
+        logger.warn({ reason }, "remote control: shutdown requested");
+        this.parts.shutdown(reason);
+      },
+    };
+  }
+
   private target(): ControlTarget {
     const { config, service, nodeName, taskNames, revoked } = this.parts;
     const names = entityNames(config.environment.prefix);
@@ -135,12 +161,13 @@ export class CeleryPresence {
       revoke: (ids, options) => this.revoke(ids, options),
       queues: () => [consumed],
       heartbeat: () => this.events?.heartbeatNow(),
+      settings: this.settings(),
       stats: () => ({
         total: Object.fromEntries(this.totals),
         pid: process.pid,
         clock: this.clock.current,
         uptimeS: (Date.now() - this.startedAt) / 1_000,
-        concurrency: config.worker.concurrency,
+        concurrency: this.parts.slots.size,
         prefetch: config.worker.prefetch,
         broker: {
           url: this.parts.brokerNode() ?? config.broker.url,

@@ -17,7 +17,9 @@ import type { BatchWriter } from "../consumer/batchWriter.js";
 import { ByteWindow } from "../consumer/byteWindow.js";
 import { Subscription } from "../consumer/subscription.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
+import { RateLimits } from "../delivery/rateLimits.js";
 import { newWorkerStats } from "../delivery/settle.js";
+import { Slots } from "../delivery/slots.js";
 import { databaseAnswerWithin } from "../health/databaseProbe.js";
 import { type HealthServer, startHealthServer } from "../health/startHealthServer.js";
 import { createDatabasePool } from "../results/pool.js";
@@ -34,7 +36,7 @@ import { taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
 import { resultWriter, workerLogger, workerResultStore } from "./workerParts.js";
 import { workerPipeline } from "./workerPipeline.js";
-import type { Worker, WorkerOptions, WorkerState } from "./workerTypes.js";
+import type { Worker, WorkerEvents, WorkerOptions, WorkerState } from "./workerTypes.js";
 
 export type { Worker, WorkerOptions, WorkerState } from "./workerTypes.js";
 
@@ -46,10 +48,7 @@ export function createWorker(options: WorkerOptions): Worker {
  * The worker: owns its connections (broker, database pool, health endpoint) and its state; every delivery
  * goes through the delivery pipeline (delivery/pipeline.ts), which alone settles messages.
  */
-class TaskWorker
-  extends EventEmitter<{ state: [state: WorkerState, error: ToolboxError | undefined] }>
-  implements Worker
-{
+class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
   state: WorkerState = "starting";
   lastError: ToolboxError | undefined;
   readonly metrics: Registry;
@@ -120,6 +119,9 @@ class TaskWorker
       deadlineMs: config.producer.publishTimeoutMs,
       name: `worker:${service}`,
     });
+    // Handler slots and rate limits: remote control changes them while the worker runs.
+    const slots = new Slots(config.worker.concurrency);
+    const rates = new RateLimits();
     this.presence = new CeleryPresence({
       config,
       service,
@@ -130,6 +132,10 @@ class TaskWorker
       abort: (taskId, reason) => this.pipeline.abort(taskId, reason),
       stats: () => this.stats,
       brokerNode: () => this.brokerNode,
+      slots,
+      rates,
+      setTimeLimits: (task, limits) => tasks.setTimeLimits(task, limits),
+      shutdown: (reason) => this.remoteShutdown(reason),
     });
     this.pipeline = workerPipeline({
       config,
@@ -145,6 +151,8 @@ class TaskWorker
       stats: this.counts,
       metrics,
       observer: this.presence.observer,
+      slots,
+      rates,
     });
     this.connection = new BrokerConnection({
       config,
@@ -250,6 +258,15 @@ class TaskWorker
     const reason = options.reason ?? "revoked";
     this.presence.revoke(taskIds, { terminate: true, reason });
     await revokeTask({ config: this.config, publisher: this.publisher, store: this.store, taskIds, reason });
+  }
+
+  /**
+   * Remote control's `shutdown`: `shutdown` listeners (installSignalHandlers: then the process exits) hear it,
+   * and the worker stops as on SIGTERM.
+   */
+  private remoteShutdown(reason: string): void {
+    this.emit("shutdown", reason);
+    void this.close();
   }
 
   close(options: { graceMs?: number } = {}): Promise<void> {

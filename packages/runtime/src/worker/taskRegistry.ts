@@ -7,6 +7,12 @@ export interface TaskRegistry {
   readonly names: readonly string[];
   get(name: string): TaskImplementation | undefined;
   policy(impl: TaskImplementation): RetryPolicy;
+  /**
+   * Change a task's [hard, soft] time limits (ms; null: none) from now on, as Celery's `time_limit` control
+   * command does: the contract's limits are replaced for this worker until it restarts. False for a name it
+   * does not run. A message's own `timelimit` header still comes first.
+   */
+  setTimeLimits(name: string, limits: { hard: number | null; soft: number | null }): boolean;
 }
 
 /**
@@ -52,6 +58,17 @@ export function taskRegistry(
     names: [...byName.keys()],
     get: (name) => byName.get(name),
     policy: (impl) => policies.get(impl) ?? retryPolicyFor(config, impl.contract),
+    setTimeLimits(name, limits) {
+      const impl = byName.get(name);
+      if (!impl) return false;
+      const changed: TaskImplementation = {
+        ...impl,
+        contract: { ...impl.contract, timeLimitMs: { ...limits } },
+      };
+      byName.set(name, changed);
+      policies.set(changed, retryPolicyFor(config, changed.contract));
+      return true;
+    },
   };
 }
 

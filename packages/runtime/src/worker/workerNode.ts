@@ -29,6 +29,8 @@ export function workerEvents(
   stats: () => WorkerStats & { running: number },
   /** The worker's Lamport clock, shared with its remote control. */
   source = new EventSource(workerName),
+  /** Handlers running at once now (remote control's pool_grow/pool_shrink change it). */
+  concurrency = () => config.worker.concurrency,
 ): WorkerEvents {
   return new WorkerEvents({
     exchange: entityNames(config.environment.prefix).eventExchange,
@@ -40,7 +42,9 @@ export function workerEvents(
       service: config.service ?? "",
       toolboxVersion: runtimeVersion(),
       tasks: [...taskNames].sort(),
-      concurrency: config.worker.concurrency,
+      get concurrency() {
+        return concurrency();
+      },
     },
     counts: () => {
       const { running, succeeded, retried, deadLettered, revoked } = stats();

@@ -7,8 +7,9 @@ import { durableRetry } from "../consumer/transient.js";
 import type { DeliveryObserver, FollowUps } from "../delivery/extensions.js";
 import { followUpSender } from "../delivery/handlerContext.js";
 import { DeliveryPipeline } from "../delivery/pipeline.js";
+import type { RateLimits } from "../delivery/rateLimits.js";
 import { type RowWriter, Settle, storeQuietly, type WorkerStats } from "../delivery/settle.js";
-import { Slots } from "../delivery/slots.js";
+import type { Slots } from "../delivery/slots.js";
 import type { StoredResult } from "../results/readResults.js";
 import type { ResultStore } from "../results/resultStore.js";
 import type { WorkerMetrics } from "./metrics.js";
@@ -37,6 +38,9 @@ export interface WorkerParts {
    */
   followUps?: FollowUps;
   observer?: DeliveryObserver;
+  /** Handler slots (`worker.concurrency`) and per-task rate limits, both changed by remote control. */
+  slots: Slots;
+  rates?: RateLimits;
 }
 
 /** The delivery pipeline of one worker, wired to its connections. */
@@ -64,7 +68,8 @@ export function workerPipeline(parts: WorkerParts): DeliveryPipeline {
       revoked: (taskId) => parts.revoked.get(taskId),
     },
     policy: (impl) => tasks.policy(impl),
-    slots: new Slots(config.worker.concurrency),
+    slots: parts.slots,
+    rates: parts.rates,
     revoked: parts.revoked,
     trackStarted: (impl) => tracksStarted(config, impl),
     hasSucceeded: (taskId, generation) => parts.store.hasSucceeded(taskId, generation),

@@ -30,8 +30,16 @@ export interface WorkerOptions {
   processMetrics?: boolean;
 }
 
-export interface Worker
-  extends EventEmitter<{ state: [state: WorkerState, error: ToolboxError | undefined] }> {
+/**
+ * `state`: every change of state. `shutdown`: remote control's `shutdown` command arrived (the worker then
+ * stops as on SIGTERM; installSignalHandlers exits the process once it has).
+ */
+export interface WorkerEvents {
+  state: [state: WorkerState, error: ToolboxError | undefined];
+  shutdown: [reason: string];
+}
+
+export interface Worker extends EventEmitter<WorkerEvents> {
   readonly state: WorkerState;
   /** The worker's Celery node name, `<service>-<pid>@<host>`: in result rows, events and `celery inspect`. */
   readonly nodeName: string;

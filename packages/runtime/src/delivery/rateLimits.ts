@@ -1,0 +1,58 @@
+/**
+ * Celery's task rate limits (`Task.rate_limit`, changed at run time by `app.control.rate_limit`): per task
+ * name, at most N runs per second, minute or hour in this worker. As Celery's worker does (a token bucket of
+ * capacity 1 per task type), a task over its rate waits in the worker — still unacknowledged, counted against
+ * the prefetch — until its turn, and only then takes a handler slot, so other task types run meanwhile.
+ * Each arrival books the next free turn: turns are 1/rate apart, in arrival order.
+ */
+export class RateLimits {
+  /** Per task name: ms between runs, and the earliest time the next run may start. */
+  private readonly limits = new Map<string, { intervalMs: number; next: number }>();
+
+  /** True when any task type is limited (the pipeline asks nothing else otherwise). */
+  get active(): boolean {
+    return this.limits.size > 0;
+  }
+
+  /** Limit `task` to `perSecond` runs a second; 0 lifts the limit. */
+  set(task: string, perSecond: number): void {
+    if (perSecond <= 0) this.limits.delete(task);
+    else this.limits.set(task, { intervalMs: 1_000 / perSecond, next: 0 });
+  }
+
+  /** Runs a second allowed for `task` (undefined: no limit). */
+  get(task: string): number | undefined {
+    const limit = this.limits.get(task);
+    return limit && 1_000 / limit.intervalMs;
+  }
+
+  /** Book the next turn of `task`: how many ms from `now` until it may run (0: now). */
+  reserve(task: string, now: number): number {
+    const limit = this.limits.get(task);
+    if (!limit) return 0;
+    const turn = Math.max(now, limit.next);
+    limit.next = turn + limit.intervalMs;
+    return turn - now;
+  }
+}
+
+const PER_UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3_600 };
+
+/**
+ * Celery's rate string (celery.utils.time.rate): a number of runs a second, or `N/s`, `N/m`, `N/h`; 0, empty
+ * or null lifts the limit. Returns runs a second; throws a RangeError naming the problem otherwise.
+ */
+export function parseCeleryRate(value: unknown): number {
+  if (value === null || value === undefined || value === "") return 0;
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
+  if (typeof value === "string") {
+    const [count, unit = "s", ...rest] = value.trim().split("/");
+    const perUnit = PER_UNIT_S[unit.trim()];
+    const n = Number(count);
+    if (rest.length === 0 && perUnit !== undefined && count?.trim() !== "" && Number.isFinite(n) && n >= 0)
+      return n / perUnit;
+  }
+  throw new RangeError(
+    `${JSON.stringify(value)} is not a rate: use a number of runs a second, or N/s, N/m or N/h (e.g. 10/m)`,
+  );
+}
