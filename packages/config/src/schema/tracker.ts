@@ -4,12 +4,12 @@ import { maxInFlightBytes } from "./inFlightBytes.js";
 
 /** `tracker.*`: the tracker that drains the platform queue into the tracking table. */
 export const trackerSchema = z.strictObject({
-  batchSize: doc(positiveInt().max(10_000).default(500), "Tracking rows written per transaction.", 500),
+  batchSize: doc(positiveInt().max(10_000).default(250), "Tracking rows written per transaction.", 250),
   prefetch: doc(
-    positiveInt().max(65_535).default(1_000),
+    positiveInt().max(65_535).default(500),
     "Platform-queue messages the tracker takes ahead: two batches (one being written, one gathering). More " +
       "keeps more copies alive at once, which the garbage collector lets grow the heap (bench/README.md, Tracker).",
-    1000,
+    500,
   ),
   // The tracker's rows are written in batches of at most 4 MB of messages: 16 MB keeps four batches ahead.
   maxInFlightBytes: maxInFlightBytes("tracker", 16 * 1024 * 1024),
