@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { RESULT_CHANNEL } from "@worker-toolbox/runtime/results";
+import { describeUse, RESULT_CHANNEL } from "@worker-toolbox/runtime/results";
 import type { Pool, PoolClient } from "pg";
 import type { Logger } from "pino";
 
@@ -39,19 +39,26 @@ export class ChangeFeed extends EventEmitter<{ change: [topics: Topic[]] }> {
   /** Hold one connection that LISTENs; replaced after a failure (a write missed meanwhile is re-read by the next change). */
   async listen(): Promise<void> {
     if (this.closed) return;
+    let client: PoolClient | undefined;
     try {
-      const client = await this.options.pool.connect();
+      client = await this.options.pool.connect();
       this.client = client;
+      // A failure of this connection is logged once, by the pool's guard, with these fields.
+      describeUse(client, { use: "dashboard live updates (LISTEN)", next: "reconnecting in 1 s" });
+      const held = client;
       client.on("notification", (note) => this.onNotification(note.channel, note.payload));
-      client.on("error", (error) => this.lost(client, error));
+      client.on("error", () => this.lost(held));
       await client.query(`LISTEN ${RESULT_CHANNEL}`);
       await client.query(`LISTEN ${TRACKING_CHANNEL}`);
       // Anything written while no one listened: let the pages catch up.
       this.publish("tasks");
       this.publish("failures");
     } catch (error) {
-      if (this.client) this.lost(this.client, error as Error);
-      else this.scheduleRetry(error as Error);
+      // Its connection failed meanwhile: the guard logged it and lost() scheduled the retry.
+      if (client && this.client !== client) return;
+      this.options.logger.warn({ err: (error as Error).message }, "dashboard cannot LISTEN; retrying in 1 s");
+      if (client) this.lost(client);
+      else this.scheduleRetry();
     }
   }
 
@@ -77,16 +84,16 @@ export class ChangeFeed extends EventEmitter<{ change: [topics: Topic[]] }> {
       this.publish("failures");
   }
 
-  private lost(client: PoolClient, error: Error): void {
+  /** The listening connection failed (the guard logged it) or LISTEN was refused: a new one in 1 s. */
+  private lost(client: PoolClient): void {
     if (this.client !== client) return;
     this.client = undefined;
     client.release(true);
-    this.scheduleRetry(error);
+    this.scheduleRetry();
   }
 
-  private scheduleRetry(error: Error): void {
+  private scheduleRetry(): void {
     if (this.closed) return;
-    this.options.logger.warn({ err: error.message }, "dashboard lost its LISTEN connection; retrying in 1 s");
     this.retry = setTimeout(() => void this.listen(), 1_000);
   }
 }

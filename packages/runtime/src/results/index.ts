@@ -39,7 +39,7 @@ export {
   type PickleValue,
 } from "./pickle.js";
 export { createDatabasePool } from "./pool.js";
-export { guardClient, guardedClient, guardedPool, guardPool } from "./poolErrors.js";
+export { describeUse, guardClient, guardedClient, guardedPool, guardPool } from "./poolErrors.js";
 export { type PruneCounts, type PruneOptions, pruneResults } from "./prune.js";
 export {
   familyStatus,

@@ -1,6 +1,8 @@
 import { ToolboxError } from "@worker-toolbox/config";
 import type { Pool } from "pg";
+import type { Logger } from "pino";
 import { translateDbError } from "./dbErrors.js";
+import { guardPool } from "./poolErrors.js";
 import { type TaskView, type WaitOptions, waitForResult } from "./readResults.js";
 import { resultListener } from "./resultListener.js";
 
@@ -9,6 +11,12 @@ export interface ResultWatcherOptions {
   pool: Pool;
   /** The result tables' schema (`config.database.schema`). */
   schema: string;
+  /**
+   * Where a failed connection of `pool` is reported (default: warnings on stderr). The watcher guards the
+   * pool as the worker does (results/poolErrors.ts): a pool with no `error` listener of its own gets ours, so
+   * an idle connection the waits opened cannot crash the process when it drops.
+   */
+  logger?: Logger;
 }
 
 /**
@@ -38,6 +46,7 @@ export interface ResultWatcher {
  */
 export function createResultWatcher(options: ResultWatcherOptions): ResultWatcher {
   const { pool, schema } = options;
+  guardPool(pool, options.logger);
   const listener = resultListener(pool);
   const unhold = listener.hold();
   /** One controller per running wait (the caller's signal forwarded to it), so close() can end them all. */
