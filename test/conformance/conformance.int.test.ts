@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import type { ConformanceRunNames } from "@worker-toolbox/conformance";
 import { createManagementClient } from "@worker-toolbox/runtime/topology";
 import { beforeAll, describe, expect, it } from "vitest";
 import { testPool } from "../support/database.js";
@@ -166,28 +168,47 @@ describe("the conformance suite", () => {
     expect(messageOf("acks-early", DRAIN)).toContain("The worker never started reports.conformance_slow");
   });
 
-  // Assumes no other run of these fixtures shares the servers at the same moment.
+  // Only what this run's fixtures created (their start cases record it): other runs may share the servers.
   it("cleans up after itself: no cleanup errors, and no namespace, database or role is left behind", async () => {
     expect(run.exitCode).toBe(1);
     expect(Object.fromEntries(run.fileErrors)).toEqual({});
-    const servers = testServers();
-    const pool = testPool({ connectionString: servers.databaseUrl, max: 1 });
+    const created = [...run.created.values()];
+    expect([...run.created.keys()].sort()).toEqual([...run.fixtures.keys()].sort());
+    // Another run's role, named as the suite names them, still there: not this run's business.
+    const pool = testPool({ connectionString: testServers().databaseUrl, max: 1 });
+    const other = `wt_conf_${randomBytes(4).toString("hex")}_worker`;
+    await pool.query(`CREATE ROLE "${other}"`);
     try {
-      const { rows: databases } = await pool.query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'wt_conf_reports_%'",
-      );
-      expect(databases).toEqual([]);
-      const { rows: roles } = await pool.query(
-        "SELECT rolname FROM pg_roles WHERE rolname LIKE 'wt\\_conf\\_%'",
-      );
-      expect(roles).toEqual([]);
+      expect(await leftBehind(created)).toEqual({ databases: [], roles: [], queues: [] });
     } finally {
+      await pool.query(`DROP ROLE "${other}"`);
       await pool.end();
-    }
-    if (servers.managementUrl) {
-      const client = createManagementClient({ url: servers.managementUrl });
-      const left = (await client.listQueues()).filter((queue) => queue.name.startsWith("t-conf-reports-"));
-      expect(left.map((queue) => queue.name)).toEqual([]);
     }
   });
 });
+
+/** Which of the runs' databases, roles and queues still exist. */
+async function leftBehind(created: ConformanceRunNames[]) {
+  const servers = testServers();
+  const pool = testPool({ connectionString: servers.databaseUrl, max: 1 });
+  try {
+    const { rows: databases } = await pool.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname = ANY($1)",
+      [created.map((names) => names.database)],
+    );
+    const { rows: roles } = await pool.query<{ rolname: string }>(
+      "SELECT rolname FROM pg_roles WHERE rolname = ANY($1)",
+      [created.flatMap((names) => names.roles)],
+    );
+    let queues: string[] = [];
+    if (servers.managementUrl) {
+      const client = createManagementClient({ url: servers.managementUrl });
+      queues = (await client.listQueues())
+        .map((queue) => queue.name)
+        .filter((name) => created.some((names) => name.startsWith(`${names.prefix}.`)));
+    }
+    return { databases: databases.map((r) => r.datname), roles: roles.map((r) => r.rolname), queues };
+  } finally {
+    await pool.end();
+  }
+}

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ConformanceRunNames } from "@worker-toolbox/conformance";
 import type { TestServers } from "../support/servers.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -21,6 +22,8 @@ export interface FixtureRun {
   fixtures: Map<string, CaseResult[]>;
   /** File-level errors by fixture (a failing afterAll, i.e. cleanup, shows here). */
   fileErrors: Map<string, string>;
+  /** What each fixture's run created (its start case's meta.conformanceRun), by fixture. */
+  created: Map<string, ConformanceRunNames>;
   exitCode: number | null;
   durationMs: number;
   output: string;
@@ -36,6 +39,7 @@ interface JsonReport {
       title: string;
       status: string;
       failureMessages: string[];
+      meta?: { conformanceRun?: ConformanceRunNames };
     }[];
   }[];
 }
@@ -85,9 +89,12 @@ export async function runFixtures(servers: TestServers, filter: string[] = []): 
     }
     const fixtures = new Map<string, CaseResult[]>();
     const fileErrors = new Map<string, string>();
+    const created = new Map<string, ConformanceRunNames>();
     for (const file of report.testResults) {
       const name = basename(dirname(file.name));
       if (file.message) fileErrors.set(name, file.message);
+      const names = file.assertionResults.find((result) => result.meta?.conformanceRun)?.meta?.conformanceRun;
+      if (names) created.set(name, names);
       if (file.assertionResults.length === 0)
         throw new Error(
           `fixture ${name} registered no cases: ${file.message ?? ""}\n${output.slice(-4_000)}`,
@@ -102,7 +109,7 @@ export async function runFixtures(servers: TestServers, filter: string[] = []): 
         })),
       );
     }
-    return { fixtures, fileErrors, exitCode, durationMs, output };
+    return { fixtures, fileErrors, created, exitCode, durationMs, output };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

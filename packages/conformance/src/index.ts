@@ -10,6 +10,7 @@ export { describeWorkerConformance } from "./describeWorkerConformance.js";
 export { ConformanceFailure } from "./failure.js";
 export type {
   ConformanceOptions,
+  ConformanceRunNames,
   ConformanceServers,
   StartedWorker,
   StartWorker,

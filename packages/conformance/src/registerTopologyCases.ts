@@ -10,7 +10,7 @@ import type { ConformanceRun } from "./run.js";
 export function registerTopologyCases(run: ConformanceRun): void {
   const caseMs = run.startTimeoutMs + 15_000;
   describeCaseGroup("topology", run, () => {
-    it("starts the worker with the run config and reports ready", () => checkStarts(run), caseMs);
+    it("starts the worker with the run config and reports ready", (ctx) => checkStarts(run, ctx), caseMs);
     // The plan is only known once the run is prepared; the groups' titles do not depend on it.
     const emptyPlan = { prefix: "prefix", exchanges: [], queues: [], bindings: [], workerQueues: [] };
     const titles = topologyGroups(emptyPlan, run.service).map((group) => group.title);
@@ -25,7 +25,8 @@ export function registerTopologyCases(run: ConformanceRun): void {
   });
 }
 
-async function checkStarts(run: ConformanceRun): Promise<void> {
+async function checkStarts(run: ConformanceRun, ctx: TestContext): Promise<void> {
+  ctx.task.meta.conformanceRun = run.created;
   const outcome = await run.startWorker();
   if (outcome.ok) return;
   const drift = isToolboxError(outcome.error, "TOPOLOGY_MISMATCH");

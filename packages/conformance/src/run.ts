@@ -40,7 +40,7 @@ import { dropRunRoles, installRunDatabase, runRoleNames } from "./runRoles.js";
 import { reachableManagement, resolveServers } from "./runServers.js";
 import { SyntheticTasks } from "./synthetic.js";
 import { raceDeadline, withDeadline } from "./timing.js";
-import type { ConformanceOptions, ConformanceServers, StartedWorker } from "./types.js";
+import type { ConformanceOptions, ConformanceRunNames, ConformanceServers, StartedWorker } from "./types.js";
 import { resultWriters } from "./writerAudit.js";
 
 export type StartOutcome = { ok: true } | { ok: false; error: Error };
@@ -102,6 +102,12 @@ export class ConformanceRun {
 
   get names() {
     return entityNames(this.prefix);
+  }
+
+  /** What this run created (once prepared): its prefix, database and roles. */
+  get created(): ConformanceRunNames {
+    const roles = [this.workerRole, this.trackerRole].filter((role): role is string => Boolean(role));
+    return { prefix: this.prefix, database: this.databaseName, roles };
   }
 
   get serviceQueue(): string {

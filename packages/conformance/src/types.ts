@@ -22,6 +22,24 @@ export interface ConformanceServers {
   managementUrl?: string;
 }
 
+/**
+ * What one run creates on the servers, and drops again when it closes: recorded in its start case's
+ * `meta.conformanceRun` (vitest's JSON reporter writes it), so a CI can check exactly its own run left
+ * nothing behind, even while other runs share the servers.
+ */
+export interface ConformanceRunNames {
+  /** The environment prefix: every queue and exchange of the run starts with it. */
+  prefix: string;
+  database: string;
+  roles: string[];
+}
+
+declare module "vitest" {
+  interface TaskMeta {
+    conformanceRun?: ConformanceRunNames;
+  }
+}
+
 /** What `startWorker` returns: anything that stops the worker, waiting for running tasks. */
 export interface StartedWorker {
   close(): Promise<void>;
