@@ -94,6 +94,8 @@ async function dropRoles(serverUrl: string, roles: readonly string[]): Promise<v
   await admin.connect();
   try {
     for (const role of roles) await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+    const { rows } = await admin.query("SELECT rolname FROM pg_roles WHERE rolname = ANY($1)", [roles]);
+    if (rows.length > 0) throw new Error(`roles left behind: ${rows.map((row) => row.rolname).join(", ")}`);
   } finally {
     await admin.end();
   }
