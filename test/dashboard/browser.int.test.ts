@@ -2,6 +2,7 @@ import { defineTask, parseConfig } from "@worker-toolbox/config";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { group, signature } from "../../packages/runtime/src/canvas/index.js";
 import type { Producer } from "../../packages/runtime/src/producer/index.js";
 import { createWorker, implementTask } from "../../packages/runtime/src/worker/index.js";
 import { sleep as sleepTask } from "../fixtures/workers/tasks.js";
@@ -132,6 +133,30 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     await expect.poll(() => page.locator("table.tasks tbody tr").count()).toBe(1);
     expect(await page.locator("table.tasks tbody tr td.args").innerText()).toContain('["order-7"]');
     await screenshot("tasks");
+  });
+
+  it("shows a task's group and place in it, and lists the group's members (as the viewer)", async () => {
+    const receipt = await producer.apply(group(signature(sleepTask, [1]), signature(sleepTask, [2])));
+    await expect
+      .poll(async () => {
+        const { rows } = await h.pool.query(
+          "SELECT count(*)::int AS n FROM worker_toolbox_tasks WHERE group_id = $1",
+          [receipt.groupId],
+        );
+        return rows[0].n;
+      })
+      .toBe(2);
+    const reader = await viewer.newPage();
+    try {
+      await world.open(reader, `/tasks/${receipt.ids[1]}`);
+      expect(await reader.locator("#task-group").innerText()).toBe(`${receipt.groupId} · member 1`);
+      await reader.locator("#task-group a").click();
+      await reader.waitForURL(/[?&]group=/);
+      await expect.poll(() => reader.locator("table.tasks tbody tr").count()).toBe(2);
+      expect(await reader.locator('input[name="group"]').inputValue()).toBe(receipt.groupId);
+    } finally {
+      await reader.close();
+    }
   });
 
   it("shows an XSS payload in the arguments as text and never runs it", async () => {

@@ -21,6 +21,7 @@ type TasksArgs = GlobalOptions & {
   since?: string;
   until?: string;
   root?: string;
+  group?: string;
   arg?: string;
   limit: number;
   before?: string;
@@ -75,6 +76,11 @@ export function tasksCommand(ctx: CommandContext): CommandBody {
           describe: "Scheduled before: a duration back or an ISO time",
         })
         .option("root", { type: "string", requiresArg: true, describe: "Only this family (root task id)" })
+        .option("group", {
+          type: "string",
+          requiresArg: true,
+          describe: "Only the members of this group (group id)",
+        })
         .option("arg", {
           type: "string",
           requiresArg: true,
@@ -120,6 +126,7 @@ function taskText(task: TaskDetail): string {
     `id        ${task.taskId}`,
     `root      ${task.rootId}${task.parentId ? `  parent ${task.parentId}` : ""}`,
     `trace id  ${task.traceId ?? "-"}`,
+    `group     ${groupText(task)}`,
     `args      ${formatValue(task.tracking?.args ?? [])}`,
     `kwargs    ${formatValue(task.tracking?.kwargs ?? {})}`,
     `tracking  ${formatValue(task.tracking?.tracking ?? {})}`,
@@ -173,6 +180,7 @@ async function listTasks(
     since: argv.since,
     until: argv.until,
     root: argv.root,
+    group: argv.group,
     arg: argv.arg,
   });
   const page = await searchTasks(pool, config.database.schema, filter, {
@@ -207,4 +215,12 @@ function taskTable(tasks: readonly TaskSummary[]): string {
 function oneLine(text: string): string {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > 70 ? `${line.slice(0, 69)}…` : line;
+}
+
+/** `<group id> #<index>`, or `-` for a task outside any group. */
+function groupText(task: TaskDetail): string {
+  const groupId = task.tracking?.groupId;
+  if (!groupId) return "-";
+  const index = task.tracking?.groupIndex;
+  return index === null || index === undefined ? groupId : `${groupId} #${index}`;
 }

@@ -45,6 +45,19 @@ export function TaskDetailPage(props: { ctx: PageContext; task: TaskDetail }) {
           <dd>{time(tracking?.expires)}</dd>
           <dt>trace id</dt>
           <dd class="mono">{task.traceId ?? "-"}</dd>
+          <dt>group</dt>
+          <dd id="task-group">
+            {tracking?.groupId ? (
+              <>
+                <a class="mono" href={`${ctx.base}/tasks?group=${encodeURIComponent(tracking.groupId)}`}>
+                  {tracking.groupId}
+                </a>
+                {tracking.groupIndex === null ? null : ` · member ${tracking.groupIndex}`}
+              </>
+            ) : (
+              "-"
+            )}
+          </dd>
         </dl>
         <div>
           <h2>Tracking metadata</h2>

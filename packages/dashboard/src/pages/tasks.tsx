@@ -10,6 +10,7 @@ export interface TaskQuery {
   since?: string;
   until?: string;
   root?: string;
+  group?: string;
   arg?: string;
 }
 
@@ -73,6 +74,10 @@ export function TasksPage(props: {
         <label>
           root id
           <input name="root" value={query.root ?? ""} size={12} />
+        </label>
+        <label>
+          group id
+          <input name="group" value={query.group ?? ""} size={12} />
         </label>
         <label>
           argument

@@ -18,6 +18,8 @@ export interface TaskFilter {
   until?: Date;
   /** Tasks of this family (the root itself included). */
   rootId?: string;
+  /** Members of this Celery group (the `group` header; a chord's header is a group). */
+  groupId?: string;
   /**
    * A value inside the arguments: `invoice-7` or `42` anywhere in args or kwargs (at any depth), or
    * `key=value` for a keyword argument.
@@ -94,6 +96,8 @@ export function parseTaskFilter(
   if (until) filter.until = parseMoment(until, "until", now);
   const rootId = one("root");
   if (rootId) filter.rootId = rootId;
+  const groupId = one("group");
+  if (groupId) filter.groupId = groupId;
   const arg = one("arg");
   if (arg) filter.arg = arg;
   return filter;

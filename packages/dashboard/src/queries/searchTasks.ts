@@ -126,6 +126,7 @@ export function taskConditions(
   if (filter.since) where.push(`k.created_at >= ${param(filter.since)}`);
   if (filter.until) where.push(`k.created_at < ${param(filter.until)}`);
   if (filter.rootId) where.push(`(k.root_id = ${param(filter.rootId)} OR k.task_id = $${params.length})`);
+  if (filter.groupId) where.push(`k.group_id = ${param(filter.groupId)}`);
   if (filter.arg) {
     const match = parseArgumentSearch(filter.arg);
     const leaves = `${t.argumentValues}(k.args, k.kwargs)`;

@@ -16,6 +16,7 @@ export function taskQuery(c: Ctx) {
     since: c.req.query("since"),
     until: c.req.query("until"),
     root: c.req.query("root"),
+    group: c.req.query("group"),
     arg: c.req.query("arg"),
   };
 }

@@ -41,5 +41,7 @@ export function trackingInput(msg: TaskMessage, serviceQueue: (service: string) 
     queue: service ? serviceQueue(service) : null,
     tracking: trackingMetadata(msg.extraHeaders),
     ignoreResult: msg.ignoreResult,
+    groupId: msg.group,
+    groupIndex: msg.groupIndex,
   };
 }

@@ -22,6 +22,9 @@ export interface TrackingInput {
   tracking?: Readonly<Record<string, unknown>>;
   /** Sent with ignore_result: no SUCCESS row is expected (the audit does not count it as lost). */
   ignoreResult?: boolean;
+  /** Celery's `group` and `group_index` headers: the group the task is a member of, and its place in it. */
+  groupId?: string | null;
+  groupIndex?: number | null;
 }
 
 export interface TrackingRecord {
@@ -37,12 +40,14 @@ export interface TrackingRecord {
   queue: string | null;
   tracking: Record<string, unknown>;
   ignoreResult: boolean;
+  groupId: string | null;
+  groupIndex: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export const trackingColumns =
-  "task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result, created_at, updated_at";
+  "task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result, group_id, group_index, created_at, updated_at";
 
 // biome-ignore lint/suspicious/noExplicitAny: a raw pg row
 export function trackingFromRow(r: any): TrackingRecord {
@@ -59,6 +64,8 @@ export function trackingFromRow(r: any): TrackingRecord {
     queue: r.queue,
     tracking: fromJsonb(r.tracking) as Record<string, unknown>,
     ignoreResult: r.ignore_result ?? false,
+    groupId: r.group_id ?? null,
+    groupIndex: r.group_index ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -89,13 +96,15 @@ export async function upsertTracking(
   const { rows: out } = await withDbErrors(pool, schema, `record ${columns[0].length} tracking row(s)`, () =>
     pool.query<{ inserted: boolean }>(
       `INSERT INTO ${t.tracking} AS k
-         (task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result)
+         (task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result,
+          group_id, group_index)
        SELECT u.task_id, u.name, u.args::jsonb, u.kwargs::jsonb, u.parent_id, u.root_id, u.eta, u.expires,
-              u.retries, u.queue, u.tracking::jsonb, u.ignore_result
+              u.retries, u.queue, u.tracking::jsonb, u.ignore_result, u.group_id, u.group_index
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::timestamptz[], $8::timestamptz[], $9::int[], $10::text[], $11::text[], $12::boolean[])
+                     $7::timestamptz[], $8::timestamptz[], $9::int[], $10::text[], $11::text[], $12::boolean[],
+                     $13::text[], $14::int[])
            AS u(task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking,
-                ignore_result)
+                ignore_result, group_id, group_index)
        ON CONFLICT (task_id) DO UPDATE SET
          retries = EXCLUDED.retries,
          eta = EXCLUDED.eta,
@@ -103,6 +112,8 @@ export async function upsertTracking(
          queue = COALESCE(EXCLUDED.queue, k.queue),
          parent_id = COALESCE(k.parent_id, EXCLUDED.parent_id),
          root_id = COALESCE(k.root_id, EXCLUDED.root_id),
+         group_id = COALESCE(k.group_id, EXCLUDED.group_id),
+         group_index = COALESCE(k.group_index, EXCLUDED.group_index),
          tracking = k.tracking || EXCLUDED.tracking,
          updated_at = now()
        WHERE EXCLUDED.retries >= k.retries
@@ -122,12 +133,17 @@ function trackingParams(columns: TrackingColumns): unknown[] {
   );
 }
 
-/** eta, expires, retries, ignore_result: the columns that are not text. */
-const TIMESTAMPS_AND_NUMBERS = new Set([6, 7, 8, 11]);
+/** eta, expires, retries, ignore_result, group_index: the columns that are not text. */
+const TIMESTAMPS_AND_NUMBERS = new Set([6, 7, 8, 11, 13]);
 
 type Column = unknown[];
-/** task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result. */
+/**
+ * task_id, name, args, kwargs, parent_id, root_id, eta, expires, retries, queue, tracking, ignore_result,
+ * group_id, group_index.
+ */
 type TrackingColumns = [
+  Column,
+  Column,
   Column,
   Column,
   Column,
@@ -143,7 +159,7 @@ type TrackingColumns = [
 ];
 
 /**
- * The upsert's `unnest` parameters, one array per column ($1..$12), one entry per task id (ON CONFLICT
+ * The upsert's `unnest` parameters, one array per column ($1..$14), one entry per task id (ON CONFLICT
  * cannot touch a row twice: the copy with the highest retries wins). Arguments and metadata are written in
  * the value model (`toJsonText`: Kombu's markers), so anything the decoder produced can be stored; throws
  * MESSAGE_NOT_SERIALIZABLE before any SQL for what cannot. Arguments whose received text jsonb reads as
@@ -170,6 +186,8 @@ export function encodeTracking(rows: readonly TrackingInput[]): TrackingColumns 
     col((r) => r.queue ?? null),
     col((r) => toJsonText(r.tracking ?? {}, "$.tracking")),
     col((r) => r.ignoreResult ?? false),
+    col((r) => r.groupId ?? null),
+    col((r) => r.groupIndex ?? null),
   ];
 }
 
