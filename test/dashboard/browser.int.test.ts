@@ -285,8 +285,27 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
     await expect
       .poll(() => page.locator(".question").innerText())
       .toContain("1 selected dead letter(s) of wtest");
+    // The worker (one task at a time) is busy for a moment, so the replayed run starts after the page shows.
+    await producer.send(sleepTask, [1_500]);
+    await expect.poll(() => world.worker.stats.running).toBe(1);
     await page.locator("#confirm").click();
     await expect.poll(() => page.locator(".flash").innerText()).toContain("Replayed 1 of 1");
+    // The replay lands on its outcome page, which follows the new run live (as `dlq replay --wait` does).
+    await page.waitForURL(/\/replays\?/);
+    await page.waitForSelector("body[data-live=connected]");
+    expect(await page.locator("#replay-summary").innerText()).toBe(
+      "1 running · 0 succeeded · 0 failed again",
+    );
+    await page.evaluate(() => Object.assign(globalThis, { sameDocument: true }));
+    const replayed = page.locator(`tr[data-task-id="${sent[0]!.id}"]`);
+    await expect.poll(() => replayed.getAttribute("data-outcome"), { timeout: 10_000 }).toBe("succeeded");
+    expect(await replayed.innerText()).toMatch(/wtest\.charge[\s\S]*replay 1\s+SUCCESS\s+succeeded/);
+    await expect
+      .poll(() => page.locator("#replay-summary").innerText())
+      .toBe("All 1 finished: 1 succeeded · 0 failed again");
+    expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await screenshot("replay");
+    await open(`/dead-letters/wtest`);
     await expect.poll(() => page.locator("main tbody tr").count(), { timeout: 10_000 }).toBe(1);
     await open("/dead-letters");
     await page.getByRole("button", { name: "Purge" }).click();

@@ -7,7 +7,7 @@ import {
   type ReplaySelection,
   replayDeadLetters,
 } from "@worker-toolbox/runtime/ops";
-import type { ResultStore } from "@worker-toolbox/runtime/results";
+import type { Replay, ResultStore } from "@worker-toolbox/runtime/results";
 import type { ChannelModel } from "amqplib";
 import type { Pool } from "pg";
 import type { Logger } from "pino";
@@ -33,6 +33,8 @@ export interface ReplaySummary {
   /** Ids asked for but not found among the dead letters. */
   missing: string[];
   failed: ReplayResult["failed"];
+  /** The replays the broker confirmed, each with the generation its run carries (what the outcome page follows). */
+  replays: Replay[];
 }
 
 export interface ActionDeps {
@@ -65,6 +67,7 @@ export function createActions(deps: ActionDeps): Actions {
       matched: result.matched,
       missing: (selection.ids ?? []).filter((id) => !found.has(id)),
       failed: result.failed,
+      replays: result.replays,
     };
   };
   return {
@@ -89,13 +92,14 @@ export function createActions(deps: ActionDeps): Actions {
         const service = parseTaskName(task.name).service;
         byService.set(service, [...(byService.get(service) ?? []), task.taskId]);
       }
-      const total: ReplaySummary = { replayed: 0, matched: 0, missing, failed: [] };
+      const total: ReplaySummary = { replayed: 0, matched: 0, missing, failed: [], replays: [] };
       for (const [service, ids] of byService) {
         const one = await replay(service, { ids });
         total.replayed += one.replayed;
         total.matched += one.matched;
         total.missing.push(...one.missing);
         total.failed.push(...one.failed);
+        total.replays.push(...one.replays);
       }
       return total;
     },

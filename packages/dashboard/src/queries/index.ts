@@ -17,6 +17,15 @@ export {
   type TaskFilter,
 } from "./filters.js";
 export {
+  parseReplays,
+  REPLAY_PAGE_LIMIT,
+  type ReplayBatch,
+  type ReplayedTask,
+  type ReplayOutcome,
+  replayBatch,
+  replaysQuery,
+} from "./replayBatch.js";
+export {
   type SearchOptions,
   searchTasks,
   type TaskPage,

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { ReplaySummary } from "../actions.js";
 import type { DashboardServices } from "../createDashboard.js";
 import { ConfirmPage, ErrorPage } from "../pages/confirm.js";
-import { durationMs, failureGroupTaskIds } from "../queries/index.js";
+import { durationMs, failureGroupTaskIds, replaysQuery } from "../queries/index.js";
 import { tables } from "../queries/tables.js";
 import { type Ctx, type Env, pageContext } from "./env.js";
 
@@ -122,8 +122,10 @@ function replayPlan(services: DashboardServices): Planner {
         const summary = await actions.replayFailed(
           ids.map((taskId) => ({ taskId, name: names.get(taskId) ?? null })),
         );
-        const to = ids.length === 1 ? `/tasks/${encodeURIComponent(ids[0]!)}` : "/failures";
-        return { message: replayMessage(summary), to };
+        // One task: its own page follows the new run live; several: the replay's outcome page.
+        if (ids.length === 1)
+          return { message: replayMessage(summary), to: `/tasks/${encodeURIComponent(ids[0]!)}` };
+        return { message: replayMessage(summary), to: afterReplay(summary, "/failures") };
       },
     };
   };
@@ -147,10 +149,13 @@ function dlqReplayPlan({ actions }: DashboardServices): Planner {
       question: `Replay ${what} of ${service} to their tasks as fresh attempts?`,
       details: ids,
       cancel: `/dead-letters/${encodeURIComponent(service)}`,
-      run: async () => ({
-        message: replayMessage(await actions.replayDeadLetters(service, selection)),
-        to: `/dead-letters/${encodeURIComponent(service)}`,
-      }),
+      run: async () => {
+        const summary = await actions.replayDeadLetters(service, selection);
+        return {
+          message: replayMessage(summary),
+          to: afterReplay(summary, `/dead-letters/${encodeURIComponent(service)}`),
+        };
+      },
     };
   };
 }
@@ -193,9 +198,14 @@ async function taskNames(services: DashboardServices, ids: readonly string[]): P
   return new Map(rows.filter((row) => row.name).map((row) => [row.task_id, row.name!]));
 }
 
+/** The replay's outcome page (live) when something was replayed; else back to where the operator was. */
+function afterReplay(summary: ReplaySummary, otherwise: string): string {
+  if (summary.replays.length === 0) return otherwise;
+  return `/replays?${replaysQuery(summary.replays)}&total=${summary.replays.length}`;
+}
+
 function replayMessage(summary: ReplaySummary): string {
   const parts = [`Replayed ${summary.replayed} of ${summary.matched} matching dead letter(s).`];
-  if (summary.replayed > 0) parts.push("What became of them: Failures, under Replays.");
   if (summary.missing.length > 0)
     parts.push(`${summary.missing.length} not found among the dead letters (purged or replayed already).`);
   if (summary.failed.length > 0)

@@ -5,18 +5,21 @@ import { ErrorPage } from "../pages/confirm.js";
 import { DeadLetterQueuePage, DeadLettersPage } from "../pages/deadLetters.js";
 import { FAILURE_WINDOWS, FailuresPage } from "../pages/failures.js";
 import { OverviewPage } from "../pages/overview.js";
+import { ReplayBatchPage } from "../pages/replays.js";
 import { TaskDetailPage } from "../pages/taskDetail.js";
 import { type TaskQuery, TasksPage } from "../pages/tasks.js";
 import { WorkersPage } from "../pages/workers.js";
 import {
   getTaskDetail,
   listTaskNames,
+  parseReplays,
   parseTaskFilter,
+  replayBatch,
   searchTasks,
   type TaskPage,
 } from "../queries/index.js";
 import { failuresSince, overviewData, replaysWithin, workersData } from "./data.js";
-import { type Env, pageContext, taskQuery } from "./env.js";
+import { type Ctx, type Env, pageContext, taskQuery } from "./env.js";
 
 export function pageRoutes(services: DashboardServices): Hono<Env> {
   const { pool, schema } = services;
@@ -26,35 +29,7 @@ export function pageRoutes(services: DashboardServices): Hono<Env> {
     c.html(<OverviewPage ctx={pageContext(c, services)} data={await overviewData(services)} />),
   );
 
-  app.get("/tasks", async (c) => {
-    const id = c.req.query("id")?.trim();
-    if (id) return c.redirect(`${services.base}/tasks/${encodeURIComponent(id)}`);
-    const query: TaskQuery = taskQuery(c);
-    let page: TaskPage = { tasks: [], next: undefined };
-    let error: string | undefined;
-    try {
-      const before = c.req.query("before");
-      page = await searchTasks(pool, schema, parseTaskFilter({ ...query }), before ? { before } : {});
-    } catch (caught) {
-      if (!isToolboxError(caught)) throw caught;
-      error = `${caught.message} ${caught.hint ?? ""}`;
-    }
-    const [names, serviceList] = await Promise.all([
-      listTaskNames(pool, schema),
-      services.broker.services().catch(() => []),
-    ]);
-    const allServices = [...new Set([...serviceList, ...names.map((name) => name.split(".")[0]!)])].sort();
-    return c.html(
-      <TasksPage
-        ctx={pageContext(c, services)}
-        query={query}
-        page={page}
-        services={allServices}
-        taskNames={names}
-        error={error}
-      />,
-    );
-  });
+  app.get("/tasks", (c) => tasksPage(c, services));
 
   app.get("/tasks/:id", async (c) => {
     const task = await getTaskDetail(pool, schema, c.req.param("id"));
@@ -72,6 +47,14 @@ export function pageRoutes(services: DashboardServices): Hono<Env> {
     return c.html(
       <FailuresPage ctx={pageContext(c, services)} window={window} groups={groups} replays={replays} />,
     );
+  });
+
+  // Where a replay from the dashboard lands: what became of each replayed task, live.
+  app.get("/replays", async (c) => {
+    const named = c.req.queries("r") ?? [];
+    const batch = await replayBatch(pool, schema, parseReplays(named));
+    const total = Number(c.req.query("total")) || batch.tasks.length;
+    return c.html(<ReplayBatchPage ctx={pageContext(c, services)} batch={batch} total={total} />);
   });
 
   app.get("/dead-letters", async (c) => {
@@ -108,4 +91,36 @@ export function pageRoutes(services: DashboardServices): Hono<Env> {
     c.html(<ErrorPage ctx={pageContext(c, services)} status={404} message="No such page." />, 404),
   );
   return app;
+}
+
+/** The task list: the filter from the query string, one keyset page, and the filter form's choices. */
+async function tasksPage(c: Ctx, services: DashboardServices) {
+  const { pool, schema } = services;
+  const id = c.req.query("id")?.trim();
+  if (id) return c.redirect(`${services.base}/tasks/${encodeURIComponent(id)}`);
+  const query: TaskQuery = taskQuery(c);
+  let page: TaskPage = { tasks: [], next: undefined };
+  let error: string | undefined;
+  try {
+    const before = c.req.query("before");
+    page = await searchTasks(pool, schema, parseTaskFilter({ ...query }), before ? { before } : {});
+  } catch (caught) {
+    if (!isToolboxError(caught)) throw caught;
+    error = `${caught.message} ${caught.hint ?? ""}`;
+  }
+  const [names, serviceList] = await Promise.all([
+    listTaskNames(pool, schema),
+    services.broker.services().catch(() => []),
+  ]);
+  const allServices = [...new Set([...serviceList, ...names.map((name) => name.split(".")[0]!)])].sort();
+  return c.html(
+    <TasksPage
+      ctx={pageContext(c, services)}
+      query={query}
+      page={page}
+      services={allServices}
+      taskNames={names}
+      error={error}
+    />,
+  );
 }
