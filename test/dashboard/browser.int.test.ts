@@ -258,6 +258,21 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
       expect(cells[5]).toMatch(/^worker-toolbox \d+\.\d+\.\d+/);
       expect(cells[6]).toBe("3");
       expect(cells[10]).toBe("wtinv.report.v2");
+      // Remote control from the page (operator): one more handler, seen in the next heartbeat.
+      await row.getByRole("button", { name: "Grow pool" }).click();
+      await expect
+        .poll(() => page.locator(".question").innerText())
+        .toContain(`Grow the pool of ${tsWorker.nodeName}`);
+      await page.locator("#confirm").click();
+      await expect
+        .poll(() => page.locator(".flash").innerText())
+        .toBe(`${tsWorker.nodeName}: pool will grow`);
+      await expect.poll(() => row.locator("td").nth(6).innerText(), { timeout: 5_000 }).toBe("4");
+      // Shut down: the worker drains and stops as on SIGTERM; its worker-offline marks it at once.
+      await row.getByRole("button", { name: "Shut down" }).click();
+      await page.locator("#confirm").click();
+      await expect.poll(() => page.locator(".flash").innerText()).toBe(`${tsWorker.nodeName}: shutting down`);
+      await expect.poll(() => tsWorker.state, { timeout: 10_000 }).toBe("stopped");
     } finally {
       await tsWorker.close({ graceMs: 1_000 });
     }

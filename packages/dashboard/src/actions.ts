@@ -2,6 +2,7 @@ import { parseTaskName, type ToolboxConfig, ToolboxError, taskNameProblem } from
 import { revokeTask } from "@worker-toolbox/runtime";
 import type { ConfirmPublisher } from "@worker-toolbox/runtime/broker";
 import {
+  broadcastCommand,
   purgeDeadLetters,
   type ReplayResult,
   type ReplaySelection,
@@ -25,7 +26,17 @@ export interface Actions {
   replayFailed(tasks: readonly { taskId: string; name: string | null }[]): Promise<ReplaySummary>;
   replayDeadLetters(service: string, selection: ReplaySelection): Promise<ReplaySummary>;
   purgeDeadLetters(service: string): Promise<{ purged: number }>;
+  /**
+   * Remote control of one worker, TypeScript or Celery (Celery's `app.control`): grow or shrink its pool by
+   * one, or shut it down gracefully. Resolves with its reply (`{ok}` or `{error}`), undefined when it did not
+   * answer within WORKER_REPLY_MS.
+   */
+  workerCommand(node: string, command: WorkerCommand): Promise<unknown>;
 }
+
+export const WORKER_COMMANDS = ["pool_grow", "pool_shrink", "shutdown"] as const;
+export type WorkerCommand = (typeof WORKER_COMMANDS)[number];
+export const WORKER_REPLY_MS = 3_000;
 
 export interface ReplaySummary {
   replayed: number;
@@ -102,6 +113,16 @@ export function createActions(deps: ActionDeps): Actions {
         total.replays.push(...one.replays);
       }
       return total;
+    },
+    async workerCommand(node, command) {
+      const replies = await broadcastCommand(
+        await deps.connection(),
+        prefix,
+        command,
+        command === "shutdown" ? {} : { n: 1 },
+        { destination: [node], timeoutMs: WORKER_REPLY_MS },
+      );
+      return replies[node];
     },
     replayDeadLetters: (service, selection) => {
       if (!selection.all && !selection.reason && !selection.task && !selection.ids?.length) {

@@ -1,6 +1,6 @@
 import type { VersionSkew, WorkerInfo } from "../workers/workerRegistry.js";
 import { count, since } from "./format.js";
-import { Empty, Layout, type PageContext } from "./layout.js";
+import { ActionForm, Empty, Layout, type PageContext } from "./layout.js";
 
 export function WorkersPage(props: {
   ctx: PageContext;
@@ -42,6 +42,7 @@ export function WorkersPage(props: {
               <th class="num">processed</th>
               <th>last seen</th>
               <th>tasks</th>
+              {ctx.principal.role === "operator" ? <th /> : null}
             </tr>
           </thead>
           <tbody>
@@ -65,11 +66,44 @@ export function WorkersPage(props: {
                 <td class="num">{count(worker.processed)}</td>
                 <td class="nowrap">{since(worker.lastSeen)}</td>
                 <td class="tasks">{worker.tasks ? worker.tasks.join(", ") : "-"}</td>
+                {ctx.principal.role === "operator" ? (
+                  <td class="actions">
+                    {worker.online ? <WorkerActions ctx={ctx} node={worker.hostname} /> : null}
+                  </td>
+                ) : null}
               </tr>
             ))}
           </tbody>
         </table>
       )}
     </Layout>
+  );
+}
+
+/** Remote control of an online worker (Celery's `app.control`), each after a confirmation; operators only. */
+function WorkerActions(props: { ctx: PageContext; node: string }) {
+  const { ctx, node } = props;
+  return (
+    <>
+      <ActionForm
+        ctx={ctx}
+        action="/actions/worker"
+        label="Grow pool"
+        fields={{ node, command: "pool_grow" }}
+      />
+      <ActionForm
+        ctx={ctx}
+        action="/actions/worker"
+        label="Shrink pool"
+        fields={{ node, command: "pool_shrink" }}
+      />
+      <ActionForm
+        ctx={ctx}
+        action="/actions/worker"
+        label="Shut down"
+        fields={{ node, command: "shutdown" }}
+        danger
+      />
+    </>
   );
 }

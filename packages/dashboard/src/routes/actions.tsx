@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { ReplaySummary } from "../actions.js";
+import { type ReplaySummary, WORKER_COMMANDS, WORKER_REPLY_MS, type WorkerCommand } from "../actions.js";
 import type { DashboardServices } from "../createDashboard.js";
 import { ConfirmPage, ErrorPage } from "../pages/confirm.js";
 import { durationMs, failureGroupTaskIds, replaysQuery } from "../queries/index.js";
@@ -32,6 +32,7 @@ export function actionRoutes(services: DashboardServices): Hono<Env> {
     "/replay": replayPlan(services),
     "/dlq/replay": dlqReplayPlan(services),
     "/dlq/purge": dlqPurgePlan(services),
+    "/worker": workerPlan(services),
   };
   for (const [path, plan] of Object.entries(planners))
     app.post(path, (c) => confirmed(services, c, path, plan));
@@ -172,6 +173,40 @@ function dlqPurgePlan({ actions }: DashboardServices): Planner {
       run: async () => {
         const { purged } = await actions.purgeDeadLetters(service);
         return { message: `Purged ${purged} dead letter(s) of ${service}.`, to: "/dead-letters" };
+      },
+    };
+  };
+}
+
+const WORKER_QUESTIONS: Record<WorkerCommand, (node: string) => string> = {
+  pool_grow: (node) => `Grow the pool of ${node} by one (one more task at a time)?`,
+  pool_shrink: (node) => `Shrink the pool of ${node} by one (running tasks finish first)?`,
+  shutdown: (node) =>
+    `Shut down ${node}? It stops taking tasks, lets running ones finish, returns the rest to the queue and exits.`,
+};
+
+/** Remote control of one worker from the Workers page: pool_grow, pool_shrink or shutdown. */
+function workerPlan({ actions }: DashboardServices): Planner {
+  return async (fields) => {
+    const node = one(fields, "node");
+    const command = one(fields, "command") as WorkerCommand;
+    if (!node) throw badRequest("name the worker");
+    if (!WORKER_COMMANDS.includes(command)) throw badRequest(`choose one of ${WORKER_COMMANDS.join(", ")}`);
+    return {
+      question: WORKER_QUESTIONS[command](node),
+      details: [],
+      cancel: "/workers",
+      danger: command === "shutdown",
+      run: async () => {
+        const reply = (await actions.workerCommand(node, command)) as
+          | { ok?: unknown; error?: unknown }
+          | undefined;
+        const answer = reply?.ok ?? reply?.error;
+        const message =
+          answer === undefined
+            ? `${node} did not answer within ${WORKER_REPLY_MS / 1_000} s${command === "shutdown" ? " (a Celery worker shuts down without answering: watch it go offline here)" : ""}.`
+            : `${node}: ${reply?.error === undefined ? "" : "error: "}${String(answer)}`;
+        return { message, to: "/workers" };
       },
     };
   };

@@ -32,6 +32,9 @@ describe("WorkerRegistry", () => {
     registry.apply(beat("a@h", { processed: 3 }), 55_000);
     expect(registry.list(55_000)[0]).toMatchObject({ online: true, processed: 3 });
     expect(changes).toBe(3);
+    registry.apply(beat("a@h", { processed: 3 }), 56_000); // nothing a page shows moved
+    registry.apply(beat("a@h", { processed: 3, concurrency: 5 }), 57_000); // pool_grow
+    expect(changes).toBe(4);
   });
 
   it("takes a worker-offline event at its word and keeps Python workers' fields", () => {

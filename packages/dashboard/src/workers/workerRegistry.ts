@@ -34,7 +34,7 @@ const FORGET_AFTER_MS = 24 * 3_600_000;
  * The live list of workers, built from Celery's worker events (online, heartbeat, offline) as Flower builds
  * it, with Celery's expiry rule: a worker that misses two heartbeats is offline, never shown as online
  * forever. Emits `change` whenever the list changes in a way a page shows (a worker appears, goes offline,
- * comes back, or its counters move).
+ * comes back, its counters move, or its concurrency changes: remote control's pool_grow/pool_shrink).
  */
 export class WorkerRegistry extends EventEmitter<{ change: [] }> {
   private readonly workers = new Map<string, Entry>();
@@ -64,7 +64,8 @@ export class WorkerRegistry extends EventEmitter<{ change: [] }> {
       !held ||
       held.info.online !== info.online ||
       held.info.processed !== info.processed ||
-      held.info.active !== info.active;
+      held.info.active !== info.active ||
+      held.info.concurrency !== info.concurrency;
     if (changed) this.emit("change");
   }
 
