@@ -40,6 +40,18 @@ describe("defineTask", () => {
     }
   });
 
+  it("reads Celery's rate_limit strings as runs a second, and names the task when one is bad", () => {
+    const rated = (rateLimit?: string | number) =>
+      defineTask({ name: "svc.rated", result: z.null(), rateLimit });
+    expect([rated("10/m").rateLimit, rated(4).rateLimit, rated().rateLimit, rated("0").rateLimit]).toEqual([
+      1 / 6,
+      4,
+      null,
+      null,
+    ]);
+    expect(() => rated("fast")).toThrow(/Task svc\.rated: rateLimit "fast" is not a rate/);
+  });
+
   it("applies defaults from the schema", () => {
     expect(validateCall(exportProject, ["o", "p"], undefined).kwargs).toEqual({ outputType: "xls" });
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { bindArguments, checkArgNames } from "./bindArguments.js";
+import { parseCeleryRate } from "./celeryRate.js";
 import { ToolboxError } from "./errors.js";
 import { type ParsedTaskName, parseTaskName } from "./names.js";
 import type { RetryPolicy } from "./schema.js";
@@ -43,6 +44,8 @@ export interface TaskContract<
   readonly retry: Partial<RetryPolicy>;
   /** Celery's [hard, soft] time limits, in milliseconds. */
   readonly timeLimitMs: { hard: number | null; soft: number | null };
+  /** Celery's `rate_limit`: at most this many runs a second in one worker; null for no limit. */
+  readonly rateLimit: number | null;
   /** Write a STARTED row when the task starts (Celery's `track_started`); null: the worker's config decides. */
   readonly trackStarted: boolean | null;
 }
@@ -83,6 +86,12 @@ export interface DefineTaskOptions<
   idempotent?: boolean;
   retry?: Partial<RetryPolicy>;
   timeLimitMs?: { hard?: number; soft?: number };
+  /**
+   * Celery's `rate_limit` (`"10/m"`, `"5/s"`, `"100/h"` or runs a second): each worker starts at most this many
+   * runs of the task in that time; the others wait in the worker, unacknowledged, for their turn. Remote
+   * control's `rate_limit` changes it while a worker runs.
+   */
+  rateLimit?: string | number;
   /** Write a STARTED row when the task starts (Celery's per-task `track_started`); default: `worker.trackStarted`. */
   trackStarted?: boolean;
 }
@@ -110,6 +119,7 @@ export function defineTask<
     idempotent: options.idempotent ?? false,
     retry: options.retry ?? {},
     timeLimitMs: { hard: options.timeLimitMs?.hard ?? null, soft: options.timeLimitMs?.soft ?? null },
+    rateLimit: contractRate(options.name, options.rateLimit),
     trackStarted: options.trackStarted ?? null,
   };
   contract.examples.forEach((example, index) => {
@@ -221,4 +231,15 @@ export function contractRegistry(
     map.set(contract.name, contract);
   }
   return map;
+}
+
+/** `rateLimit` as runs a second (null: none); a bad rate fails the definition, naming the task. */
+function contractRate(name: string, rate: string | number | undefined): number | null {
+  try {
+    return parseCeleryRate(rate) || null;
+  } catch (error) {
+    throw new ToolboxError("CONFIG_INVALID", `Task ${name}: rateLimit ${(error as Error).message}.`, {
+      hint: 'write it as Celery does: "10/m", "5/s", "100/h", or a number of runs a second',
+    });
+  }
 }

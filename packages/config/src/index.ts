@@ -1,5 +1,6 @@
 export { retryDelayMs } from "./backoff.js";
 export { amqpUrlListProblem, brokerUrls, splitUrlList } from "./brokerUrls.js";
+export { parseCeleryRate } from "./celeryRate.js";
 export {
   ContractViolation,
   contractRegistry,

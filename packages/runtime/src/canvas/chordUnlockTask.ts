@@ -56,6 +56,7 @@ export const chordUnlockContract: TaskContract<
   idempotent: false,
   retry: { maxAttempts: Number.POSITIVE_INFINITY },
   timeLimitMs: { hard: null, soft: null },
+  rateLimit: null,
   trackStarted: false,
 });
 

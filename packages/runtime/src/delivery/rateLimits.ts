@@ -1,3 +1,5 @@
+import { parseCeleryRate } from "@worker-toolbox/config";
+
 /**
  * Celery's task rate limits (`Task.rate_limit`, changed at run time by `app.control.rate_limit`): per task
  * name, at most N runs per second, minute or hour in this worker. As Celery's worker does (a token bucket of
@@ -36,23 +38,5 @@ export class RateLimits {
   }
 }
 
-const PER_UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3_600 };
-
-/**
- * Celery's rate string (celery.utils.time.rate): a number of runs a second, or `N/s`, `N/m`, `N/h`; 0, empty
- * or null lifts the limit. Returns runs a second; throws a RangeError naming the problem otherwise.
- */
-export function parseCeleryRate(value: unknown): number {
-  if (value === null || value === undefined || value === "") return 0;
-  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
-  if (typeof value === "string") {
-    const [count, unit = "s", ...rest] = value.trim().split("/");
-    const perUnit = PER_UNIT_S[unit.trim()];
-    const n = Number(count);
-    if (rest.length === 0 && perUnit !== undefined && count?.trim() !== "" && Number.isFinite(n) && n >= 0)
-      return n / perUnit;
-  }
-  throw new RangeError(
-    `${JSON.stringify(value)} is not a rate: use a number of runs a second, or N/s, N/m or N/h (e.g. 10/m)`,
-  );
-}
+/** Celery's rate string as runs a second (defined in the config package, where `defineTask` reads it). */
+export { parseCeleryRate };

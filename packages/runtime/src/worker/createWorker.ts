@@ -122,6 +122,10 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     // Handler slots and rate limits: remote control changes them while the worker runs.
     const slots = new Slots(config.worker.concurrency);
     const rates = new RateLimits();
+    for (const name of tasks.names) {
+      const rate = tasks.get(name)?.contract.rateLimit;
+      if (rate) rates.set(name, rate);
+    }
     this.presence = new CeleryPresence({
       config,
       service,
