@@ -6,6 +6,8 @@ import { createWorker, type Worker } from "../../packages/runtime/src/worker/ind
 import { spawnWorker, type WorkerProcess } from "../fixtures/workers/spawnWorker.js";
 import { add, contracts, implementations, sleep } from "../fixtures/workers/tasks.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import { runCliCaptured } from "../support/cli.js";
+import { testServers } from "../support/servers.js";
 import { type InteropWorld, interopWorld } from "./world.js";
 
 /**
@@ -137,6 +139,24 @@ describe.skipIf(!celery.found)("Celery's app.control changes a running TypeScrip
       { task_name: "wtest.add", rate_limit: 0 },
     ]);
     expect(lifted).toEqual([[{ [node]: { ok: "rate limit disabled successfully" } }]]);
+
+    // The toolbox's own `worker-toolbox control` sends the same commands (as `celery control`).
+    const env = {
+      AMQP_URL: testServers().amqpUrl,
+      WT_ENVIRONMENT_PREFIX: world.prefix,
+      WT_MODE: "test",
+      WT_LOG_LEVEL: "silent",
+    };
+    const control = (...argv: string[]) => runCliCaptured(["control", ...argv, "--destination", node], env);
+    expect(await control("rate_limit", "wtest.add", "2/s")).toMatchObject({
+      code: 0,
+      stdout: `${node}: new rate limit set successfully\n`,
+    });
+    expect(await control("rate_limit", "wtest.nope", "1/s")).toMatchObject({
+      code: 1,
+      stdout: `${node}: error: unknown task\n`,
+    });
+    expect(await control("rate_limit", "wtest.add", "0")).toMatchObject({ code: 0 });
   });
 
   it("shutdown drains a worker process as SIGTERM does: the running task finishes, the rest wait in the queue", async () => {

@@ -102,6 +102,13 @@ export const commandTable: CommandTable = [
     load: async () => (await import("./inspect.js")).inspectCommand,
   },
   {
+    command: "control <command> [args..]",
+    describe:
+      "Change running workers, TypeScript or Celery, through remote control (as `celery control`): " +
+      "pool_grow, pool_shrink, rate_limit, time_limit, shutdown",
+    load: async () => (await import("./control.js")).controlCommand,
+  },
+  {
     command: "send <task> [args..]",
     describe:
       "Send a task (validated by its contract with --contracts, raw otherwise); prints its id, or its outcome with --wait",
