@@ -1,7 +1,7 @@
 import type { Argv } from "yargs";
-import type { CommandContext, GlobalOptions } from "../context.js";
-import { loadOpsRuntime } from "../opsRuntime.js";
+import type { CommandContext } from "../context.js";
 import { json } from "../output.js";
+import { type AskArgs, askOptions, askWorkers } from "./askWorkers.js";
 import type { CommandBody } from "./table.js";
 
 /** What `control` does: Celery's `app.control` commands that change a running worker, and how each reads its words. */
@@ -17,13 +17,7 @@ const COMMANDS = {
   shutdown: () => ({}),
 } as const;
 
-type ControlArgs = GlobalOptions & {
-  command: keyof typeof COMMANDS;
-  args?: (string | number)[];
-  destination?: string[];
-  timeout: number;
-  json: boolean;
-};
+type ControlArgs = AskArgs & { command: keyof typeof COMMANDS; args?: (string | number)[] };
 
 /**
  * `worker-toolbox control <command>`: Celery's `celery control` for both kinds of worker, through the remote
@@ -33,22 +27,16 @@ type ControlArgs = GlobalOptions & {
 export function controlCommand(ctx: CommandContext): CommandBody {
   return {
     builder: (yargs: Argv) =>
-      yargs
-        .positional("command", { choices: Object.keys(COMMANDS), describe: "What to tell the workers" })
-        .positional("args", {
-          type: "string",
-          array: true,
-          describe:
-            "pool_grow/pool_shrink [n]; rate_limit <task> <rate>; time_limit <task> <soft s> [hard s]",
-        })
-        .option("destination", {
-          type: "string",
-          array: true,
-          requiresArg: true,
-          describe: "Only these node names (repeatable); replies come back as soon as all have answered",
-        })
-        .option("timeout", { type: "number", default: 1_000, describe: "Milliseconds to wait for replies" })
-        .option("json", { type: "boolean", default: false, describe: "Print the replies as JSON by node" })
+      askOptions(
+        yargs
+          .positional("command", { choices: Object.keys(COMMANDS), describe: "What to tell the workers" })
+          .positional("args", {
+            type: "string",
+            array: true,
+            describe:
+              "pool_grow/pool_shrink [n]; rate_limit <task> <rate>; time_limit <task> <soft s> [hard s]",
+          }),
+      )
         .example("$0 control pool_grow 2 --destination export-4242@host", "two more handlers on that worker")
         .example("$0 control rate_limit export.render 10/m", "at most 10 renders a minute per worker")
         .example("$0 control shutdown --destination export-4242@host", "stop it as SIGTERM would"),
@@ -57,19 +45,8 @@ export function controlCommand(ctx: CommandContext): CommandBody {
 }
 
 async function control(ctx: CommandContext, argv: ControlArgs): Promise<void> {
-  const config = ctx.loadConfig(argv, { uses: ["broker"] });
-  const { broadcastCommand, connectOnce } = await loadOpsRuntime();
   const args = COMMANDS[argv.command]((argv.args ?? []).map(String));
-  const connection = await connectOnce(config);
-  let replies: Record<string, unknown>;
-  try {
-    replies = await broadcastCommand(connection, config.environment.prefix, argv.command, args, {
-      destination: argv.destination,
-      timeoutMs: argv.timeout,
-    });
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+  const replies = await askWorkers(ctx, argv, argv.command, args);
   const nodes = Object.keys(replies).sort();
   if (argv.json) ctx.print(json(replies));
   else for (const node of nodes) ctx.print(`${node}: ${answer(replies[node])}`);

@@ -1,7 +1,7 @@
 import type { Argv } from "yargs";
-import type { CommandContext, GlobalOptions } from "../context.js";
-import { loadOpsRuntime } from "../opsRuntime.js";
+import type { CommandContext } from "../context.js";
 import { json } from "../output.js";
+import { type AskArgs, askOptions, askWorkers } from "./askWorkers.js";
 import type { CommandBody } from "./table.js";
 
 /** What `inspect` asks: Celery's `app.control.inspect()` methods a toolbox or Celery worker answers. */
@@ -17,13 +17,7 @@ const WHAT = [
   "query_task",
 ] as const;
 
-type InspectArgs = GlobalOptions & {
-  what: (typeof WHAT)[number];
-  ids?: string[];
-  destination?: string[];
-  timeout: number;
-  json: boolean;
-};
+type InspectArgs = AskArgs & { what: (typeof WHAT)[number]; ids?: string[] };
 
 /**
  * `worker-toolbox inspect <what>`: Celery's `celery inspect` for both kinds of worker, through the remote
@@ -32,21 +26,11 @@ type InspectArgs = GlobalOptions & {
 export function inspectCommand(ctx: CommandContext): CommandBody {
   return {
     builder: (yargs: Argv) =>
-      yargs
-        .positional("what", { choices: WHAT, describe: "What to ask every worker" })
-        .positional("ids", { type: "string", array: true, describe: "Task ids (query_task)" })
-        .option("destination", {
-          type: "string",
-          array: true,
-          requiresArg: true,
-          describe: "Only these node names (repeatable); replies come back as soon as all have answered",
-        })
-        .option("timeout", {
-          type: "number",
-          default: 1_000,
-          describe: "Milliseconds to wait for replies (as Celery's --timeout, which is in seconds)",
-        })
-        .option("json", { type: "boolean", default: false, describe: "Print the replies as JSON by node" })
+      askOptions(
+        yargs
+          .positional("what", { choices: WHAT, describe: "What to ask every worker" })
+          .positional("ids", { type: "string", array: true, describe: "Task ids (query_task)" }),
+      )
         .example("$0 inspect ping", "which workers are alive?")
         .example("$0 inspect active --destination export-4242@host", "what is this worker running?"),
     handler: (argv) => inspect(ctx, argv as unknown as InspectArgs),
@@ -54,19 +38,8 @@ export function inspectCommand(ctx: CommandContext): CommandBody {
 }
 
 async function inspect(ctx: CommandContext, argv: InspectArgs): Promise<void> {
-  const config = ctx.loadConfig(argv, { uses: ["broker"] });
-  const { broadcastCommand, connectOnce } = await loadOpsRuntime();
-  const connection = await connectOnce(config);
-  let replies: Record<string, unknown>;
-  try {
-    const args = argv.what === "query_task" ? { ids: argv.ids ?? [] } : {};
-    replies = await broadcastCommand(connection, config.environment.prefix, argv.what, args, {
-      destination: argv.destination,
-      timeoutMs: argv.timeout,
-    });
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+  const args = argv.what === "query_task" ? { ids: argv.ids ?? [] } : {};
+  const replies = await askWorkers(ctx, argv, argv.what, args);
   const nodes = Object.keys(replies).sort();
   if (argv.json) ctx.print(json(replies));
   else for (const node of nodes) ctx.print(describe(node, argv.what, replies[node]));
