@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { getTask, type TaskView } from "./readResults.js";
-import type { ResultNote } from "./resultListener.js";
+import type { ResultNote } from "./resultNote.js";
 import { RESULT_CHANNEL } from "./sqlNames.js";
 
 export interface FollowResultsOptions {

@@ -4,9 +4,12 @@ import { translateDbError, withDbErrors } from "./dbErrors.js";
 import { fromJsonb } from "./jsonText.js";
 import { readPythonRow } from "./pythonRow.js";
 import { resultListener } from "./resultListener.js";
-import type { TaskState } from "./resultTypes.js";
+import { type ResultNote, rowFromNote } from "./resultNote.js";
+import type { ResultRow, StoredError, TaskState } from "./resultTypes.js";
 import { FINAL_STATES, resultTables } from "./sqlNames.js";
 import { type TrackingRecord, trackingColumns, trackingFromRow } from "./trackingStore.js";
+
+export type { ResultRow } from "./resultTypes.js";
 
 export interface StoredResult {
   status: TaskState;
@@ -15,7 +18,7 @@ export interface StoredResult {
   /** Last progress meta (a custom state's meta, for a row Celery wrote). */
   meta: unknown;
   /** FAILURE, RETRY and REVOKED: the exception (for a row Celery wrote, from its pickled exception dict). */
-  error: { type: string; message: string; module: string; stack?: string; eta?: string } | null;
+  error: StoredError | null;
   /**
    * Set when a row Celery wrote holds a pickle outside what the toolbox reads (e.g. an instance of the
    * worker's own class; docs/results.md): why. `value`, `meta` and `error` are then null.
@@ -59,27 +62,6 @@ const RESULT_COLUMNS = `task_id, status, result_json, meta, error, traceback,
   date_done AT TIME ZONE 'UTC' AS date_done, started_at, updated_at, worker, retries, name, parent_id, root_id,
   generation, replayed_at`;
 
-/** A `celery_taskmeta` row as read (the in-process runner's memory holds the same rows). */
-export interface ResultRow {
-  task_id: string;
-  status: TaskState;
-  result_json: unknown;
-  meta: unknown;
-  error: StoredResult["error"];
-  traceback: string | null;
-  result: Buffer | null;
-  date_done: Date | null;
-  started_at: Date | null;
-  updated_at: Date | null;
-  worker: string | null;
-  retries: number | null;
-  name: string | null;
-  parent_id: string | null;
-  root_id: string | null;
-  generation: number;
-  replayed_at: Date | null;
-}
-
 export function resultFromRow(r: ResultRow): StoredResult {
   const python = r.result ? readPythonRow(r.status, r.result, r.traceback) : undefined;
   return {
@@ -112,15 +94,25 @@ export function view(taskId: string, tracking: TrackingRecord | null, result: St
   };
 }
 
+// One round trip for both rows: the result (r) and the tracking row (k_-prefixed columns), either may be absent.
+const TRACKING_NAMES = trackingColumns.split(", ");
+const TRACKING_AS_K = TRACKING_NAMES.map((c) => `k.${c} AS k_${c}`).join(", ");
+
 async function readTask(pool: Pool, schema: string, taskId: string): Promise<TaskView> {
   const t = resultTables(schema);
-  const [results, tracking] = await Promise.all([
-    pool.query<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1`, [taskId]),
-    pool.query(`SELECT ${trackingColumns} FROM ${t.tracking} WHERE task_id = $1`, [taskId]),
-  ]);
-  const r = results.rows[0];
-  const k = tracking.rows[0];
-  return view(taskId, k ? trackingFromRow(k) : null, r ? resultFromRow(r) : null);
+  const { rows } = await pool.query(
+    `SELECT r.*, ${TRACKING_AS_K} FROM (SELECT 1) one
+     LEFT JOIN (SELECT ${RESULT_COLUMNS} FROM ${t.results} WHERE task_id = $1) r ON true
+     LEFT JOIN ${t.tracking} k ON k.task_id = $1`,
+    [taskId],
+  );
+  const row = rows[0];
+  if (!row) return view(taskId, null, null);
+  const tracking =
+    row.k_task_id === null
+      ? null
+      : trackingFromRow(Object.fromEntries(TRACKING_NAMES.map((c) => [c, row[`k_${c}`]])));
+  return view(taskId, tracking, row.task_id === null ? null : resultFromRow(row as ResultRow));
 }
 
 /** Tracking record, result and status of one task; status PENDING when nothing is stored. */
@@ -200,9 +192,11 @@ const DEFAULT_RECHECK_MS = 5_000;
  * Resolve with the task once it reaches a final state (SUCCESS/FAILURE/REVOKED); reject with
  * RESULT_TIMEOUT after `timeoutMs`. Listens on the results trigger's channel through one LISTEN
  * connection shared by every waiter on the pool (resultListener.ts), reading the row once LISTEN is
- * active (so a result stored just before is not missed) and again when a notification for this task
- * arrives, when the listening connection had to be replaced, and every `recheckMs` in case a notification
- * was never delivered.
+ * active (so a result stored just before is not missed). A final state's notification carries the row
+ * (resultNote.ts): the wait resolves from it without reading again, with the tracking row as that first read
+ * found it. When the note carries no row (a row Celery wrote, or one too large for a notification), the row
+ * is read. It is read again when the listening connection had to be replaced, and every `recheckMs` in case
+ * a notification was never delivered.
  */
 export function waitForResult(
   pool: Pool,
@@ -226,11 +220,24 @@ export function waitForResult(
     };
     const fail = (error: unknown) =>
       settle(() => reject(translateDbError(error, pool, schema, `wait for task ${taskId}`)));
-    const check = () =>
-      readTask(pool, schema, taskId).then((task) => {
+    /** The tracking row as the wait's latest read found it, and that read (a note's result waits for it). */
+    let tracking: TrackingRecord | null = null;
+    let reading: Promise<void> | undefined;
+    const check = () => {
+      reading = readTask(pool, schema, taskId).then((task) => {
         lastStatus = task.status;
+        tracking = task.tracking;
         if (isFinal(task.status)) settle(() => resolve(task));
       }, fail);
+      return reading;
+    };
+    /** A final state's note: resolve with the row it carries, or read the row when it carries none. */
+    const onFinal = (note: ResultNote) => {
+      const row = rowFromNote(note);
+      if (!row) return void check();
+      const result = resultFromRow(row);
+      void Promise.resolve(reading).then(() => settle(() => resolve(view(taskId, tracking, result))));
+    };
     const timer = setTimeout(
       () =>
         settle(() =>
@@ -260,7 +267,7 @@ export function waitForResult(
           return;
         }
         lastStatus = note.status as TaskState;
-        if (isFinal(note.status)) void check();
+        if (isFinal(note.status)) onFinal(note);
       })
       .then((off) => {
         if (settled) off();

@@ -1,12 +1,6 @@
 import type { Pool, PoolClient } from "pg";
+import type { ResultNote } from "./resultNote.js";
 import { RESULT_CHANNEL } from "./sqlNames.js";
-
-/** What a result write's NOTIFY carries (migrations.ts, the results trigger). */
-export interface ResultNote {
-  schema: string;
-  task_id: string;
-  status: string;
-}
 
 type Wake = (note: ResultNote | undefined) => void;
 

@@ -67,3 +67,33 @@ export interface WriteSummary {
   /** Task ids left as they were: already final, or a stale attempt (lower `retries`). */
   unchanged: string[];
 }
+
+/** An error as read back: a FAILURE's, RETRY's or REVOKED's (for a row Celery wrote, from its pickle). */
+export interface StoredError {
+  type: string;
+  message: string;
+  module: string;
+  stack?: string;
+  eta?: string;
+}
+
+/** A `celery_taskmeta` row as read (the in-process runner's memory holds the same rows). */
+export interface ResultRow {
+  task_id: string;
+  status: TaskState;
+  result_json: unknown;
+  meta: unknown;
+  error: StoredError | null;
+  traceback: string | null;
+  result: Buffer | null;
+  date_done: Date | null;
+  started_at: Date | null;
+  updated_at: Date | null;
+  worker: string | null;
+  retries: number | null;
+  name: string | null;
+  parent_id: string | null;
+  root_id: string | null;
+  generation: number;
+  replayed_at: Date | null;
+}

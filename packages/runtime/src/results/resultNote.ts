@@ -1,0 +1,43 @@
+import pg from "pg";
+import type { ResultRow, TaskState } from "./resultTypes.js";
+
+/**
+ * What a result write's NOTIFY carries (the results trigger: sql/000001.sql, and since 000006 the row).
+ * `row`: for a final state (SUCCESS, FAILURE, REVOKED) of a row with a JSON column — what the toolbox writes
+ * — whose note stays under PostgreSQL's 8,000-byte payload limit; absent otherwise (read the row then).
+ */
+export interface ResultNote {
+  schema: string;
+  task_id: string;
+  status: string;
+  row?: NotedRow;
+}
+
+type NotedTimes = "date_done" | "started_at" | "updated_at" | "replayed_at";
+
+/** The readable columns of `celery_taskmeta` as json_build_object writes them (timestamps as ISO text). */
+export type NotedRow = Omit<ResultRow, "task_id" | "status" | "result" | NotedTimes> & {
+  [column in NotedTimes]: string | null;
+};
+
+// pg's own timestamptz parser, so a noted time is the same Date a read of the row gives. It reads
+// PostgreSQL's text output ("2026-12-05 19:40:00.123456+00"); JSON writes a "T" between date and time.
+const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (text: string) => Date;
+const timestamp = (iso: string | null): Date | null =>
+  iso === null ? null : parseTimestamptz(iso.replace("T", " "));
+
+/** The row a note carries, as a read of it gives it (resultFromRow reads both); undefined when it carries none. */
+export function rowFromNote(note: ResultNote): ResultRow | undefined {
+  const r = note.row;
+  if (!r) return undefined;
+  return {
+    ...r,
+    task_id: note.task_id,
+    status: note.status as TaskState,
+    result: null, // a note carries a row only when its JSON columns describe it (no pickle to read)
+    date_done: timestamp(r.date_done),
+    started_at: timestamp(r.started_at),
+    updated_at: timestamp(r.updated_at),
+    replayed_at: timestamp(r.replayed_at),
+  };
+}
