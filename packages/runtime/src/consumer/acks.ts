@@ -1,8 +1,8 @@
 import type { Channel, Message } from "amqplib";
 
 /**
- * Acknowledgements for one consumer channel, coalesced: acks requested in the same turn of the event loop
- * (typically every message of one committed result batch) go out as a single `ack(tag, allUpTo=true)` for
+ * Acknowledgements for one consumer channel, coalesced: acks requested in the same run of the microtask
+ * queue (typically every message of one committed result batch) go out as a single `ack(tag, allUpTo=true)` for
  * the part below the oldest message still in flight, and one by one above it. Delivery tags belong to
  * their channel: once it closed, acks are dropped (the broker redelivers those messages; results are
  * idempotent on task id) and `closed` fires, so whatever still retries on behalf of those deliveries
@@ -52,14 +52,17 @@ export class AckTracker {
     this.inflight.set(message.fields.deliveryTag, message.content.length);
   }
 
-  /** Ack once the current turn ends, together with the other acks of this turn. */
+  /**
+   * Ack as soon as the code settling it returns (a microtask), together with the acks settled meanwhile:
+   * the rows of one committed batch resolve in one run of the microtask queue, so their acks go out as one.
+   */
   ack(message: Message): void {
     const tag = message.fields.deliveryTag;
     if (!this.forget(tag) || !this.open) return;
     this.done.push(tag);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      queueMicrotask(this.flush);
     }
   }
 

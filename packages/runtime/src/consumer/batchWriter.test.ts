@@ -35,6 +35,20 @@ describe("the batch writer", () => {
     expect(writer.batches).toBe(1);
   });
 
+  it("starts writing an idle writer's row before the event loop turns (no waiting for setImmediate)", async () => {
+    const { writer, statements } = table();
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const stored = Promise.all(["a", "b"].map((row) => writer.add(row)));
+    await Promise.resolve();
+    expect(turned).toBe(false);
+    // Both rows were added in one synchronous run: they share the statement.
+    expect(statements).toEqual([["a", "b"]]);
+    await stored;
+  });
+
   it("closes a batch at maxBatchBytes (a larger row goes alone) as well as at batchSize", async () => {
     const { writer, statements } = table({ slowMs: 2, maxBatchBytes: 100 });
     const sizes: [string, number][] = [

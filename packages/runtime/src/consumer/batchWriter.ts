@@ -7,9 +7,10 @@ import { type DurableRetry, isRowError } from "./transient.js";
  * lets a consumer keep "ack only after stored" at batched-insert speed. The worker writes result rows with
  * it, the tracker tracking rows.
  *
- * When nothing is being written, a row is written at the end of the current turn (low latency when idle,
- * and rows finished in the same turn share the statement); under load rows gather while the database works,
- * so batches grow with the load ("group commit") up to `batchSize` or `waitMs`.
+ * When nothing is being written, a row is written as soon as the code that added it returns (a microtask: no
+ * turn of the event loop is waited for when idle, and the rows of the deliveries one socket read brought —
+ * added in one synchronous run — share the statement); while a write is in progress rows gather, so batches
+ * grow with the load ("group commit") up to `batchSize` or `waitMs`.
  *
  * A database that is down or restarting is waited out by the durable retry (nothing is acked meanwhile, and
  * the broker's prefetch bounds what piles up here). A row the database refuses for its own content is
@@ -91,7 +92,7 @@ export class BatchWriter<Row> {
       else if (this.writing === 0) {
         if (!this.immediate) {
           this.immediate = true;
-          setImmediate(this.onTimer);
+          queueMicrotask(this.onTimer);
         }
       } else this.timer ??= setTimeout(this.onTimer, this.options.waitMs);
     });
