@@ -35,6 +35,11 @@ export interface E2eRow {
   rssTrackerMb: number | null;
   /** 1-minute load average when the run started: how busy the machine was. */
   load: number;
+  /**
+   * CPU µs per idle round trip (the whole round-trip phase, its warm-up trips included) of the producer, the
+   * worker, the broker and the database: what one task costs when it travels alone. Only in the run's rows.
+   */
+  idleCpuUs?: { producer: number; worker: number; broker: number | null; database: number | null };
 }
 
 const loadAverage = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
@@ -85,8 +90,10 @@ async function drive(world: World, system: System, count: number, p: Processes) 
   const after = cpu();
   producer.child.send("latency");
   const latencies = ((await producer.child.next("latency")).ms as number[]).sort((a, b) => a - b);
-  const perTask = (a: number | null, b: number | null) =>
-    a === null || b === null ? null : Math.round(((b - a) * 1e6) / count);
+  const idle = cpu();
+  const perTask = (a: number | null, b: number | null, n = count) =>
+    a === null || b === null ? null : Math.round(((b - a) * 1e6) / n);
+  const trips = latencies.length + 10; // the round trips, with common.mjs's WARM_SAMPLES
   return {
     tasksPerSecond: Math.round(count / seconds),
     publishPerSecond: Math.round(count / ((published.ms as number) / 1_000)),
@@ -100,6 +107,12 @@ async function drive(world: World, system: System, count: number, p: Processes) 
     rssWorkerMb: round(worker.peakMb()),
     cpuTrackerUs: perTask(before.tracker, after.tracker),
     rssTrackerMb: tracker ? round(tracker.peakMb()) : null,
+    idleCpuUs: {
+      producer: perTask(after.producer, idle.producer, trips) ?? 0,
+      worker: perTask(after.worker, idle.worker, trips) ?? 0,
+      broker: perTask(after.broker, idle.broker, trips),
+      database: perTask(after.database, idle.database, trips),
+    },
   };
 }
 
