@@ -3,6 +3,7 @@ import { maskUrl, type ToolboxConfig, ToolboxError } from "@worker-toolbox/confi
 import amqp, { type ChannelModel } from "amqplib";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import type { Logger } from "pino";
+import { batchSocketWrites } from "./batchedWrites.js";
 import { classifyBrokerError } from "./classifyError.js";
 import {
   type BrokerNodes,
@@ -217,6 +218,7 @@ export class BrokerConnection extends EventEmitter<Events> {
   private async connectTo(url: string): Promise<ChannelModel> {
     const { config, name } = this.options;
     const connection = await amqp.connect(dialUrl(config, url), brokerSocketOptions(config, name, url));
+    batchSocketWrites(connection);
     // An 'error' without a listener would crash the process; 'close' follows and drives recovery.
     connection.on("error", (error: Error) =>
       this.options.logger.warn({ err: error.message }, "broker connection error"),
