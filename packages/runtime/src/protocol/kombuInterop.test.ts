@@ -1,6 +1,6 @@
 /**
  * Interop with the real Python side: bodies and headers we write are read by Kombu's JSON loader and
- * re-dumped byte-identically, argsrepr/kwargsrepr equal Celery's saferepr, a message built by Celery's
+ * re-dumped byte-identically, argsrepr/kwargsrepr equal Celery's saferepr with our budget (REPR_MAX_LENGTH), a message built by Celery's
  * own `as_task_v2` decodes, and Python-made markers decode in TypeScript.
  *
  * Needs a python3 that imports kombu and celery (Debian: `apt-get install python3-celery`). Kombu < 5.3
@@ -17,6 +17,7 @@ import { decodeTaskMessage } from "./decodeTaskMessage.js";
 import { encodeTaskMessage } from "./encodeTaskMessage.js";
 import { decodeJson } from "./kombuJson.js";
 import { KOMBU_MARKER_ENCODER_PY } from "./kombuMarkers.testUtil.js";
+import { REPR_MAX_LENGTH } from "./repr.js";
 import { kombuArgs, kombuKwargs } from "./testArbitraries.js";
 import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
 
@@ -54,8 +55,8 @@ for case in request["cases"]:
     args, kwargs, embed = loads(case["body"])
     out["cases"].append({
         "redumped": dumps([args, kwargs, embed]),
-        "argsrepr": saferepr(tuple(args), 1024),
-        "kwargsrepr": saferepr(kwargs, 1024),
+        "argsrepr": saferepr(tuple(args), request["reprMaxLength"]),
+        "kwargsrepr": saferepr(kwargs, request["reprMaxLength"]),
     })
 
 utc = datetime.timezone.utc
@@ -112,6 +113,7 @@ describe.skipIf(!python)("interop with Python Kombu and Celery", () => {
   const run = () => {
     const input = JSON.stringify({
       id: ID,
+      reprMaxLength: REPR_MAX_LENGTH,
       cases: messages.map((m) => ({ body: m.content.toString("utf8") })),
     });
     const child = spawnSync(python as string, ["-c", SCRIPT], {

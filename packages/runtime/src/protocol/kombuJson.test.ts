@@ -25,6 +25,25 @@ describe("encodeJson", () => {
     );
   }, 60_000);
 
+  it("escapes exactly what Python's ensure_ascii escapes, for every UTF-16 code unit", () => {
+    const short: Record<number, string> = {
+      8: "\\b",
+      9: "\\t",
+      10: "\\n",
+      12: "\\f",
+      13: "\\r",
+      34: '\\"',
+      92: "\\\\",
+    };
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      // json.dumps(chr(c)): printable ASCII as is, except '"' and '\\'; the rest a short or a \u escape.
+      const expected = short[c] ?? (c >= 0x20 && c <= 0x7e ? ch : `\\u${c.toString(16).padStart(4, "0")}`);
+      const got = encodeJson(`a${ch}b`);
+      if (got !== `"a${expected}b"`) expect(got, `U+${c.toString(16)}`).toBe(`"a${expected}b"`);
+    }
+  });
+
   it("wraps dates, decimals and bytes in Kombu markers", () => {
     expect(encodeJson(new Date("2026-01-15T03:03:41.415Z"))).toBe(
       '{"__type__": "datetime", "__value__": "2026-01-15T03:03:41.415000+00:00"}',

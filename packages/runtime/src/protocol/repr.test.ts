@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { argsRepr, kwargsRepr, pythonFloatRepr, pythonRepr } from "./repr.js";
+import { argsRepr, kwargsRepr, pythonFloatRepr, pythonRepr, REPR_MAX_LENGTH } from "./repr.js";
 import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
+
+/** argsrepr with Celery's own budget (`app.amqp.argsrepr_maxsize`), for comparing with what Celery prints. */
+const celeryArgsRepr = (args: unknown[]) => pythonRepr(args, { tuple: true, maxLength: 1024 });
 
 describe("argsRepr / kwargsRepr", () => {
   it("match the captured Celery 5.6 headers", () => {
@@ -41,7 +44,7 @@ describe("argsRepr / kwargsRepr", () => {
 
   it("truncate at the budget like saferepr, quirks included", () => {
     // The closer that comes after the budget runs out is dropped, as in Celery.
-    expect(argsRepr(["a".repeat(2000)])).toBe(`('${"a".repeat(1023)}...', ...`);
+    expect(celeryArgsRepr(["a".repeat(2000)])).toBe(`('${"a".repeat(1023)}...', ...`);
     expect(pythonRepr(["one two three"], { maxLength: 10 })).toBe("['one two...', ...");
     const many = pythonRepr([Array.from({ length: 500 }, (_, i) => i)], { maxLength: 40 });
     expect(many).toBe("[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, , ...]]");
@@ -49,13 +52,23 @@ describe("argsRepr / kwargsRepr", () => {
 
   it("count code points as Python does when cutting, astral characters included", () => {
     // Python: len('😀' * 600) == 600 (1,200 UTF-16 units); cut at 1,023 code points, never inside a pair.
-    expect(argsRepr(["😀".repeat(600)])).toBe(`('${"😀".repeat(600)}',)`);
-    expect(argsRepr(["😀".repeat(1100)])).toBe(`('${"😀".repeat(1023)}...', ...`);
-    expect(argsRepr([`${"a".repeat(1000)}${"😀".repeat(100)}`])).toBe(
+    expect(celeryArgsRepr(["😀".repeat(600)])).toBe(`('${"😀".repeat(600)}',)`);
+    expect(celeryArgsRepr(["😀".repeat(1100)])).toBe(`('${"😀".repeat(1023)}...', ...`);
+    expect(celeryArgsRepr([`${"a".repeat(1000)}${"😀".repeat(100)}`])).toBe(
       `('${"a".repeat(1000)}${"😀".repeat(23)}...', ...`,
     );
     // A large argument is cut from its head (the repr costs the same for 100 KB as for 2 KB).
-    expect(argsRepr(["b".repeat(100_000)])).toBe(`('${"b".repeat(1023)}...', ...`);
+    expect(argsRepr(["b".repeat(100_000)])).toBe(`('${"b".repeat(255)}...', ...`);
+  });
+
+  it("stay within a 256-character budget: a 1 KB argument does not double the message", () => {
+    expect(REPR_MAX_LENGTH).toBe(256);
+    const kb = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(29).slice(0, 1024);
+    const repr = argsRepr([12345, kb]);
+    expect(repr).toBe(`(12345, '${kb.slice(0, 256 - "(12345, ".length)}...', ...`);
+    expect(kwargsRepr({ blob: kb }).length).toBeLessThan(270);
+    // Arguments that fit (ids and versions) are rendered whole, exactly as with Celery's budget.
+    expect(argsRepr(["org-42", 7, { v: 2 }])).toBe(celeryArgsRepr(["org-42", 7, { v: 2 }]));
   });
 });
 

@@ -1,15 +1,23 @@
 /**
  * Python-style `repr` for the `argsrepr`/`kwargsrepr` headers, following Celery's `saferepr`
- * (celery/utils/saferepr.py): a token stream with a character budget (1024), `...` once the budget is
- * spent (then the open brackets are closed), containers nested 3 deep shown as `[...]`, strings always
- * in single quotes with only `'` escaped. Values are rendered as a Python worker sees them after
+ * (celery/utils/saferepr.py): a token stream with a character budget (REPR_MAX_LENGTH), `...` once the
+ * budget is spent (then the open brackets are closed), containers nested 3 deep shown as `[...]`, strings
+ * always in single quotes with only `'` escaped. Values are rendered as a Python worker sees them after
  * decoding the JSON body: arrays → lists, objects → dicts, whole numbers → ints, Date → datetime.
- * Only people read these headers (logs, Flower), but matching Celery keeps mixed fleets uniform.
+ * Only people read these headers (logs, Flower), but matching Celery's rendering keeps mixed fleets uniform.
  */
 import { formatIsoDateTime } from "./isoDateTime.js";
 import { CeleryDate, CeleryDecimal, CeleryTime } from "./values.js";
 
-export const REPR_MAX_LENGTH = 1024;
+/**
+ * The character budget of the `argsrepr`/`kwargsrepr` headers. Celery's producer uses 1024
+ * (`app.amqp.argsrepr_maxsize`); ours is 256. The headers are a preview for people (logs, Flower, `inspect`),
+ * and a Python worker reads any length; but a message carries them to every queue it reaches, so at 1024 a
+ * 1 KB argument's message doubled, and RabbitMQ spent about 15 µs more per task storing the two quorum copies
+ * (bench/README.md, "1 KB against BullMQ"). Arguments whose repr fits (ids and versions, as tasks should
+ * take) are shown exactly as Celery shows them.
+ */
+export const REPR_MAX_LENGTH = 256;
 const MAX_LEVELS = 3;
 
 const SURROGATE = /[\ud800-\udfff]/;
