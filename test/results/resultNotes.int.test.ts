@@ -90,6 +90,31 @@ describe("result notifications carry the final row", () => {
     });
   });
 
+  it("a database set to worker_toolbox.result_notes = 'ids' sends ids and states only: the wait reads the row", async () => {
+    const database = world.db.url.split("/").pop()!.split("?")[0]!;
+    await world.pool.query(`ALTER DATABASE "${database}" SET worker_toolbox.result_notes = 'ids'`);
+    const writer = world.newPool({ max: 1 }); // new sessions take the database's setting
+    const listener = await world.pool.connect();
+    try {
+      const notes: string[] = [];
+      listener.on("notification", (note) => notes.push(note.payload ?? ""));
+      await listener.query("LISTEN worker_toolbox_result");
+      await withCountedWatcher(async (watcher, reads) => {
+        const taskId = id("ids-only");
+        const waiting = watcher.wait(taskId, NOTES_ONLY);
+        await sleep(100);
+        await createResultStore({ pool: writer, schema, workerName: "w" }).markSuccess({ taskId }, "kept");
+        expect((await waiting).result?.value).toBe("kept");
+        expect(reads()).toBe(2); // the first read, and the read after the note
+        const note = JSON.parse(notes.find((n) => n.includes(taskId)) ?? "{}");
+        expect(note).toEqual({ schema, task_id: taskId, status: "SUCCESS" });
+      });
+    } finally {
+      listener.release();
+      await world.pool.query(`ALTER DATABASE "${database}" RESET worker_toolbox.result_notes`);
+    }
+  });
+
   it("a row Celery wrote (a pickle, no JSON column) is read back and unpickled", async () => {
     await withCountedWatcher(async (watcher, reads) => {
       const taskId = id("celery");

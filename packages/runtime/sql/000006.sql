@@ -5,11 +5,15 @@
 -- schema, task_id and status as before, so older listeners read it unchanged. Without "row" — a non-final
 -- state, a row only Celery's pickle describes (no JSON column: Celery wrote it), or a note that would pass
 -- PostgreSQL's 8,000-byte payload limit — the waiter reads the row, as before.
+-- PostgreSQL has no permissions on notification channels: any role that can connect can LISTEN and would see
+-- the rows. Where that is too much, `ALTER DATABASE ... SET worker_toolbox.result_notes = 'ids'` (or the same
+-- on the writing roles) keeps the notes to ids and states: waiters then read the row, as before.
 CREATE OR REPLACE FUNCTION worker_toolbox_notify_result() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
   note text;
 BEGIN
   IF NEW.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+     AND coalesce(current_setting('worker_toolbox.result_notes', true), '') <> 'ids'
      AND (NEW.result_json IS NOT NULL OR NEW.meta IS NOT NULL OR NEW.error IS NOT NULL) THEN
     note := json_build_object(
       'schema', TG_TABLE_SCHEMA, 'task_id', NEW.task_id, 'status', NEW.status,
