@@ -8,7 +8,10 @@ export function trackCommand(ctx: CommandContext): CommandBody {
     builder: (yargs: Argv) =>
       yargs
         .example("$0 track", "record every task ever scheduled")
-        .example("WT_TRACKER_BATCH_SIZE=1000 $0 track", "bigger batches"),
+        .example(
+          "WT_TRACKER_PREFETCH=2000 WT_TRACKER_BATCH_SIZE=1000 $0 track",
+          "bigger batches (prefetch: two batches)",
+        ),
     handler: async (argv) => {
       const config = ctx.loadConfig(argv as GlobalOptions);
       // Imported on use, so `track --help` does not load the runtime (see commands/index.ts).
