@@ -84,7 +84,7 @@ describe("maskUrl", () => {
       }),
       { numRuns: 2_000 },
     );
-  });
+  }, 30_000); // 2,000 runs: seconds on a loaded 2-core CI machine
 
   it("property: no piece of a secret survives in a well-formed URL", () => {
     fc.assert(
@@ -131,5 +131,5 @@ describe("ConfigError for a malformed URL", () => {
       ),
       { numRuns: 1_000 },
     );
-  });
+  }, 30_000); // 1,000 config loads: seconds on a loaded 2-core CI machine
 });
