@@ -1,8 +1,11 @@
 import type { Pool, PoolClient } from "pg";
+import { describeUse, guardPool } from "./poolErrors.js";
 import type { ResultNote } from "./resultNote.js";
 import { RESULT_CHANNEL } from "./sqlNames.js";
 
 type Wake = (note: ResultNote | undefined) => void;
+
+const LISTEN_USE = { use: "result waits (LISTEN)", next: "reopened; every wait re-reads its row" };
 
 /** After a held listening connection broke: the first reconnect at once, then waits doubling up to the last. */
 const RECONNECT_MS = [0, 100, 250, 500, 1_000, 2_000, 5_000];
@@ -83,6 +86,8 @@ class ResultListener {
 
   private async connect(): Promise<PoolClient> {
     const client = await this.pool.connect();
+    // Its failure is logged once, by the pool's guard, with these fields; onError only recovers.
+    describeUse(client, LISTEN_USE);
     client.on("notification", this.onNotification);
     client.on("error", this.onError);
     try {
@@ -155,10 +160,14 @@ const keyOf = (schema: string, taskId: string) => `${schema}\u0000${taskId}`;
 
 const listeners = new WeakMap<Pool, ResultListener>();
 
-/** The shared listener of `pool`. */
+/**
+ * The shared listener of `pool`. The pool is guarded on first use (results/poolErrors.ts; stderr unless a
+ * watcher guarded it with its logger first): the connections waits open cannot crash the process.
+ */
 export function resultListener(pool: Pool): ResultListener {
   let listener = listeners.get(pool);
   if (!listener) {
+    guardPool(pool);
     listener = new ResultListener(pool);
     listeners.set(pool, listener);
   }
