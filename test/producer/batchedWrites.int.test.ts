@@ -1,61 +1,40 @@
-import { randomUUID } from "node:crypto";
-import amqp from "amqplib";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type amqp from "amqplib";
+import { describe, expect, it } from "vitest";
 import { batchSocketWrites } from "../../packages/runtime/src/broker/batchedWrites.js";
-import { ConfirmPublisher } from "../../packages/runtime/src/broker/confirmPublisher.js";
-import { testServers } from "../support/servers.js";
+import { publisherQueue } from "./publisherQueue.js";
 
 /**
  * broker/batchedWrites.ts corks the connection's socket while amqplib's muxer copies a turn's frames to it, so
  * a burst of publishes leaves in a few `writev` calls instead of one write per frame chunk. Against RabbitMQ:
  * every message of the burst arrives whole and in order, and the socket saw far fewer writes than chunks.
  */
-const { amqpUrl } = testServers();
-let connection: amqp.ChannelModel;
-let publisher: ConfirmPublisher;
-const queue = `wt-batched-${randomUUID()}`;
 /** Calls into the socket's write paths: one `write(2)`/`writev(2)` each. */
 const socketWrites = { count: 0 };
-
-beforeAll(async () => {
-  connection = await amqp.connect(amqpUrl, { noDelay: true });
-  expect(batchSocketWrites(connection)).toBe(true);
-  const socket = (connection as unknown as { connection: { stream: Record<string, unknown> } }).connection
-    .stream as { _write: (...a: unknown[]) => unknown; _writev: (...a: unknown[]) => unknown };
-  const [write, writev] = [socket._write, socket._writev];
-  socket._write = function (this: unknown, ...a: unknown[]) {
-    socketWrites.count++;
-    return write.apply(this, a);
-  };
-  socket._writev = function (this: unknown, ...a: unknown[]) {
-    socketWrites.count++;
-    return writev.apply(this, a);
-  };
-  const channel = await connection.createChannel();
-  await channel.assertQueue(queue, { durable: false, autoDelete: false });
-  await channel.close();
-  publisher = new ConfirmPublisher({
-    logger: pino({ level: "silent" }),
-    deadlineMs: 10_000,
-    name: "batched",
-  });
-  await publisher.attach(connection);
+const world = publisherQueue("batched", {
+  noDelay: true,
+  prepare(connection) {
+    expect(batchSocketWrites(connection)).toBe(true);
+    const socket = (connection as unknown as { connection: { stream: Record<string, unknown> } }).connection
+      .stream as { _write: (...a: unknown[]) => unknown; _writev: (...a: unknown[]) => unknown };
+    const [write, writev] = [socket._write, socket._writev];
+    socket._write = function (this: unknown, ...a: unknown[]) {
+      socketWrites.count++;
+      return write.apply(this, a);
+    };
+    socket._writev = function (this: unknown, ...a: unknown[]) {
+      socketWrites.count++;
+      return writev.apply(this, a);
+    };
+  },
 });
-
-afterAll(async () => {
-  await publisher?.close(1_000);
-  const channel = await connection.createChannel();
-  await channel.deleteQueue(queue);
-  await connection.close();
-});
+const { queue } = world;
 
 describe("batched socket writes", () => {
   it("a burst of 200 publishes of 2 chunks each arrives whole and in order, in far fewer socket writes", async () => {
     const body = Buffer.alloc(3_000, "x"); // over amqplib's 2 KiB threshold: method + header, then body
     const before = socketWrites.count;
     const sent = Array.from({ length: 200 }, (_, n) =>
-      publisher.publish({
+      world.publisher.publish({
         exchange: "",
         routingKey: queue,
         content: Buffer.concat([Buffer.from(`${n}:`), body]),
@@ -64,7 +43,7 @@ describe("batched socket writes", () => {
     );
     await Promise.all(sent);
     const writes = socketWrites.count - before;
-    const channel = await connection.createChannel();
+    const channel = await world.connection.createChannel();
     const got: amqp.ConsumeMessage[] = [];
     await new Promise<void>((resolve) => {
       void channel.consume(

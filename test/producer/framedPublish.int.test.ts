@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
-import amqp from "amqplib";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfirmPublisher } from "../../packages/runtime/src/broker/confirmPublisher.js";
+import type amqp from "amqplib";
+import { describe, expect, it } from "vitest";
 import { framedPublish, framedPublishes } from "../../packages/runtime/src/broker/framedPublish.js";
-import { testServers } from "../support/servers.js";
+import { publisherQueue } from "./publisherQueue.js";
 
 /**
  * The confirm publisher writes its own frames (broker/publishFrames.ts) through amqplib's channel internals
@@ -12,30 +10,12 @@ import { testServers } from "../support/servers.js";
  * header value, a body split over several frames), the framed path is the one taken, and a message with a
  * value only amqplib encodes (a typed decimal, as a republished message may carry) goes through amqplib.
  */
-const { amqpUrl } = testServers();
-let connection: amqp.ChannelModel;
-let publisher: ConfirmPublisher;
-const queue = `wt-framed-${randomUUID()}`;
-
-beforeAll(async () => {
-  connection = await amqp.connect(amqpUrl);
-  const channel = await connection.createChannel();
-  await channel.assertQueue(queue, { durable: false, autoDelete: false });
-  await channel.close();
-  publisher = new ConfirmPublisher({ logger: pino({ level: "silent" }), deadlineMs: 10_000, name: "framed" });
-  await publisher.attach(connection);
-});
-
-afterAll(async () => {
-  await publisher?.close(1_000);
-  const channel = await connection.createChannel();
-  await channel.deleteQueue(queue);
-  await connection.close();
-});
+const world = publisherQueue("framed");
+const { queue } = world;
 
 /** The next `count` messages in the queue. */
 async function take(count: number): Promise<amqp.ConsumeMessage[]> {
-  const channel = await connection.createChannel();
+  const channel = await world.connection.createChannel();
   const got: amqp.ConsumeMessage[] = [];
   await new Promise<void>((resolve) => {
     void channel.consume(
@@ -81,7 +61,7 @@ describe("framed publish", () => {
       headers,
     };
     const before = framedPublishes.count;
-    await publisher.publish({ exchange: "", routingKey: queue, content, properties });
+    await world.publisher.publish({ exchange: "", routingKey: queue, content, properties });
     expect(framedPublishes.count).toBe(before + 1);
     const [message] = await take(1);
     expect(message!.content.equals(content)).toBe(true);
@@ -93,7 +73,7 @@ describe("framed publish", () => {
 
   it("a value only amqplib encodes (a typed decimal) goes through amqplib, and arrives", async () => {
     const before = framedPublishes.count;
-    await publisher.publish({
+    await world.publisher.publish({
       exchange: "",
       routingKey: queue,
       content: Buffer.from("{}"),
@@ -107,7 +87,7 @@ describe("framed publish", () => {
   });
 
   it("on a closed channel: throws amqplib's IllegalOperationError, as channel.publish does, writing nothing", async () => {
-    const channel = await connection.createConfirmChannel();
+    const channel = await world.connection.createConfirmChannel();
     const confirmed = new Promise<Error | null>((resolve) =>
       framedPublish(channel, "", queue, Buffer.from("open"), {}, "open", resolve),
     );
@@ -123,7 +103,7 @@ describe("framed publish", () => {
   });
 
   it("unroutable (mandatory set on the framed path): rejects PUBLISH_UNROUTABLE", async () => {
-    const error = await publisher
+    const error = await world.publisher
       .publish({
         exchange: "",
         routingKey: `no-such-queue-${randomUUID()}`,
