@@ -115,18 +115,20 @@ it("pools an application passes to the result watcher, and the dashboard's LISTE
   const lines = (msg: string) => logs.filter((entry) => entry.msg === msg);
   const idle = logs.find((entry) => entry.event === "ready")?.idle as Record<string, number>;
   expect(idle).toEqual({ bare: 2, owned: 2, waitedOn: 2, dashboard: 0 });
-  expect(terminated).toEqual({ idle: 6, listening: 3 });
+  expect(terminated).toEqual({ idle: 6, listening: 4 });
   // The pool only waitForResult used: guarded on its first wait, reported on stderr (no logger given).
   expect(holder.err().match(/idle database connection failed/g)).toHaveLength(idle.waitedOn!);
   // The bare pool's idle clients: one line each, from the guard the watcher put on it. The owned pool's:
   // its owner's listener heard them, and no line of ours repeats it.
   expect(lines("idle database connection failed")).toHaveLength(idle.bare!);
   expect(logs.filter((entry) => entry.event === "owner-heard")).toHaveLength(idle.owned!);
-  // The three LISTEN connections (two watchers, the dashboard's feed): one line each; the dashboard's says
+  // The four LISTEN connections (two watchers, the dashboard's feed, followResults): one line each, saying
   // what it was for, and no holder adds a line of its own.
   const inUse = lines("database connection failed while in use");
-  expect(inUse).toHaveLength(3);
+  expect(inUse).toHaveLength(4);
   expect(inUse.filter((entry) => entry.use === "result waits (LISTEN)")).toHaveLength(2);
+  expect(inUse.filter((entry) => entry.use === "following results (LISTEN)")).toHaveLength(1);
+  expect(lines("cannot show task results")).toEqual([]);
   expect(inUse.filter((entry) => entry.use === "dashboard live updates (LISTEN)")).toEqual([
     expect.objectContaining({
       next: "reconnecting in 1 s",

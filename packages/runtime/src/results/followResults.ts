@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { describeUse, guardPool } from "./poolErrors.js";
 import { getTask, type TaskView } from "./readResults.js";
 import type { ResultNote } from "./resultNote.js";
 import { RESULT_CHANNEL } from "./sqlNames.js";
@@ -8,7 +9,10 @@ export interface FollowResultsOptions {
   schema: string;
   /** Every write of a result row (every state change), read back in full. */
   onResult: (task: TaskView) => void;
-  /** A read or the listening connection failed; following stops after a broken connection. */
+  /**
+   * A read failed. The listening connection's failure is logged once by the pool's guard (poolErrors.ts),
+   * not passed here; following stops after it.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -18,7 +22,8 @@ export interface FollowResultsOptions {
  * Resolves once listening; the returned function stops and gives the connection back.
  */
 export async function followResults(pool: Pool, options: FollowResultsOptions): Promise<() => Promise<void>> {
-  const client: PoolClient = await pool.connect();
+  const client: PoolClient = await guardPool(pool).connect();
+  describeUse(client, { use: "following results (LISTEN)", next: "results are no longer shown" });
   let stopped = false;
   const onNotification = (message: { channel: string; payload?: string }) => {
     if (message.channel !== RESULT_CHANNEL || !message.payload) return;
@@ -32,9 +37,13 @@ export async function followResults(pool: Pool, options: FollowResultsOptions): 
     );
   };
   let broken: Error | undefined;
+  // A broken connection is destroyed at once (not handed back to the pool): pg reports a dropped
+  // connection twice (the server's notice, then the socket's end), and the guard logs while it is checked out.
   const onError = (error: Error) => {
+    if (broken) return;
     broken = error;
-    options.onError?.(error);
+    client.off("notification", onNotification);
+    client.release(error);
   };
   client.on("notification", onNotification);
   client.on("error", onError);
@@ -47,10 +56,10 @@ export async function followResults(pool: Pool, options: FollowResultsOptions): 
   return async () => {
     if (stopped) return;
     stopped = true;
+    if (broken) return;
     client.off("notification", onNotification);
-    if (!broken) await client.query(`UNLISTEN ${RESULT_CHANNEL}`).catch(() => undefined);
+    await client.query(`UNLISTEN ${RESULT_CHANNEL}`).catch(() => undefined);
     client.off("error", onError);
-    // A broken connection is destroyed, not handed back to the pool.
-    client.release(broken);
+    client.release();
   };
 }
