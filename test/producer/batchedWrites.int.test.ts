@@ -43,19 +43,7 @@ describe("batched socket writes", () => {
     );
     await Promise.all(sent);
     const writes = socketWrites.count - before;
-    const channel = await world.connection.createChannel();
-    const got: amqp.ConsumeMessage[] = [];
-    await new Promise<void>((resolve) => {
-      void channel.consume(
-        queue,
-        (message) => {
-          if (message) got.push(message);
-          if (got.length === 200) resolve();
-        },
-        { noAck: true },
-      );
-    });
-    await channel.close();
+    const got = await world.take(200);
     expect(got.map((m) => m.properties.headers?.n)).toEqual(Array.from({ length: 200 }, (_, n) => n));
     for (const [n, m] of got.entries()) {
       expect(m.content.length).toBe(3_000 + `${n}:`.length);

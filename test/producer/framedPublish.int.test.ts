@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type amqp from "amqplib";
 import { describe, expect, it } from "vitest";
 import { framedPublish, framedPublishes } from "../../packages/runtime/src/broker/framedPublish.js";
 import { publisherQueue } from "./publisherQueue.js";
@@ -11,25 +10,7 @@ import { publisherQueue } from "./publisherQueue.js";
  * value only amqplib encodes (a typed decimal, as a republished message may carry) goes through amqplib.
  */
 const world = publisherQueue("framed");
-const { queue } = world;
-
-/** The next `count` messages in the queue. */
-async function take(count: number): Promise<amqp.ConsumeMessage[]> {
-  const channel = await world.connection.createChannel();
-  const got: amqp.ConsumeMessage[] = [];
-  await new Promise<void>((resolve) => {
-    void channel.consume(
-      queue,
-      (message) => {
-        if (message) got.push(message);
-        if (got.length === count) resolve();
-      },
-      { noAck: true },
-    );
-  });
-  await channel.close();
-  return got;
-}
+const { queue, take } = world;
 
 describe("framed publish", () => {
   it("arrives as published: properties, every kind of header value, a body over several frames", async () => {

@@ -10,6 +10,8 @@ export interface PublisherQueue {
   readonly publisher: ConfirmPublisher;
   /** A queue of the file's own (the default exchange routes to it by name), deleted after the file. */
   readonly queue: string;
+  /** The next `count` messages in the queue, in order. */
+  take(count: number): Promise<amqp.ConsumeMessage[]>;
 }
 
 /**
@@ -47,7 +49,24 @@ export function publisherQueue(
     if (value === undefined) throw new Error(`publisherQueue("${name}") is not set up yet`);
     return value;
   };
+  const take = async (count: number): Promise<amqp.ConsumeMessage[]> => {
+    const channel = await need(connection).createChannel();
+    const got: amqp.ConsumeMessage[] = [];
+    await new Promise<void>((resolve) => {
+      void channel.consume(
+        queue,
+        (message) => {
+          if (message) got.push(message);
+          if (got.length === count) resolve();
+        },
+        { noAck: true },
+      );
+    });
+    await channel.close();
+    return got;
+  };
   return {
+    take,
     get connection() {
       return need(connection);
     },
