@@ -18,6 +18,13 @@ const paced = defineTask({
   rateLimit: "5/s",
 });
 const free = defineTask({ name: `${SERVICE}.free`, args: z.tuple([z.number()]), result: z.number() });
+/** One run a minute: the second and third wait in the worker for their turn. */
+const scarce = defineTask({
+  name: `${SERVICE}.scarce`,
+  args: z.tuple([z.number()]),
+  result: z.number(),
+  rateLimit: "1/m",
+});
 
 let h: Harness;
 let worker: Worker;
@@ -37,10 +44,11 @@ describe("a contract's rateLimit", () => {
       tasks: [
         implementTask(paced, ({ args: [n] }) => note("paced", n)),
         implementTask(free, ({ args: [n] }) => note("free", n)),
+        implementTask(scarce, ({ args: [n] }) => note("scarce", n)),
       ],
       logger: testLogger,
     });
-    producer = createProducer({ config: h.config, contracts: [paced, free], logger: testLogger });
+    producer = createProducer({ config: h.config, contracts: [paced, free, scarce], logger: testLogger });
     await Promise.all([worker.start(), producer.ready(20_000)]);
   });
 
@@ -63,5 +71,28 @@ describe("a contract's rateLimit", () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(180);
     // The unlimited task ran while the paced one waited for its turns.
     expect(started.get("free")!.at(-1)!).toBeLessThan(runs.at(-1)!);
+  });
+
+  // Last: it stops the worker.
+  it("tasks waiting for their turn go back to the queue on shutdown: another worker runs them", async () => {
+    const [first, ...waiting] = await Promise.all([1, 2, 3].map((n) => producer.send(scarce, [n])));
+    await h.waitForStatus(first!.id, "SUCCESS", 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the other two are held, waiting for a turn
+    expect(started.get("scarce")).toHaveLength(1);
+    await worker.close({ graceMs: 500 });
+    // The same task with no rate limit, in a worker of its own: it finds the two in the queue.
+    const unlimited = defineTask({ name: scarce.name, args: scarce.args, result: scarce.result });
+    const next = createWorker({
+      config: h.config,
+      tasks: [implementTask(unlimited, ({ args: [n] }) => note("scarce", n))],
+      logger: testLogger,
+    });
+    try {
+      await next.start();
+      await Promise.all(waiting.map((receipt) => h.waitForStatus(receipt.id, "SUCCESS", 10_000)));
+      expect(started.get("scarce")).toHaveLength(3);
+    } finally {
+      await next.close({ graceMs: 500 });
+    }
   });
 });
