@@ -7,11 +7,14 @@ import { createTracker, type Tracker } from "../../packages/runtime/src/tracker/
 import { canvasContracts } from "../interop/contracts.js";
 import { type InteropWorld, interopWorld } from "../interop/world.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import { runCliCaptured } from "../support/cli.js";
+import { testServers } from "../support/servers.js";
 
 /**
  * Celery's `group` and `group_index` headers on the tracking row, for groups Python Celery sends
  * (`group(...).apply_async()`) and groups the TypeScript producer sends (`producer.apply(group(...))`): the
- * tracker records both, and `getTask` (the dashboard's and the CLI's reader) returns them.
+ * tracker records both, `getTask` (the dashboard's and the CLI's reader) returns them, and `worker-toolbox
+ * tasks --group` lists a group's members.
  */
 const celery = findCeleryPython();
 if (!celery.found) warnCeleryMissing("the tracking group tests", celery.reason);
@@ -78,5 +81,14 @@ describe.skipIf(!celery.found)("the tracking row keeps a task's group id and ind
       groupId: receipt.groupId,
       groupIndex: 1,
     });
+
+    const listed = await runCliCaptured(["tasks", "--group", python.id, "--json"], {
+      AMQP_URL: testServers().amqpUrl,
+      DATABASE_URL: world.database.url,
+      WT_ENVIRONMENT_PREFIX: world.prefix,
+    });
+    expect(listed.code, listed.stderr).toBe(0);
+    const members = (JSON.parse(listed.stdout) as { tasks: { taskId: string }[] }).tasks.map((t) => t.taskId);
+    expect(members.sort()).toEqual([...python.members].sort());
   });
 });
