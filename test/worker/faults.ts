@@ -10,8 +10,8 @@ export const FAULT_WORKER = { prefetch: 200, concurrency: 32, resultBatchSize: 1
 
 const children = new Set<WorkerProcess>();
 
-export function startWorkerProcess(config: ToolboxConfig): WorkerProcess {
-  const proc = spawnWorker(config);
+export function startWorkerProcess(config: ToolboxConfig, env: Record<string, string> = {}): WorkerProcess {
+  const proc = spawnWorker(config, env);
   children.add(proc);
   void proc.exited.then(() => children.delete(proc));
   return proc;

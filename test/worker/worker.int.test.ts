@@ -278,8 +278,9 @@ describe("worker", () => {
     const failed = await h.waitForStatus(msg.id, "FAILURE", 30_000);
     expect(failed.error?.type).toBe("TimeLimitExceeded");
     expect(failed.retries).toBe(0);
+    // The dead letter is published beside the row (settle), so it can be confirmed a moment after the row.
+    const letters = (await pollDeadLetters(1)).filter((letter) => letter.properties.headers?.id === msg.id);
     await expect.poll(() => worker.stats.running).toBe(0);
-    const letters = (await h.takeDeadLetters()).filter((letter) => letter.properties.headers?.id === msg.id);
     expect(letters.map((letter) => letter.properties.headers?.["x-wt-reason"])).toEqual(["time-limit"]);
     expect(letters[0]!.properties.headers?.["x-wt-attempts"]).toBe(1);
   });

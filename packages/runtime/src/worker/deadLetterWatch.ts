@@ -1,6 +1,7 @@
 import type { ChannelModel } from "amqplib";
 import type { Logger } from "pino";
 import { AckTracker } from "../consumer/acks.js";
+import { deliveryLimitRow } from "../consumer/deliveryLimitRow.js";
 import { expiredInQueueRow } from "../consumer/expiredInQueue.js";
 import { isRowError } from "../consumer/transient.js";
 import { Delivery } from "../delivery/delivery.js";
@@ -26,7 +27,9 @@ const PREFETCH = 50;
 
 /**
  * Consume the service's dead-letter copies: a task the broker expired in the service queue gets its REVOKED
- * row (consumer/expiredInQueue.ts), acked once the row is committed; every other copy is acked at once (the
+ * row (consumer/expiredInQueue.ts), one it dead-lettered at the delivery limit (its worker died on every
+ * delivery) its FAILURE row (consumer/deliveryLimitRow.ts), each acked once the row is committed; every other
+ * copy is acked at once (the
  * dead letter itself stays in `<prefix>.<service>.dead` for `worker-toolbox dlq`). A row that could not be
  * written while closing returns the copy to the queue. The service's workers share the queue, so each copy is handled
  * once; copies that arrive while no worker runs wait for the next one.
@@ -42,16 +45,25 @@ export async function watchDeadLetters(conn: ChannelModel, options: DeadLetterWa
   await channel.consume(options.queue, (message) => {
     if (!message) return; // Cancelled (queue deleted): the next reconnect declares and consumes it again.
     const delivery = new Delivery(message, acks);
-    const row = expiredInQueueRow(message, options.serviceQueue);
+    const row =
+      expiredInQueueRow(message, options.serviceQueue) ?? deliveryLimitRow(message, options.serviceQueue);
     if (!row) return delivery.ack();
+    const what = row.state === "REVOKED" ? "an expired task" : "a task past the delivery limit";
     options.rows.add(row).then(
       () => {
-        logger.info({ taskId: row.taskId, task: row.name }, "task expired in the queue; recorded REVOKED");
-        options.revoked?.(row);
+        if (row.state === "REVOKED") {
+          logger.info({ taskId: row.taskId, task: row.name }, "task expired in the queue; recorded REVOKED");
+          options.revoked?.(row);
+        } else {
+          logger.error(
+            { taskId: row.taskId, task: row.name },
+            "task dead-lettered at the delivery limit (its worker died on every delivery); recorded FAILURE",
+          );
+        }
         delivery.ack();
       },
       (error: Error) => {
-        logger.warn({ taskId: row.taskId, err: error.message }, "REVOKED row of an expired task not stored");
+        logger.warn({ taskId: row.taskId, err: error.message }, `${row.state} row of ${what} not stored`);
         // Refused for what it holds: it would be refused again. Otherwise (closing) another worker retries.
         if (isRowError(error)) delivery.ack();
         else delivery.giveBack();

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { echo } from "../fixtures/workers/tasks.js";
+import { testServers } from "../support/servers.js";
+import { killWorkerProcesses, startWorkerProcess } from "./faults.js";
+import { createHarness, type Harness } from "./harness.js";
+
+/**
+ * user-pains.md §5: a message that kills its worker (a handler calling process.exit, an out-of-memory crash)
+ * must not loop forever. The quorum queue counts the deliveries and dead-letters the message past
+ * queue.deliveryLimit, whatever the worker did; the task gets a final FAILURE row (WorkerLostError, as
+ * Celery writes for a worker that died mid-task), so a waiter and the dashboard see it ended.
+ */
+const DELIVERY_LIMIT = 2;
+const POISON = 13;
+let h: Harness;
+
+beforeAll(async () => {
+  h = await createHarness("crashloop", testServers(), {
+    queue: { deliveryLimit: DELIVERY_LIMIT },
+    worker: { concurrency: 1, prefetch: 1 },
+  });
+});
+afterAll(async () => {
+  await killWorkerProcesses();
+  await h?.close();
+});
+
+describe("a task that crashes its worker process every time", () => {
+  it("is dead-lettered by the broker past the delivery limit with a FAILURE row; the rest run", async () => {
+    const receipts = await Promise.all(Array.from({ length: 20 }, (_, i) => h.producer.send(echo, [i])));
+    const poison = receipts[POISON]!.id;
+    // A supervisor (Kubernetes, systemd) restarts the worker each time it dies.
+    let crashes = 0;
+    for (;;) {
+      const proc = startWorkerProcess(h.config, { WT_TEST_EXIT_ON_ECHO: String(POISON) });
+      const ended = await Promise.race([
+        proc.exited.then(({ code }) => code),
+        h.waitForStatus(poison, "FAILURE", 30_000).then(() => "failed" as const),
+      ]);
+      if (ended === "failed") {
+        // The worker that saw the FAILURE row written runs the tasks behind the poison.
+        for (const { id } of receipts) if (id !== poison) await h.waitForStatus(id, "SUCCESS");
+        proc.child.kill("SIGTERM");
+        expect((await proc.exited).code).toBe(0);
+        break;
+      }
+      expect(ended).toBe(70);
+      crashes += 1;
+      expect(crashes, "crashes before the broker dead-lettered the task").toBeLessThanOrEqual(
+        DELIVERY_LIMIT + 1,
+      );
+    }
+    expect(crashes).toBe(DELIVERY_LIMIT + 1);
+    const row = await h.row(poison);
+    expect(row?.status).toBe("FAILURE");
+    expect(row?.error?.type).toBe("WorkerLostError");
+    const letters = await h.takeDeadLetters();
+    expect(letters.map((l) => l.properties.headers?.id)).toEqual([poison]);
+    expect(letters[0]!.properties.headers?.["x-first-death-reason"]).toBe("delivery_limit");
+    const others = await h.rows(receipts.filter((r) => r.id !== poison).map((r) => r.id));
+    expect(others.map((r) => r.status)).toEqual(Array(19).fill("SUCCESS"));
+    expect((await h.depths()).queue).toBe(0);
+  }, 120_000);
+});
