@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   createResultStore,
   createResultWatcher,
@@ -74,6 +74,36 @@ describe("result notifications carry the final row", () => {
       expect(okView).toEqual(await getTask(world.pool, schema, ok));
       expect(failedView.result?.error).toMatchObject({ type: "ValueError", message: "no" });
       expect(failedView).toEqual(await getTask(world.pool, schema, failed));
+    });
+  });
+
+  it("parses only the notes someone waits for: unrelated results wake no one, the waits resolve", async () => {
+    await withCountedWatcher(async (watcher) => {
+      // A task id with a quote: its note's address holds an escape, so it is parsed whole.
+      const waited = [id("waited"), `${id("quoted")} "x"`];
+      const others = [...Array.from({ length: 40 }, () => id("other")), `${id("other")} "y"`];
+      const parse = JSON.parse;
+      const parsed: string[] = [];
+      const spy = vi.spyOn(JSON, "parse").mockImplementation((text, reviver) => {
+        if (typeof text === "string" && text.startsWith('{"schema"')) parsed.push(text);
+        return parse(text, reviver);
+      });
+      try {
+        let resolved = 0;
+        const waits = waited.map((taskId) => watcher.wait(taskId, NOTES_ONLY).finally(() => resolved++));
+        await sleep(100);
+        await Promise.all(others.map((taskId) => world.store.markSuccess({ taskId }, taskId)));
+        await sleep(100);
+        expect([resolved, watcher.waiting]).toEqual([0, 2]);
+        // Only the unrelated note whose address holds an escape was parsed (and ignored).
+        expect(parsed.map((note) => parse(note).task_id)).toEqual([others.at(-1)]);
+        for (const taskId of waited) await world.store.markSuccess({ taskId }, `for ${taskId}`);
+        const views = await Promise.all(waits);
+        expect(views.map((view) => view.result?.value)).toEqual(waited.map((taskId) => `for ${taskId}`));
+        expect(parsed.map((note) => parse(note).task_id)).toEqual([others.at(-1), ...waited]);
+      } finally {
+        spy.mockRestore();
+      }
     });
   });
 

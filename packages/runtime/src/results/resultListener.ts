@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { describeUse, guardPool } from "./poolErrors.js";
-import type { ResultNote } from "./resultNote.js";
+import { peekNote, type ResultNote } from "./resultNote.js";
 import { RESULT_CHANNEL } from "./sqlNames.js";
 
 type Wake = (note: ResultNote | undefined) => void;
@@ -117,8 +117,11 @@ class ResultListener {
   }
 
   private readonly onNotification = (message: { channel: string; payload?: string }) => {
-    // A held connection hears every result write; with no one waiting there is nothing to parse.
+    // A held connection hears every result write; only the notes someone waits for are parsed (a final
+    // state's note carries its row): the address at the note's start says whose it is.
     if (message.channel !== RESULT_CHANNEL || !message.payload || this.waiters.size === 0) return;
+    const address = peekNote(message.payload);
+    if (address && !this.waiters.has(keyOf(address.schema, address.taskId))) return;
     const note = JSON.parse(message.payload) as ResultNote;
     for (const wake of this.waiters.get(keyOf(note.schema, note.task_id)) ?? []) wake(note);
   };

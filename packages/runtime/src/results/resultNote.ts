@@ -41,3 +41,44 @@ export function rowFromNote(note: ResultNote): ResultRow | undefined {
     replayed_at: timestamp(r.replayed_at),
   };
 }
+
+/** Where a note is about, read from its first two members: what a listener needs to know whether to parse it. */
+export interface NoteAddress {
+  schema: string;
+  taskId: string;
+}
+
+const QUOTE = 0x22;
+const isSpace = (code: number) => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+
+/**
+ * The schema and task id a note starts with, without parsing the rest (a final state's note carries its row:
+ * ~450 bytes and more). Every trigger version writes `{"schema" : "…", "task_id" : "…", …}` (json_build_object).
+ * Undefined when the note does not start that way or a value holds an escape: parse the whole note then.
+ */
+export function peekNote(payload: string): NoteAddress | undefined {
+  let at = 0;
+  const skipSpace = () => {
+    while (isSpace(payload.charCodeAt(at))) at++;
+  };
+  const token = (text: string) => {
+    skipSpace();
+    if (!payload.startsWith(text, at)) return false;
+    at += text.length;
+    return true;
+  };
+  const string = () => {
+    skipSpace();
+    if (payload.charCodeAt(at) !== QUOTE) return undefined;
+    const end = payload.indexOf('"', at + 1);
+    const value = end < 0 ? "\\" : payload.slice(at + 1, end);
+    if (value.includes("\\")) return undefined; // an escape: JSON.parse reads it
+    at = end + 1;
+    return value;
+  };
+  if (!token("{") || !token('"schema"') || !token(":")) return undefined;
+  const schema = string();
+  if (schema === undefined || !token(",") || !token('"task_id"') || !token(":")) return undefined;
+  const taskId = string();
+  return taskId === undefined ? undefined : { schema, taskId };
+}
