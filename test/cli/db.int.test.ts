@@ -20,6 +20,11 @@ afterAll(async () => {
 describe("worker-toolbox db", () => {
   it("status exits 1 before migrating and 0 after; migrate twice is a no-op", async () => {
     expect((await run("db", "status")).code).toBe(1);
+    // A script reads the same verdict: JSON on stdout, and the exit code.
+    const pendingJson = await run("db", "status", "--json");
+    expect(pendingJson.code).toBe(1);
+    expect(JSON.parse(pendingJson.stdout)).toMatchObject({ current: 0, upToDate: false });
+    expect(JSON.parse(pendingJson.stdout).pending).toHaveLength(MIGRATIONS.length);
     const first = await run("db", "migrate");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("applied 000001");
@@ -28,6 +33,14 @@ describe("worker-toolbox db", () => {
     const latest = MIGRATIONS.at(-1)!.version;
     expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], current: latest, latest });
     expect((await run("db", "status")).code).toBe(0);
+    const doneJson = await run("db", "status", "--json");
+    expect(doneJson.code).toBe(0);
+    expect(JSON.parse(doneJson.stdout)).toMatchObject({
+      current: latest,
+      latest,
+      upToDate: true,
+      pending: [],
+    });
   });
 
   it("grants --apply creates a worker role that can write results but not read tracking rows", async () => {
@@ -76,6 +89,9 @@ describe("worker-toolbox db", () => {
     expect(pruned.code).toBe(0);
     expect(pruned.stdout).toContain("Deleted 250 finished results");
     expect(pruned.stderr).toMatch(/^prune: 250\/250 results \(\d+\/s\), 0 tracking rows\n$/m);
+    const again = await run("db", "prune", "--older-than", "30d", "--json");
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ olderThanMs: 30 * 86_400_000, results: 0 });
   });
 
   it("prune rejects a malformed duration with exit 2", async () => {
