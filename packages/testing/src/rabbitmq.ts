@@ -28,18 +28,25 @@ export interface StartRabbitMQOptions {
    * the node starts a private one), the Erlang cookie they share, and the nodes to join on first boot.
    */
   cluster?: { epmdPort: number; cookie: string; peers: readonly string[] };
+  /**
+   * Also listen for AMQP over TLS (`tlsUrl`) with this PEM certificate and key (signed by `caFile`). Client
+   * certificates are not asked for.
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 /** A throwaway node; start/stop/kill/restart/dispose as every test server (ServerLifecycle). */
 export interface RabbitMQServer extends ServerLifecycle {
   /** `amqp://guest:guest@127.0.0.1:<port>/` */
   readonly url: string;
+  /** `amqps://guest:guest@127.0.0.1:<port>/` when started with `tls`. */
+  readonly tlsUrl: string | undefined;
   /** `http://guest:guest@127.0.0.1:<port>/` (management plugin) */
   readonly managementUrl: string;
   readonly nodeName: string;
   /** Temp dir with config, data (mnesia), logs and the private HOME. */
   readonly dir: string;
-  readonly ports: { amqp: number; management: number; dist: number; epmd: number };
+  readonly ports: { amqp: number; management: number; dist: number; epmd: number; amqps?: number };
   /** The node's private epmd (its own process group) while it runs. */
   readonly epmdPid: number | undefined;
   /**
@@ -100,7 +107,7 @@ function nodeEnv(dir: string, nodeName: string, ports: RabbitMQServer["ports"]):
 function writeConfig(
   dir: string,
   ports: RabbitMQServer["ports"],
-  cluster: StartRabbitMQOptions["cluster"],
+  { cluster, tls }: Pick<StartRabbitMQOptions, "cluster" | "tls">,
 ): void {
   for (const sub of ["home", "mnesia", "log"]) mkdirSync(join(dir, sub), { recursive: true });
   if (cluster) {
@@ -111,6 +118,16 @@ function writeConfig(
     join(dir, "rabbitmq.conf"),
     [
       `listeners.tcp.1 = 127.0.0.1:${ports.amqp}`,
+      ...(tls && ports.amqps
+        ? [
+            `listeners.ssl.1 = 127.0.0.1:${ports.amqps}`,
+            `ssl_options.cacertfile = ${tls.caFile}`,
+            `ssl_options.certfile = ${tls.certFile}`,
+            `ssl_options.keyfile = ${tls.keyFile}`,
+            "ssl_options.verify = verify_none",
+            "ssl_options.fail_if_no_peer_cert = false",
+          ]
+        : []),
       "management.tcp.ip = 127.0.0.1",
       `management.tcp.port = ${ports.management}`,
       // guest may connect over 127.0.0.1 (a loopback-only throwaway node).
@@ -152,19 +169,21 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
   if (!epmdBin) {
     throw serverFailed("cannot start a test RabbitMQ: Erlang's `epmd` was not found", { hint: INSTALL_HINT });
   }
-  const [amqpPort, managementPort, distPort, ownEpmdPort] = (await getFreePorts(options.cluster ? 3 : 4)) as [
+  const free = await getFreePorts((options.cluster ? 3 : 4) + (options.tls ? 1 : 0));
+  const amqps = options.tls ? free.pop() : undefined;
+  const [amqpPort, managementPort, distPort, ownEpmdPort] = free as [
     number,
     number,
     number,
     number | undefined,
   ];
   const epmdPort = options.cluster?.epmdPort ?? ownEpmdPort!;
-  const ports = { amqp: amqpPort, management: managementPort, dist: distPort, epmd: epmdPort };
+  const ports = { amqp: amqpPort, management: managementPort, dist: distPort, epmd: epmdPort, amqps };
   const nodeName = options.nodeName ?? `wt-${randomBytes(4).toString("hex")}@localhost`;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "wt-rabbitmq-"));
   if (options.dir) mkdirSync(dir, { recursive: true });
   else if (!options.keep) trackDir(dir);
-  writeConfig(dir, ports, options.cluster);
+  writeConfig(dir, ports, options);
   const env = nodeEnv(dir, nodeName, ports);
   const serverLog = join(dir, "server.out");
   const nodeLog = join(dir, "log", `${nodeName}.log`);
@@ -212,6 +231,7 @@ export async function startRabbitMQ(options: StartRabbitMQOptions = {}): Promise
   Object.defineProperty(lifecycle, "epmdPid", { get: () => epmd?.pid, enumerable: true });
   return Object.assign(lifecycle as ServerLifecycle & { readonly epmdPid: number | undefined }, {
     url,
+    tlsUrl: amqps ? `amqps://guest:guest@127.0.0.1:${amqps}/` : undefined,
     managementUrl: `http://guest:guest@127.0.0.1:${ports.management}/`,
     nodeName,
     dir,
