@@ -15,6 +15,16 @@ const COMMANDS = {
     hard: words[2] === undefined ? null : Number(words[2]),
   }),
   shutdown: () => ({}),
+  // Celery's `celery control add_consumer <queue> [exchange [type [routing_key]]]`: a worker-toolbox worker
+  // takes the queue alone (it never declares), a Celery worker the rest too.
+  add_consumer: (words: string[]) => ({
+    queue: words[0],
+    exchange: words[1] ?? null,
+    exchange_type: words[2] ?? "direct",
+    routing_key: words[3] ?? null,
+  }),
+  cancel_consumer: (words: string[]) => ({ queue: words[0] }),
+  pool_restart: () => ({}),
 } as const;
 
 type ControlArgs = AskArgs & { command: keyof typeof COMMANDS; args?: (string | number)[] };
@@ -34,12 +44,15 @@ export function controlCommand(ctx: CommandContext): CommandBody {
             type: "string",
             array: true,
             describe:
-              "pool_grow/pool_shrink [n]; rate_limit <task> <rate>; time_limit <task> <soft s> [hard s]",
+              "pool_grow/pool_shrink [n]; rate_limit <task> <rate>; time_limit <task> <soft s> [hard s]; " +
+              "add_consumer <queue>; cancel_consumer <queue>",
           }),
       )
         .example("$0 control pool_grow 2 --destination export-4242@host", "two more handlers on that worker")
         .example("$0 control rate_limit export.render 10/m", "at most 10 renders a minute per worker")
-        .example("$0 control shutdown --destination export-4242@host", "stop it as SIGTERM would"),
+        .example("$0 control shutdown --destination export-4242@host", "stop it as SIGTERM would")
+        .example("$0 control add_consumer legacy-exports", "every worker also consumes that (existing) queue")
+        .example("$0 control cancel_consumer legacy-exports", "and stops again; what it holds still runs"),
     handler: (argv) => control(ctx, argv as unknown as ControlArgs),
   };
 }

@@ -105,7 +105,7 @@ export const commandTable: CommandTable = [
     command: "control <command> [args..]",
     describe:
       "Change running workers, TypeScript or Celery, through remote control (as `celery control`): " +
-      "pool_grow, pool_shrink, rate_limit, time_limit, shutdown",
+      "pool_grow, pool_shrink, rate_limit, time_limit, shutdown, add_consumer, cancel_consumer, pool_restart",
     load: async () => (await import("./control.js")).controlCommand,
   },
   {

@@ -18,6 +18,14 @@ function fakeWorker() {
       return task === "svc.a";
     },
     shutdown: (reason) => void calls.push(["shutdown", reason]),
+    addConsumer: async (queue) => {
+      calls.push(["add", queue]);
+      return { ok: `add consumer ${queue}` };
+    },
+    cancelConsumer: async (queue) => {
+      calls.push(["cancel", queue]);
+      return { ok: `no longer consuming from ${queue}` };
+    },
   };
   const run = (method: string, args: Record<string, unknown> = {}) =>
     CHANGE_COMMANDS[method]!(args, settings);
@@ -70,5 +78,35 @@ describe("remote control commands that change a worker", () => {
     const w = fakeWorker();
     expect(w.run("shutdown")).toEqual({ ok: "shutting down" });
     expect(w.calls).toEqual([["shutdown", "Got shutdown from remote"]]);
+  });
+
+  it("add_consumer / cancel_consumer take a queue name and never a declaration; pool_restart is not enabled", async () => {
+    const w = fakeWorker();
+    // What Celery's app.control.add_consumer("legacy") sends: exchange_type defaults to 'direct'.
+    const celeryDefaults = { exchange: null, exchange_type: "direct", routing_key: null };
+    expect(await w.run("add_consumer", { queue: "legacy", ...celeryDefaults })).toEqual({
+      ok: "add consumer legacy",
+    });
+    expect(await w.run("cancel_consumer", { queue: "legacy" })).toEqual({
+      ok: "no longer consuming from legacy",
+    });
+    expect(await w.run("add_consumer", { queue: "", ...celeryDefaults })).toEqual({
+      error: 'add_consumer: queue is required (the name of a queue), got ""',
+    });
+    expect(await w.run("cancel_consumer", {})).toEqual({
+      error: "cancel_consumer: queue is required (the name of a queue), got undefined",
+    });
+    expect(await w.run("add_consumer", { queue: "legacy", exchange: "legacy", routing_key: "x" })).toEqual({
+      error: expect.stringMatching(
+        /^add_consumer: a worker-toolbox worker never declares queues, exchanges or bindings/,
+      ),
+    });
+    expect(w.calls).toEqual([
+      ["add", "legacy"],
+      ["cancel", "legacy"],
+    ]);
+    expect(w.run("pool_restart", { modules: null, reload: false })).toEqual({
+      error: "Pool restarts not enabled",
+    });
   });
 });

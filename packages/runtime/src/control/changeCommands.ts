@@ -12,6 +12,10 @@ export interface WorkerSettings {
   setTimeLimits(task: string, limits: { hard: number | null; soft: number | null }): boolean;
   /** Stop as on SIGTERM: stop consuming, let running tasks finish, return the rest, exit. */
   shutdown(reason: string): void;
+  /** Consume a queue declared elsewhere too (worker/taskQueues.ts); the reply in Celery's words. */
+  addConsumer(queue: string): Promise<{ ok: string } | { error: string }>;
+  /** Stop consuming a queue; what it delivered still runs and settles. */
+  cancelConsumer(queue: string): Promise<{ ok: string } | { error: string }>;
 }
 
 /** The most handler slots a worker takes (`worker.concurrency`'s maximum). */
@@ -41,13 +45,26 @@ function resize(args: Record<string, unknown>, settings: WorkerSettings, sign: 1
   return ok(sign > 0 ? "pool will grow" : "pool will shrink");
 }
 
+/** add_consumer's queue: a non-empty name; exchange and routing_key would ask for a declaration. */
+function queueArgument(method: string, args: Record<string, unknown>) {
+  if (typeof args.queue !== "string" || args.queue === "")
+    return nok(`${method}: queue is required (the name of a queue), got ${JSON.stringify(args.queue)}`);
+  if (method === "add_consumer" && (notNull(args.exchange) || notNull(args.routing_key)))
+    return nok(
+      `add_consumer: a worker-toolbox worker never declares queues, exchanges or bindings (got exchange ${JSON.stringify(args.exchange ?? null)}, routing_key ${JSON.stringify(args.routing_key ?? null)}): declare ${args.queue} and its binding first, then add_consumer ${args.queue} alone`,
+    );
+  return args.queue;
+}
+
+const notNull = (value: unknown) => value !== undefined && value !== null && value !== "";
+
 /**
  * The commands that change a worker at run time, answered in the words of Celery's worker
  * (celery/worker/control.py) so `app.control.pool_grow(reply=True)` and friends read the same replies.
  */
 export const CHANGE_COMMANDS: Record<
   string,
-  (args: Record<string, unknown>, settings: WorkerSettings) => unknown
+  (args: Record<string, unknown>, settings: WorkerSettings) => unknown | Promise<unknown>
 > = {
   pool_grow: (args, settings) => resize(args, settings, 1),
   pool_shrink: (args, settings) => resize(args, settings, -1),
@@ -73,6 +90,18 @@ export const CHANGE_COMMANDS: Record<
     if (!settings.setTimeLimits(String(args.task_name), { hard, soft })) return nok("unknown task");
     return ok("time limits set successfully");
   },
+  // Celery replies once the consumer is scheduled; ours once it consumes (or with why it cannot).
+  add_consumer(args, settings) {
+    const queue = queueArgument("add_consumer", args);
+    return typeof queue === "string" ? settings.addConsumer(queue) : queue;
+  },
+  cancel_consumer(args, settings) {
+    const queue = queueArgument("cancel_consumer", args);
+    return typeof queue === "string" ? settings.cancelConsumer(queue) : queue;
+  },
+  // A TypeScript worker has no process pool to restart: answered as a Celery worker without
+  // worker_pool_restarts (its ValueError's message).
+  pool_restart: () => nok("Pool restarts not enabled"),
   shutdown(args, settings) {
     settings.shutdown(typeof args.msg === "string" ? args.msg : "Got shutdown from remote");
     return ok("shutting down");

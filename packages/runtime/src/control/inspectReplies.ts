@@ -68,8 +68,11 @@ export function pythonIsoformat(ms: number): string {
 export interface ConsumedQueue {
   name: string;
   exchange: string;
+  /** The exchange's type: `topic` (the task exchange) unless said. */
+  exchangeType?: string;
   routingKey: string;
-  arguments: Record<string, unknown>;
+  /** null: not known (a queue declared elsewhere, added by `add_consumer`). */
+  arguments: Record<string, unknown> | null;
 }
 
 /** kombu's `Queue.as_dict(recurse=True)`, for `active_queues`. */
@@ -78,7 +81,7 @@ export function queueInfo(queue: ConsumedQueue) {
     name: queue.name,
     exchange: {
       name: queue.exchange,
-      type: "topic",
+      type: queue.exchangeType ?? "topic",
       arguments: null,
       durable: true,
       passive: false,

@@ -22,8 +22,8 @@ import type { ScheduledTask } from "./scheduledTasks.js";
  * A worker's remote control: its own queue on the pidbox exchange, the commands Celery's `inspect()` and
  * `control` send, and replies `inspect()` reads. What it reports and what `revoke` does come from the worker
  * through `ControlTarget`; what pool_grow/pool_shrink, rate_limit, time_limit and shutdown change, through its
- * `settings` (changeCommands.ts). Commands a TypeScript worker has no equivalent for (add_consumer,
- * pool_restart, ...) are answered with an error naming the command.
+ * `settings` (changeCommands.ts), add_consumer/cancel_consumer too. Commands a TypeScript worker has no
+ * equivalent for (Celery's `enable_events`, `dump_conf`, ...) are answered with an error naming the command.
  */
 export interface ControlTarget {
   readonly nodeName: string;
@@ -209,7 +209,7 @@ export class RemoteControl {
     const request = decodeControlRequest(message.content, message.properties.headers);
     if (!request || !isForNode(request, target.nodeName)) return;
     clock.adjust(request.clock);
-    const reply = this.handle(request);
+    const reply = await this.handle(request);
     const out = controlReply(request, target.nodeName, reply, clock.forward());
     if (!out) return;
     try {
@@ -221,7 +221,7 @@ export class RemoteControl {
     }
   }
 
-  private handle(request: ControlRequest): unknown {
+  private async handle(request: ControlRequest): Promise<unknown> {
     const { target, logger } = this.options;
     const change = CHANGE_COMMANDS[request.method];
     const handler = HANDLERS[request.method];
@@ -229,7 +229,7 @@ export class RemoteControl {
       return nok(`No such command: ${request.method} (a worker-toolbox worker does not support it)`);
     try {
       if (!change) return handler!(request.arguments, target) ?? null;
-      const reply = change(request.arguments, target.settings);
+      const reply = await change(request.arguments, target.settings);
       logger.info({ method: request.method, arguments: request.arguments, reply }, "remote control change");
       return reply;
     } catch (error) {

@@ -23,6 +23,7 @@ import type { WorkerEvents } from "../events/workerEvents.js";
 import { EventSource } from "../protocol/celeryEvents.js";
 import { runtimeVersion } from "../version.js";
 import type { RevokedSet } from "./revocations.js";
+import type { TaskQueues } from "./taskQueues.js";
 import { workerEvents } from "./workerNode.js";
 
 export interface CeleryPresenceParts {
@@ -42,6 +43,8 @@ export interface CeleryPresenceParts {
   rates: RateLimits;
   setTimeLimits: WorkerSettings["setTimeLimits"];
   shutdown(reason: string): void;
+  /** The task queues consumed (add_consumer / cancel_consumer / active_queues). */
+  queues: Pick<TaskQueues, "list" | "add" | "cancel">;
 }
 
 /**
@@ -125,7 +128,7 @@ export class CeleryPresence {
   }
 
   private settings(): WorkerSettings {
-    const { slots, rates, taskNames, logger } = this.parts;
+    const { slots, rates, taskNames, logger, queues } = this.parts;
     return {
       concurrency: () => slots.size,
       setConcurrency: (size) => slots.resize(size),
@@ -139,6 +142,8 @@ export class CeleryPresence {
         logger.warn({ reason }, "remote control: shutdown requested");
         this.parts.shutdown(reason);
       },
+      addConsumer: (queue) => queues.add(queue),
+      cancelConsumer: (queue) => queues.cancel(queue),
     };
   }
 
@@ -159,7 +164,15 @@ export class CeleryPresence {
       scheduled: () => this.scheduled.list(),
       revokedIds: () => revoked.ids(),
       revoke: (ids, options) => this.revoke(ids, options),
-      queues: () => [consumed],
+      // An added queue was declared elsewhere: what is known of it is that the default exchange reaches it.
+      queues: () =>
+        this.parts.queues
+          .list()
+          .map((name) =>
+            name === queue
+              ? consumed
+              : { name, exchange: "", exchangeType: "direct", routingKey: name, arguments: null },
+          ),
       heartbeat: () => this.events?.heartbeatNow(),
       settings: this.settings(),
       stats: () => ({

@@ -12,10 +12,8 @@ import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import { ConfirmPublisher } from "../broker/confirmPublisher.js";
 import { BrokerConnection } from "../broker/connection.js";
-import { AckTracker } from "../consumer/acks.js";
 import type { BatchWriter } from "../consumer/batchWriter.js";
 import { ByteWindow } from "../consumer/byteWindow.js";
-import { Subscription } from "../consumer/subscription.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
 import { RateLimits } from "../delivery/rateLimits.js";
 import { newWorkerStats } from "../delivery/settle.js";
@@ -31,8 +29,10 @@ import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
 import { CeleryPresence } from "./celeryPresence.js";
 import { watchDeadLetters } from "./deadLetterWatch.js";
 import { WorkerMetrics } from "./metrics.js";
+import { QueueConsumer } from "./queueConsumer.js";
 import { RevokedSet, revokeTask } from "./revocations.js";
-import { taskRegistry } from "./taskRegistry.js";
+import { TaskQueues } from "./taskQueues.js";
+import { type TaskRegistry, taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
 import { resultWriter, workerLogger, workerResultStore } from "./workerParts.js";
 import { workerPipeline } from "./workerPipeline.js";
@@ -42,6 +42,16 @@ export type { Worker, WorkerOptions, WorkerState } from "./workerTypes.js";
 
 export function createWorker(options: WorkerOptions): Worker {
   return new TaskWorker(options);
+}
+
+/** The rate limits a worker starts with: its contracts' `rateLimit`s (remote control's `rate_limit` changes them). */
+function contractRates(tasks: TaskRegistry): RateLimits {
+  const rates = new RateLimits();
+  for (const name of tasks.names) {
+    const rate = tasks.get(name)?.contract.rateLimit;
+    if (rate) rates.set(name, rate);
+  }
+  return rates;
 }
 
 /**
@@ -68,7 +78,10 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
   private readonly pipeline: DeliveryPipeline;
   private readonly revoked = new RevokedSet();
   private readonly counts = newWorkerStats();
-  private consumer: Subscription | undefined;
+  /** The service queue's consumer (none while stopped by remote control's `cancel_consumer`). */
+  private consumer: QueueConsumer | undefined;
+  /** Which queues the worker consumes: its service's, and those remote control adds. */
+  private readonly queues: TaskQueues;
   /** The bytes of the messages held (worker.maxInFlightBytes), across reconnects. */
   private readonly window: ByteWindow;
   private started: Promise<void> | undefined;
@@ -121,11 +134,8 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     });
     // Handler slots and rate limits: remote control changes them while the worker runs.
     const slots = new Slots(config.worker.concurrency);
-    const rates = new RateLimits();
-    for (const name of tasks.names) {
-      const rate = tasks.get(name)?.contract.rateLimit;
-      if (rate) rates.set(name, rate);
-    }
+    const rates = contractRates(tasks);
+    this.queues = this.taskQueues();
     this.presence = new CeleryPresence({
       config,
       service,
@@ -140,6 +150,7 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
       rates,
       setTimeLimits: (task, limits) => tasks.setTimeLimits(task, limits),
       shutdown: (reason) => this.remoteShutdown(reason),
+      queues: this.queues,
     });
     this.pipeline = workerPipeline({
       config,
@@ -167,6 +178,25 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     this.connection.on("state", (state, error) => {
       if (state === "recovering" && this.state === "ready") this.setState("recovering", error);
       else if (state === "failed") this.setState("failed", error);
+    });
+  }
+
+  /** The queues it consumes: the service queue through `subscribe`, and those remote control adds. */
+  private taskQueues(): TaskQueues {
+    return new TaskQueues({
+      config: this.config,
+      service: this.service,
+      logger: this.logger,
+      receive: (acks, message) => this.pipeline.receive(acks, message),
+      stop: this.hardStop.signal,
+      serviceQueue: {
+        start: (conn) => this.subscribe(conn),
+        stop: async () => {
+          const consumer = this.consumer;
+          this.consumer = undefined;
+          await consumer?.retire();
+        },
+      },
     });
   }
 
@@ -284,9 +314,10 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
    */
   private async shutdown(graceMs: number): Promise<void> {
     this.setState("stopping", undefined);
+    await this.queues.close();
     const consumer = this.consumer;
     this.consumer = undefined;
-    await consumer?.cancel().catch(() => undefined);
+    await consumer?.subscription.cancel().catch(() => undefined);
     const settled = await this.pipeline.drain(graceMs, () => this.batcher.flush());
     if (!settled) {
       this.logger.warn(
@@ -340,26 +371,27 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
         this.taskMetrics.revoked(row.name);
       },
     });
-    const channel = await conn.createChannel();
-    channel.on("error", (error: Error) => this.logger.warn({ err: error.message }, "consumer channel error"));
-    // Settled messages count against the current subscription's window, whichever channel they came on.
-    const acks = new AckTracker(channel, this.hardStop.signal, (bytes) =>
-      this.consumer ? this.consumer.settled(bytes) : this.window.release(bytes),
-    );
-    const queue = entityNames(plan.prefix).serviceQueue(this.service);
-    const consumer = new Subscription(
-      channel,
+    await this.queues.attach(conn);
+    this.setState("ready", undefined);
+  }
+
+  /** Consume the service's queue on a channel of its own (after every connect, and on `add_consumer`). */
+  private async subscribe(conn: ChannelModel): Promise<void> {
+    const queue = entityNames(this.config.environment.prefix).serviceQueue(this.service);
+    const consumer = await QueueConsumer.open(conn, {
       queue,
-      this.window,
-      (message) => {
-        if (message) this.pipeline.receive(acks, message);
-        else this.onCancelled(conn);
-      },
-      this.logger,
-    );
+      window: this.window,
+      receive: (acks, message) => this.pipeline.receive(acks, message),
+      stop: this.hardStop.signal,
+      // Settled messages count against the current subscription's window, whichever channel they came on.
+      settled: (bytes) =>
+        this.consumer ? this.consumer.subscription.settled(bytes) : this.window.release(bytes),
+      cancelled: () => this.onCancelled(conn),
+      logger: this.logger,
+    });
     this.consumer = consumer;
     await consumer.start();
-    channel.once("close", () => {
+    consumer.channel.once("close", () => {
       if (this.consumer !== consumer) return;
       this.consumer = undefined;
       // The channel died with the connection up (a channel error): recover the whole connection.
@@ -368,7 +400,6 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
         void conn.close().catch(() => undefined);
       }
     });
-    this.setState("ready", undefined);
   }
 
   /** basic.cancel from the broker (queue deleted, failed over): reconnect, which re-declares and resubscribes. */
