@@ -38,5 +38,12 @@ export class RateLimits {
   }
 }
 
+/** The limits a worker starts with: its contracts' `rateLimit`s (runs a second). */
+export function contractRates(contracts: Iterable<{ name: string; rateLimit: number | null }>): RateLimits {
+  const rates = new RateLimits();
+  for (const contract of contracts) if (contract.rateLimit) rates.set(contract.name, contract.rateLimit);
+  return rates;
+}
+
 /** Celery's rate string as runs a second (defined in the config package, where `defineTask` reads it). */
 export { parseCeleryRate };

@@ -117,6 +117,58 @@ describe("createInProcessProducer", () => {
     expect((await producer.results.getTask(id)).result?.value).toBe(4);
   });
 
+  it("spaces a rate-limited task type's runs as a worker does (other types run meanwhile), on the skipped clock or for real", async () => {
+    const limited = defineTask({
+      name: "calc.limited",
+      args: z.tuple([z.number()]),
+      result: z.number(),
+      rateLimit: "4/s",
+    });
+    const ran: string[] = [];
+    const tasks = [
+      implementTask(limited, ({ args: [n] }) => {
+        ran.push(`limited ${n}`);
+        return n;
+      }),
+      implementTask(double, ({ args: [n] }) => {
+        ran.push(`double ${n}`);
+        return n * 2;
+      }),
+    ];
+    const sent = group(
+      signature(limited, [1]),
+      signature(limited, [2]),
+      signature(limited, [3]),
+      signature(double, [1]),
+    );
+    const skipping = createInProcessProducer({ config, tasks, logger });
+    const started = Date.now();
+    await skipping.apply(sent);
+    // Turns 250 ms apart in arrival order: the third at +500 ms; the double did not wait for them.
+    expect(ran).toEqual(["limited 1", "double 1", "limited 2", "limited 3"]);
+    expect(skipping.skippedMs + (Date.now() - started)).toBeGreaterThanOrEqual(490);
+    expect(skipping.skippedMs).toBeLessThan(600);
+
+    ran.length = 0;
+    const real = createInProcessProducer({ config, tasks, logger, delays: "real" });
+    const begun = Date.now();
+    await real.apply(sent);
+    expect(ran).toEqual(["limited 1", "double 1", "limited 2", "limited 3"]);
+    expect(Date.now() - begun).toBeGreaterThanOrEqual(490);
+    expect(real.skippedMs).toBe(0);
+
+    // A task whose expiry passes while it waits for its turn is not run: REVOKED, as on a worker.
+    ran.length = 0;
+    const expiring = createInProcessProducer({ config, tasks, logger });
+    const receipts = await expiring.sendMany(limited, [
+      { args: [1] },
+      { args: [2], options: { expires: 100 } },
+    ]);
+    expect(ran).toEqual(["limited 1"]);
+    const second = receipts[1]?.status === "fulfilled" ? receipts[1].value.id : "";
+    expect((await expiring.results.getTask(second)).status).toBe("REVOKED");
+  });
+
   it("refuses production mode with a typed error", () => {
     const production = parseConfig({
       mode: "production",

@@ -22,6 +22,11 @@ export interface InProcessEnv {
   services(queue: string): HandlerServices;
   now(): number;
   random?: () => number;
+  /**
+   * Book the run's turn under its task type's rate limit (the contract's `rateLimit`): ms until it may run,
+   * 0 for now. Without it, nothing is rate limited (the test kit's runTask runs one task).
+   */
+  turn?(message: ArrivedMessage, task: string): number;
 }
 
 /**
@@ -34,6 +39,9 @@ export async function runDelivery(message: ArrivedMessage, env: InProcessEnv): P
   const admission = admit(message, admitContext(message, env), env.now());
   if (admission.kind !== "run") return admission;
   const { task, ref, impl, input } = admission;
+  // As the worker: a task over its rate waits for its turn before it runs (the caller puts it back till then).
+  const wait = env.turn?.(message, task.task) ?? 0;
+  if (wait > 0) return { kind: "delay", task, delayMs: wait };
   if (impl.contract.idempotent && (await env.hasSucceeded(task.id, ref.generation ?? 0))) {
     return { kind: "done", tally: "skipped", task, ref };
   }

@@ -6,6 +6,7 @@ import { planFollowUps, type WorkerFollowUpOptions } from "../canvas/workerFollo
 import { isRowError } from "../consumer/transient.js";
 import type { Admission, ArrivedMessage } from "../delivery/admit.js";
 import { followUpSender } from "../delivery/handlerContext.js";
+import { contractRates, type RateLimits } from "../delivery/rateLimits.js";
 import { publishRetry } from "../delivery/republish.js";
 import { type RowWriter, storeQuietly } from "../delivery/settle.js";
 import { type DeadLetter, deadLetter, type Verdict } from "../delivery/verdict.js";
@@ -55,11 +56,15 @@ export class InProcessSettle {
   private readonly rowWriter: RowWriter;
   /** The canvas's follow-ups, as a worker's settle publishes them (canvas/workerFollowUps.ts). */
   private readonly followUps: WorkerFollowUpOptions;
+  /** The contracts' rate limits, and the messages put back until the turn they booked. */
+  private readonly rates: RateLimits;
+  private readonly booked = new WeakSet<ArrivedMessage>();
 
   constructor(private readonly options: InProcessSettleOptions) {
     const { config, logger, rows, timeline } = options;
     const names = entityNames(config.environment.prefix);
     const registry = taskRegistry(config, options.tasks, { anyService: true });
+    this.rates = contractRates(options.tasks.map((impl) => impl.contract));
     // Celery's builtins as a worker runs them; chord_unlock polls the header's rows through the app's reader.
     const implementation = withCanvasBuiltins(registry, (ids) => storedResults(options.reader, ids));
     this.rowWriter = { add: async (row) => void (await rows.writeMany([row])) };
@@ -80,6 +85,7 @@ export class InProcessSettle {
         send: followUpSender(publisher, options.target),
       }),
       now: () => timeline.now(),
+      turn: (message, task) => this.turn(message, task),
       ...(options.random ? { random: options.random } : {}),
     };
   }
@@ -161,6 +167,18 @@ export class InProcessSettle {
     });
     if (letter.row) await storeQuietly(this.rowWriter, logger, letter.row);
     for (const request of await planFollowUps(this.followUps, letter)) this.enqueue(request);
+  }
+
+  /**
+   * The worker's rate limit on the timeline: a task over its rate books the next turn of its type and is put
+   * back until then (a "delay" verdict), so other task types run meanwhile; back at its turn it runs. With
+   * `delays: "skip"` the clock skips to the turn, with `"real"` it waits, as for a retry's backoff.
+   */
+  private turn(message: ArrivedMessage, task: string): number {
+    if (this.booked.delete(message)) return 0;
+    const wait = this.rates.reserve(task, this.options.timeline.now());
+    if (wait > 0) this.booked.add(message);
+    return wait;
   }
 
   /** A publisher whose messages come back into this queue (the retry's delay rung is the timeline). */

@@ -15,7 +15,7 @@ import { BrokerConnection } from "../broker/connection.js";
 import type { BatchWriter } from "../consumer/batchWriter.js";
 import { ByteWindow } from "../consumer/byteWindow.js";
 import type { DeliveryPipeline } from "../delivery/pipeline.js";
-import { RateLimits } from "../delivery/rateLimits.js";
+import { contractRates } from "../delivery/rateLimits.js";
 import { newWorkerStats } from "../delivery/settle.js";
 import { Slots } from "../delivery/slots.js";
 import { databaseAnswerWithin } from "../health/databaseProbe.js";
@@ -32,7 +32,7 @@ import { WorkerMetrics } from "./metrics.js";
 import { QueueConsumer } from "./queueConsumer.js";
 import { RevokedSet, revokeTask } from "./revocations.js";
 import { TaskQueues } from "./taskQueues.js";
-import { type TaskRegistry, taskRegistry } from "./taskRegistry.js";
+import { taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
 import { resultWriter, workerLogger, workerResultStore } from "./workerParts.js";
 import { workerPipeline } from "./workerPipeline.js";
@@ -42,16 +42,6 @@ export type { Worker, WorkerOptions, WorkerState } from "./workerTypes.js";
 
 export function createWorker(options: WorkerOptions): Worker {
   return new TaskWorker(options);
-}
-
-/** The rate limits a worker starts with: its contracts' `rateLimit`s (remote control's `rate_limit` changes them). */
-function contractRates(tasks: TaskRegistry): RateLimits {
-  const rates = new RateLimits();
-  for (const name of tasks.names) {
-    const rate = tasks.get(name)?.contract.rateLimit;
-    if (rate) rates.set(name, rate);
-  }
-  return rates;
 }
 
 /**
@@ -134,7 +124,7 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     });
     // Handler slots and rate limits: remote control changes them while the worker runs.
     const slots = new Slots(config.worker.concurrency);
-    const rates = contractRates(tasks);
+    const rates = contractRates(tasks.names.flatMap((name) => tasks.get(name)?.contract ?? []));
     this.queues = this.taskQueues();
     this.presence = new CeleryPresence({
       config,
