@@ -7,7 +7,7 @@ import { spawnWorker, type WorkerProcess } from "../fixtures/workers/spawnWorker
 import { add, contracts, implementations, sleep } from "../fixtures/workers/tasks.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
 import { runCliCaptured } from "../support/cli.js";
-import { testServers } from "../support/servers.js";
+import { type CeleryCall, cliEnv, celeryCalls as controlCalls } from "./controlCalls.js";
 import { type InteropWorld, interopWorld } from "./world.js";
 
 /**
@@ -25,17 +25,7 @@ let worker: Worker;
 let producer: Producer;
 let child: WorkerProcess | undefined;
 
-/** Run Celery calls ([kind, method, kwargs]) against `node`; what each returned, in order. */
-async function celeryCalls(node: string, ...calls: [string, string, Record<string, unknown>][]) {
-  const client = world.python.start(["-m", "control_calls", ...calls.map((call) => JSON.stringify(call))], {
-    NODE: node,
-  });
-  const results: unknown[] = [];
-  for (let index = 0; index < calls.length; index += 1)
-    results.push(JSON.parse(await client.line(`RESULT${index} `)));
-  expect((await client.exited).code).toBe(0);
-  return results;
-}
+const celeryCalls = (node: string, ...calls: CeleryCall[]) => controlCalls(world, node, ...calls);
 
 async function rows(ids: readonly string[]) {
   const { rows } = await world.pool.query<{ task_id: string; status: string; date_done: Date }>(
@@ -141,12 +131,7 @@ describe.skipIf(!celery.found)("Celery's app.control changes a running TypeScrip
     expect(lifted).toEqual([[{ [node]: { ok: "rate limit disabled successfully" } }]]);
 
     // The toolbox's own `worker-toolbox control` sends the same commands (as `celery control`).
-    const env = {
-      AMQP_URL: testServers().amqpUrl,
-      WT_ENVIRONMENT_PREFIX: world.prefix,
-      WT_MODE: "test",
-      WT_LOG_LEVEL: "silent",
-    };
+    const env = cliEnv(world);
     const control = (...argv: string[]) => runCliCaptured(["control", ...argv, "--destination", node], env);
     expect(await control("rate_limit", "wtest.add", "2/s")).toMatchObject({
       code: 0,

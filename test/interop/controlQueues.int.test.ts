@@ -8,6 +8,7 @@ import { add, contracts, implementations } from "../fixtures/workers/tasks.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
 import { runCliCaptured } from "../support/cli.js";
 import { testServers } from "../support/servers.js";
+import { type CeleryCall, cliEnv, celeryCalls as controlCalls } from "./controlCalls.js";
 import { type InteropWorld, interopWorld } from "./world.js";
 
 /**
@@ -27,20 +28,10 @@ let channel: Channel;
 let legacy: string;
 let serviceQueue: string;
 
-/** Run Celery calls ([kind, method, kwargs]) against `node`; what each returned, in order. */
-async function celeryCalls(node: string, ...calls: [string, string, Record<string, unknown>][]) {
-  const client = world.python.start(["-m", "control_calls", ...calls.map((call) => JSON.stringify(call))], {
-    NODE: node,
-  });
-  const results: unknown[] = [];
-  for (let index = 0; index < calls.length; index += 1)
-    results.push(JSON.parse(await client.line(`RESULT${index} `)));
-  expect((await client.exited).code).toBe(0);
-  return results;
-}
+const celeryCalls = (node: string, ...calls: CeleryCall[]) => controlCalls(world, node, ...calls);
 
 /** A Python producer's task put straight into `queue` (the default exchange, routing key = queue name). */
-const sendTo = (queue: string, task: string, args: unknown[]): [string, string, Record<string, unknown>] => [
+const sendTo = (queue: string, task: string, args: unknown[]): CeleryCall => [
   "send",
   "send_task",
   { name: task, args, exchange: "", routing_key: queue },
@@ -163,12 +154,7 @@ describe.skipIf(!celery.found)("Celery's add_consumer / cancel_consumer against 
 
   it("worker-toolbox control add_consumer / cancel_consumer / pool_restart, as celery control", async () => {
     const node = worker.nodeName;
-    const env = {
-      AMQP_URL: testServers().amqpUrl,
-      WT_ENVIRONMENT_PREFIX: world.prefix,
-      WT_MODE: "test",
-      WT_LOG_LEVEL: "silent",
-    };
+    const env = cliEnv(world);
     const control = (...argv: string[]) => runCliCaptured(["control", ...argv, "--destination", node], env);
     expect(await control("add_consumer", legacy)).toMatchObject({
       code: 0,

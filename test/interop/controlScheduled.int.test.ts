@@ -11,7 +11,7 @@ import {
 } from "../../packages/runtime/src/worker/index.js";
 import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
 import { runCliCaptured } from "../support/cli.js";
-import { testServers } from "../support/servers.js";
+import { cliEnv } from "./controlCalls.js";
 import { type InteropWorld, interopWorld } from "./world.js";
 
 /**
@@ -87,12 +87,7 @@ describe.skipIf(!celery.found)("inspect scheduled against a TypeScript worker", 
     expect(second).toMatchObject({ request: { id: retrying.id, name: "tssch.flaky", args: [7] } });
     expect(Date.parse(second.eta) - sentAt).toBeGreaterThanOrEqual(89_000);
 
-    const env = {
-      AMQP_URL: testServers().amqpUrl,
-      WT_ENVIRONMENT_PREFIX: world.prefix,
-      WT_MODE: "test",
-      WT_LOG_LEVEL: "silent",
-    };
+    const env = cliEnv(world);
     const cli = await runCliCaptured(["inspect", "scheduled", "--destination", node], env);
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain(`${node}: 2 scheduled`);
