@@ -106,6 +106,42 @@ describe("worker-toolbox doctor", () => {
     await consumer.close();
   });
 
+  it("warns when finished results outlive database.retentionDays (nothing prunes), until db prune runs", async () => {
+    expect(check((await doctor("--service", "export")).report, "retention")).toMatchObject({
+      status: "ok",
+      detail: "no finished results yet",
+    });
+    const pool = testPool({ connectionString: world.db.url, max: 1 });
+    try {
+      await pool.query(
+        `INSERT INTO celery_taskmeta (id, task_id, status, date_done) VALUES
+           (nextval('task_id_sequence'), 'old-1', 'SUCCESS', (now() - interval '40 days') AT TIME ZONE 'UTC'),
+           (nextval('task_id_sequence'), 'new-1', 'FAILURE', (now() - interval '2 days') AT TIME ZONE 'UTC')`,
+      );
+    } finally {
+      await pool.end();
+    }
+    const stale = await doctor("--service", "export");
+    expect(check(stale.report, "retention")).toMatchObject({
+      status: "warn",
+      detail: expect.stringMatching(/^the oldest finished result is 40d\S* old, past the retention 30 day/),
+      hint: "schedule `worker-toolbox db prune --older-than 30d` daily (docs/results.md, Retention)",
+    });
+    const forever = await cli(["doctor", "--json", "--service", "export"], {
+      ...env,
+      WT_DATABASE_RETENTION_DAYS: "0",
+    });
+    expect(check(JSON.parse(forever.stdout) as Report, "retention")?.status).toBe("skip");
+    // db prune without --older-than keeps database.retentionDays (30): the 40-day-old row goes.
+    const pruned = await cli(["db", "prune", "--json"], env);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ olderThanMs: 30 * 86_400_000, results: 1 });
+    expect(check((await doctor("--service", "export")).report, "retention")).toMatchObject({
+      status: "ok",
+      detail: expect.stringMatching(/^the oldest finished result is 2d\S* old \(retention 30 day/),
+    });
+  });
+
   it("finds the services on the broker when none is named", async () => {
     const { report } = await doctor();
     expect(report.services).toEqual(["export"]);

@@ -1,4 +1,4 @@
-import type { ToolboxConfig } from "@worker-toolbox/config";
+import { type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import type pg from "pg";
 import type { Argv } from "yargs";
 import type { CommandContext, GlobalOptions } from "../context.js";
@@ -91,14 +91,16 @@ export function dbCommands(ctx: CommandContext): CommandBody {
             withJson(inner)
               .option("older-than", {
                 type: "string",
-                demandOption: true,
-                describe: "Age cut-off: a number with s, m, h or d (e.g. 30d)",
+                describe:
+                  "Age cut-off: a number with s, m, h or d (e.g. 30d); default database.retentionDays " +
+                  "(WT_DATABASE_RETENTION_DAYS, 30)",
               })
               .option("batch-size", { type: "number", default: 1000, describe: "Rows per DELETE" })
               .example(
-                "$0 db prune --older-than 30d",
-                "keep a month of history (run daily from cron or a systemd timer)",
-              ),
+                "$0 db prune",
+                "keep database.retentionDays of history (run daily from cron or a systemd timer)",
+              )
+              .example("$0 db prune --older-than 7d", "keep a week"),
           handler: (argv) =>
             withPool(ctx, argv as DbArgs, (pool, config) =>
               runPrune(ctx, pool, config, argv as DbArgs & PruneArgs),
@@ -120,7 +122,7 @@ interface GrantsArgs {
 }
 
 interface PruneArgs {
-  olderThan: string;
+  olderThan?: string;
   batchSize: number;
 }
 
@@ -208,7 +210,18 @@ async function runPrune(
   config: ToolboxConfig,
   argv: DbArgs & PruneArgs,
 ): Promise<void> {
-  const olderThanMs = parseDuration(argv.olderThan);
+  const days = config.database.retentionDays;
+  if (argv.olderThan === undefined && days === 0) {
+    throw new ToolboxError(
+      "CONFIG_INVALID",
+      "database.retentionDays is 0 (keep forever): nothing to prune.",
+      {
+        hint: "pass --older-than (e.g. 30d) to prune anyway",
+      },
+    );
+  }
+  const olderThan = argv.olderThan ?? `${days}d`;
+  const olderThanMs = parseDuration(olderThan);
   const [{ pruneResults }, { createProgress }] = await Promise.all([runtime(), import("../progress.js")]);
   let progress: Progress | undefined;
   const counts = await pruneResults(pool, config.database.schema, {
@@ -223,6 +236,6 @@ async function runPrune(
   if (argv.json) ctx.print(json({ olderThanMs, ...counts }));
   else
     ctx.print(
-      `Deleted ${counts.results} finished results and ${counts.tracking} tracking rows older than ${argv.olderThan}.`,
+      `Deleted ${counts.results} finished results and ${counts.tracking} tracking rows older than ${olderThan}.`,
     );
 }

@@ -20,6 +20,13 @@ export const databaseSchema = z.strictObject({
     "public",
   ),
   poolSize: doc(positiveInt().max(100).default(5), "Connections per process in the pool.", 5),
+  retentionDays: doc(
+    z.number().int().min(0).max(36_500).default(30),
+    "How many days finished results and their tracking rows are kept. `worker-toolbox db prune` deletes " +
+      "older ones (its --older-than defaults to this) and `worker-toolbox doctor` warns when older ones are " +
+      "still there, i.e. nothing runs the prune. 0 keeps them forever (no warning).",
+    90,
+  ),
   preparedStatements: doc(
     z.boolean().default(true),
     "Write results with a named prepared statement (planned once per connection). Set false behind a " +

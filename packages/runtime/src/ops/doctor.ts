@@ -22,8 +22,9 @@ import { describeMismatch, PRUNE_COMMAND, type TopologyMismatch } from "../topol
 import { verifyTopology } from "../topology/verifyTopology.js";
 import { type Alarm, evaluateAlarms, formatAge } from "./alarms.js";
 import { clusterChecks } from "./clusterChecks.js";
-import type { CheckStatus, DoctorCheck, DoctorReport } from "./doctorCheck.js";
+import { type CheckStatus, type DoctorCheck, type DoctorReport, firstLine } from "./doctorCheck.js";
 import { checkRoleGrants, type GrantCheckOptions, ledgerHint } from "./doctorGrants.js";
+import { checkRetention } from "./doctorRetention.js";
 import { sampledNote } from "./exactCounts.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { discoverServices, type OpsTarget, opsTargets } from "./targets.js";
@@ -93,8 +94,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   for (const check of await checkCluster(config, management, options.upgrade === true)) add(check);
   if (options.database !== false) {
-    add(await checkDatabase(config));
+    const database = await checkDatabase(config);
+    add(database);
     for (const check of await checkRoleGrants(config, options.roles ?? {})) add(check);
+    if (database.status !== "fail") add(await checkRetention(config));
   }
 
   let services = [...(options.services ?? (config.service ? [config.service] : []))];
@@ -332,10 +335,6 @@ function consumerHint(service: string): string {
   return service === "platform"
     ? "start the tracker (`worker-toolbox track`), or set monitor.services.platform.minConsumers to 0"
     : `start a worker of service ${service}`;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
 }
 
 function hintOf(error: unknown): { hint?: string } {

@@ -21,3 +21,8 @@ export interface DoctorReport {
   services: string[];
   checks: DoctorCheck[];
 }
+
+/** The first line of an error's message: one line per finding. */
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}

@@ -4,7 +4,7 @@ import type { Pool, PoolClient } from "pg";
 import { type RequiredGrant, requiredGrants } from "../results/grants.js";
 import { createDatabasePool } from "../results/pool.js";
 import { quoteIdent, resultTables } from "../results/sqlNames.js";
-import type { DoctorCheck } from "./doctorCheck.js";
+import { type DoctorCheck, firstLine } from "./doctorCheck.js";
 
 /**
  * `doctor`'s checks of the database as the identity that does the work. A superuser passes every check, so
@@ -210,8 +210,4 @@ export function ledgerHint(config: ToolboxConfig, role: string): string {
     (item) => item.object === resultTables(config.database.schema).ledger,
   );
   return `the role may not read the migration ledger — fix: ${grant?.sql ?? ""} (or worker-toolbox db grants --apply)`;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
 }
