@@ -5,9 +5,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineTask, parseConfig } from "@worker-toolbox/config";
 import { createProducer } from "@worker-toolbox/runtime";
+import { migrate } from "@worker-toolbox/runtime/results";
+import { createTestDatabase } from "@worker-toolbox/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { testPool } from "../support/database.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -184,6 +187,47 @@ describe("a generated service", () => {
     const typecheck = run("npx", ["tsc", "--noEmit"], service);
     expect(typecheck.code, typecheck.output).toBe(0);
   }, 600_000);
+
+  it("its worker, given a wrong broker password, exits 1 at once with one fatal line naming the error and its fix, password masked", async () => {
+    // user-pains §3: a misconfigured worker must fail, not hang retrying. A migrated database, so the
+    // broker login is what fails.
+    const database = await createTestDatabase(testServers().databaseUrl, "e2e-auth");
+    const pool = testPool({ connectionString: database.url, max: 1 });
+    try {
+      await migrate(pool, { schema: "public" });
+      const url = new URL(testServers().amqpUrl);
+      url.password = "wrong-secret-42";
+      const started = Date.now();
+      const worker = spawnSync(process.execPath, ["--import", "tsx", "src/worker.ts"], {
+        cwd: service,
+        env: {
+          ...process.env,
+          AMQP_URL: url.toString(),
+          DATABASE_URL: database.url,
+          WT_ENVIRONMENT_PREFIX: "e2e-auth",
+          WT_MODE: "production",
+        },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      const output = `${worker.stdout}${worker.stderr}`;
+      expect(worker.status, output).toBe(1);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      // Piped in production every line is JSON; the crash reporter's is the one fatal line (level 60).
+      const fatal = output
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { level: number; code?: string; hint?: string })
+        .filter((line) => line.level === 60);
+      expect(fatal, output).toEqual([
+        expect.objectContaining({ code: "BROKER_AUTH_FAILED", hint: expect.stringContaining("AMQP_URL") }),
+      ]);
+      expect(output).not.toContain("wrong-secret-42");
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
+  }, 120_000);
 
   it("npm run dev: a task's result on screen within 30 s on a machine with no server running, 10 s on restart", async () => {
     // A fresh per-user state: no dev server runs yet. Bounds are generous (a smoke check on a shared CI
