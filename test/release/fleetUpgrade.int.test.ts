@@ -221,18 +221,42 @@ describe("releasing the toolbox and upgrading a fleet through a registry", () =>
     expect(entries[2].wouldConflict).toEqual(["Dockerfile"]);
   }, 300_000);
 
-  it(`upgrades the fleet to ${B}, installing and testing each; the conflict is reported and stops only its service`, () => {
-    const upgraded = toolbox(B, ["upgrade", ...names, "--to", B, "--install", "--test", "--json"], fleetDir, {
+  it(`upgrades ${names[0]} to ${B} with its own ${A} CLI (npx inside it): the command is handed to ${B}'s CLI`, () => {
+    // What a team does inside its service: the installed CLI is the old one, the template must be the new one's.
+    const handed = timed(`npx worker-toolbox upgrade --to ${B} (${A}'s CLI)`, () =>
+      run("npx", ["worker-toolbox", "upgrade", "--to", B, "--install", "--test", "--json"], dir(names[0]), {
+        ...npmEnv(),
+        ...serverEnv(),
+      }),
+    );
+    expect(handed.code, handed.output).toBe(0);
+    expect(handed.output).toContain(
+      `worker-toolbox upgrade --to ${B}: running that version's CLI (npm exec --yes --package=@worker-toolbox/cli@${B} -- worker-toolbox upgrade . --to ${B} --json --install --test)`,
+    );
+    const [a] = JSON.parse(handed.stdout);
+    expect(a).toMatchObject({ from: { toolbox: A }, to: { toolbox: B }, conflicts: [] });
+    expect(a.steps.install.code, a.steps.install.tail).toBe(0);
+    expect(a.steps.test.code, a.steps.test.tail).toBe(0);
+    // B's template was merged (A's CLI alone would have pinned B over A's template).
+    expect(read(names[0], "Dockerfile")).toContain("FROM node:20-bookworm-slim AS build");
+    expect(JSON.parse(read(names[0], ".worker-toolbox.json"))).toMatchObject({
+      template: { version: B },
+      toolboxVersion: B,
+    });
+    expect(versionOf(join(dir(names[0]), "node_modules/@worker-toolbox/cli/package.json"))).toBe(B);
+  }, 900_000);
+
+  it(`upgrades the rest of the fleet to ${B}, installing and testing each; the conflict is reported and stops only its service`, () => {
+    const rest = names.slice(1);
+    const upgraded = toolbox(B, ["upgrade", ...rest, "--to", B, "--install", "--test", "--json"], fleetDir, {
       ...npmEnv(),
       ...serverEnv(),
     });
     expect(upgraded.code, upgraded.output).toBe(1);
-    const [a, b, c] = JSON.parse(upgraded.stdout);
-    for (const ok of [a, b]) {
-      expect(ok.conflicts, upgraded.output).toEqual([]);
-      expect(ok.steps.install.code, ok.steps.install.tail).toBe(0);
-      expect(ok.steps.test.code, ok.steps.test.tail).toBe(0);
-    }
+    const [b, c] = JSON.parse(upgraded.stdout);
+    expect(b.conflicts, upgraded.output).toEqual([]);
+    expect(b.steps.install.code, b.steps.install.tail).toBe(0);
+    expect(b.steps.test.code, b.steps.test.tail).toBe(0);
     expect(c).toMatchObject({
       status: "conflicts",
       conflicts: ["Dockerfile"],
