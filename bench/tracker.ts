@@ -8,6 +8,8 @@
  * Env: BENCH_TRACKER_COUNT (100000), BENCH_TRACKER_PAYLOADS (0,1024,102400: bytes of the task's second
  * argument), BENCH_TRACKER_COUNT_LARGE (2000, for payloads of 64 KB and more), BENCH_TRACKER_QUEUE (quorum |
  * classic), BENCH_TRACKER_BASE=<another built checkout> (its tracker too, run before this one: an A/B),
+ * BENCH_TRACKER_PREFETCH (both checkouts), BENCH_TRACKER_SETTINGS (JSON of `tracker.*` settings for this
+ * checkout only, e.g. '{"prefetch":1000,"batchSize":500}': the base keeps its defaults),
  * BENCH_TRACKER_NODE_ARGS (node flags of the tracker process). Uses AMQP_URL / DATABASE_URL when set, else
  * starts throwaway servers.
  */
@@ -84,9 +86,11 @@ async function drainOnce(
     broker: { url: servers.amqpUrl },
     database: { url: database.url },
     queue: { type: (process.env.BENCH_TRACKER_QUEUE ?? "quorum") as "quorum" | "classic" },
-    ...(process.env.BENCH_TRACKER_PREFETCH
-      ? { tracker: { prefetch: Number(process.env.BENCH_TRACKER_PREFETCH) } }
-      : {}),
+    tracker: {
+      ...(process.env.BENCH_TRACKER_PREFETCH ? { prefetch: Number(process.env.BENCH_TRACKER_PREFETCH) } : {}),
+      // Settings to try on this checkout only: the base runs its own defaults.
+      ...(code === "this" ? JSON.parse(process.env.BENCH_TRACKER_SETTINGS ?? "{}") : {}),
+    },
     logLevel: "warn",
   };
   const config = parseConfig(input);
