@@ -22,6 +22,8 @@ const { taskRegistry } = await dist("runtime", "worker/taskRegistry.js");
 const { RevokedSet } = await dist("runtime", "worker/revocations.js");
 const { WorkerMetrics } = await dist("runtime", "worker/metrics.js");
 const { CeleryPresence } = await dist("runtime", "worker/celeryPresence.js");
+const { Slots } = await dist("runtime", "delivery/slots.js");
+const { RateLimits } = await dist("runtime", "delivery/rateLimits.js");
 const { workerPipeline } = await dist("runtime", "worker/workerPipeline.js");
 const { resultWriter, workerResultStore } = await dist("runtime", "worker/workerParts.js");
 const { newWorkerStats } = await dist("runtime", "delivery/settle.js");
@@ -53,6 +55,9 @@ const metrics = new WorkerMetrics({
 const pool = { query: async () => ({ rows: [] }), on() {} };
 const store = workerResultStore(config, pool, "bench@host");
 const rows = resultWriter(config, metrics.timedStore(store), logger);
+// Handler slots and rate limits as createWorker makes them (remote control may change them).
+const slots = new Slots(config.worker.concurrency);
+const rates = new RateLimits();
 const presence = new CeleryPresence({
   config,
   service: "bench",
@@ -63,6 +68,10 @@ const presence = new CeleryPresence({
   abort: () => undefined,
   stats: () => ({ ...stats, running: 0 }),
   brokerNode: () => undefined,
+  slots,
+  rates,
+  setTimeLimits: () => undefined,
+  shutdown: () => undefined,
 });
 const pipeline = workerPipeline({
   config,
@@ -78,6 +87,8 @@ const pipeline = workerPipeline({
   stats,
   metrics,
   observer: presence.observer,
+  slots,
+  rates,
 });
 
 let acked = 0;

@@ -5,6 +5,7 @@ import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import type { Logger } from "pino";
 import { batchSocketWrites } from "./batchedWrites.js";
 import { classifyBrokerError } from "./classifyError.js";
+import { decodeContentHeaders } from "./frameDecoding.js";
 import {
   type BrokerNodes,
   brokerNodes,
@@ -219,6 +220,7 @@ export class BrokerConnection extends EventEmitter<Events> {
     const { config, name } = this.options;
     const connection = await amqp.connect(dialUrl(config, url), brokerSocketOptions(config, name, url));
     batchSocketWrites(connection);
+    decodeContentHeaders(connection);
     // An 'error' without a listener would crash the process; 'close' follows and drives recovery.
     connection.on("error", (error: Error) =>
       this.options.logger.warn({ err: error.message }, "broker connection error"),
