@@ -35,7 +35,8 @@ async function child({ root, url, sentinel }) {
   const { default: pg } = await import(
     pathToFileURL(createRequire(join(root, "package.json")).resolve("pg")).href
   );
-  const pool = new pg.Pool({ connectionString: url, max: 3 });
+  const { failOnPgError } = await import("./pgErrors.mjs");
+  const pool = failOnPgError(new pg.Pool({ connectionString: url, max: 3 }), "waiting process pool");
   const watcher = createResultWatcher({ pool, schema: SCHEMA });
   await watcher.ready();
   const idle = Array.from({ length: WAITS }, (_, i) =>

@@ -7,14 +7,17 @@
  *   tracker   createTracker on the platform queue (BENCH_E2E_TRACKER=on).
  * With BENCH_E2E_PACKAGES=<checkout> (the `toolbox-base` system) both run that checkout's built packages.
  */
-import { pino } from "pino";
-import { z } from "zod";
+import { dependencyOf } from "../checkoutImport.mjs";
 import { payload, run, serveProducer, serveWorker, TASK } from "./common.mjs";
 
-// BENCH_E2E_PACKAGES (set by e2e.ts for `toolbox-base`): another checkout whose built packages run instead.
+// BENCH_E2E_PACKAGES (set by e2e.ts for `toolbox-base`): another checkout whose built packages run instead,
+// with that checkout's pino and zod (one copy of each, as its packages load them).
 const base = process.env.BENCH_E2E_PACKAGES;
 const built = (name) =>
   base ? new URL(`packages/${name}/dist/index.js`, `file://${base}/`).href : `@worker-toolbox/${name}`;
+const dependency = (name) => (base ? dependencyOf(base, name) : name);
+const { pino } = await import(dependency("pino"));
+const { z } = await import(dependency("zod"));
 const { defineTask, parseConfig } = await import(built("config"));
 const runtime = await import(built("runtime"));
 const { createDatabasePool, createProducer, createTracker, createWorker, implementTask, waitForResult } =

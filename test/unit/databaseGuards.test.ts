@@ -20,7 +20,7 @@ const SELF = "test/unit/databaseGuards.test.ts";
 const APPLICATION = "test/fixtures/database/applicationPools.ts";
 const CONSTRUCTS = /new\s+(pg\.)?(Pool|Client)\s*\(|\bpg\.(Pool|Client)\s*\(/;
 /** pg's only; amqplib and others have their own Pool/Client names elsewhere: only files that import pg count. */
-const IMPORTS_PG = /from\s+"pg"/;
+const IMPORTS_PG = /from\s+"pg"|import\(\s*"pg"\s*\)/;
 const BENCH_GUARD = "bench/pgErrors.mjs";
 /** In bench/: a construction inside `failOnPgError(` (on its line or the line before) has its listener. */
 const WRAPPED = /failOnPgError\(/;
