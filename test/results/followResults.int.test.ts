@@ -129,6 +129,29 @@ describe("followResults", () => {
     });
   });
 
+  it("an onResult that throws is reported through onError, and the next results still arrive", async () => {
+    const pool = world.newPool({ max: 2 });
+    const seen: string[] = [];
+    const errors: string[] = [];
+    const stop = await followResults(pool, {
+      schema,
+      onResult: (task) => {
+        seen.push(task.taskId);
+        if (seen.length === 1) throw new Error("display failed");
+      },
+      onError: (error) => errors.push(error.message),
+    });
+    try {
+      const [first, second] = [id("throws"), id("next")];
+      await world.store.markSuccess({ taskId: first }, 1);
+      await world.store.markSuccess({ taskId: second }, 2);
+      await expect.poll(() => seen, { timeout: 5_000 }).toEqual([first, second]);
+      expect(errors).toEqual(["display failed"]);
+    } finally {
+      await stop();
+    }
+  });
+
   it("a database set to worker_toolbox.result_notes = 'ids' still shows every result, each read back", async () => {
     const database = world.db.url.split("/").pop()!.split("?")[0]!;
     await world.pool.query(`ALTER DATABASE "${database}" SET worker_toolbox.result_notes = 'ids'`);

@@ -16,7 +16,7 @@ export interface FollowResultsOptions {
    */
   onResult: (task: TaskView) => void;
   /**
-   * A read failed. The listening connection's failure is logged once by the pool's guard (poolErrors.ts),
+   * A read failed, or `onResult` threw. The listening connection's failure is logged once by the pool's guard (poolErrors.ts),
    * not passed here; following stops after it.
    */
   onError?: (error: Error) => void;
@@ -53,7 +53,9 @@ export async function followResults(pool: Pool, options: FollowResultsOptions): 
           if (!stopped && read.status === note.status) options.onResult(read);
         },
         (error: Error) => options.onError?.(error),
-      );
+      )
+      // A throwing onResult is reported like a failed read and does not stop the deliveries after it.
+      .catch((error: Error) => options.onError?.(error));
   };
   let broken: Error | undefined;
   // A broken connection is destroyed at once (not handed back to the pool): pg reports a dropped
