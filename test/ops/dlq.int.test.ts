@@ -206,6 +206,10 @@ describe("worker-toolbox dlq", () => {
     const purged = await cli(["dlq", "purge", "export", "--yes"], env);
     expect(purged).toMatchObject({ code: 0, stdout: "Purged 2 dead letter(s) of export.\n" });
     expect(await readyCount(channel, dead)).toBe(0);
+    // What a script reads: the same count as JSON.
+    const again = await cli(["dlq", "purge", "export", "--yes", "--json"], env);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ service: "export", purged: 0 });
     expect((await cli(["dlq", "list", "export"], env)).stdout).toBe(`${dead} is empty.\n`);
   });
 

@@ -65,6 +65,14 @@ describe("extra bindings, queues and exchanges", () => {
     const dry = await cli(["topology", "prune", "--service", "order-export", "--dry-run"], env);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`kept    binding ${stray}: dry run`);
+    const dryJson = await cli(["topology", "prune", "--service", "order-export", "--dry-run", "--json"], env);
+    expect(dryJson.code).toBe(0);
+    const listed = JSON.parse(dryJson.stdout) as { prefix: string; removed: unknown[]; kept: unknown[] };
+    expect(listed).toMatchObject({ prefix, removed: [] });
+    expect(listed.kept).toContainEqual({
+      extra: expect.objectContaining({ name: stray }),
+      reason: "dry run",
+    });
 
     // A queue that holds messages is kept unless forced: its messages would go with it.
     const pruned = await cli(["topology", "prune", "--service", "order-export", "--yes"], env);
