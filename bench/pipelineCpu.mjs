@@ -6,7 +6,8 @@
  * rows go through the real batch writer and result store encoding (latestPerTask, encodeOutcome, the binary
  * array parameters) to a pool whose query returns at once; acks go to a channel that counts them. What it
  * times is everything the worker process does per task except amqplib's frame parsing and pg's socket I/O.
- * Env: BENCH_PIPELINE_COUNT (50000), BENCH_PIPELINE_PREFETCH (500), BENCH_PIPELINE_ROUNDS (5).
+ * Env: BENCH_PIPELINE_COUNT (50000), BENCH_PIPELINE_PREFETCH (500), BENCH_PIPELINE_ROUNDS (5),
+ * BENCH_PIPELINE_PAYLOAD (0: bytes of the task's second argument, a string, as the e2e bench's payload).
  */
 import { pathToFileURL } from "node:url";
 
@@ -15,6 +16,7 @@ const dist = (name, file) => import(pathToFileURL(`${root}/packages/${name}/dist
 const count = Number(process.env.BENCH_PIPELINE_COUNT ?? 50_000);
 const prefetch = Number(process.env.BENCH_PIPELINE_PREFETCH ?? 500);
 const rounds = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 5);
+const payload = "x".repeat(Number(process.env.BENCH_PIPELINE_PAYLOAD ?? 0));
 
 const { defineTask, parseConfig } = await dist("config", "index.js");
 const { implementTask } = await dist("runtime", "worker/implementTask.js");
@@ -32,7 +34,11 @@ const { encodeTaskMessage, newTaskMessage } = await dist("runtime", "protocol/in
 const { z } = await import("zod");
 const { pino } = await import("pino");
 
-const task = defineTask({ name: "bench.noop", args: z.tuple([z.number().int()]), result: z.number().int() });
+const task = defineTask({
+  name: "bench.noop",
+  args: z.tuple([z.number().int(), z.string()]),
+  result: z.number().int(),
+});
 const config = parseConfig({
   mode: "production",
   service: "bench",
@@ -107,11 +113,11 @@ const channel = {
 };
 const acks = new AckTracker(channel, undefined, () => undefined);
 
-const template = encodeTaskMessage(newTaskMessage({ task: "bench.noop", args: [0] }));
+const template = encodeTaskMessage(newTaskMessage({ task: "bench.noop", args: [0, payload] }));
 let tag = 0;
 /** A message as amqplib delivers it: its own content buffer and freshly decoded header table. */
 function message(n) {
-  const encoded = encodeTaskMessage(newTaskMessage({ task: "bench.noop", args: [n] }));
+  const encoded = encodeTaskMessage(newTaskMessage({ task: "bench.noop", args: [n, payload] }));
   const headers = {};
   for (const key of Object.keys(encoded.properties.headers)) headers[key] = encoded.properties.headers[key];
   return {

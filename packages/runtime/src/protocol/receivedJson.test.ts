@@ -66,6 +66,23 @@ describe("receivedKombuJson: the body's text, reused only when it is the encoder
     );
   });
 
+  it("notes a 1 KB body, and the note is invisible: keys, JSON, copies and equality see the plain values", () => {
+    const args = [7, "x".repeat(1024)];
+    const kwargs = { when: "now" };
+    const { content, properties } = encodeTaskMessage(newTaskMessage({ task: "svc.task", args, kwargs }));
+    const msg = decodeTaskMessage(content, properties);
+    expect(receivedKombuJson(msg.args)?.buffer).toBe(content.buffer);
+    expect(receivedKombuJson(msg.kwargs)?.toString()).toBe('{"when": "now"}');
+    expect(Object.keys(msg.args)).toEqual(["0", "1"]);
+    expect(Object.keys(msg.kwargs)).toEqual(["when"]);
+    expect(JSON.stringify(msg.args)).toBe(JSON.stringify(args));
+    expect(msg.args).toStrictEqual(args);
+    expect(msg.kwargs).toStrictEqual(kwargs);
+    expect(receivedKombuJson([...msg.args])).toBeUndefined();
+    expect(receivedKombuJson({ ...msg.kwargs })).toBeUndefined();
+    expect(receivedKombuJson(structuredClone(msg.args))).toBeUndefined();
+  });
+
   it("gives the encoder's bytes or nothing for every message we encode (markers and all)", () => {
     fc.assert(
       fc.property(taskMessage, (message) => {

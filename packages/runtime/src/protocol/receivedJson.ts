@@ -39,32 +39,50 @@ interface Received {
   parts?: [Part | null, Part | null];
 }
 
-/** Keyed by the decoded args array and kwargs object: identity ties a value to the body it came from. */
-const received = new WeakMap<object, { body: Received; index: 0 | 1 }>();
+/**
+ * The note, on the decoded args array and kwargs object themselves, under a symbol, not enumerable: identity
+ * ties a value to the body it came from, and nothing that copies, enumerates or serializes the value sees it.
+ * A WeakMap keyed by the values did the same, but its entries cost the collector 2-8 µs a message while a
+ * worker holds its prefetch of them (it traces every live key); a property costs nothing to collect.
+ */
+const RECEIVED_ARGS = Symbol("worker-toolbox received args");
+const RECEIVED_KWARGS = Symbol("worker-toolbox received kwargs");
+type Noted = { [RECEIVED_ARGS]?: Received; [RECEIVED_KWARGS]?: Received };
 
 /**
- * Below this many bytes of body, encoding the arguments again costs less than noting and scanning the body:
- * such bodies are not noted. Encoding costs about 2-3 µs per KB of arguments; the note is two WeakMap entries,
- * which cost 2-8 µs a message while a worker holds its prefetch of them (the collector traces every live key),
- * so the break-even is a few KB (at 1 KB the worker's CPU per task went up with a 512-byte threshold: the
- * profile put 3% of its time in the note).
+ * Below this many bytes of body, encoding the arguments again costs less than scanning the body: such bodies
+ * are not noted. Encoding costs about 2-3 µs per KB of arguments, the note and the scan well under 1 µs
+ * (bench/README.md, "Worker CPU at 1 KB"); a body of a few short arguments encodes in less.
  */
-export const REUSE_FROM_BYTES = 8 * 1024;
+export const REUSE_FROM_BYTES = 512;
+
+function note(value: object, key: typeof RECEIVED_ARGS | typeof RECEIVED_KWARGS, body: Received): void {
+  // A frozen value (a Kombu marker's) is not noted: it is encoded as before.
+  if (Object.isExtensible(value))
+    Object.defineProperty(value, key, {
+      value: body,
+      writable: false,
+      enumerable: false,
+      configurable: true,
+    });
+}
 
 /** The decoder's note: `args` and `kwargs` were parsed from `content` (a `[args, kwargs, embed]` body). */
 export function rememberReceived(args: object, kwargs: object, content: Buffer): void {
   if (content.length < REUSE_FROM_BYTES) return;
   const body: Received = { content };
-  received.set(args, { body, index: 0 });
-  received.set(kwargs, { body, index: 1 });
+  note(args, RECEIVED_ARGS, body);
+  note(kwargs, RECEIVED_KWARGS, body);
 }
 
 function partOf(value: unknown): Part | null {
   if (value === null || typeof value !== "object") return null;
-  const at = received.get(value);
-  if (!at) return null;
-  at.body.parts ??= scanBody(at.body.content);
-  return at.body.parts[at.index];
+  const noted = value as Noted;
+  const args = noted[RECEIVED_ARGS];
+  const body = args ?? noted[RECEIVED_KWARGS];
+  if (!body) return null;
+  body.parts ??= scanBody(body.content);
+  return body.parts[args ? 0 : 1];
 }
 
 /** The bytes `encodeJson(value)` would write, from the body `value` was decoded from; else undefined. */
