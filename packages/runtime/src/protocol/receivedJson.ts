@@ -50,9 +50,9 @@ const RECEIVED_KWARGS = Symbol("worker-toolbox received kwargs");
 type Noted = { [RECEIVED_ARGS]?: Received; [RECEIVED_KWARGS]?: Received };
 
 /**
- * Below this many bytes of body, encoding the arguments again costs less than scanning the body: such bodies
- * are not noted. Encoding costs about 2-3 µs per KB of arguments, the note and the scan well under 1 µs
- * (bench/README.md, "Worker CPU at 1 KB"); a body of a few short arguments encodes in less.
+ * Below this many bytes of body, encoding the arguments again costs about what noting and scanning the body
+ * does: such bodies are not noted. Encoding costs about 2-3 µs per KB of arguments; at 1 KB the reuse took
+ * decoding plus the row's bytes from 7.35 to 6.37 µs (bench/README.md, "Worker CPU at 1 KB").
  */
 export const REUSE_FROM_BYTES = 512;
 
