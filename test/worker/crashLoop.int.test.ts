@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { echo } from "../fixtures/workers/tasks.js";
+import { echo, SERVICE } from "../fixtures/workers/tasks.js";
+import { sample, scrape } from "../metrics/scrape.js";
 import { testServers } from "../support/servers.js";
 import { killWorkerProcesses, startWorkerProcess } from "./faults.js";
 import { createHarness, type Harness } from "./harness.js";
@@ -8,7 +9,8 @@ import { createHarness, type Harness } from "./harness.js";
  * user-pains.md §5: a message that kills its worker (a handler calling process.exit, an out-of-memory crash)
  * must not loop forever. The quorum queue counts the deliveries and dead-letters the message past
  * queue.deliveryLimit, whatever the worker did; the task gets a final FAILURE row (WorkerLostError, as
- * Celery writes for a worker that died mid-task), so a waiter and the dashboard see it ended.
+ * Celery writes for a worker that died mid-task), so a waiter and the dashboard see it ended, and the worker
+ * that wrote it counts it in tasks_failed_total (metrics: no worker lived to count the crashed runs).
  */
 const DELIVERY_LIMIT = 2;
 const POISON = 13;
@@ -17,7 +19,8 @@ let h: Harness;
 beforeAll(async () => {
   h = await createHarness("crashloop", testServers(), {
     queue: { deliveryLimit: DELIVERY_LIMIT },
-    worker: { concurrency: 1, prefetch: 1 },
+    // healthPort 0: each worker process serves /metrics on a free port (its `ready` line says which).
+    worker: { concurrency: 1, prefetch: 1, healthPort: 0 },
   });
 });
 afterAll(async () => {
@@ -40,6 +43,13 @@ describe("a task that crashes its worker process every time", () => {
       if (ended === "failed") {
         // The worker that saw the FAILURE row written runs the tasks behind the poison.
         for (const { id } of receipts) if (id !== poison) await h.waitForStatus(id, "SUCCESS");
+        await proc.ready;
+        const port = Number(proc.events.find((e) => e.event === "ready")?.healthPort);
+        const failed = sample(await scrape(port), "worker_toolbox_tasks_failed_total", {
+          service: SERVICE,
+          task: echo.name,
+        });
+        expect(failed, "the FAILURE row the dead-letter watch wrote is counted").toBe(1);
         proc.child.kill("SIGTERM");
         expect((await proc.exited).code).toBe(0);
         break;

@@ -360,6 +360,8 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
         this.counts.revoked += 1;
         this.taskMetrics.revoked(row.name);
       },
+      // The run that crashed its worker on every delivery is a failed run no worker lived to count.
+      failed: (row) => this.taskMetrics.failed(row.name),
     });
     await this.queues.attach(conn);
     this.setState("ready", undefined);

@@ -20,6 +20,8 @@ export interface DeadLetterWatchOptions {
   stop: AbortSignal;
   /** Told of every REVOKED row stored (metrics). */
   revoked?(row: TaskOutcome): void;
+  /** Told of every FAILURE row stored for a task past the delivery limit (metrics). */
+  failed?(row: TaskOutcome): void;
 }
 
 /** Copies taken at a time: REVOKED rows are written in the worker's batches. */
@@ -59,6 +61,7 @@ export async function watchDeadLetters(conn: ChannelModel, options: DeadLetterWa
             { taskId: row.taskId, task: row.name },
             "task dead-lettered at the delivery limit (its worker died on every delivery); recorded FAILURE",
           );
+          options.failed?.(row);
         }
         delivery.ack();
       },

@@ -136,7 +136,7 @@ export class WorkerMetrics {
     this.tallyOf(task).succeeded += 1;
   }
 
-  failed(task: string): void {
+  failed(task: string | undefined): void {
     this.tallyOf(task).failed += 1;
   }
 
