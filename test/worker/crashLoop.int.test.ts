@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echo, SERVICE } from "../fixtures/workers/tasks.js";
 import { sample, scrape } from "../metrics/scrape.js";
+import { findCeleryPython, warnCeleryMissing } from "../support/celeryPython.js";
+import { pythonCelery } from "../support/pythonCelery.js";
 import { testServers } from "../support/servers.js";
 import { killWorkerProcesses, startWorkerProcess } from "./faults.js";
 import { createHarness, type Harness } from "./harness.js";
@@ -10,11 +12,16 @@ import { createHarness, type Harness } from "./harness.js";
  * must not loop forever. The quorum queue counts the deliveries and dead-letters the message past
  * queue.deliveryLimit, whatever the worker did; the task gets a final FAILURE row (WorkerLostError, as
  * Celery writes for a worker that died mid-task), so a waiter and the dashboard see it ended, and the worker
- * that wrote it counts it in tasks_failed_total (metrics: no worker lived to count the crashed runs).
+ * that wrote it counts it in tasks_failed_total (metrics: no worker lived to count the crashed runs). A Python
+ * Celery client reads the row as FAILURE with billiard.exceptions.WorkerLostError (skipped without python3-celery).
  */
 const DELIVERY_LIMIT = 2;
 const POISON = 13;
+const celery = findCeleryPython();
+if (!celery.found) warnCeleryMissing("the Python reading of the delivery-limit FAILURE row", celery.reason);
 let h: Harness;
+/** The task that crashed its worker, once its FAILURE row is stored. */
+let lost: string | undefined;
 
 beforeAll(async () => {
   h = await createHarness("crashloop", testServers(), {
@@ -70,5 +77,52 @@ describe("a task that crashes its worker process every time", () => {
     const others = await h.rows(receipts.filter((r) => r.id !== poison).map((r) => r.id));
     expect(others.map((r) => r.status)).toEqual(Array(19).fill("SUCCESS"));
     expect((await h.depths()).queue).toBe(0);
+    lost = poison;
   }, 120_000);
+
+  // A Python Celery client reads that row as it reads one Celery wrote for a lost worker process.
+  it.skipIf(!celery.found)(
+    "reads as FAILURE with a billiard WorkerLostError from Python Celery",
+    async () => {
+      expect(lost, "the crash loop above stored its row").toBeDefined();
+      const py = await pythonCelery({
+        prefix: h.prefix,
+        services: [SERVICE],
+        amqpUrl: testServers().amqpUrl,
+        databaseUrl: h.databaseUrl,
+      });
+      try {
+        const run = await py.run(
+          `import json
+from billiard.exceptions import WorkerLostError
+from interop_tasks import app
+r = app.AsyncResult(${JSON.stringify(lost)})
+try:
+    r.get(timeout=10)
+    raised = None
+except WorkerLostError as error:
+    raised = "WorkerLostError"
+except Exception as error:
+    raised = type(error).__module__ + "." + type(error).__name__
+print("RESULT " + json.dumps({"state": r.state, "lost": isinstance(r.result, WorkerLostError),
+    "message": str(r.result), "raised": raised, "failed": r.failed()}))
+`,
+          {},
+          60_000,
+        );
+        const line = run.out.split("\n").find((l) => l.startsWith("RESULT "));
+        if (!line) throw new Error(`the Python client failed:\n${run.out}`);
+        expect(JSON.parse(line.slice(7))).toEqual({
+          state: "FAILURE",
+          lost: true,
+          message: expect.stringContaining("delivery limit"),
+          raised: "WorkerLostError",
+          failed: true,
+        });
+      } finally {
+        await py.close();
+      }
+    },
+    90_000,
+  );
 });
