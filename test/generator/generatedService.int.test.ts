@@ -222,6 +222,9 @@ describe("a generated service", () => {
       expect(fatal, output).toEqual([
         expect.objectContaining({ code: "BROKER_AUTH_FAILED", hint: expect.stringContaining("AMQP_URL") }),
       ]);
+      // And no other line repeats it, at any level (the connection's, the worker's state line).
+      const naming = output.split("\n").filter((line) => /BROKER_AUTH_FAILED|ACCESS_REFUSED/.test(line));
+      expect(naming, output).toHaveLength(1);
       expect(output).not.toContain("wrong-secret-42");
     } finally {
       await pool.end();

@@ -38,6 +38,12 @@ export interface BrokerConnectionOptions {
   name: string;
   /** Runs after every (re)connect, before the state becomes `connected`. */
   setup?: (connection: ChannelModel) => Promise<void>;
+  /**
+   * Who tells the user the connection failed for good: `log` (default) logs it here, at error level with its
+   * code and fix; `owner` leaves it to the owner, which hears the `failed` state (the worker: its start()
+   * rejects with the error, or it logs it once running), so it is reported once.
+   */
+  failureReport?: "log" | "owner";
 }
 
 type Events = {
@@ -162,7 +168,10 @@ export class BrokerConnection extends EventEmitter<Events> {
       } catch (error) {
         if (this.abort.signal.aborted) return;
         const classified = classifyBrokerError(error, this.nodes.urls[0] ?? "");
-        logger.error({ code: classified.code, err: classified.message }, "broker connection failed for good");
+        if (this.options.failureReport !== "owner") {
+          const { code, hint, message } = classified;
+          logger.error({ code, hint, err: message }, "broker connection failed for good");
+        }
         this.failingOver = false;
         this.setState("failed", classified);
         return;

@@ -31,6 +31,7 @@ import { watchDeadLetters } from "./deadLetterWatch.js";
 import { WorkerMetrics } from "./metrics.js";
 import { QueueConsumer } from "./queueConsumer.js";
 import { RevokedSet, revokeTask } from "./revocations.js";
+import { logWorkerState } from "./stateLog.js";
 import { TaskQueues } from "./taskQueues.js";
 import { taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
@@ -75,6 +76,8 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
   /** The bytes of the messages held (worker.maxInFlightBytes), across reconnects. */
   private readonly window: ByteWindow;
   private started: Promise<void> | undefined;
+  /** Ready once: a later failure has no start() caller to report it. */
+  private wasReady = false;
   private closing: Promise<void> | undefined;
   /** Fired when shutdown's deadline passed: durable retries of writes and publishes stop. */
   private readonly hardStop = new AbortController();
@@ -164,6 +167,7 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
       logger: this.logger,
       name: `worker:${workerName}`,
       setup: (conn) => this.setup(conn),
+      failureReport: "owner",
     });
     this.connection.on("state", (state, error) => {
       if (state === "recovering" && this.state === "ready") this.setState("recovering", error);
@@ -330,7 +334,8 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     if ((this.state === "stopped" || this.state === "stopping") && state !== "stopped") return;
     this.state = state;
     this.lastError = error;
-    this.logger.info({ state, err: error?.message }, "worker state");
+    if (state === "ready") this.wasReady = true;
+    logWorkerState(this.logger, state, error, this.wasReady);
     this.emit("state", state, error);
   }
 
