@@ -67,8 +67,10 @@ describe("a contract's rateLimit", () => {
     const runs = started.get("paced")!;
     // Six runs at 5 a second: five gaps of 200 ms (the first runs at once).
     expect(runs.at(-1)! - runs[0]!).toBeGreaterThanOrEqual(950);
+    // Turns are booked at arrival (t0, t0 + 200, ...), so a run whose timer fired late under load is
+    // followed by a shorter gap (163 ms seen at load 14); unlimited runs would be ~0 ms apart.
     const gaps = runs.slice(1).map((at, i) => at - runs[i]!);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(180);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
     // The unlimited task ran while the paced one waited for its turns.
     expect(started.get("free")!.at(-1)!).toBeLessThan(runs.at(-1)!);
   });
