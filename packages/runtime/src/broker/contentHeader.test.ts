@@ -1,14 +1,11 @@
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { amqplibModule, celeryHeaders, celeryTaskId as id } from "./amqplibReference.testUtil.js";
 import { decodeBasicProperties, decodeFieldTable } from "./contentHeader.js";
 
-// amqplib's own codec (not exported: loaded from its files), the reference the decoder must equal.
-const require = createRequire(import.meta.url);
-const lib = join(dirname(require.resolve("amqplib")), "lib");
-const defs = require(join(lib, "defs.js"));
-const codec = require(join(lib, "codec.js"));
+// amqplib's own codec: the reference the decoder must equal.
+const defs = amqplibModule("defs");
+const codec = amqplibModule("codec");
 
 /** The payload of the content header amqplib writes for these properties, after class, weight and size. */
 function encoded(properties: Record<string, unknown>): Buffer {
@@ -34,34 +31,13 @@ function oursDecodes(payload: Buffer): unknown {
   }
 }
 
-const id = "6f1d3c2a-8e4b-4f7a-9c1d-2b3e4f5a6b7c";
 const celery = {
   contentType: "application/json",
   contentEncoding: "utf-8",
   correlationId: id,
   deliveryMode: 2,
   priority: 0,
-  headers: {
-    lang: "py",
-    task: "svc.task",
-    id,
-    shadow: null,
-    eta: "2026-12-05T17:00:00.000000+00:00",
-    expires: null,
-    group: null,
-    group_index: null,
-    retries: 3,
-    timelimit: [30, null],
-    root_id: id,
-    parent_id: null,
-    argsrepr: "(1, 'ünïcödé ✓')",
-    kwargsrepr: "{}",
-    origin: "123@host",
-    ignore_result: false,
-    replaced_task_nesting: 0,
-    stamped_headers: null,
-    stamps: {},
-  },
+  headers: celeryHeaders,
 };
 
 /** A header value of any AMQP field type, as amqplib's encoder takes it (`{'!': type, value}` for most). */

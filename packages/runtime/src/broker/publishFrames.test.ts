@@ -1,15 +1,12 @@
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import type { Options } from "amqplib";
 import { describe, expect, it } from "vitest";
+import { amqplibModule, celeryHeaders as celery, celeryTaskId as id } from "./amqplibReference.testUtil.js";
 import { encodePublish, encodePublishChunks } from "./publishFrames.js";
 
-// amqplib's own encoder (not exported: loaded from its files), the reference the frames must equal.
-const require = createRequire(import.meta.url);
-const lib = join(dirname(require.resolve("amqplib")), "lib");
-const defs = require(join(lib, "defs.js"));
-const frame = require(join(lib, "frame.js"));
-const Args = require(join(lib, "api_args.js"));
+// amqplib's own encoder: the reference the frames must equal.
+const defs = amqplibModule("defs");
+const frame = amqplibModule("frame");
+const Args = amqplibModule("api_args");
 
 /** What amqplib 2.x writes for `channel.publish(exchange, routingKey, content, options)`. */
 function amqplibFrames(channel: number, options: Options.Publish, content: Buffer, frameMax: number): Buffer {
@@ -35,28 +32,9 @@ function ours(channel: number, options: Options.Publish, content: Buffer, frameM
   });
 }
 
-const id = "6f1d3c2a-8e4b-4f7a-9c1d-2b3e4f5a6b7c";
 /** A Celery message's headers, and every other kind of value a header may hold. */
 const celeryHeaders = {
-  lang: "py",
-  task: "svc.task",
-  id,
-  shadow: null,
-  eta: "2026-12-05T17:00:00.000000+00:00",
-  expires: null,
-  group: null,
-  group_index: null,
-  retries: 3,
-  timelimit: [30, null],
-  root_id: id,
-  parent_id: null,
-  argsrepr: "(1, 'ünïcödé ✓')",
-  kwargsrepr: "{}",
-  origin: "123@host",
-  ignore_result: false,
-  replaced_task_nesting: 0,
-  stamped_headers: null,
-  stamps: {},
+  ...celery,
   traceparent: `00-${id.replaceAll("-", "")}-0123456789abcdef-01`,
 };
 const oddValues = {
