@@ -1,7 +1,6 @@
 import { EventEmitter } from "node:events";
 import {
   entityNames,
-  isToolboxError,
   planTopology,
   type ToolboxConfig,
   ToolboxError,
@@ -35,7 +34,7 @@ import { logWorkerState } from "./stateLog.js";
 import { TaskQueues } from "./taskQueues.js";
 import { taskRegistry } from "./taskRegistry.js";
 import { nodeNameFor } from "./workerNode.js";
-import { resultWriter, workerLogger, workerResultStore } from "./workerParts.js";
+import { resultWriter, storeWriteCheck, workerLogger, workerResultStore } from "./workerParts.js";
 import { workerPipeline } from "./workerPipeline.js";
 import type { Worker, WorkerEvents, WorkerOptions, WorkerState } from "./workerTypes.js";
 
@@ -233,27 +232,12 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     return this.started;
   }
 
-  /**
-   * Prove the result store takes this worker's writes before consuming anything: a database that refuses
-   * them (not migrated, a role without the grants) would let every task run and then fail to settle. Fails
-   * the start with the fix; a database that is only unreachable is waited for as in operation.
-   */
+  /** The start fails, with the fix, when the result store refuses this worker's writes (storeWriteCheck). */
   private async checkStore(): Promise<void> {
-    try {
-      await databaseAnswerWithin(this.store.checkWrites(), 10_000);
-    } catch (error) {
-      if (
-        isToolboxError(error, "DATABASE_PERMISSION_DENIED") ||
-        isToolboxError(error, "DATABASE_NOT_MIGRATED")
-      ) {
-        this.setState("failed", error);
-        throw error;
-      }
-      this.logger.warn(
-        { err: (error as Error).message },
-        "the result database did not answer the write check; starting anyway (results are retried until it does)",
-      );
-    }
+    const refused = await storeWriteCheck(this.store, this.logger);
+    if (!refused) return;
+    this.setState("failed", refused);
+    throw refused;
   }
 
   /** The health endpoint comes up first, so probes see "starting" rather than a refused connection. */

@@ -1,9 +1,10 @@
 /** Parts of a worker built from its config (worker/createWorker.ts): its logger, result store and writer. */
-import type { ToolboxConfig } from "@worker-toolbox/config";
+import { isToolboxError, type ToolboxConfig, type ToolboxError } from "@worker-toolbox/config";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { BatchWriter } from "../consumer/batchWriter.js";
 import { durableRetry } from "../consumer/transient.js";
+import { databaseAnswerWithin } from "../health/databaseProbe.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
 import type { TaskOutcome } from "../results/resultTypes.js";
 
@@ -39,4 +40,28 @@ export function workerResultStore(config: ToolboxConfig, pool: pg.Pool, workerNa
     preparedStatements: config.database.preparedStatements,
     extended: config.database.resultExtended,
   });
+}
+
+/**
+ * Prove the result store takes this worker's writes before it consumes anything: a database that refuses them
+ * (not migrated, a role without the grants) would let every task run and then fail to settle. Returns that
+ * refusal (the start fails with its fix); a database that only does not answer is logged and waited for as in
+ * operation (results are retried).
+ */
+export async function storeWriteCheck(
+  store: Pick<ResultStore, "checkWrites">,
+  logger: Logger,
+): Promise<ToolboxError | undefined> {
+  try {
+    await databaseAnswerWithin(store.checkWrites(), 10_000);
+    return undefined;
+  } catch (error) {
+    if (isToolboxError(error, "DATABASE_PERMISSION_DENIED") || isToolboxError(error, "DATABASE_NOT_MIGRATED"))
+      return error;
+    logger.warn(
+      { err: (error as Error).message },
+      "the result database did not answer the write check; starting anyway (results are retried until it does)",
+    );
+    return undefined;
+  }
 }
