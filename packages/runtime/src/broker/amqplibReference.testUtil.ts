@@ -38,3 +38,13 @@ export const celeryHeaders = {
   stamped_headers: null,
   stamps: {},
 };
+
+/** The basic properties our producer sends with those headers. */
+export const celeryProperties = {
+  contentType: "application/json",
+  contentEncoding: "utf-8",
+  correlationId: celeryTaskId,
+  deliveryMode: 2,
+  priority: 0,
+  headers: celeryHeaders,
+};

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { amqplibModule, celeryHeaders, celeryTaskId as id } from "./amqplibReference.testUtil.js";
+import { amqplibModule, celeryProperties, celeryTaskId as id } from "./amqplibReference.testUtil.js";
 import { decodeBasicProperties, decodeFieldTable } from "./contentHeader.js";
 
 // amqplib's own codec: the reference the decoder must equal.
@@ -31,14 +31,7 @@ function oursDecodes(payload: Buffer): unknown {
   }
 }
 
-const celery = {
-  contentType: "application/json",
-  contentEncoding: "utf-8",
-  correlationId: id,
-  deliveryMode: 2,
-  priority: 0,
-  headers: celeryHeaders,
-};
+const celery = celeryProperties;
 
 /** A header value of any AMQP field type, as amqplib's encoder takes it (`{'!': type, value}` for most). */
 const typed = (type: string, value: fc.Arbitrary<unknown>) => value.map((v) => ({ "!": type, value: v }));

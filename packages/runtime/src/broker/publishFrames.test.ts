@@ -1,6 +1,11 @@
 import type { Options } from "amqplib";
 import { describe, expect, it } from "vitest";
-import { amqplibModule, celeryHeaders as celery, celeryTaskId as id } from "./amqplibReference.testUtil.js";
+import {
+  amqplibModule,
+  celeryHeaders as celery,
+  celeryProperties,
+  celeryTaskId as id,
+} from "./amqplibReference.testUtil.js";
 import { encodePublish, encodePublishChunks } from "./publishFrames.js";
 
 // amqplib's own encoder: the reference the frames must equal.
@@ -59,11 +64,7 @@ const cases: [string, Options.Publish, number][] = [
   [
     "a Celery task message",
     {
-      contentType: "application/json",
-      contentEncoding: "utf-8",
-      correlationId: id,
-      deliveryMode: 2,
-      priority: 0,
+      ...celeryProperties,
       headers: celeryHeaders,
       messageId: "producer:1:42",
       mandatory: true,
