@@ -1,10 +1,5 @@
 import { EventEmitter } from "node:events";
-import {
-  entityNames,
-  planTopology,
-  type ToolboxConfig,
-  ToolboxError,
-} from "@worker-toolbox/config";
+import { entityNames, planTopology, type ToolboxConfig, ToolboxError } from "@worker-toolbox/config";
 import type { ChannelModel } from "amqplib";
 import type pg from "pg";
 import { type Logger, pino } from "pino";
