@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineTask, parseConfig } from "@worker-toolbox/config";
 import { type RunningDashboard, startDashboard } from "@worker-toolbox/dashboard";
+import { pino } from "pino";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { z } from "zod";
 import { createProducer, type Producer } from "../../packages/runtime/src/producer/index.js";
@@ -39,6 +40,8 @@ export interface BrowserWorld {
   browser: Browser;
   operator: BrowserContext;
   viewer: BrowserContext;
+  /** The dashboard's audit trail: its "dashboard action" / "dashboard action done" log lines, parsed. */
+  audit: Record<string, unknown>[];
   /** The "payments API": down until a test fixes it; `calls` counts the handler's runs. */
   payments: { down: boolean; calls: number };
   /** An absolute URL of a dashboard path. */
@@ -54,7 +57,11 @@ export interface BrowserWorld {
 const shots =
   process.env.DASHBOARD_SCREENSHOTS ?? fileURLToPath(new URL("../tmp/screenshots/", import.meta.url));
 
-export async function startBrowserWorld(label: string): Promise<BrowserWorld> {
+/** `workerEvents`: the worker sends heartbeats (every 500 ms), so the dashboard knows it and its service. */
+export async function startBrowserWorld(
+  label: string,
+  options: { workerEvents?: boolean } = {},
+): Promise<BrowserWorld> {
   const servers = testServers();
   const payments = { down: true, calls: 0 };
   const chargeTask = implementTask(charge, ({ args: [order] }) => {
@@ -62,7 +69,13 @@ export async function startBrowserWorld(label: string): Promise<BrowserWorld> {
     if (payments.down) throw new PermanentError(`payments API: 503 for ${order}`);
     return `charged ${order}`;
   });
-  const h = await createHarness(label, servers, { worker: { concurrency: 1, prefetch: 1 } });
+  const h = await createHarness(label, servers, {
+    worker: {
+      concurrency: 1,
+      prefetch: 1,
+      ...(options.workerEvents ? { events: true, heartbeatMs: 500 } : {}),
+    },
+  });
   const producer = createProducer({ config: h.config, contracts: [charge, sleepTask], logger: testLogger });
   const worker = createWorker({
     config: h.config,
@@ -81,8 +94,18 @@ export async function startBrowserWorld(label: string): Promise<BrowserWorld> {
     dashboard: { port: 0, operatorPassword, viewerPassword },
     logLevel: "silent",
   });
+  const audit: Record<string, unknown>[] = [];
+  const auditLogger = pino(
+    { level: "info" },
+    {
+      write(line: string) {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (String(entry.msg).startsWith("dashboard action")) audit.push(entry);
+      },
+    },
+  );
   const [dashboard, browser] = await Promise.all([
-    startDashboard({ config, logger: testLogger }),
+    startDashboard({ config, logger: auditLogger }),
     launchChromium(),
     worker.start(),
     tracker.start(),
@@ -105,6 +128,7 @@ export async function startBrowserWorld(label: string): Promise<BrowserWorld> {
     browser,
     operator,
     viewer,
+    audit,
     payments,
     url,
     async open(page, path) {

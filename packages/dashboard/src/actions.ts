@@ -31,12 +31,26 @@ export interface Actions {
    * one, or shut it down gracefully. Resolves with its reply (`{ok}` or `{error}`), undefined when it did not
    * answer within WORKER_REPLY_MS.
    */
-  workerCommand(node: string, command: WorkerCommand): Promise<unknown>;
+  workerCommand(node: string, command: WorkerCommand): Promise<WorkerReply | undefined>;
+  /**
+   * Make one worker consume a queue too (`add_consumer`), or stop consuming one (`cancel_consumer`). The
+   * worker decides: its reply says what it did or why it refused (a queue that does not exist, another
+   * toolbox queue…). Undefined when it did not answer within WORKER_REPLY_MS.
+   */
+  queueCommand(node: string, command: QueueCommand, queue: string): Promise<WorkerReply | undefined>;
 }
 
 export const WORKER_COMMANDS = ["pool_grow", "pool_shrink", "shutdown"] as const;
 export type WorkerCommand = (typeof WORKER_COMMANDS)[number];
+export const QUEUE_COMMANDS = ["add_consumer", "cancel_consumer"] as const;
+export type QueueCommand = (typeof QUEUE_COMMANDS)[number];
 export const WORKER_REPLY_MS = 3_000;
+
+/** What a worker answers a control command (Celery's `{ok}` / `{error}`). */
+export interface WorkerReply {
+  ok?: unknown;
+  error?: unknown;
+}
 
 export interface ReplaySummary {
   replayed: number;
@@ -81,6 +95,13 @@ export function createActions(deps: ActionDeps): Actions {
       replays: result.replays,
     };
   };
+  const ask = async (node: string, command: string, args: Record<string, unknown>) => {
+    const replies = await broadcastCommand(await deps.connection(), prefix, command, args, {
+      destination: [node],
+      timeoutMs: WORKER_REPLY_MS,
+    });
+    return replies[node] as WorkerReply | undefined;
+  };
   return {
     async revoke(taskIds, by) {
       await revokeTask({
@@ -114,16 +135,9 @@ export function createActions(deps: ActionDeps): Actions {
       }
       return total;
     },
-    async workerCommand(node, command) {
-      const replies = await broadcastCommand(
-        await deps.connection(),
-        prefix,
-        command,
-        command === "shutdown" ? {} : { n: 1 },
-        { destination: [node], timeoutMs: WORKER_REPLY_MS },
-      );
-      return replies[node];
-    },
+    workerCommand: (node, command) => ask(node, command, command === "shutdown" ? {} : { n: 1 }),
+    // The queue alone: a worker-toolbox worker never declares (an exchange or routing key would be refused).
+    queueCommand: (node, command, queue) => ask(node, command, { queue }),
     replayDeadLetters: (service, selection) => {
       if (!selection.all && !selection.reason && !selection.task && !selection.ids?.length) {
         throw new ToolboxError(

@@ -12,13 +12,14 @@ import {
 import type { Hono } from "hono";
 import type { Pool } from "pg";
 import { type Logger, pino } from "pino";
-import { type Actions, createActions } from "./actions.js";
+import { type Actions, createActions, WORKER_REPLY_MS } from "./actions.js";
 import { type Authenticator, createAuthenticator } from "./auth.js";
 import { type BrokerView, createBrokerView } from "./broker/brokerView.js";
 import { ChangeFeed } from "./live/changeFeed.js";
 import { createApp } from "./routes/app.js";
 import type { Env } from "./routes/env.js";
 import { consumeWorkerEvents } from "./workers/consumeWorkerEvents.js";
+import { askWorkerQueues, type WorkerQueues } from "./workers/workerQueues.js";
 import { WorkerRegistry } from "./workers/workerRegistry.js";
 
 export interface DashboardOptions {
@@ -58,6 +59,8 @@ export interface DashboardServices {
   feed: ChangeFeed;
   broker: BrokerView;
   actions: Actions;
+  /** Which queues a worker consumes (its `active_queues`): read-only, for every role. */
+  workerQueues(node: string): Promise<WorkerQueues>;
   base: string;
 }
 
@@ -115,6 +118,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     feed,
     broker: createBrokerView(config, connection, options.services ? { services: options.services } : {}),
     actions,
+    workerQueues: async (node) =>
+      askWorkerQueues(await connection(), config.environment.prefix, node, WORKER_REPLY_MS),
     base,
   };
   const app = createApp(services);

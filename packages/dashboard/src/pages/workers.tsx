@@ -56,7 +56,9 @@ export function WorkersPage(props: {
                     <span class="note"> missed heartbeats</span>
                   ) : null}
                 </td>
-                <td class="mono">{worker.hostname}</td>
+                <td class="mono">
+                  <a href={`${ctx.base}/workers/${encodeURIComponent(worker.hostname)}`}>{worker.hostname}</a>
+                </td>
                 <td class="num">{worker.pid === undefined ? "-" : String(worker.pid)}</td>
                 <td>{worker.service ?? "-"}</td>
                 <td class="toolbox-version">{worker.toolboxVersion ?? "-"}</td>

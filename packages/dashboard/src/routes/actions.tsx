@@ -1,25 +1,12 @@
 import { Hono } from "hono";
-import { type ReplaySummary, WORKER_COMMANDS, WORKER_REPLY_MS, type WorkerCommand } from "../actions.js";
+import type { ReplaySummary } from "../actions.js";
 import type { DashboardServices } from "../createDashboard.js";
 import { ConfirmPage, ErrorPage } from "../pages/confirm.js";
 import { durationMs, failureGroupTaskIds, replaysQuery } from "../queries/index.js";
 import { tables } from "../queries/tables.js";
 import { type Ctx, type Env, pageContext } from "./env.js";
-
-type Fields = Record<string, string[]>;
-
-interface Plan {
-  question: string;
-  details: string[];
-  cancel: string;
-  danger?: boolean;
-  /** Runs once confirmed; returns the message shown and where to go. */
-  run: () => Promise<{ message: string; to: string }>;
-}
-
-type Planner = (fields: Fields, c: Ctx) => Promise<Plan>;
-
-const one = (fields: Fields, name: string) => fields[name]?.[0]?.trim() ?? "";
+import { badRequest, type Fields, one, type Planner } from "./plan.js";
+import { queuePlan, workerPlan } from "./workerPlans.js";
 
 /**
  * POST /actions/*: refused (403) unless the caller is an operator and the form carries their CSRF token;
@@ -33,6 +20,7 @@ export function actionRoutes(services: DashboardServices): Hono<Env> {
     "/dlq/replay": dlqReplayPlan(services),
     "/dlq/purge": dlqPurgePlan(services),
     "/worker": workerPlan(services),
+    "/worker/queue": queuePlan(services),
   };
   for (const [path, plan] of Object.entries(planners))
     app.post(path, (c) => confirmed(services, c, path, plan));
@@ -69,8 +57,14 @@ async function confirmed(services: DashboardServices, c: Ctx, path: string, plan
     return c.html(<ConfirmPage ctx={ctx} action={`/actions${path}`} fields={rest} {...planned} />);
   }
   const who = ctx.principal.user;
-  services.logger.info({ action: path, by: who, fields: rest }, "dashboard action");
-  const done = await planned.run();
+  // The audit trail: who asked for what, then what came of it (a worker's refusal and its reason included).
+  const audit = { action: path, by: who, fields: rest };
+  services.logger.info(audit, "dashboard action");
+  const done = await planned.run().catch((error: Error) => {
+    services.logger.warn({ ...audit, err: error.message }, "dashboard action failed");
+    throw error;
+  });
+  services.logger.info({ ...audit, outcome: done.message }, "dashboard action done");
   return c.redirect(
     `${services.base}${done.to}${done.to.includes("?") ? "&" : "?"}flash=${encodeURIComponent(done.message)}`,
     303,
@@ -178,40 +172,6 @@ function dlqPurgePlan({ actions }: DashboardServices): Planner {
   };
 }
 
-const WORKER_QUESTIONS: Record<WorkerCommand, (node: string) => string> = {
-  pool_grow: (node) => `Grow the pool of ${node} by one (one more task at a time)?`,
-  pool_shrink: (node) => `Shrink the pool of ${node} by one (running tasks finish first)?`,
-  shutdown: (node) =>
-    `Shut down ${node}? It stops taking tasks, lets running ones finish, returns the rest to the queue and exits.`,
-};
-
-/** Remote control of one worker from the Workers page: pool_grow, pool_shrink or shutdown. */
-function workerPlan({ actions }: DashboardServices): Planner {
-  return async (fields) => {
-    const node = one(fields, "node");
-    const command = one(fields, "command") as WorkerCommand;
-    if (!node) throw badRequest("name the worker");
-    if (!WORKER_COMMANDS.includes(command)) throw badRequest(`choose one of ${WORKER_COMMANDS.join(", ")}`);
-    return {
-      question: WORKER_QUESTIONS[command](node),
-      details: [],
-      cancel: "/workers",
-      danger: command === "shutdown",
-      run: async () => {
-        const reply = (await actions.workerCommand(node, command)) as
-          | { ok?: unknown; error?: unknown }
-          | undefined;
-        const answer = reply?.ok ?? reply?.error;
-        const message =
-          answer === undefined
-            ? `${node} did not answer within ${WORKER_REPLY_MS / 1_000} s${command === "shutdown" ? " (a Celery worker shuts down without answering: watch it go offline here)" : ""}.`
-            : `${node}: ${reply?.error === undefined ? "" : "error: "}${String(answer)}`;
-        return { message, to: "/workers" };
-      },
-    };
-  };
-}
-
 async function formFields(c: Ctx): Promise<Fields> {
   const body = await c.req.parseBody({ all: true });
   const fields: Fields = {};
@@ -246,8 +206,4 @@ function replayMessage(summary: ReplaySummary): string {
   if (summary.failed.length > 0)
     parts.push(`${summary.failed.length} could not be republished: ${summary.failed[0]!.error}`);
   return parts.join(" ");
-}
-
-function badRequest(message: string): Error {
-  return Object.assign(new Error(message), { code: "CONFIG_INVALID" });
 }

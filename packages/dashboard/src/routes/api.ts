@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { DashboardServices } from "../createDashboard.js";
 import { getTaskDetail, parseTaskFilter, searchTasks } from "../queries/index.js";
-import { failuresSince, overviewData, replaysWithin, workersData } from "./data.js";
+import { failuresSince, overviewData, replaysWithin, workerData, workersData } from "./data.js";
 import { type Env, taskQuery } from "./env.js";
 
 /** The same data as the pages, as JSON, for scripts and other tools (read-only; actions are forms). */
@@ -22,5 +22,9 @@ export function apiRoutes(services: DashboardServices): Hono<Env> {
   app.get("/failures", async (c) => c.json(await failuresSince(services, c.req.query("window") ?? "24h")));
   app.get("/replays", async (c) => c.json(await replaysWithin(services, c.req.query("window") ?? "24h")));
   app.get("/workers", async (c) => c.json(await workersData(services)));
+  app.get("/workers/:node", async (c) => {
+    const data = await workerData(services, c.req.param("node"));
+    return data ? c.json(data) : c.json({ error: "no such worker" }, 404);
+  });
   return app;
 }

@@ -1,7 +1,9 @@
 import { entityNames } from "@worker-toolbox/config";
 import { type RecentReplays, replaysSince } from "@worker-toolbox/runtime/results";
+import { WORKER_REPLY_MS } from "../actions.js";
 import type { DashboardServices } from "../createDashboard.js";
 import type { OverviewData } from "../pages/overview.js";
+import type { WorkerPageData } from "../pages/worker.js";
 import {
   durationMs,
   type FailureGroup,
@@ -12,6 +14,7 @@ import {
 } from "../queries/index.js";
 import { tables } from "../queries/tables.js";
 import { type VersionSkew, versionSkew, type WorkerInfo } from "../workers/workerRegistry.js";
+import { ownQueue } from "./workerPlans.js";
 
 /** The data behind each page, shared by the HTML pages and the JSON API. */
 
@@ -47,6 +50,21 @@ export async function workersData(
     skew: versionSkew(workers, recent),
     eventExchange: entityNames(services.config.environment.prefix).eventExchange,
   };
+}
+
+/**
+ * One worker's page: its last heartbeat and, unless it is known to be offline, its queues as it answers
+ * them. A worker never heard is asked too (events may be off); undefined when it neither sent a heartbeat
+ * nor answered.
+ */
+export async function workerData(
+  services: DashboardServices,
+  node: string,
+): Promise<WorkerPageData | undefined> {
+  const worker = services.workers.get(node);
+  const queues = worker?.online === false ? undefined : await services.workerQueues(node);
+  if (!worker && !queues?.answered) return undefined;
+  return { node, worker, queues, own: ownQueue(services, node, queues), replyMs: WORKER_REPLY_MS };
 }
 
 /** Task names scheduled since `since`: one indexed probe per distinct name. */

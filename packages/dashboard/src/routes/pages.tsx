@@ -8,6 +8,7 @@ import { OverviewPage } from "../pages/overview.js";
 import { ReplayBatchPage } from "../pages/replays.js";
 import { TaskDetailPage } from "../pages/taskDetail.js";
 import { type TaskQuery, TasksPage } from "../pages/tasks.js";
+import { WorkerPage } from "../pages/worker.js";
 import { WorkersPage } from "../pages/workers.js";
 import {
   getTaskDetail,
@@ -18,7 +19,7 @@ import {
   searchTasks,
   type TaskPage,
 } from "../queries/index.js";
-import { failuresSince, overviewData, replaysWithin, workersData } from "./data.js";
+import { failuresSince, overviewData, replaysWithin, workerData, workersData } from "./data.js";
 import { type Ctx, type Env, pageContext, taskQuery } from "./env.js";
 
 export function pageRoutes(services: DashboardServices): Hono<Env> {
@@ -85,6 +86,17 @@ export function pageRoutes(services: DashboardServices): Hono<Env> {
   app.get("/workers", async (c) => {
     const data = await workersData(services);
     return c.html(<WorkersPage ctx={pageContext(c, services)} {...data} />);
+  });
+
+  app.get("/workers/:node", async (c) => {
+    const ctx = pageContext(c, services);
+    const node = c.req.param("node");
+    const data = await workerData(services, node);
+    if (!data) {
+      const message = `No worker ${node} heard on the event exchange, and none of that name answered.`;
+      return c.html(<ErrorPage ctx={ctx} status={404} message={message} />, 404);
+    }
+    return c.html(<WorkerPage ctx={ctx} data={data} />);
   });
 
   app.notFound((c) =>

@@ -85,6 +85,11 @@ export class WorkerRegistry extends EventEmitter<{ change: [] }> {
     return changed;
   }
 
+  /** One worker as last heard, or undefined. */
+  get(hostname: string): WorkerInfo | undefined {
+    return this.workers.get(hostname)?.info;
+  }
+
   /** Online workers first, then by service and hostname. */
   list(now = Date.now()): WorkerInfo[] {
     this.sweep(now);
