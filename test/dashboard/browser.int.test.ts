@@ -219,6 +219,13 @@ describe.skipIf(missing !== undefined)("dashboard in a real browser", () => {
       expect(await row.locator(".status").innerText()).toBe("online");
       expect(await row.innerText()).toMatch(/py-celery 5\.\d+\.\d+/);
       await screenshot("workers");
+      // Its page lists the queue it consumes, read from the Celery worker's own active_queues reply.
+      await row.getByRole("link", { name: worker.name }).click();
+      await page.waitForURL(/\/workers\/./);
+      expect(await page.locator("table.queues tbody tr").allInnerTexts()).toEqual([
+        expect.stringMatching(new RegExp(`^${h.prefix}\\.pyworker\\s[\\s\\S]*its service's queue`)),
+      ]);
+      await open("/workers");
       await worker.kill();
       const killed = Date.now();
       await expect.poll(() => row.locator(".status").innerText(), { timeout: 15_000 }).toBe("offline");
