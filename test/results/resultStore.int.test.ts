@@ -4,6 +4,7 @@ import {
   createResultStore,
   getFamily,
   getTask,
+  type TaskOutcome,
   upsertTracking,
   waitForResult,
 } from "../../packages/runtime/src/results/index.js";
@@ -119,13 +120,16 @@ describe("result store", () => {
     const done = id("done");
     await world.store.markSuccess({ taskId: done }, "first");
     const ids = Array.from({ length: 200 }, () => id("batch"));
-    const summary = await world.store.writeMany([
+    const outcomes: TaskOutcome[] = [
       ...ids.map((taskId, i) => ({ taskId, state: "SUCCESS" as const, result: { i } })),
       { taskId: ids[0]!, state: "STARTED" }, // same batch, earlier state: ignored
       { taskId: done, state: "FAILURE", error: { type: "ValueError", message: "late" } },
-    ]);
+    ];
+    const summary = await world.store.writeMany(outcomes);
     expect(summary.written).toEqual(ids);
     expect(summary.unchanged).toEqual([done]);
+    // Per outcome: the store says which ones its rows now hold (the dead-letter watch counts by it).
+    expect(outcomes.map((o) => summary.stored(o))).toEqual([...ids.map(() => true), false, false]);
     const { rows } = await world.pool.query(
       "SELECT count(*)::int AS n FROM results.celery_taskmeta WHERE task_id = ANY($1) AND status = 'SUCCESS'",
       [ids],

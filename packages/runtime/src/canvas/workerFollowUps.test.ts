@@ -18,7 +18,12 @@ function planner(maxBytes = 1_000_000) {
   const rows: TaskOutcome[] = [];
   const followUps = workerFollowUps({
     target: () => ({ exchange: "t.tasks", maxBytes }),
-    rows: { add: async (row) => void rows.push(row) },
+    rows: {
+      add: async (row) => {
+        rows.push(row);
+        return { written: [row.taskId], unchanged: [], stored: () => true };
+      },
+    },
     logger: pino({ level: "silent" }),
   });
   return { rows, followUps };

@@ -94,13 +94,13 @@ async function unlockFollowUps(
   return requests(options, task, decision.messages);
 }
 
-function storeFailure(
+async function storeFailure(
   options: WorkerFollowUpOptions,
   taskId: string,
   error: TaskErrorInfo,
   name?: string,
 ): Promise<void> {
-  return options.rows.add({ taskId, ...(name ? { name } : {}), state: "FAILURE", error });
+  await options.rows.add({ taskId, ...(name ? { name } : {}), state: "FAILURE", error });
 }
 
 /**

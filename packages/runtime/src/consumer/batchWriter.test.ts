@@ -10,12 +10,14 @@ function table(options: { slowMs?: number; retry?: DurableRetry; maxBatchBytes?:
   const statements: string[][] = [];
   const stored: string[] = [];
   let release: (() => void) | undefined;
-  const writer = new BatchWriter<string>({
+  // A write reports the rows it stored, as the result store reports what it wrote.
+  const writer = new BatchWriter<string, string>({
     write: async (rows) => {
       statements.push(rows);
       if (options.slowMs) await new Promise((resolve) => setTimeout(resolve, options.slowMs));
       if (rows.includes("bad")) throw refused;
       stored.push(...rows);
+      return rows.join(",");
     },
     retry: options.retry ?? once,
     batchSize: 3,
@@ -33,6 +35,17 @@ describe("the batch writer", () => {
     await Promise.all(["a", "b"].map((row) => writer.add(row)));
     expect(statements).toEqual([["a", "b"]]);
     expect(writer.batches).toBe(1);
+  });
+
+  it("resolves each row with the report of the write that committed it (its own when written alone)", async () => {
+    const { writer } = table();
+    expect(await Promise.all(["a", "b"].map((row) => writer.add(row)))).toEqual(["a,b", "a,b"]);
+    const isolated = await Promise.allSettled(["c", "bad", "d"].map((row) => writer.add(row)));
+    expect(isolated.map((o) => (o.status === "fulfilled" ? o.value : "refused"))).toEqual([
+      "c",
+      "refused",
+      "d",
+    ]);
   });
 
   it("starts writing an idle writer's row before the event loop turns (no waiting for setImmediate)", async () => {
@@ -69,7 +82,7 @@ describe("the batch writer", () => {
     const { writer, stored, statements } = table({ slowMs: 5 });
     const first = Promise.allSettled(["a", "bad", "c"].map((row) => writer.add(row)));
     // While the first batch fails and is retried row by row, more rows arrive.
-    const later: Promise<void>[] = [];
+    const later: Promise<unknown>[] = [];
     for (let i = 0; i < 4; i++) {
       await new Promise((resolve) => setTimeout(resolve, 4));
       later.push(writer.add(`late-${i}`));

@@ -23,9 +23,9 @@ import { type DurableRetry, isRowError } from "./transient.js";
  * (consumer/acks.ts); settled out of order, every message of the later batch was acked on its own, and each
  * of those is a separate command in a quorum queue's log. The wait is never longer than the earlier write.
  */
-export interface BatchWriterOptions<Row> {
-  /** Write the rows in one transaction; resolve after COMMIT. */
-  write(rows: Row[]): Promise<unknown>;
+export interface BatchWriterOptions<Row, Result = unknown> {
+  /** Write the rows in one transaction; resolve after COMMIT with what the write reports (each row gets it). */
+  write(rows: Row[]): Promise<Result>;
   retry: DurableRetry;
   batchSize: number;
   /**
@@ -41,29 +41,32 @@ export interface BatchWriterOptions<Row> {
   describe(row: Row): string;
 }
 
-interface Entry<Row> {
+interface Entry<Row, Result> {
   row: Row;
   bytes: number;
-  resolve: () => void;
+  resolve: (result: Result) => void;
   reject: (error: unknown) => void;
 }
 
-/** A batch being written: what each of its rows comes to, handed out once every earlier batch's was. */
-interface Written {
-  done: boolean;
-  /** Per row: COMMITTED, or the error its promise rejects with. */
-  outcomes: unknown[];
-  entries: readonly Entry<unknown>[];
+/** A row the database refused: what its promise rejects with. */
+class Refused {
+  constructor(readonly error: unknown) {}
 }
 
-const COMMITTED: unique symbol = Symbol("committed");
+/** A batch being written: what each of its rows comes to, handed out once every earlier batch's was. */
+interface Written<Row, Result> {
+  done: boolean;
+  /** Per row: the committed write's report (one object shared by a batch's rows), or Refused. */
+  outcomes: (Result | Refused)[];
+  entries: readonly Entry<Row, Result>[];
+}
 
-export class BatchWriter<Row> {
-  private queue: Entry<Row>[] = [];
+export class BatchWriter<Row, Result = unknown> {
+  private queue: Entry<Row, Result>[] = [];
   private queuedBytes = 0;
   private writing = 0;
   /** The batches being written, oldest first. */
-  private readonly order: Written[] = [];
+  private readonly order: Written<Row, Result>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private due = false;
   private immediate = false;
@@ -72,7 +75,7 @@ export class BatchWriter<Row> {
   /** Writes committed so far. */
   batches = 0;
 
-  constructor(private readonly options: BatchWriterOptions<Row>) {}
+  constructor(private readonly options: BatchWriterOptions<Row, Result>) {}
 
   /** Rows waiting or being written. */
   get pending(): number {
@@ -80,12 +83,12 @@ export class BatchWriter<Row> {
   }
 
   /**
-   * Resolves once the row is committed; rejects with the database's error when it refuses this row. `bytes`:
-   * its size, for `maxBatchBytes`.
+   * Resolves once the row is committed, with the report of the write that committed it (`write`'s result);
+   * rejects with the database's error when it refuses this row. `bytes`: its size, for `maxBatchBytes`.
    */
-  add(row: Row, bytes = 0): Promise<void> {
+  add(row: Row, bytes = 0): Promise<Result> {
     if (this.abort.signal.aborted) return Promise.reject(this.closed(row));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Result>((resolve, reject) => {
       this.queue.push({ row, bytes, resolve, reject });
       this.queuedBytes += bytes;
       if (this.full() || this.options.waitMs === 0) this.pump();
@@ -129,7 +132,7 @@ export class BatchWriter<Row> {
     const { concurrency, waitMs } = this.options;
     while (this.writing < concurrency && this.queue.length > 0 && (this.due || this.full() || waitMs === 0)) {
       const batch = this.take();
-      const written: Written = { done: false, outcomes: [], entries: batch };
+      const written: Written<Row, Result> = { done: false, outcomes: [], entries: batch };
       this.order.push(written);
       this.writing += 1;
       void this.write(batch, written.outcomes).finally(() => {
@@ -156,7 +159,7 @@ export class BatchWriter<Row> {
   }
 
   /** The next batch: up to `batchSize` rows and `maxBatchBytes` (at least one row). */
-  private take(): Entry<Row>[] {
+  private take(): Entry<Row, Result>[] {
     const { batchSize, maxBatchBytes = Number.POSITIVE_INFINITY } = this.options;
     let count = 0;
     let bytes = 0;
@@ -178,39 +181,41 @@ export class BatchWriter<Row> {
       const { entries, outcomes } = this.order.shift()!;
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        if (outcomes[i] === COMMITTED) entry.resolve();
-        else entry.reject(outcomes[i]);
+        const outcome = outcomes[i]!;
+        if (outcome instanceof Refused) entry.reject(outcome.error);
+        else entry.resolve(outcome);
       }
     }
   }
 
   /**
    * One batch, and only it: a refused row is found by writing this batch's rows one by one. Fills
-   * `outcomes` (one per row: COMMITTED or the error); `handOut` settles the rows' promises.
+   * `outcomes` (one per row: the write's report or Refused); `handOut` settles the rows' promises.
    */
-  private async write(batch: Entry<Row>[], outcomes: unknown[]): Promise<void> {
+  private async write(batch: Entry<Row, Result>[], outcomes: (Result | Refused)[]): Promise<void> {
     try {
-      await this.commit(batch.map((entry) => entry.row));
-      for (let i = 0; i < batch.length; i++) outcomes.push(COMMITTED);
+      const report = await this.commit(batch.map((entry) => entry.row));
+      for (let i = 0; i < batch.length; i++) outcomes.push(report);
     } catch (error) {
       if (!isRowError(error) || batch.length === 1) {
-        for (let i = 0; i < batch.length; i++) outcomes.push(error);
+        const refused = new Refused(error);
+        for (let i = 0; i < batch.length; i++) outcomes.push(refused);
         return;
       }
       for (const entry of batch) {
         try {
-          await this.commit([entry.row]);
-          outcomes.push(COMMITTED);
+          outcomes.push(await this.commit([entry.row]));
         } catch (rowError) {
-          outcomes.push(rowError);
+          outcomes.push(new Refused(rowError));
         }
       }
     }
   }
 
-  private async commit(rows: Row[]): Promise<void> {
-    await this.options.retry.run(() => this.options.write(rows), this.abort.signal);
+  private async commit(rows: Row[]): Promise<Result> {
+    const report = await this.options.retry.run(() => this.options.write(rows), this.abort.signal);
     this.batches += 1;
+    return report;
   }
 
   private closed(row: Row): ToolboxError {

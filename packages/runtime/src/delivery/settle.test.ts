@@ -53,6 +53,7 @@ function harness(options: { rows?: (row: TaskOutcome) => Promise<void>; followUp
       add: async (row) => {
         await (options.rows ?? (async () => undefined))(row);
         events.push(`row ${row.state}`);
+        return { written: [row.taskId], unchanged: [], stored: () => true };
       },
     },
     retry: immediately,
@@ -125,7 +126,8 @@ describe("settle", () => {
       [H.reason]: "unstorable-result",
       [H.attempts]: 1,
     });
-    expect(h.stats).toMatchObject({ succeeded: 0, deadLettered: 1 });
+    // The handler succeeded: the row could not be stored, which is no failed run (tasks_failed_total agrees).
+    expect(h.stats).toMatchObject({ succeeded: 0, deadLettered: 1, failed: 0 });
   });
 
   it("Retry: publishes retries + 1 to a delay rung and stores the RETRY row, then acks", async () => {
@@ -135,7 +137,7 @@ describe("settle", () => {
     expect(h.events).toContain("row RETRY");
     expect(h.published[0]).toMatchObject({ exchange: "prod.delay", routingKey: "svc.count" });
     expect(h.published[0]!.properties.headers).toMatchObject({ retries: 1, id: "id-1", [H.delay]: "1s" });
-    expect(h.stats.retried).toBe(1);
+    expect(h.stats).toMatchObject({ retried: 1, failed: 1 });
   });
 
   it("Retry that cannot be built (too large): dead-lettered retries-exhausted", async () => {

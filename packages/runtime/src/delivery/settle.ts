@@ -5,7 +5,7 @@ import { publishDeadLetter } from "../consumer/deadLetter.js";
 import { type DurableRetry, isRowError } from "../consumer/transient.js";
 import { H } from "../protocol/envelope.js";
 import { traceIdOf } from "../protocol/traceContext.js";
-import type { TaskOutcome } from "../results/resultTypes.js";
+import type { TaskOutcome, WriteSummary } from "../results/resultTypes.js";
 import type { WorkerMetrics } from "../worker/metrics.js";
 import type { Delivery } from "./delivery.js";
 import type { DeliveryObserver, FollowUps } from "./extensions.js";
@@ -23,6 +23,12 @@ import {
 
 export interface WorkerStats {
   succeeded: number;
+  /**
+   * Failed runs, as `tasks_failed_total` counts them: every failing handler attempt (also in `retried` or
+   * `deadLettered`), and each task the broker dead-lettered at the delivery limit whose FAILURE row this
+   * worker's dead-letter watch stored.
+   */
+  failed: number;
   retried: number;
   deadLettered: number;
   revoked: number;
@@ -33,12 +39,24 @@ export interface WorkerStats {
 
 /** All counts at zero. */
 export function newWorkerStats(): WorkerStats {
-  return { succeeded: 0, retried: 0, deadLettered: 0, revoked: 0, delayed: 0, skipped: 0, requeued: 0 };
+  return {
+    succeeded: 0,
+    failed: 0,
+    retried: 0,
+    deadLettered: 0,
+    revoked: 0,
+    delayed: 0,
+    skipped: 0,
+    requeued: 0,
+  };
 }
 
-/** Where rows go: `add` resolves once the row is committed (the batch writer). */
+/**
+ * Where rows go: `add` resolves once the row is committed (the batch writer), with the store's report of
+ * that write (`summary.stored(row)`: whether the row now holds it, or the store kept what it had).
+ */
 export interface RowWriter {
-  add(row: TaskOutcome): Promise<void>;
+  add(row: TaskOutcome): Promise<WriteSummary>;
 }
 
 export interface SettleOptions {
@@ -188,7 +206,10 @@ export class Settle {
   private finish(delivery: Delivery, verdict: Done | Retry | Delay | DeadLetter): void {
     const { stats, metrics, logger } = this.options;
     const task = verdict.task;
-    if (handlerFailed(verdict)) metrics.failed(task!.task);
+    if (handlerFailed(verdict)) {
+      stats.failed += 1;
+      metrics.failed(task!.task);
+    }
     switch (verdict.kind) {
       case "done":
         if (verdict.tally === "dropped")

@@ -21,4 +21,18 @@ describe("in-memory results", () => {
     expect(await results.hasSucceeded("t", 1)).toBe(true);
     expect(await results.hasSucceeded("t", 2)).toBe(false);
   });
+
+  it("say per outcome whether the row now holds it", async () => {
+    const results = new MemoryResults("svc@host");
+    const started = { taskId: "a", state: "STARTED" } as const;
+    const success = { taskId: "a", state: "SUCCESS", result: 1 } as const;
+    const first = await results.writeMany([started, success]);
+    expect([first.stored(started), first.stored(success)]).toEqual([false, true]);
+    const late = {
+      taskId: "a",
+      state: "FAILURE",
+      error: { type: "WorkerLostError", message: "lost" },
+    } as const;
+    expect((await results.writeMany([late])).stored(late)).toBe(false);
+  });
 });

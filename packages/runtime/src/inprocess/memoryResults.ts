@@ -22,10 +22,14 @@ export class MemoryResults implements ResultReader {
   constructor(private readonly workerName: string) {}
 
   async writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary> {
-    const summary: WriteSummary = { written: [], unchanged: [] };
+    // Per task, the outcome its row holds after this write (a later one that changed it replaces an earlier).
+    const held = new Map<string, TaskOutcome>();
+    const stored = (outcome: TaskOutcome) => held.get(outcome.taskId) === outcome;
+    const summary: WriteSummary = { written: [], unchanged: [], stored };
     for (const outcome of outcomes) {
       const changed = this.upsert(outcome);
       (changed ? summary.written : summary.unchanged).push(outcome.taskId);
+      if (changed) held.set(outcome.taskId, outcome);
     }
     if (summary.written.length > 0) this.wake();
     return summary;

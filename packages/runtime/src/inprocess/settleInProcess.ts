@@ -67,7 +67,7 @@ export class InProcessSettle {
     this.rates = contractRates(options.tasks.map((impl) => impl.contract));
     // Celery's builtins as a worker runs them; chord_unlock polls the header's rows through the app's reader.
     const implementation = withCanvasBuiltins(registry, (ids) => storedResults(options.reader, ids));
-    this.rowWriter = { add: async (row) => void (await rows.writeMany([row])) };
+    this.rowWriter = { add: (row) => rows.writeMany([row]) };
     this.followUps = { target: options.target, rows: this.rowWriter, logger };
     const publisher = { publish: async (request: PublishRequest) => this.enqueue(request) };
     this.env = {

@@ -156,9 +156,10 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
   const t = resultTables(schema);
 
   async function writeMany(outcomes: readonly TaskOutcome[]): Promise<WriteSummary> {
-    if (outcomes.length === 0) return { written: [], unchanged: [] };
+    if (outcomes.length === 0) return { written: [], unchanged: [], stored: () => false };
     // Encode everything first: a value that cannot be stored fails here, before any SQL.
-    const rows = latestPerTask(outcomes).map((o) => encodeOutcome(o, workerName, extended));
+    const chosen = latestPerTask(outcomes);
+    const rows = chosen.map((o) => encodeOutcome(o, workerName, extended));
     const result = await withDbErrors(pool, schema, `store ${rows.length} task result(s)`, () =>
       // An undefined name is an unnamed statement (pg prepares only named ones).
       pool.query<{ task_id: string }>({
@@ -169,7 +170,13 @@ export function createResultStore(options: ResultStoreOptions): ResultStore {
     );
     const written = new Set(result.rows.map((r) => r.task_id));
     const ids = [...new Set(outcomes.map((o) => o.taskId))];
-    return { written: ids.filter((id) => written.has(id)), unchanged: ids.filter((id) => !written.has(id)) };
+    return {
+      written: ids.filter((id) => written.has(id)),
+      unchanged: ids.filter((id) => !written.has(id)),
+      // Asked only by the dead-letter watch: nothing is worked out per row until then.
+      stored: (outcome) =>
+        written.has(outcome.taskId) && (chosen.length === outcomes.length || chosen.includes(outcome)),
+    };
   }
 
   const one = async (outcome: TaskOutcome) => (await writeMany([outcome])).written.length === 1;

@@ -66,6 +66,12 @@ export interface WriteSummary {
   written: string[];
   /** Task ids left as they were: already final, or a stale attempt (lower `retries`). */
   unchanged: string[];
+  /**
+   * Whether the row now holds `outcome` (one of those written): false when the store kept the row it had (a
+   * final row of the same generation, a later attempt, a later generation) or another outcome of the same task
+   * in this write took precedence. The store decides; callers count and log by its answer.
+   */
+  stored(outcome: TaskOutcome): boolean;
 }
 
 /** An error as read back: a FAILURE's, RETRY's or REVOKED's (for a row Celery wrote, from its pickle). */

@@ -73,7 +73,8 @@ export class CeleryPresence {
       ? workerEvents(config, nodeName, taskNames, logger, stats, this.clock, () => parts.slots.size)
       : undefined;
     const taskEvents = this.events && taskEventObserver(this.events, (delivery) => this.held.get(delivery));
-    const { held, totals, scheduled } = this;
+    const { held, scheduled } = this;
+    const finished = (name: string) => this.finished(name);
     const park = (verdict: Verdict, entry: HeldEntry | undefined) =>
       parkedNote(config, verdict, entry, scheduled);
     this.observer = {
@@ -90,12 +91,19 @@ export class CeleryPresence {
         taskEvents?.settled?.(verdict, delivery);
         const entry = held.get(delivery);
         if (verdict.kind === "delay" || verdict.kind === "retry") park(verdict, entry);
-        if (entry && verdict.kind !== "give-back" && verdict.kind !== "delay")
-          totals.set(entry.name, (totals.get(entry.name) ?? 0) + 1);
+        if (entry && verdict.kind !== "give-back" && verdict.kind !== "delay") finished(entry.name);
         held.settled(verdict, delivery);
       },
     };
     this.control = new RemoteControl({ target: this.target(), clock: this.clock, logger: parts.logger });
+  }
+
+  /**
+   * A task of `name` ended here: counted in the `stats` reply's `total`. The pipeline's settled tasks, and a
+   * task past the delivery limit whose FAILURE row this worker stored (no worker lived to count its runs).
+   */
+  finished(name: string | undefined): void {
+    if (name !== undefined) this.totals.set(name, (this.totals.get(name) ?? 0) + 1);
   }
 
   /** After every (re)connect: the events channel, and the control queue `declare` declares, consumed. */

@@ -18,7 +18,7 @@ import { createDatabasePool } from "../results/pool.js";
 import { guardPool } from "../results/poolErrors.js";
 import { getResults } from "../results/readResults.js";
 import type { ResultStore } from "../results/resultStore.js";
-import type { TaskOutcome } from "../results/resultTypes.js";
+import type { TaskOutcome, WriteSummary } from "../results/resultTypes.js";
 import { applyTopology, applyWorkerQueues } from "../topology/applyTopology.js";
 import { CeleryPresence } from "./celeryPresence.js";
 import { watchDeadLetters } from "./deadLetterWatch.js";
@@ -57,7 +57,7 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
   private readonly store: ResultStore;
-  private readonly batcher: BatchWriter<TaskOutcome>;
+  private readonly batcher: BatchWriter<TaskOutcome, WriteSummary>;
   private readonly publisher: ConfirmPublisher;
   private readonly connection: BrokerConnection;
   private readonly pipeline: DeliveryPipeline;
@@ -194,6 +194,7 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     // callers poll this (the bench every millisecond).
     return {
       succeeded: c.succeeded,
+      failed: c.failed,
       retried: c.retried,
       deadLettered: c.deadLettered,
       revoked: c.revoked,
@@ -345,7 +346,11 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
         this.taskMetrics.revoked(row.name);
       },
       // The run that crashed its worker on every delivery is a failed run no worker lived to count.
-      failed: (row) => this.taskMetrics.failed(row.name),
+      failed: (row) => {
+        this.counts.failed += 1;
+        this.taskMetrics.failed(row.name);
+        this.presence.finished(row.name);
+      },
     });
     await this.queues.attach(conn);
     this.setState("ready", undefined);

@@ -18,9 +18,12 @@ export interface DeadLetterWatchOptions {
   logger: Logger;
   /** The worker's "stop retrying" signal (its shutdown deadline). */
   stop: AbortSignal;
-  /** Told of every REVOKED row stored (metrics). */
+  /** Told of every REVOKED row stored (metrics, stats); not of one whose task's final row already stood. */
   revoked?(row: TaskOutcome): void;
-  /** Told of every FAILURE row stored for a task past the delivery limit (metrics). */
+  /**
+   * Told of every FAILURE row stored for a task past the delivery limit (metrics, stats); not of one whose
+   * task's final row already stood (the store kept it).
+   */
   failed?(row: TaskOutcome): void;
 }
 
@@ -52,17 +55,10 @@ export async function watchDeadLetters(conn: ChannelModel, options: DeadLetterWa
     if (!row) return delivery.ack();
     const what = row.state === "REVOKED" ? "an expired task" : "a task past the delivery limit";
     options.rows.add(row).then(
-      () => {
-        if (row.state === "REVOKED") {
-          logger.info({ taskId: row.taskId, task: row.name }, "task expired in the queue; recorded REVOKED");
-          options.revoked?.(row);
-        } else {
-          logger.error(
-            { taskId: row.taskId, task: row.name },
-            "task dead-lettered at the delivery limit (its worker died on every delivery); recorded FAILURE",
-          );
-          options.failed?.(row);
-        }
+      (summary) => {
+        // The store says whether it wrote the row: a final row already there (a run that committed its
+        // SUCCESS and then crashed before its ack, on every delivery) stays, and nothing is counted for it.
+        report(options, row, summary.stored(row));
         delivery.ack();
       },
       (error: Error) => {
@@ -73,4 +69,22 @@ export async function watchDeadLetters(conn: ChannelModel, options: DeadLetterWa
       },
     );
   });
+}
+
+/** Log what the watch did with `row`, and tell the worker (metrics, stats) of a row it `stored`. */
+function report(options: DeadLetterWatchOptions, row: TaskOutcome, stored: boolean): void {
+  const fields = { taskId: row.taskId, task: row.name };
+  const kept = "its final state was already recorded and is kept";
+  if (row.state === "REVOKED") {
+    options.logger.info(fields, `task expired in the queue; ${stored ? "recorded REVOKED" : kept}`);
+    if (stored) options.revoked?.(row);
+    return;
+  }
+  const line = "task dead-lettered at the delivery limit (its worker died on every delivery)";
+  if (!stored) {
+    options.logger.warn(fields, `${line}; ${kept}`);
+    return;
+  }
+  options.logger.error(fields, `${line}; recorded FAILURE`);
+  options.failed?.(row);
 }

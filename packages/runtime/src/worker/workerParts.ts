@@ -6,7 +6,7 @@ import { BatchWriter } from "../consumer/batchWriter.js";
 import { durableRetry } from "../consumer/transient.js";
 import { databaseAnswerWithin } from "../health/databaseProbe.js";
 import { createResultStore, type ResultStore } from "../results/resultStore.js";
-import type { TaskOutcome } from "../results/resultTypes.js";
+import type { TaskOutcome, WriteSummary } from "../results/resultTypes.js";
 
 /** Bind the service unless the given logger already does (a generated service's does): pino would repeat the key. */
 export function workerLogger(parent: Logger, service: string): Logger {
@@ -20,8 +20,8 @@ export function resultWriter(
   config: ToolboxConfig,
   store: Pick<ResultStore, "writeMany">,
   logger: Logger,
-): BatchWriter<TaskOutcome> {
-  return new BatchWriter<TaskOutcome>({
+): BatchWriter<TaskOutcome, WriteSummary> {
+  return new BatchWriter<TaskOutcome, WriteSummary>({
     write: (rows) => store.writeMany(rows),
     retry: durableRetry(logger, "storing results failed; retrying (messages stay unacknowledged)"),
     batchSize: config.worker.resultBatchSize,
