@@ -58,4 +58,13 @@ export {
   rolesNeeding,
 } from "./roles.js";
 export { configSchema, retryPolicySchema } from "./schema.js";
+export {
+  ALLOW_PLAINTEXT_VARS,
+  databaseUrlUsesTls,
+  isLoopbackHost,
+  type PlaintextConnection,
+  plaintextConnections,
+  plaintextRefusals,
+  type TransportSettings,
+} from "./transport.js";
 export type * from "./types.js";

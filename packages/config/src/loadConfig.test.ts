@@ -63,8 +63,8 @@ describe("loadConfig", () => {
     const production = {
       WT_MODE: "production",
       WT_ENVIRONMENT_PREFIX: "prod",
-      AMQP_URL: "amqp://u:p@rabbit/",
-      DATABASE_URL: "postgres://u:p@db/tasks",
+      AMQP_URL: "amqps://u:p@rabbit/",
+      DATABASE_URL: "postgres://u:p@db/tasks?sslmode=verify-full",
     };
     expect(loadConfig({ env: production, file: false }).worker.healthHost).toBeUndefined();
     const told = { ...production, WT_WORKER_HEALTH_HOST: "10.0.0.7" };
@@ -178,12 +178,12 @@ describe("loadConfig", () => {
   });
 
   describe("per role: each demands what it uses", () => {
-    const production = { WT_MODE: "production", WT_ENVIRONMENT_PREFIX: "prod", AMQP_URL: "amqp://u:p@mq/" };
+    const production = { WT_MODE: "production", WT_ENVIRONMENT_PREFIX: "prod", AMQP_URL: "amqps://u:p@mq/" };
 
     it("a producer-only process needs no DATABASE_URL in production", () => {
       const config = loadConfig({ env: production, file: false, role: "producer" });
       expect(config.database.url).toBeUndefined();
-      expect(config.broker.url).toBe("amqp://u:p@mq/");
+      expect(config.broker.url).toBe("amqps://u:p@mq/");
     });
 
     it("a worker needs DATABASE_URL and a service, the tracker DATABASE_URL, and each says who needs it", () => {

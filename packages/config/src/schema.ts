@@ -13,6 +13,7 @@ import { retryPolicySchema } from "./schema/retry.js";
 import { serviceSchema } from "./schema/service.js";
 import { trackerSchema } from "./schema/tracker.js";
 import { workerSchema } from "./schema/worker.js";
+import { plaintextRefusals } from "./transport.js";
 
 export { monitorThresholdsSchema } from "./schema/monitor.js";
 export { retryPolicySchema };
@@ -32,23 +33,30 @@ export { retryPolicySchema };
 // Groups holding required fields use `.prefault({} as never)`: an absent group is parsed as `{}`, so the
 // error names each missing field (`broker.url`) instead of the whole group.
 
-export const configSchema = z.strictObject({
-  mode: modeSchema,
-  service: serviceSchema,
-  environment: environmentSchema.prefault({} as never),
-  broker: brokerSchema.prefault({} as never),
-  database: databaseSchema.prefault({} as never),
-  queue: queueSchema.prefault({}),
-  worker: workerSchema.prefault({}),
-  retry: retryPolicySchema.prefault({}),
-  producer: producerSchema.prefault({}),
-  limits: limitsSchema.prefault({}),
-  tracker: trackerSchema.prefault({}),
-  dashboard: dashboardSchema.prefault({}),
-  logLevel: logLevelSchema,
-  logFormat: logFormatSchema,
-  monitor: monitorSchema.prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    mode: modeSchema,
+    service: serviceSchema,
+    environment: environmentSchema.prefault({} as never),
+    broker: brokerSchema.prefault({} as never),
+    database: databaseSchema.prefault({} as never),
+    queue: queueSchema.prefault({}),
+    worker: workerSchema.prefault({}),
+    retry: retryPolicySchema.prefault({}),
+    producer: producerSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
+    tracker: trackerSchema.prefault({}),
+    dashboard: dashboardSchema.prefault({}),
+    logLevel: logLevelSchema,
+    logFormat: logFormatSchema,
+    monitor: monitorSchema.prefault({}),
+  })
+  // Production sends credentials and task data over TLS once it leaves the machine (transport.ts).
+  .superRefine((config, context) => {
+    if (config.mode !== "production") return;
+    for (const { path, message } of plaintextRefusals(config))
+      context.addIssue({ code: "custom", path: path.split("."), message });
+  });
 
 export type ToolboxConfig = z.infer<typeof configSchema>;
 export type ToolboxConfigInput = z.input<typeof configSchema>;

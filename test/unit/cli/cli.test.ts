@@ -21,20 +21,20 @@ describe("worker-toolbox config check", () => {
     const env = {
       WT_MODE: "production",
       WT_ENVIRONMENT_PREFIX: "staging",
-      AMQP_URL: "amqp://worker:hunter2@rabbit:5672/tasks",
-      DATABASE_URL: "postgres://worker:pgsecret@db:5432/tasks",
+      AMQP_URL: "amqps://worker:hunter2@rabbit:5671/tasks",
+      DATABASE_URL: "postgres://worker:pgsecret@db:5432/tasks?sslmode=verify-full",
       WT_BROKER_TLS_PASSPHRASE: "keypass",
     };
     const text = await run(["config", "check", "--offline", "--service", "export"], env);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^broker\.url +amqp:\/\/worker:\*\*\*@rabbit:5672\/tasks +AMQP_URL$/m);
+    expect(text.stdout).toMatch(/^broker\.url +amqps:\/\/worker:\*\*\*@rabbit:5671\/tasks +AMQP_URL$/m);
     expect(text.stdout).toMatch(/^service +export +WT_SERVICE$/m);
     expect(text.stdout).toMatch(/^broker\.tls\.passphrase +\*\*\* +WT_BROKER_TLS_PASSPHRASE$/m);
 
     const json = await run(["config", "check", "--offline", "--json"], env);
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout);
-    expect(parsed.database.url).toBe("postgres://worker:***@db:5432/tasks");
+    expect(parsed.database.url).toBe("postgres://worker:***@db:5432/tasks?sslmode=verify-full");
     expect(parsed.environment.prefix).toBe("staging");
     for (const secret of ["hunter2", "pgsecret", "keypass"]) {
       expect(text.stdout + json.stdout).not.toContain(secret);
@@ -56,7 +56,7 @@ describe("worker-toolbox config check", () => {
   });
 
   it("validates per role: a producer needs no DATABASE_URL, a worker names what it lacks", async () => {
-    const env = { WT_MODE: "production", WT_ENVIRONMENT_PREFIX: "prod", AMQP_URL: "amqp://u:p@mq:5672/" };
+    const env = { WT_MODE: "production", WT_ENVIRONMENT_PREFIX: "prod", AMQP_URL: "amqps://u:p@mq:5671/" };
     const producer = await run(["config", "check", "--offline", "--role", "producer"], env);
     expect(producer.code).toBe(0);
     expect(producer.stdout).toContain("Configuration OK for role producer");

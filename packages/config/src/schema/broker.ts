@@ -51,6 +51,14 @@ export const brokerSchema = z.strictObject({
       ),
     })
     .prefault({}),
+  allowPlaintext: doc(
+    z.boolean().default(false),
+    "In production mode a broker URL to a host other than this machine (loopback) must be amqps://: " +
+      "credentials and task arguments would otherwise cross the network in the clear, and the config is " +
+      "refused. Set true only when the network itself encrypts the connection (a service mesh with mutual " +
+      "TLS, a VPN); `worker-toolbox doctor` keeps warning about it. No effect outside production mode.",
+    false,
+  ),
   heartbeatSeconds: doc(
     z.number().int().min(0).max(600).default(30),
     "AMQP heartbeat interval; a dead connection is noticed after about twice this. 0 turns heartbeats off (amqplib 2; before, 0 took the broker's value).",

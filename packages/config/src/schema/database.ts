@@ -9,7 +9,16 @@ export const databaseSchema = z.strictObject({
     "PostgreSQL URL of the result backend. Workers should use the least-privilege worker role " +
       "(`worker-toolbox db grants`). Workers, the tracker and the command-line tools need it; a " +
       'producer-only process does not (`loadConfig({ role: "producer" })`).',
-    "postgres://worker:secret@db.internal:5432/tasks",
+    "postgres://worker:secret@db.internal:5432/tasks?sslmode=verify-full",
+  ),
+  allowPlaintext: doc(
+    z.boolean().default(false),
+    "In production mode a database URL to a host other than this machine (loopback, or a Unix socket) " +
+      "must ask for TLS (`sslmode=verify-full`, with `sslrootcert=<file>` for a private CA; any sslmode but " +
+      "disable, or ssl=true), or the config is refused. Set true only when the network itself encrypts the " +
+      "connection (a service mesh, a VPN); `worker-toolbox doctor` keeps warning about it. No effect outside " +
+      "production mode.",
+    false,
   ),
   schema: doc(
     z

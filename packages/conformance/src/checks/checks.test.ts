@@ -23,16 +23,32 @@ describe("config checks", () => {
   });
 
   it("lists every variable production still needs, by name", () => {
-    const problems = productionConfigProblems({ AMQP_URL: "amqp://u:p@broker/" }, "export");
+    const problems = productionConfigProblems({ AMQP_URL: "amqps://u:p@broker/" }, "export");
     expect(problems).toHaveLength(2);
     expect(problems.join("\n")).toContain("WT_ENVIRONMENT_PREFIX (environment.prefix): missing");
     expect(problems.join("\n")).toContain("DATABASE_URL (database.url): missing");
     expect(
       productionConfigProblems(
-        { AMQP_URL: "amqp://u:p@broker/", DATABASE_URL: "postgres://u@db/x", WT_ENVIRONMENT_PREFIX: "prod" },
+        {
+          AMQP_URL: "amqps://u:p@broker/",
+          DATABASE_URL: "postgres://u@db/x?sslmode=require",
+          WT_ENVIRONMENT_PREFIX: "prod",
+        },
         "export",
       ),
     ).toEqual([]);
+    // A deployment that would talk to its broker in the clear is told so in CI, with the fix.
+    const plaintext = productionConfigProblems(
+      {
+        AMQP_URL: "amqp://u:p@broker/",
+        DATABASE_URL: "postgres://u@db/x?sslmode=require",
+        WT_ENVIRONMENT_PREFIX: "prod",
+      },
+      "export",
+    );
+    expect(plaintext).toEqual([
+      expect.stringContaining("AMQP_URL (broker.url): not encrypted: amqp:// to broker"),
+    ]);
   });
 
   it("takes the secrets the secret store provides as given when absent, never when malformed", () => {

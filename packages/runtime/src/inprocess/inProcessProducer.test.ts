@@ -173,8 +173,8 @@ describe("createInProcessProducer", () => {
     const production = parseConfig({
       mode: "production",
       environment: { prefix: "prod" },
-      broker: { url: "amqp://u:p@broker:5672/" },
-      database: { url: "postgres://u:p@db:5432/results" },
+      broker: { url: "amqps://u:p@broker:5671/" },
+      database: { url: "postgres://u:p@db:5432/results?sslmode=verify-full" },
     });
     let thrown: unknown;
     try {

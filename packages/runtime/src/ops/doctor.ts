@@ -25,6 +25,7 @@ import { clusterChecks } from "./clusterChecks.js";
 import { type CheckStatus, type DoctorCheck, type DoctorReport, firstLine } from "./doctorCheck.js";
 import { checkRoleGrants, type GrantCheckOptions, ledgerHint } from "./doctorGrants.js";
 import { checkRetention } from "./doctorRetention.js";
+import { checkTls } from "./doctorTls.js";
 import { sampledNote } from "./exactCounts.js";
 import { type QueueSnapshot, sampleQueues } from "./sampleQueues.js";
 import { discoverServices, type OpsTarget, opsTargets } from "./targets.js";
@@ -57,6 +58,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const add = (check: DoctorCheck) => checks.push(check);
   add({ id: "config", status: "ok", detail: `valid (mode ${config.mode}, environment "${prefix}")` });
+  add(checkTls(config, { database: options.database !== false }));
 
   let connection: ChannelModel | undefined;
   try {

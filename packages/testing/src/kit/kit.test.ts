@@ -92,8 +92,8 @@ describe("runTask", () => {
     const production = parseConfig({
       mode: "production",
       environment: { prefix: "prod" },
-      broker: { url: "amqp://u:p@broker:5672/" },
-      database: { url: "postgres://u:p@db:5432/results" },
+      broker: { url: "amqps://u:p@broker:5671/" },
+      database: { url: "postgres://u:p@db:5432/results?sslmode=verify-full" },
     });
     await expect(runTask(invoiceTask, { args: ["o-1"] }, { config: production })).rejects.toMatchObject({
       code: "IN_PROCESS_REFUSED",
