@@ -3,17 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { brokerUrls } from "./brokerUrls.js";
-import { ConfigError, loadConfig } from "./loadConfig.js";
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configError } from "./configError.testUtil.js";
+import { loadConfig } from "./loadConfig.js";
 
 describe("loadConfig", () => {
   it("fills the development preset when development mode is asked for", () => {

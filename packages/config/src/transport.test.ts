@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { configError } from "./configError.testUtil.js";
 import { envVarName } from "./fields.js";
-import { ConfigError, loadConfig, parseConfig } from "./loadConfig.js";
+import { loadConfig, parseConfig } from "./loadConfig.js";
 import {
   ALLOW_PLAINTEXT_VARS,
   databaseUrlUsesTls,
@@ -12,15 +13,8 @@ import {
 const production = { WT_MODE: "production", WT_ENVIRONMENT_PREFIX: "prod", WT_SERVICE: "export" };
 const TLS_DB = "postgres://w:p@db.internal:5432/tasks?sslmode=verify-full";
 
-function refusal(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig({ env: { ...production, ...env }, file: false });
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("the config loaded");
-}
+const refusal = (env: Record<string, string>) =>
+  configError(() => loadConfig({ env: { ...production, ...env }, file: false }));
 
 describe("TLS in production", () => {
   it("knows the loopback hosts", () => {
