@@ -33,6 +33,13 @@ export interface StartRabbitMQOptions {
    * certificates are not asked for.
    */
   tls?: { caFile: string; certFile: string; keyFile: string };
+  /** More `rabbitmq.conf` lines, e.g. `consumer_timeout = 2000`. */
+  conf?: readonly string[];
+  /**
+   * The `rabbit` application's settings that only `advanced.config` takes, as Erlang terms, e.g.
+   * `{channel_tick_interval, 200}` (how often a channel checks its consumer_timeout; 60 s by default).
+   */
+  rabbitAdvanced?: readonly string[];
 }
 
 /** A throwaway node; start/stop/kill/restart/dispose as every test server (ServerLifecycle). */
@@ -107,7 +114,12 @@ function nodeEnv(dir: string, nodeName: string, ports: RabbitMQServer["ports"]):
 function writeConfig(
   dir: string,
   ports: RabbitMQServer["ports"],
-  { cluster, tls }: Pick<StartRabbitMQOptions, "cluster" | "tls">,
+  {
+    cluster,
+    tls,
+    conf = [],
+    rabbitAdvanced = [],
+  }: Pick<StartRabbitMQOptions, "cluster" | "tls" | "conf" | "rabbitAdvanced">,
 ): void {
   for (const sub of ["home", "mnesia", "log"]) mkdirSync(join(dir, sub), { recursive: true });
   if (cluster) {
@@ -139,10 +151,12 @@ function writeConfig(
             ...cluster.peers.map((peer, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${peer}`),
           ]
         : []),
+      ...conf,
       "",
     ].join("\n"),
   );
-  writeFileSync(join(dir, "advanced.config"), "[].\n");
+  const advanced = rabbitAdvanced.length > 0 ? `[{rabbit, [${rabbitAdvanced.join(", ")}]}].` : "[].";
+  writeFileSync(join(dir, "advanced.config"), `${advanced}\n`);
   writeFileSync(join(dir, "enabled_plugins"), "[rabbitmq_management].\n");
 }
 
