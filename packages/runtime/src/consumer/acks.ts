@@ -11,8 +11,8 @@ import type { Channel, Message } from "amqplib";
  * Only a `Delivery` handle (delivery/delivery.ts) calls `ack` and `requeue`, once per message.
  */
 export class AckTracker {
-  /** Delivered and not yet settled, in delivery order (a Map keeps insertion order): tag → content bytes. */
-  private readonly inflight = new Map<number, number>();
+  /** Delivered and not yet settled, in delivery order (a Map keeps insertion order): tag → message. */
+  private readonly inflight = new Map<number, Message>();
   private done: number[] = [];
   private scheduled = false;
   private readonly closing = new AbortController();
@@ -48,8 +48,13 @@ export class AckTracker {
     return this.inflight.size;
   }
 
+  /** The oldest delivery not yet settled (the one RabbitMQ's consumer_timeout looks at). */
+  get oldest(): Message | undefined {
+    return this.inflight.values().next().value;
+  }
+
   track(message: Message): void {
-    this.inflight.set(message.fields.deliveryTag, message.content.length);
+    this.inflight.set(message.fields.deliveryTag, message);
   }
 
   /**
@@ -78,10 +83,10 @@ export class AckTracker {
 
   /** Take a message out of the in-flight set; false when it was not in it. */
   private forget(tag: number): boolean {
-    const bytes = this.inflight.get(tag);
-    if (bytes === undefined) return false;
+    const message = this.inflight.get(tag);
+    if (message === undefined) return false;
     this.inflight.delete(tag);
-    this.settled?.(bytes);
+    this.settled?.(message.content.length);
     return true;
   }
 

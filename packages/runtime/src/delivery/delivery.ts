@@ -47,6 +47,14 @@ export class Delivery {
     return this.acks.stopped;
   }
 
+  /**
+   * Its channel closed (RabbitMQ's consumer_timeout, a channel error, a lost connection): it can no longer be
+   * acked, and the broker has put the message back in the queue for another delivery.
+   */
+  get orphaned(): boolean {
+    return this.acks.closed.aborted;
+  }
+
   /** Acknowledge (coalesced with the acks of the same turn). */
   ack(): void {
     this.settle("acked", "ack");

@@ -19,7 +19,7 @@ import { type Execution, judge } from "./judge.js";
 import type { RateLimits } from "./rateLimits.js";
 import type { Settle } from "./settle.js";
 import type { Slots } from "./slots.js";
-import { SHUTDOWN } from "./verdict.js";
+import { type GiveBack, SHUTDOWN, type Verdict } from "./verdict.js";
 
 export interface PipelineOptions {
   admit: AdmitContext;
@@ -42,6 +42,23 @@ export interface PipelineOptions {
   metrics: WorkerMetrics;
   logger: Logger;
   observer?: DeliveryObserver;
+}
+
+/**
+ * What a delivery whose channel closed comes to: the broker has put the message back in the queue (it is
+ * handed out again), so it is neither run nor acked here.
+ */
+const ORPHANED: GiveBack = Object.freeze({
+  kind: "give-back",
+  why: "unsettled",
+  error: new Error("its channel closed; the broker hands the message out again"),
+});
+
+/** A redelivered copy whose task still runs here from a delivery that lost its channel: that run settles it. */
+interface Heir {
+  delivery: Delivery;
+  /** Resolves the copy's pipeline with how it was settled. */
+  settle(settled: Promise<void> | undefined): void;
 }
 
 /** One running handler; copies of one task id (a redelivery while the first runs) are chained by `next`. */
@@ -72,6 +89,8 @@ export class DeliveryPipeline {
   /** Deliveries whose pipeline is still waiting for something (a slot, a handler, a commit, a confirm). */
   private waitingCount = 0;
   private settledWaiters: (() => void)[] = [];
+  /** Redelivered copies waiting for the run of their orphaned first delivery (the key), see `adopt`. */
+  private readonly heirs = new Map<Delivery, Heir>();
   /** Aborted when draining starts: deliveries waiting for their rate limit's turn are given back. */
   private readonly draining = new AbortController();
 
@@ -131,6 +150,8 @@ export class DeliveryPipeline {
         run.abort.abort(reason);
       }
     }
+    for (const heir of this.heirs.values()) heir.settle(this.options.settle.settle(heir.delivery, SHUTDOWN));
+    this.heirs.clear();
     return within(
       Promise.allSettled([flush(), this.whenSettled()]).then(() => true),
       settleMs,
@@ -148,6 +169,10 @@ export class DeliveryPipeline {
     if (admission.kind === "delay") options.observer?.received?.(admission.task, delivery);
     if (admission.kind !== "run") return options.settle.settle(delivery, admission);
     options.observer?.received?.(admission.task, delivery);
+    if (message.fields.redelivered) {
+      const adopted = this.adopt(delivery, admission.task.id);
+      if (adopted) return adopted;
+    }
     if (options.rates?.active) {
       const waitMs = options.rates.reserve(admission.task.task, Date.now());
       if (waitMs > 0) return this.waitForTurn(delivery, admission, waitMs);
@@ -168,7 +193,30 @@ export class DeliveryPipeline {
   private async waitForSlot(delivery: Delivery, admission: Run): Promise<void> {
     const release = await this.options.slots.acquire();
     if (!release) return this.options.settle.settle(delivery, SHUTDOWN);
+    // Its channel closed while it waited: the broker has handed it out again; running it would run it twice.
+    if (delivery.orphaned) {
+      release();
+      return this.options.settle.settle(delivery, ORPHANED);
+    }
     return this.run(delivery, admission, release);
+  }
+
+  /**
+   * A redelivered copy of a task whose run here lost its channel (RabbitMQ's consumer_timeout closed it and
+   * handed its messages out again): the run's outcome settles this copy, instead of the task running twice.
+   * A copy that lost its channel too while it waited makes way for the newer one.
+   */
+  private adopt(delivery: Delivery, taskId: string): Promise<void> | undefined {
+    let run = this.running.get(taskId);
+    while (run && !run.delivery.orphaned) run = run.next;
+    if (!run) return undefined;
+    const orphan = run.delivery;
+    const previous = this.heirs.get(orphan);
+    if (previous && !previous.delivery.orphaned) return undefined;
+    return new Promise<void>((resolve) => {
+      this.heirs.set(orphan, { delivery, settle: resolve });
+      previous?.settle(this.options.settle.settle(previous.delivery, ORPHANED));
+    });
   }
 
   /** Holding a slot: run the handler, release the slot, then judge and settle. */
@@ -242,7 +290,17 @@ export class DeliveryPipeline {
       { task, ref, impl, execution, revokedReason, policy: options.policy(impl) },
       Date.now(),
     );
+    const heir = this.heirs.size > 0 ? this.heirs.get(delivery) : undefined;
+    if (heir) return this.passOn(delivery, heir, verdict);
     return options.settle.settle(delivery, verdict);
+  }
+
+  /** The run's delivery lost its channel: its verdict settles the copy the broker delivered again instead. */
+  private passOn(orphan: Delivery, heir: Heir, verdict: Verdict): undefined {
+    this.heirs.delete(orphan);
+    void this.options.settle.settle(orphan, ORPHANED);
+    heir.settle(this.options.settle.settle(heir.delivery, verdict));
+    return undefined;
   }
 
   private execute(delivery: Delivery, admission: Run): Execution | Promise<Execution> {

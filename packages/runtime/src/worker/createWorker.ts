@@ -177,6 +177,7 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
       logger: this.logger,
       receive: (acks, message) => this.pipeline.receive(acks, message),
       stop: this.hardStop.signal,
+      timedOut: () => this.taskMetrics.consumerTimedOut(),
       serviceQueue: {
         start: (conn) => this.subscribe(conn),
         stop: async () => {
@@ -368,6 +369,7 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
       settled: (bytes) =>
         this.consumer ? this.consumer.subscription.settled(bytes) : this.window.release(bytes),
       cancelled: () => this.onCancelled(conn),
+      timedOut: () => this.taskMetrics.consumerTimedOut(),
       logger: this.logger,
     });
     this.consumer = consumer;
@@ -375,8 +377,12 @@ class TaskWorker extends EventEmitter<WorkerEvents> implements Worker {
     consumer.channel.once("close", () => {
       if (this.consumer !== consumer) return;
       this.consumer = undefined;
-      // The channel died with the connection up (a channel error): recover the whole connection.
-      if (this.state === "ready") {
+      if (this.state !== "ready") return;
+      // The broker's consumer_timeout closed it (logged): consume again on a new channel of this connection.
+      if (consumer.timedOut !== undefined)
+        void this.queues.resumeServiceQueue(conn).catch(() => conn.close().catch(() => undefined));
+      // Another channel error with the connection up: recover the whole connection.
+      else {
         this.setState("recovering", undefined);
         void conn.close().catch(() => undefined);
       }

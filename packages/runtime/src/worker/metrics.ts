@@ -74,6 +74,7 @@ export class WorkerMetrics {
   private readonly writeDuration: Histogram;
   private readonly writeErrors: Counter;
   private readonly batchSize: Histogram;
+  private readonly consumerTimeouts: Counter;
 
   constructor(options: WorkerMetricsOptions) {
     const owned = !options.registry;
@@ -119,6 +120,11 @@ export class WorkerMetrics {
       buckets: BATCH_BUCKETS,
       registers,
     });
+    this.consumerTimeouts = new Counter({
+      name: `${METRIC_PREFIX}consumer_timeouts_total`,
+      help: "Consumer channels RabbitMQ closed because a delivery stayed unacknowledged past its consumer_timeout (a task ran longer).",
+      registers,
+    });
 
     registerLevels(registers, options.sample);
 
@@ -156,6 +162,11 @@ export class WorkerMetrics {
   /** A handler ran from `startedAt` (performance.now()) until now. */
   handlerFinished(task: string, startedAt: number): void {
     this.tallyOf(task).observe((performance.now() - startedAt) / 1_000);
+  }
+
+  /** RabbitMQ closed a consumer channel for its consumer_timeout. */
+  consumerTimedOut(): void {
+    this.consumerTimeouts.inc();
   }
 
   /** `store` whose batch writes are timed (each attempt) and counted, for the result batcher. */
@@ -206,6 +217,7 @@ const METRIC_NAMES = [
   "result_write_seconds",
   "result_write_errors_total",
   "result_batch_size",
+  "consumer_timeouts_total",
   "tasks_in_flight",
   "results_pending",
   "consumer_active",

@@ -2,6 +2,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import { AckTracker } from "../consumer/acks.js";
 import type { ByteWindow } from "../consumer/byteWindow.js";
+import { consumerTimeoutOf, logConsumerTimeout } from "../consumer/consumerTimeout.js";
 import { Subscription } from "../consumer/subscription.js";
 
 export interface QueueConsumerOptions {
@@ -16,6 +17,8 @@ export interface QueueConsumerOptions {
   settled(bytes: number, consumer: QueueConsumer): void;
   /** The broker cancelled the consumer (queue deleted, failed over). */
   cancelled(consumer: QueueConsumer): void;
+  /** The broker closed the channel for its consumer_timeout (counted; the owner consumes again on close). */
+  timedOut(): void;
   logger: Logger;
 }
 
@@ -28,6 +31,8 @@ export interface QueueConsumerOptions {
  */
 export class QueueConsumer {
   private retired = false;
+  /** Set when the broker closed the channel for its consumer_timeout (the timeout it reported, in ms). */
+  timedOut: number | undefined;
 
   private constructor(
     readonly queue: string,
@@ -39,9 +44,10 @@ export class QueueConsumer {
   /** Open a channel on `conn` for consuming `options.queue` (`start()` consumes). */
   static async open(conn: ChannelModel, options: QueueConsumerOptions): Promise<QueueConsumer> {
     const channel = await conn.createChannel();
-    channel.on("error", (error: Error) =>
-      options.logger.warn({ err: error.message, queue: options.queue }, "consumer channel error"),
-    );
+    channel.on("error", (error: Error) => {
+      if (consumerTimeoutOf(error) === undefined)
+        options.logger.warn({ err: error.message, queue: options.queue }, "consumer channel error");
+    });
     return QueueConsumer.on(channel, options);
   }
 
@@ -64,6 +70,8 @@ export class QueueConsumer {
       options.logger,
     );
     consumer = new QueueConsumer(options.queue, channel, acks, subscription);
+    const timedOut = consumer.watchTimeout(options);
+    channel.on("error", timedOut);
     return consumer;
   }
 
@@ -82,6 +90,18 @@ export class QueueConsumer {
     this.retired = true;
     await this.subscription.cancel().catch(() => undefined);
     this.closeWhenSettled();
+  }
+
+  /** RabbitMQ's consumer_timeout closing the channel: one error line (cause, task, fix) and the count. */
+  private watchTimeout(options: QueueConsumerOptions): (error: Error) => void {
+    return (error) => {
+      const timeoutMs = consumerTimeoutOf(error);
+      if (timeoutMs === undefined) return;
+      this.timedOut = timeoutMs;
+      const { oldest, unsettled } = this.acks;
+      logConsumerTimeout(options.logger, { queue: this.queue, timeoutMs, oldest, unsettled });
+      options.timedOut();
+    };
   }
 
   private closeWhenSettled(): void {

@@ -3,6 +3,7 @@ import type { ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import type { AckTracker } from "../consumer/acks.js";
 import { ByteWindow } from "../consumer/byteWindow.js";
+import { consumerTimeoutOf } from "../consumer/consumerTimeout.js";
 import { QueueConsumer } from "./queueConsumer.js";
 
 /** What `add_consumer` / `cancel_consumer` answer (Celery's words, celery/worker/control.py). */
@@ -16,6 +17,8 @@ export interface TaskQueuesParts {
   receive(acks: AckTracker, message: ConsumeMessage): void;
   /** The worker's "stop retrying" signal (its shutdown deadline). */
   stop: AbortSignal;
+  /** Counts a consumer channel the broker closed for its consumer_timeout. */
+  timedOut(): void;
   /** Consume / stop consuming the service's own queue (the worker's main consumer). */
   serviceQueue: {
     start(conn: ChannelModel): Promise<void>;
@@ -72,6 +75,17 @@ export class TaskQueues {
           );
         }
       }
+    });
+  }
+
+  /**
+   * The broker closed the service queue's consumer channel for its consumer_timeout, the connection still up:
+   * consume it again on a new channel (unless remote control stopped it, or a reconnect does it anyway).
+   */
+  resumeServiceQueue(conn: ChannelModel): Promise<void> {
+    return this.serially(async () => {
+      if (this.connection !== conn || this.stopped || !this.consumingServiceQueue) return;
+      await this.parts.serviceQueue.start(conn);
     });
   }
 
@@ -149,7 +163,8 @@ export class TaskQueues {
     const { config, logger } = this.parts;
     const channel = await conn.createChannel();
     channel.on("error", (error: Error) => {
-      if (!isNotFound(error)) logger.warn({ err: error.message, queue }, "added queue channel error");
+      if (!isNotFound(error) && consumerTimeoutOf(error) === undefined)
+        logger.warn({ err: error.message, queue }, "added queue channel error");
     });
     try {
       await channel.checkQueue(queue);
@@ -169,6 +184,7 @@ export class TaskQueues {
       }),
       receive: this.parts.receive,
       stop: this.parts.stop,
+      timedOut: this.parts.timedOut,
       settled: (bytes, self) => self.subscription.settled(bytes),
       cancelled: (self) => this.lost(queue, self, "the broker cancelled the consumer (queue deleted?)"),
       logger,
@@ -176,11 +192,25 @@ export class TaskQueues {
     channel.once("close", () => {
       // A channel error with the connection up (a reconnect re-subscribes every added queue itself).
       setImmediate(() => {
-        if (this.connection === conn && !this.stopped) this.lost(queue, consumer, "its channel closed");
+        if (this.connection !== conn || this.stopped) return;
+        if (consumer.timedOut !== undefined) void this.resume(conn, queue, consumer);
+        else this.lost(queue, consumer, "its channel closed");
       });
     });
     await consumer.start();
     return consumer;
+  }
+
+  /** An added queue whose channel the broker closed for its consumer_timeout: consume it on a new channel. */
+  private resume(conn: ChannelModel, queue: string, consumer: QueueConsumer): Promise<void> {
+    return this.serially(async () => {
+      if (this.added.get(queue) !== consumer || this.connection !== conn || this.stopped) return;
+      try {
+        this.added.set(queue, await this.consume(conn, queue));
+      } catch (error) {
+        this.lost(queue, consumer, `it could not be consumed again: ${(error as Error).message}`);
+      }
+    });
   }
 
   private lost(queue: string, consumer: QueueConsumer, why: string): void {
