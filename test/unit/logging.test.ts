@@ -94,7 +94,38 @@ describe("log format", () => {
       level: 60,
       code: "DATABASE_NOT_MIGRATED",
       hint: "run `worker-toolbox db migrate`",
+      cause: { message: "relation does not exist" },
     });
+  });
+
+  it("JSON: a ToolboxError's ToolboxError cause keeps its code and fix (the broker's, under a refused send)", () => {
+    const unreachable = new ToolboxError("BROKER_UNAVAILABLE", "No connection to RabbitMQ yet.", {
+      hint: "check that the broker is running",
+    });
+    const refused = new ToolboxError(
+      "PUBLISH_CIRCUIT_OPEN",
+      "The broker is unavailable (No connection to RabbitMQ yet.)",
+      {
+        cause: unreachable,
+        hint: "retry later",
+      },
+    );
+    const stdout = sink(false);
+    reportFatal(refused, { env: {}, stderr: sink(false), stdout });
+    expect(JSON.parse(stdout.chunks[0] ?? "")).toMatchObject({
+      code: "PUBLISH_CIRCUIT_OPEN",
+      hint: "retry later",
+      cause: {
+        code: "BROKER_UNAVAILABLE",
+        hint: "check that the broker is running",
+        message: "No connection to RabbitMQ yet.",
+      },
+    });
+    // A cause the message already says is not repeated.
+    const said = new ToolboxError("CONFIG_INVALID", "bad: boom", { cause: new Error("boom") });
+    const again = sink(false);
+    reportFatal(said, { env: {}, stderr: sink(false), stdout: again });
+    expect(JSON.parse(again.chunks[0] ?? "")).not.toHaveProperty("cause");
   });
 });
 

@@ -1,4 +1,4 @@
-import { describeError, isToolboxError } from "@worker-toolbox/config";
+import { describeError, isToolboxError, type ToolboxError } from "@worker-toolbox/config";
 import { pino } from "pino";
 import { type LogFormat, resolveLogFormat } from "./createLogger.js";
 
@@ -30,10 +30,22 @@ export function reportFatal(error: unknown, options: FatalReportOptions = {}): v
   }
   const logger = pino({ base: undefined }, options.stdout ?? process.stdout);
   if (isToolboxError(error)) {
-    logger.fatal({ code: error.code, hint: error.hint }, error.message);
+    logger.fatal({ code: error.code, hint: error.hint, ...causeOf(error) }, error.message);
   } else {
     logger.fatal({ err: error }, `crashed: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/**
+ * The cause of a ToolboxError, as the readable report prints it (when the message does not already say all of
+ * it): a ToolboxError cause with its code and fix — a send refused while the broker is unreachable carries
+ * the broker's fix there, and nothing else may report it.
+ */
+function causeOf(error: ToolboxError): { cause?: { code?: string; hint?: string; message: string } } {
+  const cause = error.cause;
+  if (!(cause instanceof Error) || error.message.includes(cause.message)) return {};
+  if (!isToolboxError(cause)) return { cause: { message: cause.message } };
+  return { cause: { code: cause.code, hint: cause.hint, message: cause.message.split("\n")[0] ?? "" } };
 }
 
 /**

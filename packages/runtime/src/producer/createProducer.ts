@@ -28,6 +28,7 @@ import {
   writeBufferStalled,
 } from "./producerErrors.js";
 import { beforeDeadline, startGrace } from "./startGrace.js";
+import { logProducerState, StartWaiters } from "./stateLog.js";
 import type {
   CanvasSendOptions,
   Producer,
@@ -74,6 +75,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   private closing: Promise<void> | undefined;
   private setupStarted = false;
   private graceOver = false;
+  private readonly waiting = new StartWaiters();
 
   constructor(options: ProducerOptions) {
     super();
@@ -101,6 +103,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
       logger: this.logger,
       name,
       setup: (connection) => this.setup(connection),
+      failureReport: "owner",
     });
     this.connection.on("state", (state, error) => this.onConnectionState(state, error));
     this.connection.on("unreachable", (error) => this.onUnreachable(error));
@@ -219,20 +222,22 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
   async ready(timeoutMs = this.deadlineMs): Promise<void> {
     if (this.available) return;
     if (this.state === "failed" || this.state === "closed") throw this.refusal();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off("state", onState);
-        reject(this.lastError ?? notAvailableAfter(timeoutMs));
-      }, timeoutMs);
-      const onState = (state: ProducerState) => {
-        if (state === "available") resolve();
-        else if (state === "failed" || state === "closed") reject(this.refusal());
-        else return;
-        clearTimeout(timer);
-        this.off("state", onState);
-      };
-      this.on("state", onState);
-    });
+    await this.waiting.ready(
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.off("state", onState);
+          reject(this.lastError ?? notAvailableAfter(timeoutMs));
+        }, timeoutMs);
+        const onState = (state: ProducerState) => {
+          if (state === "available") resolve();
+          else if (state === "failed" || state === "closed") reject(this.refusal());
+          else return;
+          clearTimeout(timer);
+          this.off("state", onState);
+        };
+        this.on("state", onState);
+      }),
+    );
   }
 
   close(): Promise<void> {
@@ -313,7 +318,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
 
   /** A send made while the first connection is being set up waits for it, within its own deadline. */
   private waitForStart(routingKey: string, deadline: number): Promise<void> {
-    return beforeDeadline(this.starting, deadline, () => startTimeout(routingKey));
+    return this.waiting.send(beforeDeadline(this.starting, deadline, () => startTimeout(routingKey)));
   }
 
   /** Runs after every (re)connect, before the connection counts as connected. */
@@ -384,10 +389,7 @@ class TaskProducer extends EventEmitter<ProducerEvents> implements Producer {
       this.endStart();
     }
     if (changed) {
-      if (state === "available") this.logger.info("producer available");
-      else if (state === "unavailable") this.logger.warn({ err: error?.message }, "producer unavailable");
-      else if (state === "failed")
-        this.logger.error({ code: error?.code, err: error?.message }, "producer failed");
+      logProducerState(this.logger, state, error, this.waiting.told(state, this.bufferSize));
       this.emit("state", state, error);
     }
   }
