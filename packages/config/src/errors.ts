@@ -77,6 +77,12 @@ export const ERROR_CODES = {
   GENERATOR_INVALID_INPUT: "GENERATOR_INVALID_INPUT",
   /** Generator: the target directory is not empty; nothing was written (pass --force to allow it). */
   GENERATOR_TARGET_NOT_EMPTY: "GENERATOR_TARGET_NOT_EMPTY",
+  /**
+   * Generator: `upgrade --to <v>` of another version found WORKER_TOOLBOX_DELEGATED set, so it cannot hand the
+   * command to that version's CLI (a variable leaked from a shell or CI, or npm ran another CLI than asked);
+   * nothing was written.
+   */
+  GENERATOR_HANDOFF_REFUSED: "GENERATOR_HANDOFF_REFUSED",
   /** The in-process runner (createInProcessProducer, the test kit) was asked for in production mode. */
   IN_PROCESS_REFUSED: "IN_PROCESS_REFUSED",
   /** The in-process runner ran its maximum number of deliveries without its queue emptying (a task loop). */

@@ -197,6 +197,33 @@ describe("upgrade", () => {
     expect(readTree(dir)).toEqual(before);
   });
 
+  it("refuses --to another version when WORKER_TOOLBOX_DELEGATED is set: exit 2, the fix named, nothing written", async () => {
+    // A leaked marker used to make this CLI skip the hand-off and pin 9.9.9 over its own template, exit 0.
+    const dir = oldService();
+    const before = readTree(dir);
+    const leaked = captureIo({ WORKER_TOOLBOX_DELEGATED: "1" });
+    expect(await runCli(["upgrade", dir, "--to", "9.9.9"], leaked.cli), leaked.io.out).toBe(2);
+    expect(leaked.io.err).toContain(
+      `error GENERATOR_HANDOFF_REFUSED: worker-toolbox upgrade --to 9.9.9 needs the 9.9.9 CLI (this one is ${CURRENT}), but WORKER_TOOLBOX_DELEGATED=1 is set`,
+    );
+    expect(leaked.io.err).toContain("fix: unset WORKER_TOOLBOX_DELEGATED");
+    expect(readTree(dir)).toEqual(before);
+
+    // A real hand-off that npm answered with this CLI instead of 9.9.9's: refused too, with the npm fix.
+    const misrouted = captureIo({ WORKER_TOOLBOX_DELEGATED: "9.9.9" });
+    expect(await runCli(["upgrade", dir, "--to", "9.9.9", "--json"], misrouted.cli)).toBe(2);
+    expect(JSON.parse(misrouted.io.out).error).toMatchObject({
+      code: "GENERATOR_HANDOFF_REFUSED",
+      message: expect.stringContaining("npm ran this CLI instead"),
+      hint: expect.stringContaining("npm view @worker-toolbox/cli@9.9.9 version"),
+    });
+    expect(readTree(dir)).toEqual(before);
+
+    // The marker is only read for another version: this CLI's own upgrade runs as ever.
+    const own = captureIo({ WORKER_TOOLBOX_DELEGATED: "1" });
+    expect(await runCli(["upgrade", dir, "--to", CURRENT], own.cli), own.io.err).toBe(0);
+  });
+
   it("exits 2 for a directory that is not a generated service, and for a bad --to", async () => {
     const { io, cli } = captureIo();
     expect(await runCli(["upgrade", tempDir()], cli)).toBe(2);

@@ -14,7 +14,7 @@ import {
   versionProblem,
 } from "../generator/index.js";
 import { table } from "../output.js";
-import { delegateToVersion } from "./delegate.js";
+import { delegateToVersion, HANDOFF_MARKER, handOffRefusal } from "./delegate.js";
 import type { CommandBody } from "./table.js";
 
 interface UpgradeArgs {
@@ -67,10 +67,14 @@ export function upgradeCommand(ctx: CommandContext): CommandBody {
       const args = argv as unknown as UpgradeArgs;
       // The template and the pins move together: another version's upgrade is that version's CLI.
       const other = args.to && !versionProblem(args.to) && args.to !== toolboxVersion();
-      if (other && !ctx.io.env.WORKER_TOOLBOX_DELEGATED) {
-        return delegateToVersion(ctx, args.to as string, ["upgrade", ...upgradeFlags(args)]);
+      if (!other) return runGeneratorCommand(ctx, args.json, () => run(ctx, args));
+      const refused = handOffRefusal(ctx.io.env, "upgrade", args.to as string, toolboxVersion());
+      if (refused) {
+        return runGeneratorCommand(ctx, args.json, () => {
+          throw refused;
+        });
       }
-      return runGeneratorCommand(ctx, args.json, () => run(ctx, args));
+      return delegateToVersion(ctx, args.to as string, ["upgrade", ...upgradeFlags(args)]);
     },
   };
 }
@@ -137,7 +141,8 @@ async function runSteps(ctx: CommandContext, results: Report[], argv: UpgradeArg
       result.steps = { skipped: "resolve the conflicts (or write errors) first" };
       continue;
     }
-    const env = { ...process.env, ...ctx.io.env };
+    // The hand-off's marker is this CLI's, never the service's install or tests'.
+    const { [HANDOFF_MARKER]: _marker, ...env } = { ...process.env, ...ctx.io.env };
     result.steps = await installAndTest(result.dir, { install: argv.install, test: argv.test, env }, (step) =>
       ctx.warn(`[${index + 1}/${results.length}] ${result.service}: ${step}`),
     );
