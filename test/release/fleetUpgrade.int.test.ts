@@ -14,6 +14,7 @@ import {
   versionOf,
 } from "../support/releaseCheckout.js";
 import { testServers } from "../support/servers.js";
+import { runSideBySide } from "../support/sideBySide.js";
 import { runWorkflowJob } from "../support/workflowRunner.js";
 
 /**
@@ -31,6 +32,8 @@ const A = versionOf(join(repo, "packages/cli/package.json"));
 const B = nextMinor(A);
 const names = ["orders-a", "orders-b", "orders-c"] as const;
 const dir = (name: string) => join(fleetDir, name);
+/** A replica of orders-a left on A (its deployed directory, copied) while orders-a itself moves to B. */
+const replicaA = join(root, "orders-a-replica");
 const read = (name: string, path: string) => readFileSync(join(dir(name), path), "utf8");
 const edit = (name: string, path: string, change: (text: string) => string) =>
   writeFileSync(join(dir(name), path), change(read(name, path)));
@@ -221,6 +224,12 @@ describe("releasing the toolbox and upgrading a fleet through a registry", () =>
     expect(entries[2].wouldConflict).toEqual(["Dockerfile"]);
   }, 300_000);
 
+  it(`keeps a replica of ${names[0]} on ${A}, as a rolling redeploy leaves one running`, () => {
+    const copied = run("cp", ["-a", dir(names[0]), replicaA], root, process.env);
+    expect(copied.code, copied.output).toBe(0);
+    expect(versionOf(join(replicaA, "node_modules/@worker-toolbox/runtime/package.json"))).toBe(A);
+  });
+
   it(`upgrades ${names[0]} to ${B} with its own ${A} CLI (npx inside it): the command is handed to ${B}'s CLI`, () => {
     // What a team does inside its service: the installed CLI is the old one, the template must be the new one's.
     const handed = timed(`npx worker-toolbox upgrade --to ${B} (${A}'s CLI)`, () =>
@@ -293,6 +302,67 @@ describe("releasing the toolbox and upgrading a fleet through a registry", () =>
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(/conflicted/);
   }, 300_000);
+
+  it(`runs ${names[0]}'s ${A} and ${B} workers side by side on one queue: every task of both producers SUCCESS once, read by both`, async () => {
+    // A rolling upgrade midway: the replica still on A, the upgraded directory on B, one service queue. A and B
+    // are this checkout released twice (B adds a template change and an exported constant): this proves the
+    // install-and-run path of two releases and their co-existence on one queue, not a change of the wire format.
+    const releases = [
+      { version: A, dir: replicaA },
+      { version: B, dir: dir(names[0]) },
+    ];
+    for (const { version, dir: at } of releases) {
+      expect(versionOf(join(at, "node_modules/@worker-toolbox/runtime/package.json"))).toBe(version);
+    }
+    const started = Date.now();
+    // The team's handler logs "exporting orders" once per run (edited above).
+    const both = await runSideBySide(releases, testServers(), npmEnv(), {
+      count: 12,
+      handlerLine: "exporting orders",
+    });
+    timings.push(`${A} and ${B} side by side: ${Math.round((Date.now() - started) / 1000)}s`);
+    const ids = both.sent.flat();
+    expect(new Set(ids).size).toBe(24);
+    // Each release read every row, its own producer's and the other's, alike.
+    expect(both.reads[1]).toEqual(both.reads[0]);
+    expect(both.reads[0]!.map((task) => task.status)).toEqual(ids.map(() => "SUCCESS"));
+    expect(both.reads[0]!.map((task) => task.value?.id)).toEqual(
+      [A, B].flatMap((version) => Array.from({ length: 12 }, (_, i) => `from-${version}-${i}`)),
+    );
+    // Exactly once: one handler run per task across both workers. Each release's worker ran tasks of both
+    // producers (one queue, dispatched in turn: prefetch 20 > 12) and stored the rows of the tasks it ran.
+    expect(both.ran.flat().sort(), both.output).toEqual([...ids].sort());
+    for (const [index, pid] of both.pids.entries()) {
+      for (const sent of both.sent) {
+        expect(both.ran[index]!.filter((id) => sent.includes(id)).length, both.output).toBeGreaterThan(0);
+      }
+      const stored = both.reads[0]!.filter((task) => task.worker?.includes(`-${pid}@`));
+      expect(stored.map((task) => task.id).sort()).toEqual([...both.ran[index]!].sort());
+    }
+    expect(both.platformCopies).toBe(24);
+    expect(both.exitCodes, both.output).toEqual([0, 0]);
+  }, 300_000);
+
+  it(`refuses, with ${A}'s CLI, --to ${B} when WORKER_TOOLBOX_DELEGATED leaked into the environment: exit 2, nothing written`, () => {
+    // The replica still on A. A leaked marker used to make A's CLI pin B over A's template and exit 0.
+    const before = ["package.json", ".worker-toolbox.json", "Dockerfile"].map((path) =>
+      readFileSync(join(replicaA, path), "utf8"),
+    );
+    const leaked = run("npx", ["worker-toolbox", "upgrade", "--to", B], replicaA, {
+      ...npmEnv(),
+      WORKER_TOOLBOX_DELEGATED: "1",
+    });
+    expect(leaked.code, leaked.output).toBe(2);
+    expect(leaked.output).toContain(
+      `error GENERATOR_HANDOFF_REFUSED: worker-toolbox upgrade --to ${B} needs the ${B} CLI (this one is ${A}), but WORKER_TOOLBOX_DELEGATED=1 is set`,
+    );
+    expect(leaked.output).toContain("fix: unset WORKER_TOOLBOX_DELEGATED");
+    expect(
+      ["package.json", ".worker-toolbox.json", "Dockerfile"].map((path) =>
+        readFileSync(join(replicaA, path), "utf8"),
+      ),
+    ).toEqual(before);
+  }, 120_000);
 
   it("runs the generated CI workflow as written, step by step, on an upgraded service", () => {
     const servers = serverEnv();
