@@ -62,7 +62,10 @@ export function upgradeCommand(ctx: CommandContext): CommandBody {
           "$0 upgrade services/* --to 0.2.0 --install --test",
           "upgrade, install and test each service",
         )
-        .example("$0 upgrade --check", "in a service's CI: fail when it is behind or drifted"),
+        .example("$0 upgrade --check", "in a service's CI: fail when it is behind or drifted")
+        .epilog(
+          "--to another version than this CLI's runs that version's CLI (npm exec) and passes its exit code through. Exit 0 when every service was upgraded (--check: is current); 1 when one is left in conflict, an install or test failed, a file could not be written (--check: one is behind, conflicted, drifted or would conflict); 2 for invalid input, a directory that is not a service, or a refused hand-off (WORKER_TOOLBOX_DELEGATED set: unset it).",
+        ),
     handler: (argv) => {
       const args = argv as unknown as UpgradeArgs;
       // The template and the pins move together: another version's upgrade is that version's CLI.
