@@ -35,8 +35,8 @@ export const ERROR_CODES = {
   BROKER_TLS_FAILED: "BROKER_TLS_FAILED",
   /**
    * RabbitMQ closed a consumer's channel: a delivery stayed unacknowledged longer than the broker's
-   * `consumer_timeout` (a handler ran past it). Its messages return to the queue; the worker consumes again.
-   * Keep tasks' hard time limits below it, or raise `consumer_timeout` on the broker.
+   * `consumer_timeout` (a handler ran past it; for the tracker, its database stalled). Its messages return to
+   * the queue; the worker consumes again. Keep tasks' hard time limits below it, or raise `consumer_timeout`.
    */
   BROKER_CONSUMER_TIMEOUT: "BROKER_CONSUMER_TIMEOUT",
   /** The circuit breaker is open: sends fail fast until the broker is back. */

@@ -29,24 +29,44 @@ export interface ConsumerTimeoutReport {
   unsettled: number;
 }
 
-/** The one error line of a consumer timeout: the cause, the task that ran past it, and both fixes. */
-export function logConsumerTimeout(logger: Logger, report: ConsumerTimeoutReport): void {
+/** What held a delivery that long, and the fix, for each kind of consumer. */
+const ADVICE = {
+  worker: (limit: string) => ({
+    msg:
+      "RabbitMQ closed the consumer channel: a task ran longer than the broker's consumer_timeout without its message being acknowledged. " +
+      "The channel's messages return to the queue and the worker consumes again; copies of tasks still running here are settled by those runs, not run twice",
+    hint:
+      `keep the task's hard time limit (its contract's timeLimitMs.hard, or the message's timelimit) below the broker's consumer_timeout${limit}, ` +
+      "or raise consumer_timeout on the broker (rabbitmq.conf) above the longest run",
+  }),
+  tracker: (limit: string) => ({
+    msg:
+      "RabbitMQ closed the tracker's channel: a copy waited longer than the broker's consumer_timeout for its tracking row to be stored. " +
+      "The channel's messages return to the queue and the tracker reconnects",
+    hint: `the database stalled for longer than the broker's consumer_timeout${limit} (an outage, a lock, a slow disk): look at its errors and locks; raise consumer_timeout on the broker if stalls that long are expected`,
+  }),
+};
+
+/** The one error line of a consumer timeout: the cause, the task held past it, and the fix. */
+export function logConsumerTimeout(
+  logger: Logger,
+  report: ConsumerTimeoutReport,
+  consumer: keyof typeof ADVICE = "worker",
+): void {
   const { queue, timeoutMs, oldest, unsettled } = report;
   const headers = oldest?.properties.headers;
-  const limit = Number.isNaN(timeoutMs) ? "" : ` (${timeoutMs} ms)`;
+  const known = !Number.isNaN(timeoutMs);
+  const { msg, hint } = ADVICE[consumer](known ? ` (${timeoutMs} ms)` : "");
   logger.error(
     {
       code: ERROR_CODES.BROKER_CONSUMER_TIMEOUT,
       queue,
-      timeoutMs: Number.isNaN(timeoutMs) ? undefined : timeoutMs,
+      timeoutMs: known ? timeoutMs : undefined,
       task: headers?.task,
       taskId: headers?.id,
       unsettled,
-      hint:
-        `keep the task's hard time limit (its contract's timeLimitMs.hard, or the message's timelimit) below the broker's consumer_timeout${limit}, ` +
-        "or raise consumer_timeout on the broker (rabbitmq.conf) above the longest run",
+      hint,
     },
-    "RabbitMQ closed the consumer channel: a task ran longer than the broker's consumer_timeout without its message being acknowledged. " +
-      "The channel's messages return to the queue and the worker consumes again; copies of tasks still running here are settled by those runs, not run twice",
+    msg,
   );
 }

@@ -12,6 +12,7 @@ import { BrokerConnection, type BrokerState } from "../broker/connection.js";
 import { AckTracker } from "../consumer/acks.js";
 import { BatchWriter } from "../consumer/batchWriter.js";
 import { ByteWindow } from "../consumer/byteWindow.js";
+import { consumerTimeoutOf, logConsumerTimeout } from "../consumer/consumerTimeout.js";
 import { Subscription } from "../consumer/subscription.js";
 import { durableRetry, isRowError } from "../consumer/transient.js";
 import { within } from "../consumer/within.js";
@@ -110,7 +111,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   const setup = async (conn: ChannelModel) => {
-    const parts = { config, logger, publisher, stop: stopping.signal, receive, window, settled };
+    const consuming = () => consumer !== undefined;
+    const parts = { config, logger, publisher, stop: stopping.signal, receive, window, settled, consuming };
     await subscribe(conn, parts, (subscription) => {
       consumer = subscription;
     });
@@ -205,6 +207,8 @@ async function subscribe(
     receive: (acks: AckTracker, message: ConsumeMessage) => void;
     window: ByteWindow;
     settled: (bytes: number) => void;
+    /** False once close() stopped consuming. */
+    consuming: () => boolean;
   },
   current: (subscription: Subscription) => void,
 ): Promise<Subscription> {
@@ -214,9 +218,23 @@ async function subscribe(
   await declare.close();
   await parts.publisher.attach(conn);
   const channel = await conn.createChannel();
-  channel.on("error", (error: Error) => logger.warn({ err: error.message }, "tracker channel error"));
   const acks = new AckTracker(channel, parts.stop, parts.settled);
   const queue = entityNames(config.environment.prefix).platformQueue;
+  channel.on("error", (error: Error) => {
+    const timeoutMs = consumerTimeoutOf(error);
+    if (timeoutMs === undefined) logger.warn({ err: error.message }, "tracker channel error");
+    else
+      logConsumerTimeout(
+        logger,
+        { queue, timeoutMs, oldest: acks.oldest, unsettled: acks.unsettled },
+        "tracker",
+      );
+  });
+  // Closed with the connection up (RabbitMQ's consumer_timeout, another channel error), not by close():
+  // reconnect, which re-declares and resubscribes, instead of sitting on a connection without a consumer.
+  channel.once("close", () => {
+    if (!parts.stop.aborted && parts.consuming()) void conn.close().catch(() => undefined);
+  });
   const subscription = new Subscription(
     channel,
     queue,
