@@ -118,7 +118,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     });
   };
 
-  const connection = new BrokerConnection({ config, logger, name: "worker-toolbox tracker", setup });
+  const { connection, consuming } = trackerConnection(config, logger, setup);
 
   return {
     get state() {
@@ -127,6 +127,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     stats,
     async start() {
       await connection.ready();
+      consuming();
       logger.info({ queue: names.platformQueue }, "tracker consuming");
     },
     async close() {
@@ -143,6 +144,27 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (!options.pool) await pool.end();
     },
   };
+}
+
+/**
+ * The tracker's broker connection. A failure is reported once: start() rejects with it (its caller reports,
+ * e.g. `worker-toolbox track`'s error), so the connection leaves it to the tracker, which logs it — one error
+ * line with the code and fix — only once consuming (`consuming()` called), when nobody awaits start().
+ */
+function trackerConnection(
+  config: ToolboxConfig,
+  logger: Logger,
+  setup: (conn: ChannelModel) => Promise<void>,
+): { connection: BrokerConnection; consuming: () => void } {
+  const name = "worker-toolbox tracker";
+  const connection = new BrokerConnection({ config, logger, name, setup, failureReport: "owner" });
+  let started = false;
+  connection.on("state", (state, error) => {
+    if (state !== "failed" || !started || !error) return;
+    const { code, hint, message } = error;
+    logger.error({ code, hint, err: message }, "tracker failed for good; only a restart can help");
+  });
+  return { connection, consuming: () => (started = true) };
 }
 
 /** Counts, and the writer's and the byte window's figures, read when asked. */
