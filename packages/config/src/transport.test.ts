@@ -138,6 +138,29 @@ describe("TLS in production", () => {
     ).toBe("development");
   });
 
+  it("counts a configured http:// management API off the machine (it carries the broker's credentials)", () => {
+    const settings = (managementUrl: string | undefined, allowPlaintext = false) => ({
+      broker: { url: "amqps://u:p@rabbit-1:5671/", managementUrl, allowPlaintext },
+      database: { url: TLS_DB },
+    });
+    expect(plaintextConnections(settings("https://u:p@rabbit-1:15671/,http://u:p@rabbit-2:15672/"))).toEqual([
+      { path: "broker.managementUrl", host: "rabbit-2", allowedBy: "broker.allowPlaintext", allowed: false },
+    ]);
+    expect(plaintextConnections(settings("http://u:p@localhost:15672/"))).toEqual([]);
+    expect(plaintextConnections(settings(undefined))).toEqual([]);
+    expect(plaintextRefusals(settings("http://u:p@rabbit-2:15672/", true))).toEqual([]);
+    const error = refusal({
+      AMQP_URL: "amqps://worker:Secret1@rabbit-1:5671/",
+      RABBITMQ_MANAGEMENT_URL: "http://worker:Secret1@rabbit-1:15672/",
+      DATABASE_URL: TLS_DB,
+    });
+    expect(error.message).toMatch(
+      /broker\.managementUrl \(RABBITMQ_MANAGEMENT_URL\): not encrypted: http:\/\//,
+    );
+    expect(error.message).toMatch(/use https:\/\/.*WT_BROKER_ALLOW_PLAINTEXT=true/);
+    expect(error.message).not.toContain("Secret1");
+  });
+
   it("names the opt-outs by the variables the config loader reads", () => {
     for (const [path, variable] of Object.entries(ALLOW_PLAINTEXT_VARS))
       expect(envVarName(path)).toBe(variable);

@@ -9,8 +9,8 @@ import { splitUrlList } from "./brokerUrls.js";
 
 /** A connection of the config that sends credentials and task data in the clear over a network. */
 export interface PlaintextConnection {
-  /** The config field: `broker.url` or `database.url`. */
-  path: "broker.url" | "database.url";
+  /** The config field: `broker.url`, `broker.managementUrl` (the management API's Basic auth) or `database.url`. */
+  path: "broker.url" | "broker.managementUrl" | "database.url";
   /** The host it reaches (the node's, for one of a cluster's). */
   host: string;
   /** The setting that allows it (`broker.allowPlaintext`, `database.allowPlaintext`). */
@@ -21,7 +21,7 @@ export interface PlaintextConnection {
 
 /** What `plaintextConnections` reads: the URLs and the two opt-outs (a parsed config has all of it). */
 export interface TransportSettings {
-  broker: { url: string; allowPlaintext?: boolean };
+  broker: { url: string; managementUrl?: string | undefined; allowPlaintext?: boolean };
   database: { url?: string | undefined; allowPlaintext?: boolean };
 }
 
@@ -62,6 +62,18 @@ export function plaintextConnections(settings: TransportSettings): PlaintextConn
         allowed: allowBroker,
       });
   }
+  // The management API gets the broker's credentials too (Basic auth); when not configured it is derived as
+  // https:// from an amqps:// broker URL (runtime's deriveManagementUrl), so only a configured http:// counts.
+  for (const text of splitUrlList(settings.broker.managementUrl ?? "")) {
+    const url = parse(text);
+    if (url?.protocol === "http:" && !isLoopbackHost(url.hostname))
+      found.push({
+        path: "broker.managementUrl",
+        host: url.hostname,
+        allowedBy: "broker.allowPlaintext",
+        allowed: allowBroker,
+      });
+  }
   const database = settings.database.url === undefined ? undefined : parse(settings.database.url);
   // A Unix socket (`?host=/run/postgresql`) never crosses a network either.
   const socket = database?.searchParams.get("host")?.startsWith("/") === true;
@@ -87,21 +99,35 @@ export const ALLOW_PLAINTEXT_VARS = {
  */
 export function plaintextRefusals(settings: TransportSettings): { path: string; message: string }[] {
   const refused = plaintextConnections(settings).filter((connection) => !connection.allowed);
-  return (["broker.url", "database.url"] as const).flatMap((path) => {
+  return (Object.keys(REFUSAL) as PlaintextConnection["path"][]).flatMap((path) => {
     const hosts = refused.filter((connection) => connection.path === path).map((c) => c.host);
     if (hosts.length === 0) return [];
-    const broker = path === "broker.url";
-    const allowVar = ALLOW_PLAINTEXT_VARS[broker ? "broker.allowPlaintext" : "database.allowPlaintext"];
-    const fix = broker
-      ? "use amqps:// (TLS, port 5671; WT_BROKER_TLS_CA_FILE for a private CA)"
-      : "add ?sslmode=verify-full to the URL (sslrootcert=<file> for a private CA)";
+    const { what, fix } = REFUSAL[path];
+    const allowVar =
+      ALLOW_PLAINTEXT_VARS[path === "database.url" ? "database.allowPlaintext" : "broker.allowPlaintext"];
     const message =
-      `not encrypted: ${broker ? "amqp://" : "no sslmode"} to ${hosts.join(", ")}, and production mode ` +
+      `not encrypted: ${what} to ${hosts.join(", ")}, and production mode ` +
       `sends credentials and task data off this machine only over TLS: ${fix}, or set ${allowVar}=true if ` +
       "the network itself encrypts it (a service mesh, a VPN)";
     return [{ path, message }];
   });
 }
+
+/** Per field: what is in the clear, and the fix production mode's refusal names. */
+const REFUSAL: Record<PlaintextConnection["path"], { what: string; fix: string }> = {
+  "broker.url": {
+    what: "amqp://",
+    fix: "use amqps:// (TLS, port 5671; WT_BROKER_TLS_CA_FILE for a private CA)",
+  },
+  "broker.managementUrl": {
+    what: "http:// (the management API, with the broker's credentials)",
+    fix: "use https:// (the management plugin's TLS listener, port 15671), or leave it unset to derive it from amqps://",
+  },
+  "database.url": {
+    what: "no sslmode",
+    fix: "add ?sslmode=verify-full to the URL (sslrootcert=<file> for a private CA)",
+  },
+};
 
 function parse(text: string): URL | undefined {
   try {

@@ -53,7 +53,8 @@ export const brokerSchema = z.strictObject({
     .prefault({}),
   allowPlaintext: doc(
     z.boolean().default(false),
-    "In production mode a broker URL to a host other than this machine (loopback) must be amqps://: " +
+    "In production mode a broker URL to a host other than this machine (loopback) must be amqps:// (and a " +
+      "configured managementUrl https://): " +
       "credentials and task arguments would otherwise cross the network in the clear, and the config is " +
       "refused. Set true only when the network itself encrypts the connection (a service mesh with mutual " +
       "TLS, a VPN); `worker-toolbox doctor` keeps warning about it. No effect outside production mode.",

@@ -41,4 +41,15 @@ describe("doctor's tls check", () => {
       detail: "not encrypted: database (no sslmode) at db (production mode would refuse it)",
     });
   });
+
+  it("warns about a management API allowed over http:// off the machine (it gets the broker's credentials)", () => {
+    const allowed = parseConfig({
+      ...remote,
+      broker: { ...remote.broker, managementUrl: "http://w:p@rabbit-1:15672/", allowPlaintext: true },
+    });
+    expect(checkTls(allowed, { database: true })).toMatchObject({
+      status: "warn",
+      detail: "not encrypted: management API http:// to rabbit-1 (allowed by WT_BROKER_ALLOW_PLAINTEXT=true)",
+    });
+  });
 });

@@ -25,7 +25,8 @@ export function checkTls(config: ToolboxConfig, options: { database: boolean }):
       status: "warn",
       detail: `not encrypted: ${plaintext.map((c) => describe(c, production)).join("; ")}`,
       hint:
-        "use amqps:// (WT_BROKER_TLS_CA_FILE for a private CA) and sslmode=verify-full in DATABASE_URL, " +
+        "use amqps:// (WT_BROKER_TLS_CA_FILE for a private CA), https:// for the management API and " +
+        "sslmode=verify-full in DATABASE_URL, " +
         "unless the network itself encrypts (docs/operations.md, TLS in production)",
     };
   }
@@ -42,10 +43,11 @@ export function checkTls(config: ToolboxConfig, options: { database: boolean }):
 }
 
 function describe(connection: PlaintextConnection, production: boolean): string {
-  const what =
-    connection.path === "broker.url"
-      ? `broker amqp:// to ${connection.host}`
-      : `database (no sslmode) at ${connection.host}`;
+  const what = {
+    "broker.url": `broker amqp:// to ${connection.host}`,
+    "broker.managementUrl": `management API http:// to ${connection.host}`,
+    "database.url": `database (no sslmode) at ${connection.host}`,
+  }[connection.path];
   if (connection.allowed) return `${what} (allowed by ${ALLOW_PLAINTEXT_VARS[connection.allowedBy]}=true)`;
   return production ? what : `${what} (production mode would refuse it)`;
 }
