@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { createTracker, type Tracker } from "../../packages/runtime/src/tracker/index.js";
 import { testPool } from "../support/database.js";
+import { managementCall } from "../support/management.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -29,18 +30,8 @@ const password = "tracker-user-secret-3";
 let database: TestDatabase;
 let tracker: Tracker | undefined;
 
-async function management(method: string, path: string, body?: unknown): Promise<void> {
-  const api = new URL(servers.managementUrl!);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(api.username)}:${decodeURIComponent(api.password)}`).toString("base64")}`;
-  api.username = "";
-  api.password = "";
-  const response = await fetch(new URL(path, api), {
-    method,
-    headers: { authorization: auth, "content-type": "application/json" },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
-}
+const management = (method: string, path: string, body?: unknown) =>
+  managementCall(servers.managementUrl!, method, path, body);
 
 function brokerUrl(name: string, secret: string): string {
   const url = new URL(servers.amqpUrl);

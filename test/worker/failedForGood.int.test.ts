@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorker, type Worker } from "../../packages/runtime/src/worker/index.js";
 import { implementations } from "../fixtures/workers/tasks.js";
+import { managementCall } from "../support/management.js";
 import { testServers } from "../support/servers.js";
 import { createHarness, type Harness } from "./harness.js";
 
@@ -19,19 +20,8 @@ const password = "lost-user-secret-7";
 let h: Harness;
 let worker: Worker | undefined;
 
-async function management(method: string, path: string, body?: unknown): Promise<Response> {
-  const api = new URL(servers.managementUrl!);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(api.username)}:${decodeURIComponent(api.password)}`).toString("base64")}`;
-  api.username = "";
-  api.password = "";
-  const response = await fetch(new URL(path, api), {
-    method,
-    headers: { authorization: auth, "content-type": "application/json" },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
-  return response;
-}
+const management = (method: string, path: string, body?: unknown) =>
+  managementCall(servers.managementUrl!, method, path, body);
 
 beforeAll(async () => {
   h = await createHarness("failedforgood", servers);
