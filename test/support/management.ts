@@ -20,3 +20,15 @@ export async function managementCall(
   if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
   return response;
 }
+
+/** A broker user with every right on the default vhost, for a test that later takes it away (`deleteBrokerUser`). */
+export async function createBrokerUser(managementUrl: string, user: string, password: string): Promise<void> {
+  await managementCall(managementUrl, "PUT", `api/users/${user}`, { password, tags: "" });
+  const rights = { configure: ".*", write: ".*", read: ".*" };
+  await managementCall(managementUrl, "PUT", `api/permissions/%2F/${user}`, rights);
+}
+
+/** Deletes a broker user (gone already is fine); its open connections are closed by the broker. */
+export async function deleteBrokerUser(managementUrl: string, user: string): Promise<void> {
+  await managementCall(managementUrl, "DELETE", `api/users/${user}`);
+}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../packages/runtime/src/results/migrate.js";
 import { createTracker, type Tracker } from "../../packages/runtime/src/tracker/index.js";
 import { testPool } from "../support/database.js";
-import { managementCall } from "../support/management.js";
+import { createBrokerUser, deleteBrokerUser } from "../support/management.js";
 import { testServers } from "../support/servers.js";
 
 /**
@@ -30,9 +30,6 @@ const password = "tracker-user-secret-3";
 let database: TestDatabase;
 let tracker: Tracker | undefined;
 
-const management = (method: string, path: string, body?: unknown) =>
-  managementCall(servers.managementUrl!, method, path, body);
-
 function brokerUrl(name: string, secret: string): string {
   const url = new URL(servers.amqpUrl);
   url.username = name;
@@ -46,13 +43,12 @@ beforeAll(async () => {
   await migrate(pool, { schema: "public" });
   await pool.end();
   if (!servers.managementUrl) return;
-  await management("PUT", `api/users/${user}`, { password, tags: "" });
-  await management("PUT", `api/permissions/%2F/${user}`, { configure: ".*", write: ".*", read: ".*" });
+  await createBrokerUser(servers.managementUrl, user, password);
 });
 afterAll(async () => {
   await tracker?.close();
   if (servers.managementUrl) {
-    await management("DELETE", `api/users/${user}`);
+    await deleteBrokerUser(servers.managementUrl, user);
     await deleteNamespace(servers.managementUrl, prefix);
   }
   await database?.drop();
@@ -100,7 +96,7 @@ describe("the tracker's broker failure, reported once", () => {
       tracker = createTracker({ config, logger: pino({ level: "info" }, sink) });
       await tracker.start();
       // Deleting the user closes its connections; the reconnect is refused.
-      await management("DELETE", `api/users/${user}`);
+      await deleteBrokerUser(servers.managementUrl!, user);
       const deadline = Date.now() + 30_000;
       while (tracker.state !== "failed" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const text = lines.map((line) => JSON.stringify(line));

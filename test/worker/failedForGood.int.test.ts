@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorker, type Worker } from "../../packages/runtime/src/worker/index.js";
 import { implementations } from "../fixtures/workers/tasks.js";
-import { managementCall } from "../support/management.js";
+import { createBrokerUser, deleteBrokerUser } from "../support/management.js";
 import { testServers } from "../support/servers.js";
 import { createHarness, type Harness } from "./harness.js";
 
@@ -20,18 +20,14 @@ const password = "lost-user-secret-7";
 let h: Harness;
 let worker: Worker | undefined;
 
-const management = (method: string, path: string, body?: unknown) =>
-  managementCall(servers.managementUrl!, method, path, body);
-
 beforeAll(async () => {
   h = await createHarness("failedforgood", servers);
   if (!servers.managementUrl) return;
-  await management("PUT", `api/users/${user}`, { password, tags: "" });
-  await management("PUT", `api/permissions/%2F/${user}`, { configure: ".*", write: ".*", read: ".*" });
+  await createBrokerUser(servers.managementUrl, user, password);
 });
 afterAll(async () => {
   await worker?.close({ graceMs: 1_000 });
-  if (servers.managementUrl) await management("DELETE", `api/users/${user}`);
+  if (servers.managementUrl) await deleteBrokerUser(servers.managementUrl, user);
   await h?.close();
 });
 
@@ -54,7 +50,7 @@ describe.skipIf(!servers.managementUrl)("a running worker whose broker login sto
       worker!.on("state", (state) => state === "failed" && resolve(state)),
     );
     // Deleting the user closes its connections; the reconnect is refused.
-    await management("DELETE", `api/users/${user}`);
+    await deleteBrokerUser(servers.managementUrl!, user);
     await failed;
     const text = lines.map((line) => JSON.stringify(line));
     const naming = text.filter((line) => /BROKER_AUTH_FAILED|ACCESS_REFUSED/.test(line));
